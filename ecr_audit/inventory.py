@@ -1,0 +1,64 @@
+"""`Inventory`: the collected frames of one snapshot plus its provenance (`meta`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from . import schema
+
+
+@dataclass
+class Inventory:
+    """All frames of one collection. Every frame in `schema.FRAMES` is present (possibly empty).
+
+    `meta` is the provenance written to manifest.json: collected_at, caller, organization,
+    accounts, regions, options, completeness, source. Analyses read frames and `meta`, never AWS.
+    """
+
+    frames: dict[str, pd.DataFrame]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        unknown = set(self.frames) - set(schema.FRAMES)
+        if unknown:
+            raise ValueError(f"unknown frames: {sorted(unknown)}")
+        self.frames = {name: schema.conform(name, self.frames.get(name)) for name in schema.FRAMES}
+
+    @classmethod
+    def from_frames(cls, meta: dict[str, Any] | None = None, **frames) -> "Inventory":
+        """Build from any subset of frames (records or DataFrames); the rest are empty."""
+        return cls(frames=frames, meta=dict(meta or {}))
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        frames = self.__dict__.get("frames", {})
+        if name in frames:
+            return frames[name]
+        raise AttributeError(name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self.frames))
+
+    # Convenience views used by several analyses -------------------------------------------
+    @property
+    def organization_id(self) -> str | None:
+        return (self.meta.get("organization") or {}).get("id")
+
+    @property
+    def org_account_ids(self) -> set[str]:
+        """Accounts known to belong to the organization (empty set when no organization was read)."""
+        org = self.meta.get("organization") or {}
+        return set(org.get("account_ids") or [])
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(df) for name, df in self.frames.items()}
+
+    def save(self, path) -> "Path":
+        from .snapshot import save
+        return save(self, path)
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        return (f"Inventory(accounts={c['accounts']}, repositories={c['repositories']}, "
+                f"images={c['images']}, errors={c['errors']})")
