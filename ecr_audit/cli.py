@@ -1,0 +1,244 @@
+"""`ecr-audit` command line. Thin: parses arguments, calls the package, maps outcomes to exit codes.
+
+Exit codes:
+  0  complete
+  1  internal error (a bug: please report it with the message)
+  2  bad input: arguments, a missing or invalid snapshot, an unwritable output directory
+  3  partial: collection finished but some reads failed (see the errors frame)
+  4  nothing could be collected
+  5  a report notebook failed (the other pages were still written)
+  130 interrupted
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_PARTIAL, EXIT_EMPTY, EXIT_REPORT = 0, 1, 2, 3, 4, 5
+COMPLETENESS_EXIT = {"complete": EXIT_OK, "partial": EXIT_PARTIAL, "empty": EXIT_EMPTY}
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _default_out() -> Path:
+    return Path("snapshots") / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _say(args, msg: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(msg, file=sys.stderr)
+
+
+def _summary(inv) -> str:
+    c = inv.counts()
+    regions = inv.coverage["region"].nunique() if len(inv.coverage) else 0
+    collected = int((inv.accounts["collection_status"].isin(["collected", "partial"])).sum())
+    return (f"{collected} accounts, {regions} regions, {c['repositories']} repositories, "
+            f"{c['images']} images, {c['errors']} errors ({inv.meta.get('completeness', 'unknown')})")
+
+
+def _progress(args):
+    if args.quiet:
+        return None
+    from .collect import progress_reporter
+    return progress_reporter(verbose=args.verbose)
+
+
+def _collect_kwargs(args) -> dict:
+    if args.org and args.accounts:
+        raise UsageError("ecr-audit collect: --org and --accounts are mutually exclusive")
+    accounts = _csv(args.accounts) if args.accounts else None
+    for a in accounts or []:
+        if not (len(a) == 12 and a.isdigit()):
+            raise UsageError(f"ecr-audit collect: {a!r} is not a 12-digit account id")
+    regions = "all" if args.regions == "all" else _csv(args.regions)
+    return dict(org=args.org, accounts=accounts, role_name=args.role_name, external_id=args.external_id,
+                regions=regions, read_manifests=args.read_manifests, max_workers=args.workers,
+                progress=_progress(args))
+
+
+def cmd_collect(args) -> int:
+    kwargs = _collect_kwargs(args)
+    from .collect import collect
+    out = Path(args.out) if args.out else _default_out()
+    if args.sandbox:
+        from . import sandbox
+        with sandbox.running(sandbox.demo_world()) as org:
+            kwargs.update(role_name=kwargs["role_name"] or org.role_name)
+            if not kwargs["accounts"]:
+                kwargs["org"] = True
+            inv = collect(org.session(), **kwargs)
+        inv.meta["source"] = "sandbox:demo"
+    else:
+        import boto3
+        session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
+        inv = collect(session, **kwargs)
+    path = inv.save(out)
+    print(f"wrote {path}")
+    print(_summary(inv))
+    return COMPLETENESS_EXIT.get(inv.meta.get("completeness"), EXIT_PARTIAL)
+
+
+def cmd_report(args) -> int:
+    from . import report
+    params = dict(args.param or [])
+    results = report.run(args.snapshot, args.out or Path(args.snapshot) / "report", only=args.only,
+                         params=params, log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    index = Path(results[0].html).parent / "index.html" if results else None
+    print(f"wrote {index}")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_REPORT
+
+
+def cmd_demo(args) -> int:
+    from . import report
+    from .demo import build_demo_snapshot
+    from .snapshot import load
+    out = Path(args.out)
+    snap = out / "snapshot"
+    _say(args, "building the simulated organization and collecting it ...")
+    build_demo_snapshot(snap, progress=None if args.quiet else _progress(args))
+    inv = load(snap)
+    print(f"snapshot: {snap} — {_summary(inv)}")
+    _say(args, "running the report notebooks ...")
+    results = report.run(snap, out / "report", log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    index = (out / "report" / "index.html").resolve()
+    print(f"open {index}")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_REPORT
+
+
+def cmd_permissions(args) -> int:
+    from . import permissions
+    doc = permissions.audit_role_policy() if args.scope == "member" else permissions.caller_policy()
+    print(json.dumps(doc, indent=2))
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    from .notebook import provenance
+    from .snapshot import load
+    inv = load(args.snapshot)
+    for k, v in provenance(inv).items():
+        print(f"{k:>16}: {v}")
+    for name, n in inv.counts().items():
+        print(f"{name:>24}: {n}")
+    return EXIT_OK
+
+
+def cmd_findings(args) -> int:
+    from . import findings
+    from .snapshot import load
+    df = findings.findings(load(args.snapshot))
+    text = df.to_json(orient="records", date_format="iso", indent=2) if args.format == "json" else df.to_csv(index=False)
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out} ({len(df)} findings)")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    p = _Parser(prog="ecr-audit", description="Audit Amazon ECR across an AWS Organization.")
+    p.add_argument("--version", action="version", version=f"ecr-audit {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    c = sub.add_parser("collect", help="collect ECR from accounts and regions into a snapshot")
+    c.add_argument("--org", action="store_true", help="every ACTIVE account of the caller's organization")
+    c.add_argument("--accounts", help="comma-separated account ids (default: the caller's account)")
+    c.add_argument("--role-name", help="role to assume in each account other than the caller's")
+    c.add_argument("--external-id", help="ExternalId for AssumeRole")
+    c.add_argument("--profile", help="AWS profile for the caller's credentials")
+    c.add_argument("--regions", default="all", help="'all' (enabled regions of each account) or a comma list")
+    c.add_argument("--read-manifests", choices=["auto", "always", "never"], default="auto",
+                   help="auto: only where the tool's principal is excluded from pull-time updates")
+    c.add_argument("--out", help="snapshot directory (default snapshots/<UTC timestamp>)")
+    c.add_argument("--workers", type=int, default=8, help="account × region units in parallel")
+    c.add_argument("--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS")
+    c.add_argument("--quiet", action="store_true")
+    c.add_argument("--verbose", action="store_true")
+    c.set_defaults(func=cmd_collect)
+
+    r = sub.add_parser("report", help="run the report notebooks on a snapshot and write HTML")
+    r.add_argument("snapshot")
+    r.add_argument("--out", help="report directory (default SNAPSHOT/report)")
+    r.add_argument("--only", nargs="+", metavar="NAME", help="only these notebooks")
+    r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="notebook parameter (repeatable)")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_report)
+
+    d = sub.add_parser("demo", help="simulated organization -> snapshot -> HTML audit")
+    d.add_argument("--out", default="reports/demo", help="where the demo snapshot and report go")
+    d.add_argument("--quiet", action="store_true")
+    d.add_argument("--verbose", action="store_true")
+    d.set_defaults(func=cmd_demo)
+
+    f = sub.add_parser("findings", help="export findings with stable ids")
+    f.add_argument("snapshot")
+    f.add_argument("--format", choices=["csv", "json"], default="csv")
+    f.add_argument("--out", help="file to write (default stdout)")
+    f.set_defaults(func=cmd_findings)
+
+    s = sub.add_parser("show", help="summarize a snapshot: provenance and frame sizes")
+    s.add_argument("snapshot")
+    s.set_defaults(func=cmd_show)
+
+    pe = sub.add_parser("permissions", help="print the least-privilege IAM policy the collector needs")
+    pe.add_argument("--scope", choices=["member", "caller"], default="member",
+                    help="member: the audit role in each account; caller: the management-account caller")
+    pe.set_defaults(func=cmd_permissions)
+    return p
+
+
+def main(argv=None) -> int:
+    from .snapshot import SnapshotError
+    try:
+        from .report import ReportError
+    except ImportError:  # report extras not installed
+        ReportError = SnapshotError
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except UsageError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_INPUT
+    except (SnapshotError, ReportError) as e:
+        print(f"ecr-audit: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("ecr-audit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
+        if isinstance(e, (NoCredentialsError, ProfileNotFound)):
+            print(f"ecr-audit: error: {e}", file=sys.stderr)
+            return EXIT_INPUT
+        if isinstance(e, BotoCoreError):
+            print(f"ecr-audit: error: AWS client failed: {e}", file=sys.stderr)
+            return EXIT_EMPTY
+        if isinstance(e, OSError) and e.filename:
+            print(f"ecr-audit: error: {e.filename}: {e.strerror}", file=sys.stderr)
+            return EXIT_INPUT
+        if "--debug-traceback" in (argv or sys.argv):
+            raise
+        print(f"ecr-audit: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Helpers that keep report notebooks thin and their HTML safe.
+
+Everything shown goes through escaping: AWS text (repository names, tags, policy Sids) is
+untrusted and must render as text. When a notebook runs under `ecr-audit report`, the
+environment names the report directory so that full tables are written beside the page as
+CSV and headline numbers are collected for index.html.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .inventory import Inventory
+from .snapshot import load
+
+REPORT_DIR_ENV = "ECR_AUDIT_REPORT_DIR"
+REPORT_NAME_ENV = "ECR_AUDIT_REPORT_NAME"
+
+
+def _display_html(markup: str) -> None:
+    from IPython.display import HTML, display
+    display(HTML(markup))
+
+
+def open_snapshot(snapshot: str = "") -> Inventory:
+    """Load `snapshot`; empty means the demo snapshot (built on first use)."""
+    if not snapshot:
+        from .demo import demo_snapshot
+        snapshot = str(demo_snapshot())
+    return load(snapshot)
+
+
+def as_of(inv: Inventory, value: str = "") -> pd.Timestamp:
+    """The evaluation time: `value` (ISO date) or the snapshot's collection time."""
+    raw = value or inv.meta.get("collected_at")
+    if not raw:
+        raise ValueError("no as_of given and the snapshot has no collected_at")
+    ts = pd.Timestamp(raw)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def esc(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def provenance(inv: Inventory) -> dict:
+    """The facts every page states about its snapshot."""
+    m = inv.meta
+    cov = inv.coverage
+    opts = m.get("options") or {}
+    org = m.get("organization") or {}
+    return {
+        "collected_at": m.get("collected_at", "unknown"),
+        "source": m.get("source", "unknown"),
+        "caller": (m.get("caller") or {}).get("arn", "unknown"),
+        "organization": org.get("id") or "none",
+        "accounts": len(m.get("accounts") or inv.accounts.query("collection_status != 'skipped'")),
+        "regions": ", ".join(m.get("regions") or sorted(cov["region"].dropna().unique())),
+        "manifest mode": opts.get("read_manifests", "unknown"),
+        "manifests read": f"{int(cov['manifests_read'].fillna(False).sum())} of {len(cov)} account × region units",
+        "completeness": m.get("completeness", "unknown"),
+        "errors": len(inv.errors),
+    }
+
+
+def header(inv: Inventory, title: str) -> None:
+    """Title, provenance and coverage: what was attempted, what was read, what failed."""
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in provenance(inv).items())
+    _display_html(f"<h1>{esc(title)}</h1><table class='provenance'>{rows}</table>")
+    status = inv.coverage.groupby("status", dropna=False).size().rename("account × region units")
+    table(status.reset_index(), caption="Coverage", top=20)
+    if len(inv.errors):
+        summary = (inv.errors.groupby(["error_kind", "operation"], dropna=False).size()
+                   .rename("errors").reset_index().sort_values("errors", ascending=False))
+        table(summary, caption="What could not be read (see errors for every row)", top=20, name="errors")
+
+
+def text(value: str) -> None:
+    """Show untrusted text as a paragraph, escaped."""
+    _display_html(f"<p>{esc(value)}</p>")
+
+
+def markdown(markup: str) -> None:
+    """Show the notebook author's own Markdown (never AWS text: use `text` or `table` for that)."""
+    from IPython.display import Markdown, display
+    display(Markdown(markup))
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "table"
+
+
+def table(df: pd.DataFrame, top: int = 50, name: str | None = None, caption: str | None = None) -> None:
+    """An escaped HTML table of the first `top` rows; the whole frame as CSV beside the report.
+
+    Lists and dicts in cells are shown as comma-joined text. When `name` is given and the
+    notebook runs under `ecr-audit report`, `<notebook>-<name>.csv` is written and linked.
+    """
+    shown = df.head(top).copy()
+    for col in shown.columns:
+        if shown[col].dtype == object:
+            shown[col] = shown[col].map(lambda v: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    parts = []
+    if caption:
+        parts.append(f"<h4>{esc(caption)}</h4>")
+    if df.empty:
+        parts.append("<p><em>none</em></p>")
+    else:
+        parts.append(shown.to_html(index=False, escape=True, na_rep="", border=0, classes="ecr-audit"))
+        note = f"{len(df):,} rows" + (f", first {top} shown" if len(df) > top else "")
+        csv = _write_csv(df, name) if name else None
+        if csv:
+            note += f" — <a href='{esc(csv)}' download>all rows as CSV</a>"
+        parts.append(f"<p class='table-note'>{note}</p>")
+    _display_html("".join(parts))
+
+
+def _write_csv(df: pd.DataFrame, name: str) -> str | None:
+    out = os.environ.get(REPORT_DIR_ENV)
+    if not out:
+        return None
+    fname = f"{_safe_name(os.environ.get(REPORT_NAME_ENV, 'report'))}-{_safe_name(name)}.csv"
+    df.to_csv(Path(out) / fname, index=False)
+    return fname
+
+
+def headline(label: str, value) -> None:
+    """Record a headline number for the report's index page (and show it here)."""
+    _display_html(f"<p class='headline'><strong>{esc(label)}:</strong> {esc(value)}</p>")
+    out = os.environ.get(REPORT_DIR_ENV)
+    if not out:
+        return
+    path = Path(out) / f"{_safe_name(os.environ.get(REPORT_NAME_ENV, 'report'))}.headlines.json"
+    items = json.loads(path.read_text()) if path.exists() else []
+    items = [i for i in items if i["label"] != label] + [{"label": label, "value": str(value)}]
+    path.write_text(json.dumps(items))
+
+
+def chart(ax, title: str | None = None):
+    """Finish a matplotlib chart consistently and show it (embedded as PNG in the HTML)."""
+    import matplotlib.pyplot as plt
+    if title:
+        ax.set_title(title)
+    ax.figure.tight_layout()
+    plt.show()

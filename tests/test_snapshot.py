@@ -1,0 +1,130 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from ecr_audit import Inventory, SnapshotError, load, schema
+
+ACCT = "012345678901"  # leading zero: must survive as a string
+
+
+def _inventory():
+    return Inventory.from_frames(
+        meta={"source": "test", "organization": {"id": "o-abc", "account_ids": [ACCT]}},
+        accounts=[{"account_id": ACCT, "collection_status": "collected"}],
+        images=[{"account_id": ACCT, "region": "eu-west-1", "repository_name": "app",
+                 "image_digest": "sha256:aa", "tags": ["1.0", "latest"],
+                 "pushed_at": "2025-01-02T03:04:05Z", "size_bytes": 123}],
+        errors=[{"account_id": ACCT, "region": "eu-west-1", "operation": "GetRepositoryPolicy",
+                 "error_code": "AccessDeniedException", "error_kind": "access_denied",
+                 "message": "<script>alert(1)</script>"}],
+    )
+
+
+def test_save_load_round_trips_every_frame_with_dtypes(tmp_path):
+    inv = _inventory()
+    loaded = load(inv.save(tmp_path / "snap"))
+    for name in schema.FRAMES:
+        pd.testing.assert_frame_equal(inv.frames[name], loaded.frames[name], check_exact=True)
+    assert loaded.images.loc[0, "account_id"] == ACCT
+    assert loaded.images.loc[0, "tags"] == ["1.0", "latest"]
+    assert str(loaded.images["pushed_at"].dt.tz) == "UTC"
+    assert loaded.meta["organization"]["id"] == "o-abc"
+
+
+def test_saving_over_an_existing_snapshot_replaces_it(tmp_path):
+    path = tmp_path / "snap"
+    _inventory().save(path)
+    Inventory.from_frames(meta={"source": "second"}).save(path)
+    assert load(path).meta["source"] == "second"
+    assert [p.name for p in tmp_path.iterdir()] == ["snap"]  # no temp or backup left behind
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_snapshot(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "precious.txt").write_text("keep me")
+    with pytest.raises(SnapshotError, match="not a snapshot"):
+        _inventory().save(tmp_path / "data")
+    assert (tmp_path / "data" / "precious.txt").read_text() == "keep me"
+
+
+def test_missing_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(SnapshotError, match="no such snapshot directory"):
+        load(tmp_path / "nope")
+
+
+def test_future_schema_version_is_refused_naming_the_manifest(tmp_path):
+    path = _inventory().save(tmp_path / "snap")
+    m = json.loads((path / "manifest.json").read_text())
+    m["schema_version"] = schema.SCHEMA_VERSION + 1
+    (path / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(SnapshotError, match=r"manifest\.json: schema version 2 is not supported"):
+        load(path)
+
+
+def test_truncated_parquet_is_refused_naming_the_file(tmp_path):
+    path = _inventory().save(tmp_path / "snap")
+    f = path / "images.parquet"
+    f.write_bytes(f.read_bytes()[:50])
+    with pytest.raises(SnapshotError, match=r"images\.parquet: checksum mismatch"):
+        load(path)
+
+
+def test_corrupt_parquet_with_matching_checksum_is_refused_naming_the_file(tmp_path):
+    path = _inventory().save(tmp_path / "snap")
+    f = path / "errors.parquet"
+    f.write_bytes(b"not parquet at all")
+    with pytest.raises(SnapshotError, match=r"errors\.parquet: not a readable Parquet file"):
+        load(path, verify=False)
+
+
+def test_missing_frame_file_is_refused_naming_the_file(tmp_path):
+    path = _inventory().save(tmp_path / "snap")
+    (path / "layers.parquet").unlink()
+    with pytest.raises(SnapshotError, match=r"layers\.parquet: missing frame file"):
+        load(path)
+
+
+def test_directory_without_manifest_is_not_a_snapshot(tmp_path):
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "images.parquet").write_bytes(b"x")
+    with pytest.raises(SnapshotError, match="manifest.json: missing"):
+        load(tmp_path / "half")
+
+
+def test_kill_during_save_leaves_previous_snapshot_intact(tmp_path):
+    """SIGKILL a process while it writes a large snapshot over an existing one."""
+    path = tmp_path / "snap"
+    _inventory().save(path)
+    script = textwrap.dedent(f"""
+        import sys
+        import ecr_audit.snapshot as s
+        from ecr_audit import Inventory
+        orig = s._write_frame
+        def slow(df, p):
+            orig(df, p)
+            print("wrote", p.name, flush=True)
+            if p.name == "images.parquet":
+                import time; time.sleep(60)
+        s._write_frame = slow
+        rows = [{{"account_id": "1", "region": "r", "repository_name": "x", "image_digest": f"sha256:{{i}}"}}
+                for i in range(1000)]
+        Inventory.from_frames(meta={{"source": "killed"}}, images=rows).save({str(path)!r})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if "images.parquet" in line:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert load(path).meta["source"] == "test"
+    leftovers = [p for p in tmp_path.iterdir() if p.name != "snap"]
+    for p in leftovers:  # a hidden temp directory may remain; it must never load as a snapshot
+        assert p.name.startswith(".")
+        with pytest.raises(SnapshotError):
+            load(p)
