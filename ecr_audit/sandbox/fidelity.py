@@ -1,0 +1,556 @@
+"""Corrections to moto 5.2.5 where it differs from Amazon ECR, applied only inside `running()`.
+
+Everything is server side: `BaseResponse.call_action` is wrapped (faults, latency, call counts,
+disabled regions, unknown operations) and handler methods are installed on moto's response
+classes for the ECR / EC2 operations that moto gets wrong or lacks. `install()` returns an
+`uninstall` callable that restores every attribute it replaced.
+
+ECR behaviour emulated (moto-notes §3, ecr-facts §1):
+- DescribeImages returns artifactMediaType, lastRecordedPullTime (absent when never pulled),
+  subjectManifestDigest, imageStatus, lastArchivedAt, lastActivatedAt and the real
+  imageSizeInBytes; honours filter.tagStatus and filter.imageStatus (default ACTIVE only).
+- DescribeImages / DescribeRepositories / ListImages paginate (default 100, maxResults <= 1000).
+- PutImage: digest = sha256 of the manifest bytes (a different imageDigest is refused); moving a
+  tag leaves the previous image untagged (moto deleted it).
+- BatchGetImage moves lastRecordedPullTime to the sandbox clock unless the calling principal (the
+  role behind assumed-role credentials) is a pull-time exclusion of that account × region.
+  Archived images are refused per id with failure code ImageInaccessible (they cannot be pulled).
+- ListImageReferrers (subject = subjectManifestDigest; ACTIVE by default; page 50),
+  ListPullTimeUpdateExclusions, GetAccountSetting, DescribePullThroughCacheRules,
+  DescribeRepositoryCreationTemplates, GetSigningConfiguration answer from the world.
+- GetLifecyclePolicy reports the world's lastEvaluatedAt (moto: wall-clock now).
+- sts:AssumeRole into a SUSPENDED (or otherwise not ACTIVE) account fails with AccessDenied 403.
+- ec2:DescribeRegions lists the account's world regions (AllRegions adds its disabled opt-in
+  regions as not-opted-in); ECR calls into a disabled region fail as AWS does for a region the
+  account has not opted into (UnrecognizedClientException, HTTP 400).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import warnings
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult, BaseResponse
+from moto.ec2.responses.availability_zones_and_regions import AvailabilityZonesAndRegions
+from moto.ecr import exceptions as ecr_exc
+from moto.ecr.models import Image as MotoImage
+from moto.ecr.responses import ECRResponse
+
+from . import manifests as mf
+from .faults import Faults
+from .world import Registry, World
+
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+# Regions that AWS requires an account to opt into (OptInStatus opted-in / not-opted-in).
+OPT_IN_REGIONS = {
+    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+    "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1",
+    "me-central-1", "me-south-1", "mx-central-1",
+}
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class SandboxError(ServiceException):
+    """An AWS error answer with an arbitrary code (serialized in the service's protocol)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(code, message)
+
+
+class Runtime:
+    """State of one running sandbox that the patched handlers read."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.faults = Faults()
+        self.calls: Counter = Counter()      # (service, operation, account_id, region) -> n
+        self.registries: dict[tuple[str, str], Registry] = {
+            (a.account_id, r.region): r for a in world.accounts for r in a.registries}
+        self.disabled: dict[str, set[str]] = {a.account_id: set(a.disabled_regions)
+                                              for a in world.accounts}
+        self.enabled: dict[str, list[str]] = {a.account_id: a.regions for a in world.accounts}
+        self.states: dict[str, str] = {a.account_id: a.state for a in world.accounts}
+        self._t0 = time.monotonic()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The sandbox clock: World.now plus the time elapsed since the sandbox started."""
+        return self.world.now + timedelta(seconds=time.monotonic() - self._t0)
+
+    def exclusions(self, account_id: str, region: str) -> list[str]:
+        reg = self.registries.get((account_id, region))
+        if reg is None:
+            return []
+        out = []
+        if reg.audit_role_excluded:
+            out.append(f"arn:aws:iam::{account_id}:role/{self.world.role_name}")
+        out.extend(reg.pull_time_exclusions)
+        return out
+
+
+_ACTIVE: Runtime | None = None
+
+
+def active() -> Runtime:
+    if _ACTIVE is None:
+        raise RuntimeError("no sandbox is running")
+    return _ACTIVE
+
+
+# ---------------------------------------------------------------------------------------------
+# Image metadata kept on moto's Image objects (sb_* attributes)
+
+def set_image_meta(img: MotoImage, *, size: int, pushed_at: datetime, last_pulled_at=None,
+                   status="ACTIVE", archived_at=None, activated_at=None,
+                   artifact_media_type=None, subject=None) -> None:
+    img.sb_size = size
+    img.sb_pushed_at = pushed_at
+    img.sb_pulled_at = last_pulled_at
+    img.sb_status = status
+    img.sb_archived_at = archived_at
+    img.sb_activated_at = activated_at
+    img.sb_artifact_media_type = artifact_media_type
+    img.sb_subject = subject
+
+
+def meta_from_manifest(text: str, repo_images) -> dict:
+    """Size, artifact media type and subject of a manifest pushed at runtime."""
+    doc = json.loads(text)
+    media = doc.get("mediaType")
+    if "manifests" in doc:
+        sizes = {i.image_digest: getattr(i, "sb_size", 0) for i in repo_images}
+        return {"size": max((sizes.get(m.get("digest"), 0) for m in doc["manifests"]), default=0),
+                "artifact_media_type": None, "subject": None, "media_type": media}
+    cfg = doc.get("config") or {}
+    size = int(cfg.get("size", 0)) + sum(int(layer.get("size", 0)) for layer in doc.get("layers", []))
+    return {"size": size, "artifact_media_type": cfg.get("mediaType"),
+            "subject": (doc.get("subject") or {}).get("digest"), "media_type": media}
+
+
+def _detail(img: MotoImage) -> dict:
+    d = {"registryId": img.registry_id, "repositoryName": img.repository_name,
+         "imageDigest": img.image_digest, "imageSizeInBytes": img.sb_size,
+         "imagePushedAt": img.sb_pushed_at,
+         "imageManifestMediaType": img.image_manifest_media_type,
+         "imageStatus": img.sb_status}
+    if img.image_tags:
+        d["imageTags"] = list(img.image_tags)
+    optional = {"artifactMediaType": img.sb_artifact_media_type,
+                "lastRecordedPullTime": img.sb_pulled_at,
+                "subjectManifestDigest": img.sb_subject,
+                "lastArchivedAt": img.sb_archived_at,
+                "lastActivatedAt": img.sb_activated_at}
+    d.update({k: v for k, v in optional.items() if v is not None})
+    return d
+
+
+def _ensure_meta(img: MotoImage, repo) -> None:
+    if not hasattr(img, "sb_size"):
+        m = meta_from_manifest(img.image_manifest, repo.images)
+        set_image_meta(img, size=m["size"], pushed_at=datetime.fromtimestamp(
+            img.image_pushed_at, timezone.utc), artifact_media_type=m["artifact_media_type"],
+            subject=m["subject"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Pagination like ECR: opaque token, default 100, maxResults 1..1000
+
+def _page(resp: BaseResponse, items: list, default: int = DEFAULT_PAGE) -> tuple[list, str | None]:
+    size = resp._get_param("maxResults") or default
+    if not 1 <= int(size) <= MAX_PAGE:
+        raise ecr_exc.InvalidParameterException(
+            f"Invalid parameter at 'maxResults' failed to satisfy constraint: "
+            f"'Member must have value less than or equal to {MAX_PAGE}'")
+    token = resp._get_param("nextToken")
+    start = 0
+    if token:
+        try:
+            start = int(json.loads(base64.b64decode(token))["offset"])
+        except Exception:
+            raise ecr_exc.InvalidParameterException("Invalid parameter at 'nextToken'") from None
+    end = start + int(size)
+    nxt = base64.b64encode(json.dumps({"offset": end}).encode()).decode() if end < len(items) else None
+    return items[start:end], nxt
+
+
+def _with_token(body: dict, token: str | None) -> dict:
+    if token:
+        body["nextToken"] = token
+    return body
+
+
+# ---------------------------------------------------------------------------------------------
+# ECR handlers (installed as ECRResponse methods)
+
+def _filtered(resp: BaseResponse, repo) -> list[MotoImage]:
+    flt = resp._get_param("filter") or {}
+    tag_status = flt.get("tagStatus", "ANY")
+    image_status = flt.get("imageStatus", "ACTIVE")   # ECR's default: ACTIVE images only
+    out = []
+    for img in repo.images:
+        _ensure_meta(img, repo)
+        if tag_status == "TAGGED" and not img.image_tags:
+            continue
+        if tag_status == "UNTAGGED" and img.image_tags:
+            continue
+        if image_status != "ANY" and img.sb_status != image_status:
+            continue
+        out.append(img)
+    return out
+
+
+def describe_images(self) -> ActionResult:
+    backend = self.ecr_backend
+    repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
+    ids = self._get_param("imageIds")
+    if ids:
+        imgs, seen = [], set()
+        for i in ids:
+            img = repo._get_image(i.get("imageTag"), i.get("imageDigest"))
+            _ensure_meta(img, repo)
+            if img.image_digest not in seen:
+                seen.add(img.image_digest)
+                imgs.append(img)
+        return ActionResult({"imageDetails": [_detail(i) for i in imgs]})
+    page, token = _page(self, _filtered(self, repo))
+    return ActionResult(_with_token({"imageDetails": [_detail(i) for i in page]}, token))
+
+
+def list_images(self) -> ActionResult:
+    backend = self.ecr_backend
+    repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
+    ids = []
+    for img in _filtered(self, repo):
+        if img.image_tags:
+            ids.extend({"imageDigest": img.image_digest, "imageTag": t} for t in img.image_tags)
+        else:
+            ids.append({"imageDigest": img.image_digest})
+    page, token = _page(self, ids)
+    return ActionResult(_with_token({"imageIds": page}, token))
+
+
+def describe_repositories(self) -> ActionResult:
+    names = self._get_param("repositoryNames")
+    repos = self.ecr_backend.describe_repositories(repository_names=names,
+                                                   registry_id=self._get_param("registryId"))
+    if names:
+        return ActionResult({"repositories": repos})
+    page, token = _page(self, list(repos))
+    return ActionResult(_with_token({"repositories": page}, token))
+
+
+def put_image(self) -> ActionResult:
+    backend = self.ecr_backend
+    name = self._get_param("repositoryName")
+    if name not in backend.repositories:
+        raise ecr_exc.RepositoryNotFoundException(name, backend.account_id)
+    repo = backend.repositories[name]
+    text = self._get_param("imageManifest")
+    tag = self._get_param("imageTag")
+    digest = mf.sha256(text)
+    given = self._get_param("imageDigest")
+    if given and given != digest:
+        raise ecr_exc.InvalidParameterException(
+            "Invalid parameter at 'imageDigest' failed to satisfy constraint: "
+            "'The provided digest does not match the manifest'")
+    try:
+        m = meta_from_manifest(text, repo.images)
+    except ValueError:
+        raise ecr_exc.InvalidParameterException(
+            "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'"
+        ) from None
+    media = self._get_param("imageManifestMediaType") or m["media_type"]
+    if not media:
+        raise ecr_exc.InvalidParameterException(
+            "image manifest mediatype not provided in manifest or parameter")
+    existing = next((i for i in repo.images if i.image_digest == digest), None)
+    holder = next((i for i in repo.images if tag and tag in i.image_tags), None)
+    if existing is not None and holder is existing:
+        raise ecr_exc.ImageAlreadyExistsException(registry_id=repo.registry_id, image_tag=tag,
+                                                  digest=digest, repository_name=name)
+    if holder is not None and repo.image_tag_mutability.startswith("IMMUTABLE"):
+        raise SandboxError("ImageTagAlreadyExistsException",
+                           f"The image tag '{tag}' already exists in the '{name}' repository "
+                           f"with registry id '{repo.registry_id}' and cannot be overwritten "
+                           f"because the repository is immutable.")
+    if holder is not None:
+        # ECR moves the tag: the previous image stays, untagged (moto deleted it).
+        holder.remove_tag(tag)
+    if existing is None:
+        existing = MotoImage(backend.account_id, tag, text, name, media, digest)
+        set_image_meta(existing, size=m["size"], pushed_at=active().now(),
+                       artifact_media_type=m["artifact_media_type"], subject=m["subject"])
+        repo.images.append(existing)
+    elif tag:
+        existing.update_tag(tag)
+    body = {"registryId": repo.registry_id, "repositoryName": name,
+            "imageId": {"imageDigest": digest, **({"imageTag": tag} if tag else {})},
+            "imageManifest": text, "imageManifestMediaType": media}
+    return ActionResult({"image": body})
+
+
+def _principal_arn(resp: BaseResponse) -> str | None:
+    """The IAM role (or user) ARN behind the request's access key, when moto issued it."""
+    from moto.iam.models import iam_backends
+    key = resp.get_access_key()
+    iam = iam_backends[resp.current_account]["aws"]
+    ak = iam.access_keys.get(key)
+    if ak is None:
+        return None
+    return getattr(ak, "role_arn", None)
+
+
+def batch_get_image(self) -> ActionResult:
+    rt = active()
+    backend = self.ecr_backend
+    name = self._get_param("repositoryName")
+    if name not in backend.repositories:
+        raise ecr_exc.RepositoryNotFoundException(name, backend.account_id)
+    repo = backend.repositories[name]
+    ids = self._get_param("imageIds") or []
+    excluded = _principal_arn(self) in set(rt.exclusions(self.current_account, self.region))
+    now = rt.now()
+    images, failures = [], []
+    for iid in ids:
+        tag, dig = iid.get("imageTag"), iid.get("imageDigest")
+        if not tag and not dig:
+            failures.append({"imageId": iid, "failureCode": "MissingDigestAndTag",
+                             "failureReason": "Invalid request parameters: both tag and digest cannot be null"})
+            continue
+        found = None
+        for img in repo.images:
+            if (dig is None or img.image_digest == dig) and (tag is None or tag in img.image_tags):
+                found = img
+                break
+        if found is None:
+            holder = tag and any(tag in i.image_tags for i in repo.images)
+            code = "ImageTagDoesNotMatchDigest" if (holder and dig) else "ImageNotFound"
+            failures.append({"imageId": iid, "failureCode": code,
+                             "failureReason": "Requested image not found"})
+            continue
+        _ensure_meta(found, repo)
+        if found.sb_status != "ACTIVE":
+            failures.append({"imageId": iid, "failureCode": "ImageInaccessible",
+                             "failureReason": "The image is archived and cannot be pulled"})
+            continue
+        if not excluded:
+            found.sb_pulled_at = now
+        images.append({"registryId": repo.registry_id, "repositoryName": name,
+                       "imageId": {"imageDigest": found.image_digest, **({"imageTag": tag} if tag else {})},
+                       "imageManifest": found.image_manifest,
+                       "imageManifestMediaType": found.image_manifest_media_type})
+    return ActionResult({"images": images, "failures": failures})
+
+
+def get_lifecycle_policy(self) -> ActionResult:
+    backend = self.ecr_backend
+    repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
+    if not repo.lifecycle_policy:
+        raise ecr_exc.LifecyclePolicyNotFoundException(repo.name, repo.registry_id)
+    body = {"registryId": repo.registry_id, "repositoryName": repo.name,
+            "lifecyclePolicyText": repo.lifecycle_policy}
+    evaluated = getattr(repo, "sb_lifecycle_evaluated_at", None)
+    body["lastEvaluatedAt"] = evaluated or EPOCH    # 1970: never evaluated (as observed on ECR)
+    return ActionResult(body)
+
+
+def _registry(self) -> Registry:
+    return active().registries.get((self.current_account, self.region)) or Registry(self.region)
+
+
+def list_pull_time_update_exclusions(self) -> ActionResult:
+    arns = active().exclusions(self.current_account, self.region)
+    page, token = _page(self, arns)
+    return ActionResult(_with_token({"pullTimeUpdateExclusions": page}, token))
+
+
+ACCOUNT_SETTINGS = ("BASIC_SCAN_TYPE_VERSION", "REGISTRY_POLICY_SCOPE", "BLOB_MOUNTING")
+
+
+def get_account_setting(self) -> ActionResult:
+    name = self._get_param("name")
+    reg = _registry(self)
+    values = {"BASIC_SCAN_TYPE_VERSION": "AWS_NATIVE", "REGISTRY_POLICY_SCOPE": reg.policy_scope,
+              "BLOB_MOUNTING": reg.blob_mounting}
+    if name not in values:
+        raise SandboxError("ValidationException",
+                           f"1 validation error detected: Value '{name}' at 'name' failed to "
+                           f"satisfy constraint: Member must satisfy enum value set: {list(values)}")
+    return ActionResult({"name": name, "value": values[name]})
+
+
+def describe_pull_through_cache_rules(self) -> ActionResult:
+    reg = _registry(self)
+    rules = [{"registryId": self.current_account, **r} for r in reg.pull_through_cache_rules]
+    prefixes = self._get_param("ecrRepositoryPrefixes")
+    if prefixes:
+        missing = set(prefixes) - {r["ecrRepositoryPrefix"] for r in rules}
+        if missing:
+            raise SandboxError("PullThroughCacheRuleNotFoundException",
+                               "The pull through cache rule with the given prefix does not exist.")
+        rules = [r for r in rules if r["ecrRepositoryPrefix"] in prefixes]
+    page, token = _page(self, rules)
+    return ActionResult(_with_token({"pullThroughCacheRules": page}, token))
+
+
+def describe_repository_creation_templates(self) -> ActionResult:
+    reg = _registry(self)
+    templates = list(reg.creation_templates)
+    prefixes = self._get_param("prefixes")
+    if prefixes:
+        templates = [t for t in templates if t["prefix"] in prefixes]
+    page, token = _page(self, templates)
+    return ActionResult(_with_token({"registryId": self.current_account,
+                                     "repositoryCreationTemplates": page}, token))
+
+
+def list_image_referrers(self) -> ActionResult:
+    backend = self.ecr_backend
+    repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
+    subject = (self._get_param("subjectId") or {}).get("imageDigest")
+    flt = self._get_param("filter") or {}
+    types = flt.get("artifactTypes")
+    status = flt.get("artifactStatus", "ACTIVE")
+    refs = []
+    for img in repo.images:
+        _ensure_meta(img, repo)
+        if img.sb_subject != subject or (status != "ANY" and img.sb_status != status):
+            continue
+        doc = json.loads(img.image_manifest)
+        atype = doc.get("artifactType") or (doc.get("config") or {}).get("mediaType")
+        if types and atype not in types:
+            continue
+        r = {"digest": img.image_digest, "mediaType": img.image_manifest_media_type,
+             "artifactType": atype, "size": len(img.image_manifest.encode()),
+             "artifactStatus": img.sb_status}
+        if doc.get("annotations"):
+            r["annotations"] = doc["annotations"]
+        refs.append(r)
+    page, token = _page(self, refs, default=50)
+    return ActionResult(_with_token({"referrers": page}, token))
+
+
+def get_signing_configuration(self) -> ActionResult:
+    raise SandboxError("SigningConfigurationNotFoundException",
+                       f"No signing configuration found for registry '{self.current_account}'")
+
+
+ECR_HANDLERS = {
+    "describe_images": describe_images,
+    "list_images": list_images,
+    "describe_repositories": describe_repositories,
+    "put_image": put_image,
+    "batch_get_image": batch_get_image,
+    "get_lifecycle_policy": get_lifecycle_policy,
+    "list_pull_time_update_exclusions": list_pull_time_update_exclusions,
+    "get_account_setting": get_account_setting,
+    "describe_pull_through_cache_rules": describe_pull_through_cache_rules,
+    "describe_repository_creation_templates": describe_repository_creation_templates,
+    "get_signing_configuration": get_signing_configuration,
+    "list_image_referrers": list_image_referrers,
+}
+
+
+def describe_regions(self) -> ActionResult:
+    rt = active()
+    acct = self.current_account
+    if acct not in rt.enabled:
+        return _ORIGINALS[(AvailabilityZonesAndRegions, "describe_regions")](self)
+    names = self._get_param("RegionNames", []) or []
+    all_regions = str(self._get_param("AllRegions", False)).lower() == "true"
+    rows = [(r, "opted-in" if r in OPT_IN_REGIONS else "opt-in-not-required")
+            for r in rt.enabled[acct]]
+    if all_regions or names:
+        rows += [(r, "not-opted-in") for r in sorted(rt.disabled[acct])]
+    if names:
+        rows = [x for x in rows if x[0] in names]
+    return ActionResult({"Regions": [
+        {"RegionName": r, "Endpoint": f"ec2.{r}.amazonaws.com", "OptInStatus": s} for r, s in rows]})
+
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch wrapper: faults, latency, call counts, disabled regions, unknown operations
+
+_ORIGINALS: dict = {}
+
+
+def _error(resp: BaseResponse, code: str, message: str, status: int):
+    with warnings.catch_warnings():
+        # moto warns when a code is not an error shape of the service model (e.g. Throttling).
+        warnings.simplefilter("ignore")
+        s, headers, body = resp.serialized(ActionResult(SandboxError(code, message)))
+    headers = dict(headers)
+    headers["status"] = status
+    return status, headers, body
+
+
+def _call_action(self):
+    rt = _ACTIVE
+    orig = _ORIGINALS[(BaseResponse, "call_action")]
+    if rt is None:
+        return orig(self)
+    op = self._get_action()
+    service = self.service_name or ""
+    account = self.current_account
+    region = self.region
+    target = account
+    if service == "sts" and op == "AssumeRole":
+        arn = self._get_param("RoleArn") or ""
+        target = arn.split(":")[4] if arn.count(":") >= 5 else account
+    try:
+        repo = self._get_param("repositoryName") if service == "ecr" else None
+    except Exception:
+        repo = None
+    with rt._lock:
+        rt.calls[(service, op, target, region)] += 1
+    if rt.faults.latency_seconds:
+        time.sleep(rt.faults.latency_seconds)
+    fault = rt.faults.match(service, op, target, region, repo)
+    if fault is not None:
+        return _error(self, fault.code, fault.message, fault.http_status)
+    if service == "sts" and op == "AssumeRole" and rt.states.get(target, "ACTIVE") != "ACTIVE":
+        # A suspended or closed account cannot be entered.
+        return _error(self, "AccessDenied", f"Account {target} is {rt.states[target]}; "
+                      "sts:AssumeRole is not authorized", 403)
+    if service == "ecr" and region in rt.disabled.get(account, ()):
+        return _error(self, "UnrecognizedClientException",
+                      "The security token included in the request is invalid.", 400)
+    try:
+        return orig(self)
+    except NotImplementedError:
+        # A real endpoint that lacks the operation (see faults.py).
+        return _error(self, "UnknownOperationException", f"Unknown operation {op}", 400)
+
+
+def install(rt: Runtime):
+    """Activate the fidelity patches for `rt`; returns the function that removes them."""
+    global _ACTIVE
+    if _ACTIVE is not None:
+        raise RuntimeError("a sandbox is already running in this process")
+    patches = [(BaseResponse, "call_action", _call_action),
+               (AvailabilityZonesAndRegions, "describe_regions", describe_regions)]
+    patches += [(ECRResponse, name, fn) for name, fn in ECR_HANDLERS.items()]
+    missing = object()
+    saved = []
+    for cls, name, fn in patches:
+        saved.append((cls, name, cls.__dict__.get(name, missing)))
+        _ORIGINALS[(cls, name)] = getattr(cls, name, None)
+        setattr(cls, name, fn)
+    _ACTIVE = rt
+
+    def uninstall():
+        global _ACTIVE
+        for cls, name, old in reversed(saved):
+            if old is missing:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, old)
+        _ORIGINALS.clear()
+        _ACTIVE = None
+    return uninstall

@@ -1,0 +1,160 @@
+"""`running(world)`: the simulated organization, live inside moto's in-process mock."""
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+import boto3
+import pandas as pd
+from moto import mock_aws
+from moto.ecr.models import ecr_backends
+
+from .. import schema
+from . import build, fidelity
+from .faults import Faults
+from .world import World
+
+_DUMMY_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+              "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+class Org:
+    """Handle on a running sandbox (see `running`)."""
+
+    def __init__(self, world: World, runtime: fidelity.Runtime, organization_id: str,
+                 images_seeded: int):
+        self.world = world
+        self._rt = runtime
+        self.organization_id = organization_id
+        self.images_seeded = images_seeded
+
+    @property
+    def management_account_id(self) -> str:
+        return self.world.management_account_id
+
+    @property
+    def account_ids(self) -> list[str]:
+        """Every account in the organization, whatever its state."""
+        return [a.account_id for a in self.world.accounts]
+
+    @property
+    def role_name(self) -> str:
+        return self.world.role_name
+
+    @property
+    def faults(self) -> Faults:
+        return self._rt.faults
+
+    @property
+    def calls(self):
+        """Counter of requests served: (service, operation, account_id, region) -> n."""
+        return self._rt.calls
+
+    def now(self):
+        """The sandbox clock (World.now plus elapsed time): what BatchGetImage records."""
+        return self._rt.now()
+
+    def session(self, region: str | None = None) -> boto3.Session:
+        """A boto3 session for the management (caller) account."""
+        region = region or (self.world.account(self.management_account_id).regions or ["us-east-1"])[0]
+        return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                             region_name=region)
+
+    def role_arn(self, account_id: str) -> str:
+        return f"arn:aws:iam::{account_id}:role/{self.role_name}"
+
+    # ---- ground truth, read from the backends (not through the API) -------------------------
+    def _images(self):
+        for acct in self.world.accounts:
+            for reg in acct.regions:
+                backend = ecr_backends[acct.account_id][reg]
+                for repo in backend.repositories.values():
+                    for img in repo.images:
+                        fidelity._ensure_meta(img, repo)
+                        yield acct.account_id, reg, repo, img
+
+    def expected_images(self) -> pd.DataFrame:
+        """Every image (any status) as the `images` frame holds it, manifest columns left null."""
+        rows = [{"account_id": a, "region": r, "repository_name": repo.name,
+                 "image_digest": img.image_digest, "tags": list(img.image_tags),
+                 "pushed_at": img.sb_pushed_at, "last_pulled_at": img.sb_pulled_at,
+                 "size_bytes": img.sb_size, "manifest_media_type": img.image_manifest_media_type,
+                 "artifact_media_type": img.sb_artifact_media_type, "image_status": img.sb_status,
+                 "subject_digest": img.sb_subject, "last_archived_at": img.sb_archived_at,
+                 "last_activated_at": img.sb_activated_at}
+                for a, r, repo, img in self._images()]
+        return schema.conform("images", rows)
+
+    def expected_blobs(self) -> pd.DataFrame:
+        """Distinct blobs (config and layers) per repository with their sizes."""
+        rows, seen = [], set()
+        for a, r, repo, img in self._images():
+            doc = json.loads(img.image_manifest)
+            parts = ([("config", doc["config"])] if "config" in doc else []) + \
+                [("layer", d) for d in doc.get("layers", [])]
+            for kind, d in parts:
+                key = (a, r, repo.name, d["digest"])
+                if key not in seen:
+                    seen.add(key)
+                    rows.append({"account_id": a, "region": r, "repository_name": repo.name,
+                                 "blob_digest": d["digest"], "size_bytes": int(d["size"]),
+                                 "media_type": d.get("mediaType"), "kind": kind})
+        cols = ["account_id", "region", "repository_name", "blob_digest", "size_bytes",
+                "media_type", "kind"]
+        df = pd.DataFrame(rows, columns=cols)
+        df["size_bytes"] = df["size_bytes"].astype("Int64")
+        for c in ("account_id", "region", "repository_name", "blob_digest", "media_type", "kind"):
+            df[c] = df[c].astype("str")
+        return df
+
+    def pull_times(self) -> pd.DataFrame:
+        """Current lastRecordedPullTime per image (null: never pulled)."""
+        rows = [{"account_id": a, "region": r, "repository_name": repo.name,
+                 "image_digest": img.image_digest, "last_pulled_at": img.sb_pulled_at}
+                for a, r, repo, img in self._images()]
+        df = pd.DataFrame(rows, columns=["account_id", "region", "repository_name",
+                                         "image_digest", "last_pulled_at"])
+        for c in ("account_id", "region", "repository_name", "image_digest"):
+            df[c] = df[c].astype("str")
+        df["last_pulled_at"] = pd.to_datetime(df["last_pulled_at"], utc=True).astype(schema.TIME)
+        return df
+
+
+@contextmanager
+def running(world: World) -> Iterator[Org]:
+    """Run `world` in moto's in-process mock with the fidelity patches; yields an `Org`.
+
+    Environment: refuses MOTO_ACCOUNT_ID (it overrides moto's per-account routing); removes
+    AWS_ENDPOINT_URL* inside (mock_aws does not intercept custom endpoints); sets dummy
+    credentials and region only where absent. Everything is restored on exit.
+    """
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        raise RuntimeError("MOTO_ACCOUNT_ID is set: it would route every account's calls to one "
+                           "account; unset it to run the sandbox")
+    if fidelity._ACTIVE is not None:
+        raise RuntimeError("a sandbox is already running in this process (moto state is global)")
+    saved = {k: os.environ[k] for k in list(os.environ) if k.startswith("AWS_ENDPOINT_URL")}
+    added = [k for k in _DUMMY_ENV if k not in os.environ]
+    for k in saved:
+        del os.environ[k]
+    for k in added:
+        os.environ[k] = _DUMMY_ENV[k]
+    mock = mock_aws()
+    uninstall = None
+    try:
+        mock.start()
+        rt = fidelity.Runtime(world)
+        uninstall = fidelity.install(rt)
+        org_id = build.seed_organization(world, boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"))
+        n = build.seed_ecr(world)
+        yield Org(world, rt, org_id, n)
+    finally:
+        if uninstall is not None:
+            uninstall()
+        mock.stop()
+        for k in added:
+            os.environ.pop(k, None)
+        os.environ.update(saved)
