@@ -54,8 +54,8 @@ def _summary(inv) -> str:
 def _progress(args):
     if args.quiet:
         return None
-    from .collect import progress_reporter
-    return progress_reporter(verbose=args.verbose)
+    from .collect import StderrProgress
+    return StderrProgress()
 
 
 def _collect_kwargs(args) -> dict:

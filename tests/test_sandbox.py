@@ -251,10 +251,13 @@ def test_registry_policy_with_any_ecr_action_and_replication_with_several_rules(
 
 
 def test_pull_time_exclusions_list_the_audit_role_except_in_one_member(org):
-    for acct, region in [(demo.PAYMENTS, "us-east-1"), (demo.MANAGEMENT, "eu-west-1")]:
-        ecr = client(org, acct, region=region)
-        assert ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"] == [
-            f"arn:aws:iam::{acct}:role/ecr-audit"]
+    ecr = client(org, demo.PAYMENTS, region="us-east-1")
+    assert ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"] == [
+        f"arn:aws:iam::{demo.PAYMENTS}:role/ecr-audit"]
+    # The management account is read with the caller's own credentials: the caller is excluded too.
+    ecr = client(org, demo.MANAGEMENT, region="eu-west-1")
+    assert sorted(ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]) == sorted([
+        f"arn:aws:iam::{demo.MANAGEMENT}:role/ecr-audit", demo.CALLER_ARN])
     data = client(org, demo.DATA)
     assert data.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"] == []
 

@@ -47,6 +47,7 @@ MANAGEMENT = "123456789012"
 PAYMENTS = "012345678901"
 DATA = "098765432109"
 LEGACY = "000555666777"
+CALLER_ARN = f"arn:aws:iam::{MANAGEMENT}:user/moto"  # who moto says the dummy credentials are
 EXTERNAL = "999988887777"          # not in the organization
 XSS_TAG = "<script>alert(1)</script>"
 XSS_SID = "<img src=x onerror=alert(1)>"
@@ -285,9 +286,11 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
 
     accounts = [
         Account(MANAGEMENT, "management", "aws-root@example.com", registries=[
+            # The caller reads its own account with its own credentials (moto's user), so the
+            # operator registered that principal too; otherwise auto mode skips its manifests.
             Registry("us-east-1", [shared_base, nginx], pull_through_cache_rules=ptc_rules,
-                     creation_templates=templates),
-            Registry("eu-west-1", [])]),
+                     creation_templates=templates, pull_time_exclusions=[CALLER_ARN]),
+            Registry("eu-west-1", [], pull_time_exclusions=[CALLER_ARN])]),
         Account(PAYMENTS, "payments", "payments@example.com", ou="prod",
                 disabled_regions=("ap-east-1",), registries=[
                     Registry("us-east-1", [api, worker], policy=payments_registry_policy,

@@ -302,7 +302,9 @@ def _principal_arn(resp: BaseResponse) -> str | None:
     iam = iam_backends[resp.current_account]["aws"]
     ak = iam.access_keys.get(key)
     if ak is None:
-        return None
+        # A key moto never issued (the caller's dummy credentials): moto's GetCallerIdentity
+        # calls that principal user/moto, so the exclusion check must too.
+        return f"arn:aws:iam::{resp.current_account}:user/moto"
     return getattr(ak, "role_arn", None)
 
 

@@ -1,0 +1,236 @@
+"""AWS access for the collector: sessions, client configuration, organization and region discovery.
+
+Nothing here runs at import time. Clients are made per account × region × thread (boto3
+sessions are not thread-safe and clients are not shared across threads by design).
+
+Retry decision: botocore `standard` mode, 10 attempts (ecr-facts §2.2). `adaptive` adds a
+client-side token bucket per client; with one client per thread its bucket would be split
+across a unit's workers and would not match ECR's per account × region throttling scope, and
+the SDK guide calls it experimental. Standard mode retries ThrottlingException, 429 and 5xx
+with full-jitter exponential backoff (≤20 s per wait), so a storm of dozens of throttles
+spread over a unit's calls is absorbed; a call still throttled after 10 attempts becomes an
+errors row (error_kind throttled).
+"""
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import contextmanager
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+RETRY_MODE = "standard"
+MAX_ATTEMPTS = 10
+SESSION_NAME = "ecr-audit"
+GLOBAL_REGION = "us-east-1"  # where Organizations and EC2 DescribeRegions are asked when no region is set
+_CREATE_LOCK = threading.Lock()
+
+
+def client_config(max_pool_connections: int = 10) -> Config:
+    return Config(retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
+                  max_pool_connections=max_pool_connections, connect_timeout=10, read_timeout=60,
+                  user_agent_extra="ecr-audit")
+
+
+def default_session(profile: str | None = None) -> boto3.Session:
+    """The caller's session: standard credential chain, config files, AWS_ENDPOINT_URL."""
+    return boto3.Session(profile_name=profile)
+
+
+class Clients:
+    """Clients of one account's session, all counted.
+
+    `lease(service, region)` hands a client to one thread at a time and takes it back afterwards,
+    so no client is used by two threads at once and a unit's workers reuse the few clients
+    they need (creating a botocore client costs tens of milliseconds).
+    """
+
+    def __init__(self, session: boto3.Session, account_id: str, recorder, config: Config | None = None):
+        self.session = session
+        self.account_id = account_id
+        self._recorder = recorder
+        self._config = config or client_config()
+        self._free: dict[tuple, list] = {}
+        self._lock = threading.Lock()
+
+    def _new(self, service: str, region: str | None):
+        with _CREATE_LOCK:  # boto3.Session.client() is not thread-safe
+            client = self.session.client(service, region_name=region, config=self._config)
+        self._recorder.instrument(client, self.account_id, region or client.meta.region_name)
+        return client
+
+    @contextmanager
+    def lease(self, service: str, region: str | None):
+        key = (service, region)
+        with self._lock:
+            free = self._free.setdefault(key, [])
+            client = free.pop() if free else None
+        if client is None:
+            client = self._new(service, region)
+        try:
+            yield client
+        finally:
+            with self._lock:
+                self._free[key].append(client)
+
+    def call(self, service: str, region: str | None, fn, *args, **kwargs):
+        """fn(client, *args, **kwargs) with a leased client."""
+        with self.lease(service, region) as client:
+            return fn(client, *args, **kwargs)
+
+
+def _explicit_profile(session: boto3.Session) -> str | None:
+    name = session.profile_name
+    return name if name in session.available_profiles else None
+
+
+def assume_role(caller: boto3.Session, account_id: str, role_name: str, *, partition: str = "aws",
+                external_id: str | None = None, recorder=None, config: Config | None = None):
+    """Session in `account_id` through sts:AssumeRole, refreshed automatically when it expires.
+
+    Returns (boto3.Session, assumed-role ARN). Raises ClientError when the role cannot be
+    assumed (the first fetch happens here, eagerly, so failures surface per account).
+    """
+    config = config or client_config()
+
+    def sts_client(service, **kwargs):
+        with _CREATE_LOCK:
+            client = caller.client(service, region_name=caller.region_name, config=config, **kwargs)
+        if recorder is not None:
+            recorder.instrument(client, "", client.meta.region_name)
+        return client
+
+    extra = {"RoleSessionName": SESSION_NAME}
+    if external_id:
+        extra["ExternalId"] = external_id
+    cache: dict = {}
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=sts_client, source_credentials=caller.get_credentials(),
+        role_arn=f"arn:{partition}:iam::{account_id}:role/{role_name}", extra_args=extra, cache=cache)
+    creds = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
+    creds.get_frozen_credentials()
+    principal = next(iter(cache.values()))["AssumedRoleUser"]["Arn"]
+    core = botocore.session.Session(profile=_explicit_profile(caller))
+    # botocore has no public setter for refreshable credentials on a session.
+    core._credentials = creds
+    return boto3.Session(botocore_session=core, region_name=caller.region_name), principal
+
+
+_ARN = re.compile(r"^arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<resource>.+)$")
+
+
+def partition_of(arn: str) -> str:
+    m = _ARN.match(arn or "")
+    return m.group("partition") if m else "aws"
+
+
+def principal_key(arn: str) -> tuple | None:
+    """(partition, account, kind, name) identifying an IAM role or user, paths ignored.
+
+    An assumed-role session ARN `arn:aws:sts::A:assumed-role/ROLE/SESSION` carries no role path,
+    while pull-time exclusions hold IAM ARNs `arn:aws:iam::A:role/[path/]ROLE`. Role and user
+    names are unique within an account whatever their path, so comparing names is exact.
+    """
+    m = _ARN.match(arn or "")
+    if not m:
+        return None
+    parts = m.group("resource").split("/")
+    if m.group("service") == "sts":
+        if parts[0] == "assumed-role" and len(parts) >= 3:
+            return (m.group("partition"), m.group("account"), "role", parts[1])
+        # moto answers GetCallerIdentity for IAM users with `arn:aws:sts::A:user/N` (real STS
+        # says `arn:aws:iam::A:user/N`); it is the same user. federated-user sessions stay None.
+        if parts[0] == "user" and len(parts) >= 2:
+            return (m.group("partition"), m.group("account"), "user", parts[-1])
+        return None
+    if parts[0] in ("role", "user") and len(parts) >= 2:
+        return (m.group("partition"), m.group("account"), parts[0], parts[-1])
+    return None
+
+
+def role_arn_of(principal_arn: str) -> str | None:
+    """IAM ARN (without path) of the role behind an assumed-role ARN; IAM ARNs unchanged."""
+    key = principal_key(principal_arn)
+    if key is None:
+        return None
+    if principal_arn.split(":")[2] == "iam":
+        return principal_arn
+    return f"arn:{key[0]}:iam::{key[1]}:{key[2]}/{key[3]}"
+
+
+def is_excluded(principal_arn: str, exclusions) -> bool:
+    """The principal appears in a ListPullTimeUpdateExclusions answer (paths ignored)."""
+    key = principal_key(principal_arn)
+    return key is not None and any(principal_key(e) == key for e in exclusions)
+
+
+# -- Organizations ----------------------------------------------------------------------------
+
+def get_org_accounts(org) -> list[dict]:
+    """Every account of the organization (any State). Pages can be empty with a NextToken."""
+    accounts, token = [], None
+    while True:
+        page = org.list_accounts(**({"NextToken": token} if token else {}))
+        accounts.extend(page.get("Accounts", []))
+        token = page.get("NextToken")
+        if not token:
+            return accounts
+
+
+def get_organization(org) -> dict:
+    return org.describe_organization()["Organization"]
+
+
+def _paged(call, key, **kwargs) -> list[dict]:
+    items, token = [], None
+    while True:
+        page = call(**kwargs, **({"NextToken": token} if token else {}))
+        items.extend(page.get(key, []))
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
+def get_ou_paths(org) -> dict[str, str]:
+    """account id → OU path from the root ("r-ab12/ou-ab12-x/ou-ab12-y").
+
+    Walks the tree: ListRoots, then per parent ListOrganizationalUnitsForParent and
+    ListAccountsForParent — 1 + 2 × (roots + OUs) calls, fewer than ListParents per account
+    once an organization has more accounts than OUs. Only used when ListAccounts gives no Paths.
+    """
+    paths: dict[str, str] = {}
+    todo = [(root["Id"], root["Id"]) for root in _paged(org.list_roots, "Roots")]
+    while todo:
+        parent, path = todo.pop()
+        for acct in _paged(org.list_accounts_for_parent, "Accounts", ParentId=parent):
+            paths[str(acct["Id"])] = path
+        for ou in _paged(org.list_organizational_units_for_parent, "OrganizationalUnits", ParentId=parent):
+            todo.append((ou["Id"], f"{path}/{ou['Id']}"))
+    return paths
+
+
+def ou_path_from_paths(paths, account_id: str) -> str | None:
+    """OU path from ListAccounts `Paths` ("o-x/r-ab12/ou-ab12-y/<account>/"): root and OUs only."""
+    if not paths:
+        return None
+    parts = [p for p in str(paths[0]).split("/") if p and not p.startswith("o-") and p != account_id]
+    return "/".join(parts) or None
+
+
+# -- Regions ------------------------------------------------------------------------------------
+
+def get_regions(ec2) -> list[dict]:
+    """Every region with its OptInStatus (AllRegions=True also lists disabled ones)."""
+    return ec2.describe_regions(AllRegions=True)["Regions"]
+
+
+def enabled_regions(regions: list[dict]) -> set[str]:
+    return {r["RegionName"] for r in regions if r.get("OptInStatus") != "not-opted-in"}
+
+
+def ecr_regions(session: boto3.Session, partition: str = "aws") -> set[str]:
+    """Regions with an ECR endpoint (botocore's offline endpoint data; may lag brand-new regions)."""
+    return set(session.get_available_regions("ecr", partition_name=partition))

@@ -1,0 +1,197 @@
+"""End to end: collect the sandbox's demo organization and compare with its ground truth."""
+import botocore.client
+import pandas as pd
+import pytest
+from botocore.retries.standard import ExponentialBackoff
+
+from ecr_audit import permissions, sandbox
+from ecr_audit.collect import collect, run
+
+KEY = ["account_id", "region", "repository_name", "image_digest"]
+
+
+@pytest.fixture
+def org():
+    with sandbox.running(sandbox.demo_world()) as o:
+        yield o
+
+
+@pytest.fixture
+def instant_retries(monkeypatch):
+    """Keep botocore's retry logic but not its sleeps (and no pause between throttle rounds)."""
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    monkeypatch.setattr(run, "THROTTLE_PAUSE_SECONDS", 0)
+
+
+def _collect(org, **kw):
+    return collect(org.session(), org=True, role_name=org.role_name, **kw)
+
+
+def _active_expected(org):
+    exp = org.expected_images()
+    active = [a.account_id for a in org.world.accounts if a.state == "ACTIVE"]
+    return exp[exp["account_id"].isin(active)]
+
+
+def test_demo_world_every_active_account_region_repository_and_image_is_collected_with_its_fields(org):
+    before = org.pull_times()
+    inv = _collect(org)
+    exp = _active_expected(org)
+    assert inv.meta["completeness"] == "complete", inv.errors
+    got = inv.images.merge(exp, on=KEY, how="outer", suffixes=("", "_exp"), indicator=True)
+    assert (got["_merge"] == "both").all(), got[got["_merge"] != "both"][KEY + ["_merge"]]
+    for col in ("pushed_at", "last_pulled_at", "size_bytes", "manifest_media_type", "artifact_media_type",
+                "image_status", "subject_digest", "last_archived_at"):
+        left, right = got[col], got[f"{col}_exp"]
+        same = (left == right).fillna(False) | (left.isna() & right.isna())
+        assert same.all(), (col, got.loc[~same, KEY + [col, f"{col}_exp"]])
+    assert (got["tags"].map(sorted) == got["tags_exp"].map(sorted)).all()
+    assert len(inv.image_tags) == exp["tags"].map(len).sum()
+    # Accounts: every org account, any state; the suspended one skipped with a reason.
+    accounts = inv.accounts.set_index("account_id")
+    assert set(accounts.index) == set(org.account_ids) == set(inv.meta["organization"]["account_ids"])
+    for a in org.world.accounts:
+        status = accounts.loc[a.account_id, "collection_status"]
+        assert status == ("collected" if a.state == "ACTIVE" else "skipped")
+    assert inv.meta["organization"]["id"] == org.organization_id
+    # Every repository of every active account × region.
+    world_repos = {(a.account_id, r.region, repo.name) for a in org.world.accounts if a.state == "ACTIVE"
+                   for r in a.registries for repo in r.repositories}
+    assert set(map(tuple, inv.repositories[KEY[:3]].values)) == world_repos
+    # auto mode: pull times untouched everywhere (read only where the role is excluded).
+    pd.testing.assert_frame_equal(before, org.pull_times())
+
+
+def test_auto_mode_reads_manifests_only_where_the_principal_is_excluded_and_blobs_match(org):
+    inv = _collect(org)
+    cov = inv.coverage.set_index(["account_id", "region"])
+    for (a, r), row in cov.iterrows():
+        assert bool(row["manifests_read"]) == bool(row["is_pull_time_excluded"] and row["images"] > 0), (a, r)
+    read_units = cov.index[cov["manifests_read"].fillna(False).astype(bool)]
+    assert len(read_units) > 0
+    images = inv.images.set_index(["account_id", "region"])
+    for unit in cov.index:
+        st = set(images.loc[[unit], "manifest_status"]) if unit in images.index else set()
+        if unit in read_units:
+            assert st <= {"present", "skipped"} and "present" in st
+        else:
+            assert st <= {"skipped"}
+    # Blobs from manifests equal the world's blobs in the repositories read.
+    layers = inv.layers.drop_duplicates(KEY[:3] + ["blob_digest"])
+    exp = org.expected_blobs()
+    exp = exp.set_index(["account_id", "region"]).loc[lambda d: d.index.isin(read_units)].reset_index()
+    # Archived images are not pulled (their manifests are skipped): compare only blobs reachable.
+    got = set(map(tuple, layers[KEY[:3] + ["blob_digest"]].values))
+    assert got <= set(map(tuple, exp[KEY[:3] + ["blob_digest"]].values))
+    assert len(got) >= 0.9 * len(exp)
+
+
+def test_always_mode_moves_pull_times_where_the_principal_is_not_excluded(org):
+    before = org.pull_times()
+    inv = _collect(org, read_manifests="always")
+    after = org.pull_times()
+    cov = inv.coverage
+    not_excluded = cov.loc[~cov["is_pull_time_excluded"].astype(bool) & (cov["images"] > 0), ["account_id", "region"]]
+    moved = before.merge(after, on=KEY, suffixes=("", "_after"))
+    a, b = moved["last_pulled_at"], moved["last_pulled_at_after"]
+    moved = moved[~((a == b).fillna(False) | (a.isna() & b.isna()))]
+    assert set(map(tuple, moved[["account_id", "region"]].drop_duplicates().values)) == \
+        set(map(tuple, not_excluded.values))
+    assert cov.loc[~cov["is_pull_time_excluded"].astype(bool), "manifests_reason"].str.contains("may have moved").all()
+
+
+def test_never_mode_sends_no_batch_get_image(org):
+    inv = _collect(org, read_manifests="never")
+    assert "BatchGetImage" not in set(inv.api_calls["operation"])
+    assert set(inv.images["manifest_status"]) == {"skipped"}
+
+
+def test_injected_access_denied_on_account_region_and_one_repository_policy_are_exact_errors_rows(org):
+    payments, data = "012345678901", "098765432109"
+    repo = org.world.account(data).registries[0].repositories[0].name
+    region = org.world.account(data).registries[0].region
+    org.faults.add("GetRepositoryPolicy", "AccessDeniedException", account_id=data, region=region,
+                   repository_name=repo)
+    org.faults.add(None, "AccessDeniedException", account_id=payments, region="eu-west-1", service="ecr")
+    inv = _collect(org)
+    assert inv.meta["completeness"] == "partial"
+    e = inv.errors
+    one = e[e["operation"] == "GetRepositoryPolicy"]
+    assert one[["account_id", "region", "repository_name", "error_code", "error_kind"]].values.tolist() == [
+        [data, region, repo, "AccessDeniedException", "access_denied"]]
+    repos = inv.repositories.set_index(KEY[:3])
+    assert repos.loc[(data, region, repo), "policy_status"] == "unreadable"
+    assert (repos.drop(index=(data, region, repo))["policy_status"] != "unreadable").all()
+    region_rows = e[(e["account_id"] == payments) & (e["region"] == "eu-west-1")]
+    assert set(region_rows["error_kind"]) == {"access_denied"}
+    assert "DescribeRepositories" in set(region_rows["operation"])
+    cov = inv.coverage.set_index(["account_id", "region"])
+    assert cov.loc[(payments, "eu-west-1"), "status"] == "failed"
+    assert cov.loc[(payments, "eu-west-1"), "manifests_read"] == False  # noqa: E712 (pandas boolean)
+    assert cov.loc[(data, region), "status"] == "partial"
+    acc = inv.accounts.set_index("account_id")["collection_status"]
+    assert acc[payments] == "partial" and acc[data] == "partial"
+    reg = inv.registries.set_index(["account_id", "region"])
+    assert reg.loc[(payments, "eu-west-1"), "registry_policy_status"] == "unreadable"
+
+
+def test_assume_role_failure_fails_one_account_and_the_run_goes_on(org):
+    data = "098765432109"
+    org.faults.add_assume_role_failure(data)
+    inv = _collect(org)
+    assert inv.meta["completeness"] == "partial"
+    row = inv.errors[inv.errors["operation"] == "AssumeRole"]
+    assert row[["account_id", "error_kind"]].values.tolist() == [[data, "access_denied"]]
+    acc = inv.accounts.set_index("account_id")
+    assert acc.loc[data, "collection_status"] == "failed"
+    assert (inv.images["account_id"] != data).all()
+    assert set(inv.images["account_id"]) == {a.account_id for a in org.world.accounts
+                                            if a.state == "ACTIVE" and a.account_id != data and
+                                            any(r.repositories for r in a.registries)}
+    assert data not in inv.meta["accounts"]
+
+
+def test_throttling_storm_on_describe_images_loses_nothing(org, instant_retries):
+    storm = org.faults.add("DescribeImages", "ThrottlingException", times=30)
+    inv = _collect(org, max_workers=2, repository_workers=1)
+    assert storm.fired == 30
+    assert inv.meta["completeness"] == "complete", inv.errors
+    assert len(inv.images) == len(_active_expected(org))
+    calls = inv.api_calls[inv.api_calls["operation"] == "DescribeImages"]
+    assert calls["calls"].sum() == len(inv.repositories) + 30
+
+
+def test_explicit_region_disabled_in_an_account_is_a_disabled_region_row(org):
+    acct = next(a for a in org.world.accounts if a.disabled_regions)
+    region = acct.disabled_regions[0]
+    inv = collect(org.session(), accounts=[acct.account_id], role_name=org.role_name,
+                  regions=["us-east-1", region])
+    cov = inv.coverage.set_index("region")
+    assert cov.loc[region, "status"] == "disabled"
+    assert inv.errors[["account_id", "region", "error_kind"]].values.tolist() == [
+        [acct.account_id, region, "disabled_region"]]
+    assert inv.meta["completeness"] == "partial"
+    assert not ((inv.api_calls["region"] == region) & (inv.api_calls["account_id"] == acct.account_id)).any()
+
+
+def test_default_collects_only_the_callers_account(org):
+    import ecr_audit
+    inv = ecr_audit.collect(org.session())  # the public entry point, after the subpackage is imported
+    assert inv.accounts["account_id"].tolist() == [org.management_account_id]
+    assert set(inv.repositories["account_id"]) <= {org.management_account_id}
+    assert inv.meta["organization"] is None and inv.meta["options"]["account_source"] == "caller"
+
+
+def test_full_collection_calls_only_declared_read_only_actions(org, monkeypatch):
+    seen = set()
+    orig = botocore.client.BaseClient._make_api_call
+
+    def spy(self, operation_name, api_params):
+        seen.add(f"{self.meta.service_model.signing_name}:{operation_name}")
+        return orig(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    _collect(org, read_manifests="always")
+    assert seen, "nothing recorded"
+    assert seen <= set(permissions.READ_ACTIONS), seen - set(permissions.READ_ACTIONS)
+    assert "ecr:BatchGetImage" in seen and "ecr:DescribeImages" in seen
