@@ -1,0 +1,134 @@
+"""The ECR action catalog and what each action lets a grantee do.
+
+The catalog is every operation in the installed botocore ECR model plus the permission-only
+actions that have no API operation (ecr-facts §1.4). Each action belongs to exactly one class:
+
+- ``pull``   reads image content: the manifest (BatchGetImage) or layer bytes
+             (GetDownloadUrlForLayer). Either one is enough to count: a manifest is image
+             content, and layer digests of a known image are enough to fetch its layers.
+- ``push``   writes content: layer upload, PutImage, ReplicateImage, BatchImportUpstreamImage
+             (ECR-facts §5.4), and CreateRepository (it creates a place to write; it changes
+             nothing that exists, so it is not ``manage``).
+- ``delete`` removes images or the repository.
+- ``manage`` changes policy, lifecycle, settings, tags, storage class, or registry-level
+             configuration (replication, pull-through cache, templates, signing, account settings).
+- ``read``   metadata only (Describe*/List*/Get* that return no image content).
+- ``none``   no effect in a resource policy: ecr:GetAuthorizationToken is registry-wide and only
+             honoured from identity policies (ECR docs, repository-policies "Important").
+
+`tests/test_access_actions.py` fails when botocore adds an operation this table does not know,
+so a new action is classified deliberately rather than by a guess.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+CAPABILITIES = ("pull", "push", "delete", "manage")
+
+# Permission-only IAM actions (no API operation) [ECR docs registry-permissions, pull-through-cache-private].
+PERMISSION_ONLY = ("ReplicateImage", "BatchImportUpstreamImage", "GetImageCopyStatus")
+
+_CLASSES: dict[str, tuple[str, ...]] = {
+    "pull": ("BatchGetImage", "GetDownloadUrlForLayer"),
+    "push": ("InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "PutImage",
+             "ReplicateImage", "BatchImportUpstreamImage", "CreateRepository"),
+    "delete": ("BatchDeleteImage", "DeleteRepository"),
+    "manage": (
+        "SetRepositoryPolicy", "DeleteRepositoryPolicy", "PutLifecyclePolicy", "DeleteLifecyclePolicy",
+        "PutImageTagMutability", "PutImageScanningConfiguration", "TagResource", "UntagResource",
+        "UpdateImageStorageClass", "StartImageScan", "StartLifecyclePolicyPreview",
+        "PutRegistryPolicy", "DeleteRegistryPolicy", "PutReplicationConfiguration",
+        "PutRegistryScanningConfiguration", "PutAccountSetting",
+        "CreatePullThroughCacheRule", "DeletePullThroughCacheRule", "UpdatePullThroughCacheRule",
+        "CreateRepositoryCreationTemplate", "DeleteRepositoryCreationTemplate",
+        "UpdateRepositoryCreationTemplate", "PutSigningConfiguration", "DeleteSigningConfiguration",
+        "RegisterPullTimeUpdateExclusion", "DeregisterPullTimeUpdateExclusion",
+        "StartReplicationBackfill", "StopReplicationBackfill",
+    ),
+    "read": (
+        "BatchCheckLayerAvailability", "BatchGetRepositoryScanningConfiguration",
+        "DescribeImageReplicationStatus", "DescribeImageScanFindings", "DescribeImageSigningStatus",
+        "DescribeImages", "DescribePullThroughCacheRules", "DescribeRegistry",
+        "DescribeReplicationBackfillResults", "DescribeRepositories", "DescribeRepositoryCreationTemplates",
+        "GetAccountSetting", "GetLifecyclePolicy", "GetLifecyclePolicyPreview", "GetRegistryPolicy",
+        "GetRegistryScanningConfiguration", "GetRepositoryPolicy", "GetSigningConfiguration",
+        "ListImageReferrers", "ListImages", "ListPullTimeUpdateExclusions", "ListReplicationBackfills",
+        "ListTagsForResource", "ValidatePullThroughCacheRule", "GetImageCopyStatus",
+    ),
+    "none": ("GetAuthorizationToken",),
+}
+
+# Registry policy scope V1 enforces only these actions (ecr-facts §5.1, ECR docs registry-permissions).
+REGISTRY_V1_ACTIONS = frozenset({"ecr:ReplicateImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"})
+
+
+# Listed in resource policies but without effect there (ECR docs, repository-policies "Important").
+NO_EFFECT = frozenset({"ecr:GetAuthorizationToken"})
+
+
+@lru_cache(maxsize=1)
+def model_operations() -> tuple[str, ...]:
+    """Operation names of the installed botocore ECR model."""
+    import botocore.session
+    return tuple(botocore.session.get_session().get_service_model("ecr").operation_names)
+
+
+@lru_cache(maxsize=1)
+def all_actions() -> tuple[str, ...]:
+    """Every ECR action name, ``ecr:<Name>``: model operations plus permission-only actions."""
+    names = dict.fromkeys(model_operations())
+    names.update(dict.fromkeys(PERMISSION_ONLY))
+    return tuple(f"ecr:{n}" for n in names)
+
+
+@lru_cache(maxsize=1)
+def action_class() -> dict[str, str]:
+    """``ecr:<Name>`` -> class. Actions of the model missing from the table are ``unclassified``."""
+    table = {f"ecr:{n}": cls for cls, names in _CLASSES.items() for n in names}
+    return {a: table.get(a, "unclassified") for a in all_actions()}
+
+
+def capability_actions(capability: str) -> frozenset[str]:
+    return frozenset(a for a, c in action_class().items() if c == capability)
+
+
+@lru_cache(maxsize=4096)
+def match_actions(pattern: str) -> frozenset[str]:
+    """ECR actions an Action/NotAction entry names. IAM matches case-insensitively; `*` and `?`
+    are the only wildcards. Patterns for other services match nothing."""
+    p = pattern.strip().lower()
+    if p == "*":
+        return frozenset(all_actions())
+    rx = glob_regex(p)
+    return frozenset(a for a in all_actions() if rx.match(a.lower()))
+
+
+@lru_cache(maxsize=16384)
+def glob_regex(pattern: str) -> "re.Pattern[str]":
+    """IAM wildcard pattern (`*` any run, `?` one character, nothing else special) as a regex."""
+    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile("".join(parts) + r"\Z", re.IGNORECASE | re.DOTALL)
+
+
+def capabilities(actions: frozenset[str]) -> dict[str, bool]:
+    """can_<capability> for a set of allowed actions."""
+    return dict(_capabilities(frozenset(actions)))
+
+
+@lru_cache(maxsize=8192)
+def _capabilities(actions: frozenset[str]) -> tuple:
+    cls = action_class()
+    present = {cls.get(a) for a in actions}
+    return tuple((f"can_{c}", c in present) for c in CAPABILITIES)
+
+
+@lru_cache(maxsize=8192)
+def compact(actions: frozenset[str]) -> str:
+    """Short text for a set of actions: `ecr:*` when complete (GetAuthorizationToken aside, it has
+    no effect in a resource policy), else sorted names."""
+    if not actions:
+        return ""
+    if set(actions) >= set(all_actions()) - NO_EFFECT:
+        return "ecr:*"
+    return ", ".join(sorted(actions))

@@ -1,0 +1,37 @@
+"""Builders shared by the access tests: a tiny inventory around one policy."""
+import json
+
+from ecr_audit.inventory import Inventory
+from tests.data.policy_corpus import OWNER, SIBLING, ORG
+
+REGION = "us-east-1"
+ORG_META = {"id": ORG, "management_account_id": OWNER, "account_ids": [OWNER, SIBLING]}
+
+
+def text(policy) -> str:
+    return policy if isinstance(policy, str) else json.dumps(policy)
+
+
+def inventory(policy=None, *, scope="repository", org=ORG_META, owner=OWNER, registry_policy=None,
+              registry_scope="V2", **frames) -> Inventory:
+    meta = {"organization": org}
+    if scope == "repository" and policy is not None:
+        frames.setdefault("repository_policies", []).append(
+            {"account_id": owner, "region": REGION, "repository_name": "app", "policy_text": text(policy)})
+    if scope.startswith("registry"):
+        registry_policy, registry_scope = policy, scope.split("_")[1].upper()
+    if registry_policy is not None:
+        frames.setdefault("registry_policies", []).append(
+            {"account_id": owner, "region": REGION, "policy_text": text(registry_policy)})
+        frames.setdefault("registries", []).append(
+            {"account_id": owner, "region": REGION, "registry_policy_status": "present",
+             "registry_policy_scope": registry_scope})
+    return Inventory.from_frames(meta=meta, **frames)
+
+
+def caps(row) -> str:
+    return "+".join(c for c in ("pull", "push", "delete", "manage") if row[f"can_{c}"])
+
+
+def classified(df) -> dict:
+    return {r["grantee"]: (r["exposure"], caps(r)) for _, r in df.iterrows()}
