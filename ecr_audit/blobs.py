@@ -18,12 +18,10 @@ def unique_blobs(layers: pd.DataFrame) -> pd.DataFrame:
     return layers[cols].drop_duplicates(REPO_KEY + ["blob_digest"])
 
 
-def freed_bytes(layers: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
-    """Bytes freed per repository by deleting the images in `removed` (IMAGE_KEY columns).
+def freed_blobs(layers: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
+    """The blobs deleting `removed` (IMAGE_KEY columns) frees: REPO_KEY + blob_digest + size_bytes.
 
-    A blob counts only when no image outside `removed` in the same repository references it.
-    Returns REPO_KEY + freed_bytes + freed_blobs, one row per repository with removed images
-    that have known layers (repositories whose manifests were not read are absent: unknown).
+    A blob is freed when no image outside `removed` in the same repository references it.
     """
     removed = removed[IMAGE_KEY].drop_duplicates()
     marked = layers.merge(removed.assign(_removed=True), on=IMAGE_KEY, how="left")
@@ -31,7 +29,17 @@ def freed_bytes(layers: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
     kept_blobs = marked.loc[~is_removed, REPO_KEY + ["blob_digest"]].drop_duplicates()
     gone = unique_blobs(marked.loc[is_removed])
     gone = gone.merge(kept_blobs.assign(_kept=True), on=REPO_KEY + ["blob_digest"], how="left")
-    gone = gone[gone["_kept"].isna()]
+    return gone.loc[gone["_kept"].isna(), REPO_KEY + ["blob_digest", "size_bytes"]]
+
+
+def freed_bytes(layers: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
+    """Bytes freed per repository by deleting the images in `removed` (IMAGE_KEY columns).
+
+    A blob counts only when no image outside `removed` in the same repository references it.
+    Returns REPO_KEY + freed_bytes + freed_blobs, one row per repository with removed images
+    that have known layers (repositories whose manifests were not read are absent: unknown).
+    """
+    gone = freed_blobs(layers, removed)
     out = (gone.groupby(REPO_KEY, observed=True, sort=True)
            .agg(freed_bytes=("size_bytes", "sum"), freed_blobs=("blob_digest", "size"))
            .reset_index())

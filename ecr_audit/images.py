@@ -1,0 +1,564 @@
+"""The manifest graph: image roles, liveness, orphans, staleness and superseded tags.
+
+ECR lists every manifest as an "image", so "untagged" is not "unused" (ecr-facts §0.5, §6):
+platform manifests and buildx attestations of a tagged index are untagged, cosign signatures
+are tagged `sha256-<hex>.sig|.att|.sbom` and outlive what they sign, OCI referrers hang off a
+`subject`. Liveness is reachability in the graph of keep-alive edges, within one repository:
+
+    index            ──keeps──►  its children (platform manifests, attestation manifests)
+    subject image    ──keeps──►  its referrers, cosign signatures/attestations/SBOMs,
+                                 buildx attestation manifests that describe it
+
+Roots are images with at least one ordinary tag (a cosign tag names the *subject*, it does not
+make the signature a root). An image is `live` when a root reaches it, `orphan` when nothing
+could reach it, `undetermined` when only an edge we could not read could (manifests not read
+for its account × region, or an index manifest that could not be read in its repository).
+
+Everything is vectorized over frames (numpy reachability over integer node ids); loops are
+bounded by the depth of the graph, never by the number of images.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import blobs
+
+REPO_KEY = ["account_id", "region", "repository_name"]
+IMAGE_KEY = REPO_KEY + ["image_digest"]
+
+INDEX_MEDIA_TYPES = (
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+)
+# cosign's tag scheme (sigstore/cosign specs/SIGNATURE_SPEC.md): the tag names the subject.
+COSIGN_TAG = r"^sha256-(?P<hex>[0-9a-f]{64})\.(?P<suffix>sig|att|sbom)$"
+# Artifact/config types of signature artifacts (cosign, Notation/AWS Signer, sigstore bundles).
+SIGNATURE_TYPES = (
+    "application/vnd.dev.cosign.artifact.sig.v1+json",
+    "application/vnd.dev.cosign.simplesigning.v1+json",
+    "application/vnd.cncf.notary.signature",
+    "application/vnd.dev.sigstore.bundle.v0.3+json",
+    "application/vnd.dev.sigstore.bundle+json;version=0.3",
+)
+ROLES = ("image", "index", "index_child", "attestation", "signature", "referrer", "undetermined")
+ORPHAN_REASONS = ("untagged_unreferenced", "orphaned_index", "orphaned_index_child",
+                  "dangling_signature", "dangling_referrer", "orphaned_attachment")
+
+PULL_TIME_NOTE = ("ECR records lastRecordedPullTime at most once every 24 hours, and every "
+                  "BatchGetImage (including an audit's) moves it unless the caller is registered "
+                  "as a pull-time update exclusion.")
+EXCLUSION_HOWTO = ("Register the audit role as a pull-time update exclusion in every account and "
+                   "region, then collect again with manifests: "
+                   "aws ecr register-pull-time-update-exclusion --principal-arn <audit-role-arn> "
+                   "--region <region>")
+
+_KEEP_PARENT_KINDS = ("index_child",)               # source keeps target
+_KEEP_SUBJECT_KINDS = ("referrer_subject", "signature_subject", "attestation_subject")  # target keeps source
+
+
+# --------------------------------------------------------------------------------------------
+# Graph
+# --------------------------------------------------------------------------------------------
+
+def int_keys(*parts) -> list[np.ndarray]:
+    """One int64 key per row for (account, region, repository, digest), comparable across frames.
+
+    parts: (frame, digest column name or Series) pairs. Equal keys ⇔ equal 4-tuples; a null
+    digest gets key -1. Integer keys keep joins over a million images fast (no string concat).
+    """
+    lengths = [len(df) for df, _ in parts]
+    codes, sizes = [], []
+    for col in REPO_KEY:
+        c, u = pd.factorize(pd.concat([df[col].reset_index(drop=True) for df, _ in parts], ignore_index=True))
+        codes.append(c.astype(np.int64))
+        sizes.append(max(len(u), 1))
+    digests = pd.concat([(df[d] if isinstance(d, str) else pd.Series(d)).reset_index(drop=True)
+                         for df, d in parts], ignore_index=True)
+    dc, du = pd.factorize(digests)
+    key = ((codes[0] * sizes[1] + codes[1]) * sizes[2] + codes[2]) * max(len(du), 1) + dc
+    key[dc < 0] = -1
+    return np.split(key, np.cumsum(lengths)[:-1])
+
+
+def lookup(nodes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Positions of `keys` in the unique key array `nodes` (-1 when absent)."""
+    return pd.Index(nodes).get_indexer(keys) if len(keys) else np.array([], dtype=np.int64)
+
+
+def _tag_facts(images: pd.DataFrame) -> pd.DataFrame:
+    """Per image: number of ordinary tags, and the subject named by its first cosign tag."""
+    tags = images["tags"].explode()
+    tags = tags[tags.notna()].astype(str)
+    hexes = tags.str.extract(COSIGN_TAG)["hex"]
+    is_cosign = hexes.notna()
+    plain = (~is_cosign).groupby(level=0).sum()
+    cosign_subject = ("sha256:" + hexes[is_cosign]).groupby(level=0).first()
+    out = pd.DataFrame(index=images.index)
+    out["n_plain_tags"] = plain.reindex(images.index, fill_value=0).astype(int)
+    out["cosign_subject"] = cosign_subject.reindex(images.index)
+    return out
+
+
+def _manifests_read(inv) -> pd.DataFrame:
+    """account × region → manifests were read (coverage.manifests_read; missing row: not read)."""
+    cov = inv.coverage[["account_id", "region", "manifests_read"]].copy()
+    cov["manifests_read"] = cov["manifests_read"].fillna(False).astype(bool)
+    return cov.drop_duplicates(["account_id", "region"])
+
+
+def graph_completeness(inv) -> pd.DataFrame:
+    """Per repository with images: whether every index → child edge is known, and why not.
+
+    Known means manifests were read in the account × region and every index manifest of the
+    repository (index media type comes from DescribeImages, so indexes are always recognized)
+    was read. Only then can an untagged image be shown to be referenced by no index.
+    """
+    im = inv.images
+    if im.empty:
+        return pd.DataFrame(columns=REPO_KEY + ["graph_known", "graph_reason"])
+    read = im[["account_id", "region"]].merge(_manifests_read(inv), on=["account_id", "region"], how="left")
+    region_read = read["manifests_read"].fillna(False).astype(bool).to_numpy()
+    status = im["manifest_status"]
+    is_index = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
+    bad_index = is_index & status.notna().to_numpy() & ~(status == "present").fillna(False).to_numpy()
+    frame = im[REPO_KEY].copy()
+    frame["_region_read"] = region_read
+    frame["_bad_index"] = bad_index
+    g = frame.groupby(REPO_KEY, sort=False, observed=True).agg(
+        region_read=("_region_read", "all"), bad_indexes=("_bad_index", "sum")).reset_index()
+    g["graph_known"] = g["region_read"] & (g["bad_indexes"] == 0)
+    g["graph_reason"] = np.where(
+        ~g["region_read"], "manifests not read in this account × region",
+        np.where(g["bad_indexes"] > 0, "some index manifests could not be read", ""))
+    return g[REPO_KEY + ["graph_known", "graph_reason"]]
+
+
+class _Graph:
+    """Integer node ids (= row positions of inv.images) and keep-alive edges between them."""
+
+    def __init__(self, inv):
+        im = inv.images.reset_index(drop=True)
+        self.images = im
+        self.n = len(im)
+        tf = _tag_facts(im)
+        self.n_plain_tags = tf["n_plain_tags"].to_numpy()
+        self.is_tagged = im["tags"].map(len).to_numpy() > 0
+        self.cosign_subject = tf["cosign_subject"]
+        ref = inv.manifest_references
+        subj_digest = im["subject_digest"]
+        has_sd = subj_digest.notna().to_numpy()
+        cos = self.cosign_subject.notna().to_numpy()
+        node_k, src_k, tgt_k, sd_k, cos_k = int_keys(
+            (im, "image_digest"), (ref, "source_digest"), (ref, "target_digest"),
+            (im.loc[has_sd], "subject_digest"), (im.loc[cos], self.cosign_subject[cos]))
+        self.node_keys = node_k
+        src, tgt = lookup(node_k, src_k), lookup(node_k, tgt_k)
+        kind = ref["kind"].to_numpy(dtype=object) if len(ref) else np.array([], object)
+        parent_kind = np.isin(kind, _KEEP_PARENT_KINDS)
+        subject_kind = np.isin(kind, _KEEP_SUBJECT_KINDS)
+        self.ref = ref.assign(_src=src, _tgt=tgt)
+
+        # Subject named by DescribeImages (subjectManifestDigest) and by cosign tags: the
+        # collector also writes these as edges, but hand-built or partial inventories may not.
+        sd_tgt = lookup(node_k, sd_k)
+        cos_tgt = lookup(node_k, cos_k)
+
+        keeper = np.concatenate([src[parent_kind], tgt[subject_kind], sd_tgt, cos_tgt]).astype(np.int64)
+        kept = np.concatenate([tgt[parent_kind], src[subject_kind],
+                               np.flatnonzero(has_sd), np.flatnonzero(cos)]).astype(np.int64)
+        ok = (keeper >= 0) & (kept >= 0) & (keeper != kept)
+        self.keeper, self.kept = keeper[ok], kept[ok]  # duplicates are harmless for reachability
+
+        # The subject an attachment names, whether or not it exists in the repository.
+        subject = pd.Series(pd.NA, index=im.index, dtype=object)
+        if len(ref):
+            sk = ref.loc[subject_kind & (src >= 0)]
+            first = sk.assign(_src=src[subject_kind & (src >= 0)]).drop_duplicates("_src")
+            subject.iloc[first["_src"].to_numpy()] = first["target_digest"].to_numpy()
+        subject = subject.where(subject.notna(), self.cosign_subject.astype(object))
+        subject = subject.where(~has_sd, subj_digest.astype(object))
+        self.subject = subject
+        sub_idx = np.full(self.n, -1, dtype=np.int64)
+        has_subject = subject.notna().to_numpy()
+        if has_subject.any():
+            sub_idx[has_subject] = lookup(node_k, int_keys((im, "image_digest"), (im.loc[has_subject],
+                                                           subject[has_subject]))[1])
+        self.subject_present = sub_idx >= 0
+        self.has_subject = has_subject
+
+    def reach(self, roots: np.ndarray) -> np.ndarray:
+        """Nodes reachable from `roots` along keep-alive edges (iterates graph depth times)."""
+        live = roots.copy()
+        keeper, kept = self.keeper, self.kept
+        while True:
+            new = kept[live[keeper] & ~live[kept]]
+            if new.size == 0:
+                return live
+            live[new] = True
+
+    def child_edges(self) -> pd.DataFrame:
+        ref = self.ref
+        if not len(ref):
+            return ref
+        return ref[(ref["kind"] == "index_child") & (ref["_src"] >= 0) & (ref["_tgt"] >= 0)]
+
+
+def classify(inv) -> pd.DataFrame:
+    """Every image with its role in the manifest graph and whether a live tagged image reaches it.
+
+    role: image | index | index_child | attestation | signature | referrer | undetermined
+      (first match in that precedence: signature, index, referrer, attestation, index_child;
+      `undetermined` = untagged, not an index, no subject, and the repository's index → child
+      edges are not known). liveness: live | orphan | undetermined; is_live is null when
+      undetermined. parent_index_digest / parent_index_count: the first (lowest-digest) index
+      listing the image and how many do (all edges: inv.manifest_references). subject_digest: what
+      a referrer / signature / attestation describes (subjectManifestDigest, manifest subject,
+      cosign tag or buildx reference annotation).
+    """
+    return _classify(inv)[0]
+
+
+def _classify(inv):
+    g = _Graph(inv)
+    im = g.images
+    n = g.n
+    if n == 0:
+        return pd.DataFrame(columns=IMAGE_KEY + ["tags", "role", "liveness", "is_live", "parent_index_digest",
+                                                 "parent_index_count",
+                                                 "subject_digest", "platform", "graph_known", "graph_reason"]), g
+    comp = graph_completeness(inv)
+    known = im[REPO_KEY].merge(comp, on=REPO_KEY, how="left")
+    graph_known = known["graph_known"].fillna(False).astype(bool).to_numpy()
+
+    is_index = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
+    types = im["artifact_type"].fillna(im["config_media_type"]).fillna(im["artifact_media_type"])
+    sig_type = types.isin(SIGNATURE_TYPES).to_numpy()
+    intoto = types.fillna("").str.contains("in-toto", regex=False).to_numpy()
+    cosign_only = g.cosign_subject.notna().to_numpy() & (g.n_plain_tags == 0)
+
+    children = g.child_edges()
+    is_child = np.zeros(n, bool)
+    is_att_child = np.zeros(n, bool)
+    if len(children):
+        is_child[children["_tgt"].to_numpy()] = True
+        att = (children["reference_type"] == "attestation-manifest").fillna(False) | \
+              (children["platform"] == "unknown/unknown").fillna(False)
+        is_att_child[children.loc[att.to_numpy(), "_tgt"].to_numpy()] = True
+    ref = g.ref
+    att_source = np.zeros(n, bool)
+    if len(ref):
+        a = ref[(ref["kind"] == "attestation_subject") & (ref["_src"] >= 0)]
+        att_source[a["_src"].to_numpy()] = True
+
+    role = np.select(
+        [cosign_only | (sig_type & g.has_subject),
+         is_index,
+         g.has_subject & ~att_source & ~is_att_child,
+         is_att_child | att_source | (intoto & g.has_subject),
+         is_child,
+         g.is_tagged | graph_known],
+        ["signature", "index", "referrer", "attestation", "index_child", "image"],
+        default="undetermined")
+
+    roots = g.n_plain_tags > 0
+    # Could be kept alive by an edge we could not read: untagged, no subject, graph unknown.
+    unknown = ~graph_known & ~g.is_tagged & ~g.has_subject
+    live = g.reach(roots)
+    possibly = g.reach(roots | unknown)
+    liveness = np.where(live, "live", np.where(possibly, "undetermined", "orphan"))
+
+    platform = pd.Series(pd.NA, index=im.index, dtype=object)
+    if len(children):
+        first = children.drop_duplicates("_tgt")
+        platform.iloc[first["_tgt"].to_numpy()] = first["platform"].to_numpy()
+    out = im[IMAGE_KEY + ["tags"]].copy()
+    out["role"] = role
+    out["liveness"] = liveness
+    out["is_live"] = pd.array(np.where(liveness == "undetermined", None, live), dtype="boolean")
+    # First parent (lowest digest) and how many indexes list the image; all edges are in
+    # inv.manifest_references. (A list per image would cost a Python object per row.)
+    parent = pd.Series(pd.NA, index=im.index, dtype=object)
+    count = np.zeros(n, np.int64)
+    if len(children):
+        e = children.drop_duplicates(["_tgt", "source_digest"]).sort_values("source_digest")
+        first = e.drop_duplicates("_tgt")
+        parent.iloc[first["_tgt"].to_numpy()] = first["source_digest"].to_numpy()
+        count = np.bincount(e["_tgt"].to_numpy(), minlength=n)
+    out["parent_index_digest"] = parent
+    out["parent_index_count"] = count
+    out["subject_digest"] = g.subject.astype(object)
+    out["has_subject_present"] = g.subject_present
+    out["platform"] = platform
+    out["size_bytes"] = im["size_bytes"]
+    out["pushed_at"] = im["pushed_at"]
+    out["last_pulled_at"] = im["last_pulled_at"]
+    out["image_status"] = im["image_status"]
+    out["manifest_media_type"] = im["manifest_media_type"]
+    out["graph_known"] = graph_known
+    out["graph_reason"] = known["graph_reason"].fillna("manifests not read in this account × region").to_numpy()
+    return out, g
+
+
+# --------------------------------------------------------------------------------------------
+# Orphans
+# --------------------------------------------------------------------------------------------
+
+def attributed_freed_bytes(inv, removed: pd.DataFrame) -> pd.Series:
+    """Blob-aware bytes freed by removing `removed` (IMAGE_KEY rows), attributed per image.
+
+    The repository total is `blobs.freed_bytes`; each freed blob is counted once, on the first
+    removed image (by digest) that references it, so rows add up to the repository total.
+    Null where the repository's blobs are not fully known (some image's manifest unread).
+    """
+    if removed.empty:
+        return pd.Series([], dtype="Int64")
+    layers = inv.layers
+    freed = blobs.freed_blobs(layers, removed)
+    owners = (layers.merge(removed[IMAGE_KEY].drop_duplicates(), on=IMAGE_KEY)
+              .merge(freed[REPO_KEY + ["blob_digest"]], on=REPO_KEY + ["blob_digest"])
+              .sort_values("image_digest").drop_duplicates(REPO_KEY + ["blob_digest"]))
+    per_image = owners.groupby(IMAGE_KEY, observed=True)["size_bytes"].sum()
+    bytes_ = removed[IMAGE_KEY].merge(per_image.rename("_b").reset_index(), on=IMAGE_KEY, how="left")["_b"]
+    bytes_ = bytes_.fillna(0).astype("Int64")
+    # A repository where any image has unknown blobs cannot give exact numbers.
+    im = inv.images
+    im_k, layer_k = int_keys((im, "image_digest"), (layers, "image_digest"))
+    known_img = (im["manifest_status"] == "present").fillna(False).to_numpy() | np.isin(im_k, layer_k)
+    repo_ok = (im[REPO_KEY].assign(_k=known_img)
+               .groupby(REPO_KEY, observed=True)["_k"].all().rename("_ok").reset_index())
+    ok = removed[REPO_KEY].merge(repo_ok, on=REPO_KEY, how="left")["_ok"].fillna(False).astype(bool).to_numpy()
+    bytes_ = bytes_.where(ok, pd.NA)
+    bytes_.index = removed.index
+    return bytes_
+
+
+def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per orphaned image: nothing live and tagged keeps it, decided from read data.
+
+    reason: untagged_unreferenced (untagged image, no index lists it, no subject),
+    orphaned_index (untagged index), orphaned_index_child (listed only by orphaned indexes),
+    dangling_signature (signature whose subject is not in the repository), dangling_referrer
+    (referrer/attestation whose subject is not in the repository), orphaned_attachment
+    (signature/referrer/attestation whose subject exists but is itself an orphan).
+    Never an orphan: anything a live image reaches (a child of a live index even if an orphaned
+    index also lists it; attachments of live images), nor anything `undetermined`.
+    cosign signatures stored in another repository (COSIGN_REPOSITORY) look dangling here.
+    reclaimable_bytes: blobs that no remaining image of the repository uses, with all orphans
+    removed together (null when the repository's blobs are not fully known).
+    """
+    c = classify(inv) if roles is None else roles
+    o = c[c["liveness"] == "orphan"].copy()
+    role = o["role"]
+    subject_missing = o["subject_digest"].notna() & ~o["has_subject_present"].astype(bool)
+    in_orphan_index = o["parent_index_count"] > 0
+    o["reason"] = np.select(
+        [(role == "signature") & subject_missing,
+         role.isin(["referrer", "attestation"]) & subject_missing,
+         role == "index",
+         in_orphan_index,
+         role.isin(["signature", "referrer", "attestation"])],
+        ["dangling_signature", "dangling_referrer", "orphaned_index", "orphaned_index_child",
+         "orphaned_attachment"],
+        default="untagged_unreferenced")
+    o["reclaimable_bytes"] = attributed_freed_bytes(inv, o[IMAGE_KEY]) if len(o) else pd.Series(dtype="Int64")
+    cols = IMAGE_KEY + ["tags", "role", "reason", "subject_digest", "parent_index_digest", "platform",
+                        "size_bytes", "reclaimable_bytes", "pushed_at", "last_pulled_at", "image_status"]
+    return o[cols].reset_index(drop=True)
+
+
+def undetermined(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Images whose liveness needs manifest data that was not read, with why and what to do."""
+    c = classify(inv) if roles is None else roles
+    u = c[c["liveness"] == "undetermined"].copy()
+    u["why"] = np.where(
+        u["graph_known"], "its subject or parent is undetermined",
+        "untagged, and index manifests were not read here (" + u["graph_reason"].astype(str) + ")")
+    u["how_to_decide"] = EXCLUSION_HOWTO
+    cols = IMAGE_KEY + ["tags", "role", "why", "how_to_decide", "size_bytes", "pushed_at", "last_pulled_at"]
+    return u[cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Staleness
+# --------------------------------------------------------------------------------------------
+
+def _as_of(inv, as_of) -> pd.Timestamp:
+    raw = as_of if as_of not in (None, "") else inv.meta.get("collected_at")
+    if raw in (None, ""):
+        raise ValueError("as_of not given and inv.meta has no collected_at")
+    ts = pd.Timestamp(raw)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _ns(series: pd.Series) -> np.ndarray:
+    """UTC timestamps as int64 nanoseconds; NaT → int64 min."""
+    s = pd.to_datetime(series, utc=True)
+    out = s.astype("datetime64[ns, UTC]").array.asi8.copy()
+    return out
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
+    """Per image: last activity and whether it is older than `days` before `as_of`.
+
+    Own activity = lastRecordedPullTime, else (never pulled) the push time; a restore from
+    archive (lastActivatedAt) after the last pull counts too. Images are judged as a unit: a
+    child or attachment takes the newest activity of the images keeping it (an index its own
+    pull time; its children follow it), so a platform manifest is not "stale" while its tag
+    is pulled. `as_of` defaults to the snapshot's collected_at. ECR records lastRecordedPullTime
+    at most once every 24 hours (so idle_days is exact only to a day), and any BatchGetImage,
+    an audit's included, moves it unless the caller is a pull-time update exclusion.
+    """
+    now = _as_of(inv, as_of)
+    roles, g = _classify(inv)
+    im = g.images
+    pulled, pushed, activated = _ns(im["last_pulled_at"]), _ns(im["pushed_at"]), _ns(im["last_activated_at"])
+    own = np.where(pulled != _NAT, np.maximum(pulled, activated), np.maximum(pushed, activated))
+    basis = np.where(pulled != _NAT, np.where(activated > pulled, "restored", "pulled"),
+                     np.where(activated > pushed, "restored", "pushed (never pulled)")).astype(object)
+    eff = own.copy()
+    while len(g.keeper):
+        nxt = eff.copy()
+        np.maximum.at(nxt, g.kept, eff[g.keeper])
+        if np.array_equal(nxt, eff):
+            break
+        eff = nxt
+    basis = np.where(eff > own, "unit (parent or subject)", basis)
+    out = im[IMAGE_KEY + ["tags"]].copy()
+    out["role"] = roles["role"].to_numpy()
+    out["liveness"] = roles["liveness"].to_numpy()
+    out["last_activity_at"] = pd.to_datetime(np.where(eff == _NAT, np.datetime64("NaT"), eff.view("datetime64[ns]")),
+                                             utc=True)
+    out["activity_basis"] = basis
+    idle = (now - out["last_activity_at"])
+    out["idle_days"] = (idle.dt.total_seconds() // 86400).astype("Int64")
+    out["is_stale"] = (out["idle_days"] >= days).astype("boolean")
+    out["size_bytes"] = im["size_bytes"]
+    out["is_index"] = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
+    return out
+
+
+def stale_by_repository(inv, days: int = 90, as_of=None, per_image: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per repository: images, stale images, their sizes and the newest activity.
+
+    Sizes sum imageSizeInBytes over non-index images only (an index reports the max of its
+    children, ecr-facts §4.3); shared layers are still counted per image (an upper bound).
+    """
+    s = stale(inv, days, as_of) if per_image is None else per_image
+    s = s.assign(_sz=s["size_bytes"].where(~s["is_index"], 0).fillna(0),
+                 _st=s["is_stale"].fillna(False).astype(bool),
+                 _tagged=s["tags"].map(len) > 0)
+    s["_stale_sz"] = s["_sz"].where(s["_st"], 0)
+    s["_stale_tagged"] = s["_st"] & s["_tagged"]
+    g = s.groupby(REPO_KEY, observed=True).agg(
+        images=("image_digest", "size"), stale_images=("_st", "sum"),
+        stale_tagged_images=("_stale_tagged", "sum"), size_bytes=("_sz", "sum"),
+        stale_size_bytes=("_stale_sz", "sum"), last_activity_at=("last_activity_at", "max")).reset_index()
+    g["is_all_stale"] = g["images"] == g["stale_images"]
+    for c in ("images", "stale_images", "stale_tagged_images", "size_bytes", "stale_size_bytes"):
+        g[c] = g[c].astype("Int64")
+    return g.sort_values(["stale_size_bytes", "repository_name"], ascending=[False, True]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Superseded
+# --------------------------------------------------------------------------------------------
+
+_HEXISH = r"^(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}$"
+_VERSION = r"v?\d+(?:[._]\d+)*"
+
+
+def tag_family(tags: pd.Series) -> pd.Series:
+    """The tag family: a tag with its version part(s) replaced by `#`.
+
+    `1.2.3` and `1.10` → `#`; `v1.2.3-alpine` → `#-alpine`; `build-123` → `build-#`;
+    `2024-05-01` → `#-#-#`; a git-hash-like tag (7–40 hex characters with letters and digits)
+    → `<hash>`; tags without digits (`latest`, `stable`) are their own one-image family.
+    """
+    t = tags.astype(str)
+    fam = t.str.replace(_VERSION, "#", regex=True)
+    return fam.where(~t.str.match(_HEXISH), "<hash>")
+
+
+def superseded(inv, keep: int = 3) -> pd.DataFrame:
+    """Tagged images older than the newest `keep` images of every tag family they belong to.
+
+    Push time ranks (lastActivatedAt for restored images, as lifecycle does); ties break by
+    digest. An image with several tags must be outside the newest `keep` in each of its
+    families (a `latest` tag keeps it). cosign tags are not families: signatures go with their
+    subject. Children and attachments of a superseded image go with it (see `classify`).
+    """
+    im = inv.images
+    cols = IMAGE_KEY + ["tags", "family", "family_rank", "family_size", "pushed_at", "size_bytes",
+                        "manifest_media_type"]
+    if im.empty:
+        return pd.DataFrame(columns=cols)
+    t = im[IMAGE_KEY + ["tags"]].explode("tags").dropna(subset=["tags"])
+    t = t[~t["tags"].astype(str).str.match(COSIGN_TAG)]
+    if t.empty:
+        return pd.DataFrame(columns=cols)
+    t["family"] = tag_family(t["tags"]).to_numpy()
+    push_t = im["last_activated_at"].where(im["last_activated_at"].notna(), im["pushed_at"])
+    t["_t"] = push_t.loc[t.index].to_numpy()
+    t = t.drop_duplicates(IMAGE_KEY + ["family"])
+    t = t.sort_values(REPO_KEY + ["family", "_t", "image_digest"], ascending=[True] * 4 + [False, True])
+    grp = t.groupby(REPO_KEY + ["family"], observed=True, sort=False)
+    t["family_rank"] = grp.cumcount() + 1
+    t["family_size"] = grp["image_digest"].transform("size")
+    # The family where the image ranks best decides; superseded only if beyond `keep` there too.
+    best = t.sort_values("family_rank").drop_duplicates(IMAGE_KEY)
+    best = best[best["family_rank"] > keep]
+    out = best[IMAGE_KEY + ["family", "family_rank", "family_size"]].merge(
+        im[IMAGE_KEY + ["tags", "pushed_at", "size_bytes", "manifest_media_type"]], on=IMAGE_KEY)
+    for c in ("family_rank", "family_size"):
+        out[c] = out[c].astype("Int64")
+    return out[cols].sort_values(REPO_KEY + ["family", "family_rank"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Summaries for reports
+# --------------------------------------------------------------------------------------------
+
+def role_mix(roles: pd.DataFrame) -> pd.DataFrame:
+    """Per role × liveness: images, how many are untagged, and their reported size.
+
+    Shows how much of "untagged" is really index children and attachments of live images.
+    Index sizes are excluded from size_bytes (an index reports the max of its children).
+    """
+    r = roles.assign(_untagged=roles["tags"].map(len) == 0,
+                     _size=roles["size_bytes"].where(~roles["manifest_media_type"].isin(INDEX_MEDIA_TYPES), 0))
+    out = (r.groupby(["role", "liveness"], observed=True)
+           .agg(images=("image_digest", "size"), untagged_images=("_untagged", "sum"), size_bytes=("_size", "sum"))
+           .reset_index())
+    for c in ("images", "untagged_images", "size_bytes"):
+        out[c] = out[c].astype("Int64")
+    return out.sort_values(["untagged_images", "images"], ascending=False).reset_index(drop=True)
+
+
+def orphan_summary(orphan_rows: pd.DataFrame, by=("account_id", "region", "repository_name", "reason")) -> pd.DataFrame:
+    """Orphans grouped by `by`: images, reported size, reclaimable bytes (null if any unknown)."""
+    by = list(by)
+    o = orphan_rows.assign(_unknown=orphan_rows["reclaimable_bytes"].isna())
+    out = (o.groupby(by, observed=True)
+           .agg(images=("image_digest", "size"), size_bytes=("size_bytes", "sum"),
+                reclaimable_bytes=("reclaimable_bytes", "sum"), _unknown=("_unknown", "any"))
+           .reset_index())
+    out["reclaimable_bytes"] = out["reclaimable_bytes"].astype("Int64").mask(out.pop("_unknown"))
+    out["images"] = out["images"].astype("Int64")
+    return out.sort_values(["reclaimable_bytes", "size_bytes"], ascending=False, na_position="last").reset_index(drop=True)
+
+
+IDLE_BINS = (0, 30, 90, 180, 365, 730)
+
+
+def idle_histogram(stale_rows: pd.DataFrame, bins=IDLE_BINS) -> pd.DataFrame:
+    """Images per idle-days bucket (days since last activity, units judged together)."""
+    edges = list(bins) + [np.inf]
+    labels = [f"{a}–{b - 1} days" if np.isfinite(b) else f"{a}+ days" for a, b in zip(edges[:-1], edges[1:])]
+    bucket = pd.cut(stale_rows["idle_days"].astype("float"), edges, right=False, labels=labels)
+    s = stale_rows.assign(bucket=bucket, _size=stale_rows["size_bytes"].where(~stale_rows["is_index"], 0))
+    out = s.groupby("bucket", observed=False).agg(images=("image_digest", "size"), size_bytes=("_size", "sum"))
+    return out.reset_index().astype({"images": "Int64", "size_bytes": "Int64"})
