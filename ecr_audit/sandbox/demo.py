@@ -155,7 +155,12 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
         "payments/worker", worker_images, created_at=ago(400), lifecycle_policy=three_rules,
         lifecycle_evaluated_at=ago(1), tags={"team": "payments"},
         policy=_policy({"Sid": "DataAccountPull", "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{DATA}:root"}, "Action": PULL}))
+                        "Principal": {"AWS": f"arn:aws:iam::{DATA}:root"}, "Action": PULL},
+                       # The owner's own CI role (exposure `account`: reported, not exposure).
+                       {"Sid": "OwnCiPush", "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:role/ci-deployer"},
+                        "Action": PULL + ["ecr:PutImage", "ecr:InitiateLayerUpload",
+                                          "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"]}))
 
     # ---- payments/legacy-ui (eu-west-1) ----------------------------------------------------
     legacy_ui = Repository(

@@ -1,0 +1,37 @@
+"""Open every HTML page of the demo audit in headless Chromium, offline: no network request, no
+console error. Screenshots are kept in the report directory (<page>.png)."""
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found: install Debian's package "
+                    "(apt-get install chromium) — .ci/run does this")
+def test_every_page_loads_offline_without_console_errors_or_requests(demo_report):
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    results, out = demo_report
+    pages = sorted(out.glob("*.html"))
+    assert len(pages) == len(results) + 1  # + index.html
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            for page_path in pages:
+                page = browser.new_page()
+                requests, problems = [], []
+                page.on("request", lambda r: requests.append(r.url))
+                page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+                page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+                page.on("dialog", lambda d: problems.append(f"dialog (script ran!): {d.message}"))
+                page.goto(page_path.as_uri())
+                page.wait_for_load_state("load")
+                page.screenshot(path=str(page_path.with_suffix(".png")), full_page=False)
+                assert requests == [page_path.as_uri()], f"{page_path.name} requested {requests[1:]}"
+                assert problems == [], f"{page_path.name}: {problems}"
+                page.close()
+        finally:
+            browser.close()
