@@ -1,0 +1,209 @@
+"""Unified findings with stable ids: `findings(inv)` → one row per finding.
+
+Each check is a function registered with its id (`<service>_<resource>_<condition>`), default
+severity, title and remediation; it returns rows naming the resource and the details. Ids never
+change meaning, so findings can be tracked across snapshots (`finding_uid` is a hash of the id and
+the resource and is stable too). Where the collector could not read something, the check says
+so with an `ecr_audit_unreadable` finding instead of passing silently.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from .inventory import Inventory
+
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
+COLUMNS = ["finding_id", "severity", "resource_arn", "account_id", "region", "repository_name",
+           "title", "details", "remediation", "finding_uid"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """`run(inv, memo)` returns rows; a family check (id ending in `*`) gives each row its own id."""
+    finding_id: str
+    severity: str
+    title: str
+    remediation: str
+    run: Callable[[Inventory, dict], pd.DataFrame]
+
+    @property
+    def is_family(self) -> bool:
+        return self.finding_id.endswith("*")
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def check(finding_id: str, severity: str, title: str, remediation: str):
+    def register(fn):
+        CHECKS[finding_id] = Check(finding_id, severity, title, remediation, fn)
+        return fn
+    return register
+
+
+def memoized(memo: dict, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """Compute an analysis once per `findings()` run, however many checks read it."""
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def repository_arn(account_id: pd.Series, region: pd.Series, repository_name: pd.Series) -> pd.Series:
+    return "arn:aws:ecr:" + region.astype(str) + ":" + account_id.astype(str) + ":repository/" + repository_name.astype(str)
+
+
+def _registry_arn(account_id: str, region: str) -> str:
+    return f"arn:aws:ecr:{region}:{account_id}:registry"
+
+
+def _repos_where(inv: Inventory, mask: pd.Series, details: pd.Series | str) -> pd.DataFrame:
+    r = inv.repositories[mask]
+    d = details[mask] if isinstance(details, pd.Series) else details
+    return pd.DataFrame({"resource_arn": r["repository_arn"], "account_id": r["account_id"],
+                         "region": r["region"], "repository_name": r["repository_name"], "details": d})
+
+
+# --- hygiene: what Prowler and Security Hub (ECR.1-ECR.5) check, from the collected frames -----
+
+def _registry_scans_on_push(inv: Inventory) -> pd.Series:
+    """Per repository: does the registry's scanning configuration scan it on push?
+
+    Enhanced scanning with any rule, or basic scanning rules whose wildcard filters match the
+    repository, scan on push regardless of the repository's own scanOnPush flag.
+    """
+    import fnmatch
+    import json
+
+    regs = inv.registries.set_index(["account_id", "region"])
+    out = []
+    for acct, region, name in inv.repositories[["account_id", "region", "repository_name"]].itertuples(index=False):
+        covered = False
+        if (acct, region) in regs.index:
+            reg = regs.loc[(acct, region)]
+            try:
+                rules = json.loads(reg["scanning_rules"]) if isinstance(reg["scanning_rules"], str) else []
+            except ValueError:
+                rules = []
+            for rule in rules if isinstance(rules, list) else []:
+                if not isinstance(rule, dict) or rule.get("scanFrequency") not in {"SCAN_ON_PUSH", "CONTINUOUS_SCAN"}:
+                    continue
+                for f in rule.get("repositoryFilters") or []:
+                    if isinstance(f, dict) and fnmatch.fnmatchcase(name, str(f.get("filter", ""))):
+                        covered = True
+        out.append(covered)
+    return pd.Series(out, index=inv.repositories.index, dtype=bool)
+
+
+@check("ecr_repository_scan_on_push_disabled", "medium", "Images are not scanned on push",
+       "Enable scan on push (put-image-scanning-configuration) or a registry scanning rule "
+       "(put-registry-scanning-configuration) that matches the repository.")
+def _scan_on_push(inv, memo):
+    repos = inv.repositories
+    off = ~repos["scan_on_push"].fillna(False).astype(bool) & ~_registry_scans_on_push(inv)
+    return _repos_where(inv, off, "neither the repository nor a registry scanning rule scans on push")
+
+
+@check("ecr_repository_tags_mutable", "medium", "Image tags are mutable",
+       "Set image tag mutability to IMMUTABLE (or IMMUTABLE_WITH_EXCLUSION for tags such as latest).")
+def _mutable(inv, memo):
+    m = inv.repositories["image_tag_mutability"].fillna("").str.startswith("MUTABLE")
+    return _repos_where(inv, m, "imageTagMutability=" + inv.repositories["image_tag_mutability"].fillna("?"))
+
+
+# A missing lifecycle policy is reported by lifecycle.lint (ecr_repository_lifecycle_missing).
+
+
+@check("ecr_repository_not_kms_encrypted", "low", "Repository is not encrypted with a KMS key",
+       "Create repositories with KMS encryption (encryption cannot be changed after creation; use a "
+       "repository creation template for new ones).")
+def _kms(inv, memo):
+    m = inv.repositories["encryption_type"].fillna("AES256") == "AES256"
+    return _repos_where(inv, m, "encryptionType=AES256")
+
+
+@check("ecr_registry_scanning_not_configured", "medium", "Registry has no scanning rules",
+       "Configure registry scanning (basic scan on push for all repositories, or enhanced scanning).")
+def _registry_scanning(inv, memo):
+    import json
+    regs = inv.registries
+
+    def empty(rules):
+        try:
+            parsed = json.loads(rules) if isinstance(rules, str) else None
+        except ValueError:
+            return False
+        return parsed == []
+    m = regs["scanning_rules"].map(empty).astype(bool)
+    r = regs[m]
+    return pd.DataFrame({"resource_arn": [_registry_arn(a, g) for a, g in zip(r["account_id"], r["region"])],
+                         "account_id": r["account_id"], "region": r["region"], "repository_name": "",
+                         "details": "scan type " + r["scan_type"].fillna("?") + " with no rules"})
+
+
+@check("ecr_audit_unreadable", "info", "The audit could not read part of the registry",
+       "Grant the audit role the permissions in `ecr-audit permissions` and re-run; see the errors frame.")
+def _unreadable(inv, memo):
+    e = inv.errors
+    if e.empty:
+        return pd.DataFrame()
+    g = (e.assign(repository_name=e["repository_name"].fillna(""), region=e["region"].fillna(""),
+                  account_id=e["account_id"].fillna(""))
+         .groupby(["account_id", "region", "repository_name", "error_kind"], dropna=False)
+         .agg(operations=("operation", lambda s: ", ".join(sorted(set(s)))), n=("operation", "size"))
+         .reset_index())
+    arn = [f"arn:aws:ecr:{r}:{a}:repository/{n}" if n else (_registry_arn(a, r) if r else f"arn:aws::{a}:account")
+           for a, r, n in zip(g["account_id"], g["region"], g["repository_name"])]
+    return pd.DataFrame({"resource_arn": arn, "account_id": g["account_id"], "region": g["region"],
+                         "repository_name": g["repository_name"],
+                         "details": g["error_kind"] + ": " + g["n"].astype(str) + " failed call(s) (" + g["operations"] + ")"})
+
+
+def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
+    """Run the checks (all by default) and return one row per finding, most severe first."""
+    _load_analysis_checks()
+    memo: dict = {}
+    frames = []
+    for fid, c in CHECKS.items():
+        if checks and fid not in checks:
+            continue
+        rows = c.run(inv, memo)
+        if rows is None or rows.empty:
+            continue
+        rows = rows.copy()
+        if not c.is_family:
+            rows["finding_id"] = fid
+        if "severity" not in rows:
+            rows["severity"] = c.severity
+        rows["severity"] = rows["severity"].fillna(c.severity)
+        if "title" not in rows:
+            rows["title"] = c.title
+        rows["remediation"] = c.remediation
+        frames.append(rows)
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS})
+    out = pd.concat(frames, ignore_index=True)
+    for col in COLUMNS[:-1]:
+        if col not in out:
+            out[col] = ""
+        out[col] = out[col].fillna("").astype(str)
+    out["finding_uid"] = [hashlib.sha1(f"{f}|{r}|{d}".encode()).hexdigest()[:16]
+                          for f, r, d in zip(out["finding_id"], out["resource_arn"], out["details"])]
+    out["_rank"] = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(len(SEVERITIES))
+    out = out.sort_values(["_rank", "finding_id", "account_id", "region", "repository_name"], kind="stable")
+    return out[COLUMNS].reset_index(drop=True)
+
+
+def catalog() -> pd.DataFrame:
+    """Every finding kind this version can report: id, default severity, title, remediation."""
+    _load_analysis_checks()
+    return pd.DataFrame([{"finding_id": c.finding_id, "severity": c.severity, "title": c.title,
+                          "remediation": c.remediation} for c in CHECKS.values()])
+
+
+def _load_analysis_checks() -> None:
+    """Analysis checks live beside their analyses (access, images, lifecycle, cost)."""
+    from . import findings_analyses  # noqa: F401  (registers on import)

@@ -1,0 +1,198 @@
+"""Findings from the analyses (access, images, lifecycle, cost), registered into `findings.CHECKS`.
+
+Access grants become `ecr_<scope>_<exposure>_<capability>` findings; the analyses' own finding
+rows (`ecr_policy_*` from access, `ecr_lifecycle_*` from lifecycle lint) pass through with their
+ids; image findings are rolled up per repository so an organization of millions of images yields
+a readable list.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .findings import check, memoized, repository_arn
+
+CAPABILITIES = ["pull", "push", "delete", "manage"]
+
+
+def _grants(inv, memo):
+    from . import access
+    return memoized(memo, "grants", lambda: access.grants(inv))
+
+
+def _resource_arn(df: pd.DataFrame) -> pd.Series:
+    name = df["repository_name"].fillna("")
+    repo = repository_arn(df["account_id"], df["region"], name)
+    registry = "arn:aws:ecr:" + df["region"].astype(str) + ":" + df["account_id"].astype(str) + ":registry"
+    return repo.where(name != "", registry)
+
+
+def _text(values) -> str:
+    """Lists (statement ids, condition keys) as readable text."""
+    if values is None or (isinstance(values, float) and pd.isna(values)):
+        return ""
+    if isinstance(values, str):
+        return values
+    return ", ".join(map(str, values))
+
+
+SEVERITY_BELOW = {"critical": "high", "high": "medium", "medium": "low", "low": "info", "info": "info"}
+
+
+def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity: str) -> pd.DataFrame:
+    g = _grants(inv, memo)
+    g = g[(g["scope"] == scope) & (g["exposure"] == exposure) & g[f"can_{capability}"].fillna(False).astype(bool)]
+    if g.empty:
+        return pd.DataFrame()
+    narrowed = g["restricted_by"].map(_text)
+    details = ("grantee " + g["grantee"].astype(str) + " via statement(s) " + g["statement_ids"].map(_text)
+               + narrowed.map(lambda r: f"; narrowed only by network conditions ({r})" if r else ""))
+    # Network conditions (source VPC/IP) do not confine who can call, but they do shrink the reach.
+    sev = g["is_network_restricted"].fillna(False).astype(bool).map(
+        lambda restricted: SEVERITY_BELOW[severity] if restricted else severity)
+    return pd.DataFrame({"resource_arn": _resource_arn(g), "account_id": g["account_id"], "region": g["region"],
+                         "repository_name": g["repository_name"].fillna(""), "details": details, "severity": sev})
+
+
+_VERB = {"pull": "pull images", "push": "push images", "delete": "delete images or the repository",
+         "manage": "change its policies or settings"}
+_WHO = {"public": "Anyone (public)", "external": "An account outside the organization"}
+
+
+def _register_grant_checks():
+    for exposure in ("public", "external"):
+        for cap in CAPABILITIES:
+            sev = {"public": {"pull": "high"}, "external": {"pull": "medium"}}[exposure].get(cap, "critical" if exposure == "public" else "high")
+
+            @check(f"ecr_repository_{exposure}_{cap}", sev, f"{_WHO[exposure]} can {_VERB[cap]}",
+                   "Remove or narrow the repository policy statement (Principal, or a condition on "
+                   "aws:PrincipalOrgID / aws:PrincipalAccount); see the cross-account access report.")
+            def _repo(inv, memo, exposure=exposure, cap=cap, sev=sev):
+                return _grant_rows(inv, memo, "repository", exposure, cap, sev)
+
+        @check(f"ecr_registry_{exposure}_access", "high", f"{_WHO[exposure]} is granted ECR actions by a registry policy",
+               "Narrow the registry policy (put-registry-policy); with REGISTRY_POLICY_SCOPE V2 it applies to every "
+               "repository of the registry.")
+        def _registry(inv, memo, exposure=exposure):
+            rows = [_grant_rows(inv, memo, "registry", exposure, c, "high") for c in CAPABILITIES]
+            return pd.concat(rows).drop_duplicates(["resource_arn", "details"])
+
+        @check(f"ecr_creation_template_{exposure}_access", "high",
+               f"A repository creation template gives new repositories a policy open to {exposure} principals",
+               "Fix the template's repositoryPolicy (update-repository-creation-template) before more "
+               "repositories are created from it.")
+        def _template(inv, memo, exposure=exposure):
+            g = _grants(inv, memo)
+            g = g[(g["scope"] == "creation_template") & (g["exposure"] == exposure)]
+            if g.empty:
+                return pd.DataFrame()
+            return pd.DataFrame({
+                "resource_arn": "arn:aws:ecr:" + g["region"] + ":" + g["account_id"] + ":repository-creation-template/"
+                                + g["template_prefix"].fillna("").astype(str),
+                "account_id": g["account_id"], "region": g["region"], "repository_name": "",
+                "details": "template " + g["template_prefix"].fillna("").astype(str) + " grants " + g["grantee"].astype(str)})
+
+
+_register_grant_checks()
+
+
+@check("ecr_policy_*", "medium", "Policy quality", "See the finding's details; fix or remove the statement.")
+def _policy_findings(inv, memo):
+    from . import access
+    f = access.policy_findings(inv)
+    if f.empty:
+        return f
+    return pd.DataFrame({"finding_id": f["finding_id"], "severity": f["severity"], "resource_arn": _resource_arn(f),
+                         "account_id": f["account_id"], "region": f["region"],
+                         "repository_name": f["repository_name"].fillna(""),
+                         "title": f["finding_id"].str.replace("_", " ").str.removeprefix("ecr "),
+                         "details": f["message"]})
+
+
+@check("ecr_registry_replicates_outside_org", "high", "Images are replicated to an account outside the organization",
+       "Remove the replication rule (put-replication-configuration) or confirm the destination is trusted.")
+def _replication(inv, memo):
+    from . import access
+    r = access.replication(inv)
+    r = r[r["relation"] == "external"]
+    if r.empty:
+        return pd.DataFrame()
+    return pd.DataFrame({"resource_arn": "arn:aws:ecr:" + r["region"] + ":" + r["account_id"] + ":registry",
+                         "account_id": r["account_id"], "region": r["region"], "repository_name": "",
+                         "details": "to account " + r["destination_account_id"].astype(str) + " in "
+                                    + r["destination_region"].astype(str)})
+
+
+@check("ecr_lifecycle_*", "medium", "Lifecycle policy", "See the finding's details and the lifecycle report.")
+def _lifecycle(inv, memo):
+    from . import lifecycle
+    f = lifecycle.lint(inv)
+    if f.empty:
+        return f
+    return pd.DataFrame({"finding_id": f["finding_id"], "severity": f["severity"], "resource_arn": _resource_arn(f),
+                         "account_id": f["account_id"], "region": f["region"],
+                         "repository_name": f["repository_name"].fillna(""),
+                         "title": f["finding_id"].str.replace("_", " ").str.removeprefix("ecr "), "details": f["message"]})
+
+
+def _per_repository(df: pd.DataFrame, details) -> pd.DataFrame:
+    key = ["account_id", "region", "repository_name"]
+    g = df.groupby(key, observed=True, sort=True)
+    out = details(g).reset_index()
+    return pd.DataFrame({"resource_arn": repository_arn(out["account_id"], out["region"], out["repository_name"]),
+                         "account_id": out["account_id"], "region": out["region"],
+                         "repository_name": out["repository_name"], "details": out["details"]})
+
+
+def _orphans(inv, memo):
+    from . import images
+    return memoized(memo, "orphans", lambda: images.orphans(inv))
+
+
+@check("ecr_repository_orphaned_images", "low", "Orphaned images take storage",
+       "Delete them (batch-delete-image), or add a lifecycle rule for untagged images; indexes before their children.")
+def _orphaned(inv, memo):
+    o = _orphans(inv, memo)
+    o = o[~o["reason"].isin(["dangling_signature", "dangling_referrer"])]
+    if o.empty:
+        return pd.DataFrame()
+    return _per_repository(o, lambda g: g.agg(n=("image_digest", "size"), b=("reclaimable_bytes", "sum"),
+                                              r=("reason", lambda s: ", ".join(sorted(set(s)))))
+                           .assign(details=lambda d: d["n"].astype(str) + " orphaned image(s) (" + d["r"]
+                                   + "), " + d["b"].fillna(0).astype("int64").astype(str) + " reclaimable bytes")["details"])
+
+
+@check("ecr_image_dangling_signature", "medium", "Signatures or referrers whose subject image is gone",
+       "Delete the dangling signature/referrer artifacts; check whether the signed image was deleted on purpose.")
+def _dangling(inv, memo):
+    o = _orphans(inv, memo)
+    o = o[o["reason"].isin(["dangling_signature", "dangling_referrer"])]
+    if o.empty:
+        return pd.DataFrame()
+    return _per_repository(o, lambda g: g.agg(n=("image_digest", "size"), r=("reason", lambda s: ", ".join(sorted(set(s)))))
+                           .assign(details=lambda d: d["n"].astype(str) + " artifact(s): " + d["r"])["details"])
+
+
+@check("ecr_repository_stale_images", "low", "Images not pulled for 90 days",
+       "Archive or delete them, or add a lifecycle rule (sinceImagePulled transition to archive).")
+def _stale(inv, memo):
+    from . import images
+    s = images.stale(inv, days=90)
+    s = s[s["is_stale"].fillna(False).astype(bool)]
+    if s.empty:
+        return pd.DataFrame()
+    return _per_repository(s, lambda g: g.agg(n=("image_digest", "size"), d=("idle_days", "max"))
+                           .assign(details=lambda d: d["n"].astype(str) + " image(s) idle 90+ days (longest "
+                                   + d["d"].astype("Int64").astype(str) + " days; ECR records pulls at most daily)")["details"])
+
+
+@check("ecr_audit_manifests_not_read", "info", "Manifests were not read: orphans and exact storage are undetermined",
+       "Register the audit role as a pull-time exclusion (aws ecr register-pull-time-update-exclusion "
+       "--principal-arn <role ARN>) in this account and region, then collect again.")
+def _unread(inv, memo):
+    c = inv.coverage
+    c = c[~c["manifests_read"].fillna(False).astype(bool) & c["status"].isin(["complete", "partial"])]
+    if c.empty:
+        return pd.DataFrame()
+    return pd.DataFrame({"resource_arn": "arn:aws:ecr:" + c["region"] + ":" + c["account_id"] + ":registry",
+                         "account_id": c["account_id"], "region": c["region"], "repository_name": "",
+                         "details": c["manifests_reason"].fillna("")})
