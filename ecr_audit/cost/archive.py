@@ -1,0 +1,133 @@
+"""When moving images to the ECR archive storage class would pay, and when it would not.
+
+Archive costs the same as standard for the first 150 TB-month and less above it; restoring
+costs a fee per GB; an archived image is charged for at least 90 days (prices.json). So
+archiving saves money only where the archive volume of a billing scope passes 150 TB, and only
+if the discount above it outweighs the restore fees. Whether the 150 TB is counted per account
+and region or across the whole bill is not documented: `scope` chooses, and the answer says
+which was assumed. Every assumption is a column.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..blobs import IMAGE_KEY, REPO_KEY, freed_bytes
+from . import prices as _prices
+from .encode import encode
+from .storage import image_flags, repository_basis, storage as _storage
+
+SCOPES = {"account_region": ["account_id", "region"], "region": ["region"]}
+
+
+def _as_of(inv, as_of):
+    raw = as_of or inv.meta.get("collected_at")
+    if not raw:
+        raise ValueError("archive_advice needs as_of or a snapshot with collected_at")
+    ts = pd.Timestamp(raw)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def archive_candidates(inv, unused_days: int = 90, as_of=None) -> pd.DataFrame:
+    """ACTIVE images not pulled (or, never pulled, not pushed) in `unused_days` before `as_of`.
+
+    Uses `ecr_audit.images.stale(inv, days=...)` when available, else this rule.
+    """
+    try:
+        from ..images import stale
+    except ImportError:
+        img = inv.images
+        last_used = img["last_pulled_at"].fillna(img["pushed_at"])
+        cutoff = _as_of(inv, as_of) - pd.Timedelta(days=unused_days)
+        pick = img["image_status"].eq("ACTIVE").fillna(False) & (last_used < cutoff).fillna(False)
+        return img.loc[pick, IMAGE_KEY].reset_index(drop=True)
+    out = stale(inv, days=unused_days, as_of=as_of)
+    if "is_stale" in out.columns:
+        out = out[out["is_stale"].fillna(False).astype(bool)]
+    active = inv.images.loc[inv.images["image_status"].eq("ACTIVE").fillna(False), IMAGE_KEY]
+    return out[IMAGE_KEY].merge(active, on=IMAGE_KEY, how="inner")
+
+
+def _archive_cost(gb, limit_gb, low, high):
+    return np.minimum(gb, limit_gb) * low + np.maximum(gb - limit_gb, 0) * high
+
+
+def archive_advice(inv, prices=None, unused_days: int = 90, scope: str = "account_region",
+                   restored_fraction_per_year: float = 0.10, candidates: pd.DataFrame | None = None,
+                   as_of=None, storage: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per billing scope (account × region, or region org-wide): would archiving pay?
+
+    Moved bytes are the blobs of the candidate images that no other active image of the same
+    repository uses (exact where manifests were read; else the candidates' size_bytes as an
+    upper bound, `moved_is_upper_bound`). Net saving per month = standard cost of the moved
+    bytes − added archive cost (tiered over the scope's whole archive volume) − restore fees
+    (`restored_fraction_per_year` of the moved bytes restored each year, spread per month).
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {sorted(SCOPES)}")
+    keys = SCOPES[scope]
+    enc = encode(inv)
+    flags = image_flags(inv, enc)
+    basis = repository_basis(inv, flags, enc)
+    st = _storage(inv, prices) if storage is None else storage
+    cand = archive_candidates(inv, unused_days, as_of) if candidates is None else candidates
+    rows = enc.rows(cand[IMAGE_KEY])
+    rows = np.unique(rows[rows >= 0])
+    rows = rows[~flags["is_archived"].to_numpy()[rows]]
+    cand = flags.iloc[rows]
+
+    layers = enc.layers[enc.layers["image_row"] >= 0]
+    active_layers = layers[~flags["is_archived"].to_numpy()[layers["image_row"].to_numpy()]]
+    exact = enc.decode(freed_bytes(active_layers, cand[IMAGE_KEY]))[REPO_KEY + ["freed_bytes"]]
+    per_repo = enc.decode(cand.assign(_b=cand["size_bytes"].where(~cand["is_index"], 0))
+                          .groupby(REPO_KEY, observed=True).agg(_bound=("_b", "sum"), _images=("_b", "size"))
+                          .reset_index())
+    repo = per_repo.merge(exact, on=REPO_KEY, how="left").merge(basis, on=REPO_KEY, how="left")
+    is_exact = repo["basis"].eq("exact")
+    repo["moved_bytes"] = repo["freed_bytes"].fillna(0).astype("int64").where(is_exact, repo["_bound"])
+    repo["_upper"] = ~is_exact
+
+    current = st.groupby(keys, sort=True).agg(current_archive_bytes=("archive_bytes", "sum"),
+                                             standard_bytes=("standard_bytes", "sum")).reset_index()
+    moved = repo.groupby(keys).agg(candidate_images=("_images", "sum"), moved_bytes=("moved_bytes", "sum"),
+                                   moved_is_upper_bound=("_upper", "any")).reset_index()
+    out = current.merge(moved, on=keys, how="left")
+    out["candidate_images"] = out["candidate_images"].fillna(0).astype("int64")
+    out["moved_bytes"] = out["moved_bytes"].fillna(0).astype("Int64")
+    out["moved_is_upper_bound"] = out["moved_is_upper_bound"].fillna(False).astype(bool)
+
+    region_for_price = out["region"]
+    price = _prices.for_regions(region_for_price, prices)
+    gb = _prices.BYTES_PER_GB
+    cur_gb = out["current_archive_bytes"].astype(float).fillna(0) / gb
+    mov_gb = out["moved_bytes"].astype(float) / gb
+    limit = price["archive_tier_limit_gb"]
+    low, high = price["archive_usd_per_gb_month"], price["archive_above_limit_usd_per_gb_month"]
+    std = price["standard_usd_per_gb_month"]
+    added_archive = _archive_cost(cur_gb + mov_gb, limit, low, high) - _archive_cost(cur_gb, limit, low, high)
+    out["standard_cost_of_moved_usd_per_month"] = mov_gb * std
+    out["archive_cost_of_moved_usd_per_month"] = added_archive
+    out["restore_fees_usd_per_month"] = mov_gb * restored_fraction_per_year / 12 * price["restore_usd_per_gb"]
+    out["net_saving_usd_per_month"] = (out["standard_cost_of_moved_usd_per_month"] - added_archive
+                                       - out["restore_fees_usd_per_month"])
+    out["minimum_charge_usd"] = added_archive * price["archive_minimum_days"] / 30
+    out["archive_tb_after"] = (cur_gb + mov_gb) / _prices.GB_PER_TB
+    out["archive_tb_short_of_tier"] = np.maximum(limit - (cur_gb + mov_gb), 0) / _prices.GB_PER_TB
+
+    verdict = pd.Series("pays", index=out.index, dtype=object)
+    verdict[out["net_saving_usd_per_month"] <= 0] = "does not pay: restore fees exceed the discount above the tier"
+    verdict[(cur_gb + mov_gb) <= limit] = "does not pay: archive volume stays below the tier, where archive costs the same as standard"
+    verdict[mov_gb == 0] = "nothing to archive"
+    out["verdict"] = verdict
+    # Assumptions, stated per row.
+    out["tier_scope"] = scope
+    out["tier_limit_tb"] = limit / _prices.GB_PER_TB
+    out["unused_days"] = unused_days
+    out["restored_fraction_per_year"] = restored_fraction_per_year
+    out["standard_usd_per_gb_month"] = std
+    out["archive_usd_per_gb_month"] = low
+    out["archive_above_limit_usd_per_gb_month"] = high
+    out["restore_usd_per_gb"] = price["restore_usd_per_gb"]
+    out["archive_minimum_days"] = price["archive_minimum_days"]
+    out["price_basis"] = price["price_basis"]
+    return out.sort_values("net_saving_usd_per_month", ascending=False, kind="stable").reset_index(drop=True)

@@ -1,0 +1,201 @@
+"""What deleting a set of images frees: bytes and dollars per month, per cleanup option.
+
+A blob is freed only when no image that stays in the same repository still uses it
+(`blobs.freed_bytes`). Where some image of a repository has no manifest read, nobody can say
+which blobs stay in use: the freed bytes are `undetermined` (with an upper bound), not zero.
+ECR refuses to delete an index child while a kept index still lists it
+(ImageReferencedByManifestList), so such removals are counted as `images_blocked` and freed
+nothing. Deleting archived images before their 90 days still incurs the rest of the minimum
+charge once; the monthly saving is unaffected.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..blobs import IMAGE_KEY, REPO_KEY, freed_bytes
+from . import prices as _prices
+from .encode import Encoded, encode
+from .storage import image_flags, repository_basis
+
+
+COLUMNS = ["option"] + REPO_KEY + [
+    "images_removed", "images_blocked", "basis", "freed_bytes", "freed_blobs", "freed_standard_bytes",
+    "freed_archive_bytes", "cost_usd_per_month_freed", "freed_bytes_upper_bound", "cost_usd_per_month_upper_bound",
+    "price_basis", "reason"]
+
+
+def _blocked_rows(inv, enc: Encoded, removed_rows: np.ndarray) -> np.ndarray:
+    """Rows (in inv.images) of removed images that a kept index still lists as a child."""
+    refs = inv.manifest_references
+    refs = refs[refs["kind"] == "index_child"]
+    if refs.empty or not len(removed_rows):
+        return np.array([], dtype=np.int64)
+    src = enc.rows(refs[REPO_KEY].assign(image_digest=refs["source_digest"]))
+    tgt = enc.rows(refs[REPO_KEY].assign(image_digest=refs["target_digest"]))
+    is_removed = np.zeros(len(inv.images), bool)
+    is_removed[removed_rows] = True
+    kept_parent = (src >= 0) & (tgt >= 0)
+    kept_parent[kept_parent] = ~is_removed[src[kept_parent]]
+    held = np.unique(tgt[kept_parent])
+    return held[is_removed[held]]
+
+
+def freed(inv, removed: pd.DataFrame, prices=None, flags: pd.DataFrame | None = None,
+          basis: pd.DataFrame | None = None, enc: Encoded | None = None) -> pd.DataFrame:
+    """One row per repository with removed images: what deleting `removed` frees.
+
+    `removed` needs account_id, region, repository_name, image_digest (other columns ignored;
+    images not in the inventory are ignored).
+    """
+    enc = encode(inv) if enc is None else enc
+    flags = image_flags(inv, enc) if flags is None else flags
+    basis = repository_basis(inv, flags, enc) if basis is None else basis
+    rows = enc.rows(removed[IMAGE_KEY])
+    rows = np.unique(rows[rows >= 0])
+    blocked = _blocked_rows(inv, enc, rows)
+    gone = np.setdiff1d(rows, blocked)
+    layers = enc.layers[enc.layers["image_row"] >= 0]
+
+    sel = flags.iloc[rows].assign(is_blocked=np.isin(rows, blocked))
+    deletable = flags.iloc[gone]
+    everything = freed_bytes(layers, deletable[IMAGE_KEY])
+    # Standard-class bytes: drop the rows of removed archived images, then free the active ones.
+    archived_gone = gone[flags["is_archived"].to_numpy()[gone]]
+    has_archived_layers = np.isin(layers["image_row"].to_numpy(), archived_gone)
+    if has_archived_layers.any():
+        standard = freed_bytes(layers[~has_archived_layers], deletable.loc[~deletable["is_archived"], IMAGE_KEY])
+    else:
+        standard = everything
+
+    out = enc.decode(sel.groupby(REPO_KEY, observed=True).agg(
+        images_removed=("is_blocked", "size"), images_blocked=("is_blocked", "sum")).reset_index())
+    bound = enc.decode(deletable.assign(_b=deletable["size_bytes"].where(~deletable["is_index"], 0))
+                       .groupby(REPO_KEY, observed=True).agg(freed_bytes_upper_bound=("_b", "sum")).reset_index())
+    out = (out.merge(bound, on=REPO_KEY, how="left")
+              .merge(enc.decode(everything), on=REPO_KEY, how="left")
+              .merge(enc.decode(standard)[REPO_KEY + ["freed_bytes"]].rename(columns={"freed_bytes": "_std"}),
+                     on=REPO_KEY, how="left")
+              .merge(basis, on=REPO_KEY, how="left"))
+    exact = out["basis"].eq("exact")
+    for col in ["freed_bytes", "freed_blobs", "_std", "freed_bytes_upper_bound"]:
+        out[col] = out[col].fillna(0).astype("int64").astype("Int64")
+    out["freed_bytes"] = out["freed_bytes"].where(exact)
+    out["freed_blobs"] = out["freed_blobs"].where(exact)
+    out["freed_standard_bytes"] = out["_std"].where(exact)
+    out["freed_archive_bytes"] = out["freed_bytes"] - out["freed_standard_bytes"]
+    out["basis"] = out["basis"].where(exact, "undetermined")
+    out["reason"] = pd.Series("", index=out.index, dtype=object).where(
+        exact, "manifests not read for every image in the repository: kept images may share these blobs")
+
+    price = _prices.for_regions(out["region"], prices)
+    gb = _prices.BYTES_PER_GB
+    out["cost_usd_per_month_freed"] = (
+        out["freed_standard_bytes"].astype(float) / gb * price["standard_usd_per_gb_month"]
+        + out["freed_archive_bytes"].astype(float) / gb * price["archive_usd_per_gb_month"])
+    out["cost_usd_per_month_upper_bound"] = (
+        out["freed_bytes_upper_bound"].astype(float) / gb * price["standard_usd_per_gb_month"])
+    out["price_basis"] = price["price_basis"]
+    return out[COLUMNS[1:]]
+
+
+def _as_removals(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    missing = set(IMAGE_KEY) - set(frame.columns)
+    if missing:
+        raise ValueError(f"removal option {name!r} lacks columns {sorted(missing)}")
+    return frame[IMAGE_KEY]
+
+
+def default_removals(inv, stale_days: int = 90, lifecycle_policy=None) -> tuple[dict, dict]:
+    """The cleanup options the other analyses provide: ({name: removal frame}, {name: why unavailable})."""
+    found, unavailable = {}, {}
+    try:
+        from ..images import orphans
+        found["orphans"] = orphans(inv)
+    except ImportError as exc:
+        unavailable["orphans"] = f"ecr_audit.images.orphans not available ({exc})"
+    try:
+        from ..images import stale
+        found[f"stale_{stale_days}d"] = _only_stale(stale(inv, days=stale_days))
+    except ImportError as exc:
+        unavailable[f"stale_{stale_days}d"] = f"ecr_audit.images.stale not available ({exc})"
+    try:
+        from ..lifecycle import simulate
+    except ImportError as exc:
+        unavailable["lifecycle_current"] = f"ecr_audit.lifecycle.simulate not available ({exc})"
+    else:
+        found["lifecycle_current"] = _expired(simulate(inv))
+        if lifecycle_policy is not None:
+            found["lifecycle_what_if"] = _expired(simulate(inv, policy=lifecycle_policy))
+    return found, unavailable
+
+
+def _only_stale(frame: pd.DataFrame) -> pd.DataFrame:
+    """`images.stale` judges every image (is_stale); keep the stale ones."""
+    if "is_stale" in frame.columns:
+        return frame[frame["is_stale"].fillna(False).astype(bool)]
+    return frame
+
+
+def _expired(sim: pd.DataFrame) -> pd.DataFrame:
+    """Images a lifecycle simulation would expire (rows with action 'expire' when the column exists)."""
+    if "action" in sim.columns:
+        sim = sim[sim["action"].astype(str).str.lower() == "expire"]
+    return sim
+
+
+def savings(inv, removals: dict[str, pd.DataFrame] | None = None, prices=None,
+            stale_days: int = 90, lifecycle_policy=None) -> pd.DataFrame:
+    """One row per cleanup option × repository: images removed, bytes and USD/month freed.
+
+    `removals`: {option name: frame with account_id, region, repository_name, image_digest}.
+    None: the options other analyses provide (orphans, stale, lifecycle current/what-if);
+    options whose analysis is not available appear as one row with basis `unavailable`, options
+    that select no image as one row with basis `nothing_to_remove`.
+    """
+    unavailable = {}
+    if removals is None:
+        removals, unavailable = default_removals(inv, stale_days, lifecycle_policy)
+    enc = encode(inv)
+    flags = image_flags(inv, enc)
+    basis = repository_basis(inv, flags, enc)
+    parts = []
+    for name, frame in removals.items():
+        part = freed(inv, _as_removals(frame, name), prices, flags, basis, enc)
+        if part.empty:  # the option removes nothing: say so rather than vanish
+            part = pd.DataFrame([{"option": name, "basis": "nothing_to_remove", "images_removed": 0,
+                                  "images_blocked": 0, "freed_bytes": 0, "freed_blobs": 0,
+                                  "cost_usd_per_month_freed": 0.0, "freed_bytes_upper_bound": 0,
+                                  "reason": "no image selected"}])
+        parts.append(part.assign(option=name))
+    for name, why in unavailable.items():
+        parts.append(pd.DataFrame([{"option": name, "basis": "unavailable", "reason": why}]))
+    if not parts:
+        return freed(inv, inv.images[IMAGE_KEY].iloc[:0], prices, flags, basis, enc).assign(
+            option=pd.Series(dtype=object))
+    out = pd.concat(parts, ignore_index=True)
+    return out.reindex(columns=COLUMNS)
+
+
+def savings_totals(savings_frame: pd.DataFrame) -> pd.DataFrame:
+    """Per option: repositories, images, freed bytes and USD/month where determined, and how
+    much is undetermined (with its upper bound)."""
+    df = savings_frame.assign(_undetermined=savings_frame["basis"].eq("undetermined"),
+                              _unavailable=savings_frame["basis"].eq("unavailable"))
+    und = df[df["_undetermined"]]
+    g = df[~df["_unavailable"]].groupby("option", sort=False)
+    out = pd.DataFrame({
+        "repositories": g["repository_name"].count(),
+        "images_removed": g["images_removed"].sum(),
+        "images_blocked": g["images_blocked"].sum(),
+        "freed_bytes": g["freed_bytes"].sum(),
+        "cost_usd_per_month_freed": g["cost_usd_per_month_freed"].sum(),
+        "repositories_undetermined": g["_undetermined"].sum(),
+    })
+    out["undetermined_upper_bound_bytes"] = und.groupby("option")["freed_bytes_upper_bound"].sum()
+    out["undetermined_upper_bound_bytes"] = out["undetermined_upper_bound_bytes"].fillna(0).astype("Int64")
+    out = out.reset_index()
+    missing = df.loc[df["_unavailable"], ["option", "reason"]]
+    if len(missing):
+        out = pd.concat([out, missing.rename(columns={"reason": "unavailable_reason"})], ignore_index=True)
+    return out
