@@ -196,3 +196,19 @@ def _unread(inv, memo):
     return pd.DataFrame({"resource_arn": "arn:aws:ecr:" + c["region"] + ":" + c["account_id"] + ":registry",
                          "account_id": c["account_id"], "region": c["region"], "repository_name": "",
                          "details": c["manifests_reason"].fillna("")})
+
+
+@check("ecr_repository_reclaimable_storage", "low", "Cleanup would free storage in this repository",
+       "Delete the orphaned images (see the orphaned images report) or let a lifecycle rule do it.")
+def _reclaimable(inv, memo):
+    from . import cost
+    s = cost.savings(inv, removals={"orphans": _orphans(inv, memo)})
+    s = s[(s["basis"] != "undetermined") & (s["freed_bytes"].fillna(0) > 0)]
+    if s.empty:
+        return pd.DataFrame()
+    return pd.DataFrame({
+        "resource_arn": repository_arn(s["account_id"], s["region"], s["repository_name"]),
+        "account_id": s["account_id"], "region": s["region"], "repository_name": s["repository_name"],
+        "details": s["freed_bytes"].astype("int64").astype(str) + " bytes (USD "
+                   + s["cost_usd_per_month_freed"].round(4).astype(str) + " per month) freed by deleting "
+                   + s["images_removed"].astype(str) + " orphaned image(s); shared layers excluded"})

@@ -68,10 +68,18 @@ def provenance(inv: Inventory) -> dict:
     }
 
 
-def header(inv: Inventory, title: str) -> None:
-    """Title, provenance and coverage: what was attempted, what was read, what failed."""
+# JupyterLab's stylesheet right-aligns table cells; names and ARNs read better left-aligned.
+_STYLE = ("<style>table.ecr-audit td, table.ecr-audit th, table.provenance td, table.provenance th"
+          "{text-align:left !important; vertical-align:top}</style>")
+
+
+def header(inv: Inventory, title: str | None = None) -> None:
+    """Provenance and coverage: what was attempted, what was read, what failed.
+
+    `title` is shown only when given (notebooks usually open with their own Markdown title)."""
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in provenance(inv).items())
-    _display_html(f"<h1>{esc(title)}</h1><table class='provenance'>{rows}</table>")
+    heading = f"<h1>{esc(title)}</h1>" if title else "<h3>Snapshot</h3>"
+    _display_html(f"{_STYLE}{heading}<table class='provenance'>{rows}</table>")
     status = inv.coverage.groupby("status", dropna=False).size().rename("account × region units")
     table(status.reset_index(), caption="Coverage", top=20)
     if len(inv.errors):
@@ -111,8 +119,8 @@ def table(df: pd.DataFrame, top: int = 50, name: str | None = None, caption: str
     if df.empty:
         parts.append("<p><em>none</em></p>")
     else:
-        parts.append(shown.to_html(index=False, escape=True, na_rep="", border=0, classes="ecr-audit"))
-        note = f"{len(df):,} rows" + (f", first {top} shown" if len(df) > top else "")
+        parts.append(_STYLE + shown.to_html(index=False, escape=True, na_rep="", border=0, classes="ecr-audit"))
+        note = f"{len(df):,} row{'s' if len(df) != 1 else ''}" + (f", first {top} shown" if len(df) > top else "")
         csv = _write_csv(df, name) if name else None
         if csv:
             note += f" — <a href='{esc(csv)}' download>all rows as CSV</a>"
@@ -129,9 +137,10 @@ def _write_csv(df: pd.DataFrame, name: str) -> str | None:
     return fname
 
 
-def headline(label: str, value) -> None:
-    """Record a headline number for the report's index page (and show it here)."""
-    _display_html(f"<p class='headline'><strong>{esc(label)}:</strong> {esc(value)}</p>")
+def headline(label: str, value, show: bool = True) -> None:
+    """Record a headline number for the report's index page (and show it here unless `show` is False)."""
+    if show:
+        _display_html(f"<p class='headline'><strong>{esc(label)}:</strong> {esc(value)}</p>")
     out = os.environ.get(REPORT_DIR_ENV)
     if not out:
         return

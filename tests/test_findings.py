@@ -62,6 +62,8 @@ def test_demo_organization_yields_every_finding_kind(demo_inventory):
         "ecr_audit_manifests_not_read",
         # lifecycle
         "ecr_lifecycle_policy_invalid", "ecr_repository_lifecycle_missing",
+        # cost
+        "ecr_repository_reclaimable_storage",
         # hygiene
         "ecr_repository_tags_mutable", "ecr_repository_not_kms_encrypted", "ecr_repository_scan_on_push_disabled",
         "ecr_registry_scanning_not_configured",
