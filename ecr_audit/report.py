@@ -7,9 +7,11 @@ font). One failing notebook does not stop the others; its page shows the error.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +128,27 @@ def _banner(provenance: dict, failed: str = "") -> str:
             + (f"<div style='font:14px sans-serif;padding:8px 12px;background:#fee2e2'>{err}</div>" if failed else ""))
 
 
+@contextlib.contextmanager
+def _stderr_to(path: Path):
+    """Send this process's file descriptor 2 (inherited by the kernel) to `path` meanwhile.
+
+    The kernel writes start-up noise there (e.g. ipykernel's "running over TCP" warning);
+    a failing cell's traceback reaches the executed notebook and the page, not the terminal.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "ab") as f:
+            os.dup2(f.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
 def run(snapshot, out, only=None, params=None, log=None) -> list[PageResult]:
     """Execute the chosen notebooks against `snapshot` and write the HTML audit into `out`."""
     import papermill as pm
@@ -150,9 +173,10 @@ def run(snapshot, out, only=None, params=None, log=None) -> list[PageResult]:
         os.environ[REPORT_DIR_ENV] = str(out)
         os.environ[REPORT_NAME_ENV] = name
         try:
-            pm.execute_notebook(str(path), str(executed), parameters={"snapshot": str(snapshot), **p},
-                                kernel_name="python3", cwd=str(out), progress_bar=False,
-                                log_output=False, request_save_on_cell_execute=False)
+            with _stderr_to(out / f"{name}.kernel.log"):
+                pm.execute_notebook(str(path), str(executed), parameters={"snapshot": str(snapshot), **p},
+                                    kernel_name="python3", cwd=str(out), progress_bar=False,
+                                    log_output=False, request_save_on_cell_execute=False)
         except pm.PapermillExecutionError as e:
             error = f"{e.ename}: {e.evalue}"
         except Exception as e:  # kernel death, timeouts: the page still says what happened
@@ -183,7 +207,7 @@ def _write_index(out: Path, results: list[PageResult], prov: dict) -> Path:
     for r in results:
         status = "ok" if r.ok else f"failed: {esc(r.error)}"
         hl = "".join(f"<li>{esc(h['label'])}: <strong>{esc(h['value'])}</strong></li>" for h in r.headlines)
-        rows.append(f"<section><h2><a href='{esc(r.html.name)}'>{esc(r.name.replace('_', ' '))}</a></h2>"
+        rows.append(f"<section><h2><a href='{esc(r.html.name)}'>{esc(r.name.replace('_', ' ').capitalize())}</a></h2>"
                     f"<p>{status} · <a href='{esc(r.notebook.name)}'>notebook</a></p><ul>{hl}</ul></section>")
     prov_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in prov.items())
     page = (
