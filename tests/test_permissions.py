@@ -30,3 +30,19 @@ def test_caller_policy_limits_assume_role_to_the_audit_role_name():
                        "Resource": "arn:aws:iam::*:role/ecr-audit"}]
     granted = {a for s in stmts for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert granted == set(permissions.READ_ACTIONS)
+
+
+def test_readme_and_shipped_policy_files_are_generated_from_the_declared_action_list():
+    import json
+    import re
+    from pathlib import Path
+
+    from ecr_audit import permissions
+    root = Path(__file__).resolve().parent.parent
+    member = permissions.audit_role_policy()
+    shipped = root / "ecr_audit" / "data" / "iam"
+    assert json.loads((shipped / "audit-role-policy.json").read_text()) == member
+    assert json.loads((shipped / "caller-policy.json").read_text()) == permissions.caller_policy()
+    block = re.search(r"<!-- permissions:member -->\s*```json\n(.*?)```", (root / "README.md").read_text(), re.S)
+    assert block, "README lost its generated permissions block"
+    assert json.loads(block.group(1)) == member
