@@ -1,0 +1,96 @@
+"""The command line end to end on the simulated organization (error paths: test_reliability_*)."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from ecr_audit import cli, load
+from ecr_audit.sandbox import demo
+
+pytestmark = pytest.mark.slow
+
+
+def test_collect_sandbox_writes_a_complete_snapshot_and_says_where(tmp_path, capsys):
+    out = tmp_path / "snap"
+    assert cli.main(["collect", "--sandbox", "--out", str(out), "--quiet"]) == cli.EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"wrote {out}"
+    assert re.fullmatch(r"3 accounts, 2 regions, \d+ repositories, \d+ images, 0 errors \(complete\)", lines[1])
+    inv = load(out)
+    active = {demo.MANAGEMENT, demo.PAYMENTS, demo.DATA}
+    assert set(inv.accounts.loc[inv.accounts.collection_status == "collected", "account_id"]) == active
+    assert inv.accounts.set_index("account_id").loc[demo.LEGACY, "collection_status"] == "skipped"
+    assert inv.meta["source"] == "sandbox:demo" and inv.meta["completeness"] == "complete"
+    assert inv.meta["options"]["read_manifests"] == "auto"
+
+
+def test_collect_sandbox_with_account_list_and_never_mode(tmp_path, capsys):
+    out = tmp_path / "snap"
+    rc = cli.main(["collect", "--sandbox", "--accounts", demo.PAYMENTS, "--regions", "us-east-1",
+                   "--read-manifests", "never", "--out", str(out), "--quiet"])
+    assert rc == cli.EXIT_OK
+    inv = load(out)
+    assert inv.coverage[["account_id", "region"]].values.tolist() == [[demo.PAYMENTS, "us-east-1"]]
+    assert not inv.coverage["manifests_read"].any() and inv.layers.empty
+    assert "BatchGetImage" not in set(inv.api_calls["operation"])
+
+
+def test_show_summarizes_a_snapshot(tmp_path, capsys):
+    cli.main(["collect", "--sandbox", "--out", str(tmp_path / "s"), "--quiet"])
+    capsys.readouterr()
+    assert cli.main(["show", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "completeness: complete" in out and re.search(r"images: \d+", out)
+
+
+def test_demo_command_ends_by_printing_the_index_path(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "ecr_audit.cli", "demo", "--out", str(tmp_path / "d")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    index = tmp_path / "d" / "report" / "index.html"
+    assert last == f"open {index.resolve()}"
+    assert index.exists()
+    assert "Traceback" not in proc.stderr and "WARNING" not in proc.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("jupyter", path=os.path.dirname(sys.executable)) is None,
+                    reason="JupyterLab is not installed (pip install -e '.[lab]')")
+def test_jupyterlab_starts_and_serves_the_notebooks(tmp_path):
+    port = _free_port()
+    jupyter = os.path.join(os.path.dirname(sys.executable), "jupyter")
+    root = os.path.join(os.path.dirname(__file__), "..", "notebooks")
+    proc = subprocess.Popen([jupyter, "lab", "--no-browser", "--allow-root", "--ip", "127.0.0.1",
+                             f"--port={port}", "--IdentityProvider.token=", f"--ServerApp.root_dir={root}",
+                             f"--ServerApp.runtime_dir={tmp_path}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=5).read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.5)
+        assert "<title>JupyterLab</title>" in page
+        listing = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/", timeout=5).read())
+        names = {item["name"] for item in listing["content"]}
+        assert {"executive_summary.ipynb", "cross_account_access.ipynb", "storage_cost.ipynb"} <= names
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
