@@ -55,7 +55,7 @@ def _progress(args):
     if args.quiet:
         return None
     from .collect import StderrProgress
-    return StderrProgress()
+    return StderrProgress(verbose=args.verbose)
 
 
 def _collect_kwargs(args) -> dict:

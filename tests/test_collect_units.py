@@ -189,3 +189,17 @@ def test_transform_repository_and_replication_rules():
     assert [(r["rule_index"], r["destination_region"], r["destination_registry_id"], r["repository_filters"])
             for r in rules] == [(0, "eu-west-1", "012345678901", ["prod/"]),
                                 (0, "us-west-2", "098765432109", ["prod/"])]
+
+
+def test_verbose_progress_writes_one_line_per_finished_unit_even_without_a_terminal():
+    import io
+
+    from ecr_audit.collect import StderrProgress
+    out = io.StringIO()
+    p = StderrProgress(stream=out, verbose=True)
+    p({"event": "repository_done", "units_done": 0, "units_total": 2})
+    p({"event": "unit_done", "units_done": 1, "units_total": 2, "repositories": 3, "images": 40, "errors": 1})
+    assert out.getvalue() == "ecr-audit: unit_done units 1/2 repositories 3 images 40 errors 1\n"
+    quiet = io.StringIO()
+    StderrProgress(stream=quiet)({"event": "unit_done", "units_done": 1})
+    assert quiet.getvalue() == ""  # not a terminal, not verbose: silent
