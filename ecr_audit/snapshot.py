@@ -134,6 +134,8 @@ def load(path, verify: bool = True) -> Inventory:
         fpath = path / str(entry.get("file", ""))
         if fpath.parent != path or not fpath.is_file():
             raise SnapshotError(f"{fpath}: missing frame file {name!r}")
+        if fpath.resolve().parent != path.resolve():  # a symlink (tampering) pointing elsewhere
+            raise SnapshotError(f"{fpath}: frame file {name!r} resolves outside the snapshot directory")
         if verify and _sha256(fpath) != entry.get("sha256"):
             raise SnapshotError(f"{fpath}: checksum mismatch (truncated or modified since it was written)")
         try:

@@ -19,8 +19,12 @@ from moto.iam.models import iam_backends
 from moto.organizations import utils as org_utils
 from moto.organizations.models import organizations_backends
 
+from .. import permissions
 from .fidelity import set_image_meta
 from .world import World
+
+
+AUDIT_POLICY_NAME = "ecr-audit-read"
 
 
 @contextmanager
@@ -68,6 +72,10 @@ def seed_organization(world: World, session: boto3.Session) -> str:
                             tags=[], max_session_duration="3600")
         except EntityAlreadyExists:
             pass
+        # The least-privilege policy the README ships: only it lets the role act when moto's
+        # IAM enforcement is on (Org.enforce_iam), so a collection proves the policy suffices.
+        iam.put_role_policy(world.role_name, AUDIT_POLICY_NAME,
+                            json.dumps(permissions.audit_role_policy()))
     return org_id
 
 

@@ -30,6 +30,7 @@ class Fault:
     repository_name: str | None = None
     times: int | None = None            # fire this many times, then stop (None: always)
     service: str | None = None          # e.g. "ecr", "sts" (None: any)
+    timeout: bool = False               # no answer: the client sees a read timeout
     fired: int = field(default=0)
 
     def matches(self, service: str, operation: str, account_id: str, region: str,
@@ -80,6 +81,18 @@ class Faults:
         msg = (f"Unknown operation {operation}" if http_status == 400 else
                f"The {operation} operation is not implemented")
         return self.add(operation, code, http_status, msg, account_id, region)
+
+    def add_timeout(self, operation: str, account_id: str | None = None, region: str | None = None,
+                    repository_name: str | None = None, times: int | None = None) -> Fault:
+        """Matching calls get no answer: the client raises ReadTimeoutError (and retries).
+
+        In-process moto answers before any socket is opened, so a client read timeout cannot be
+        reached with `latency`; the sandbox raises what botocore raises when it is.
+        """
+        f = self.add(operation, "ReadTimeout", 0, "Read timeout on endpoint URL", account_id, region,
+                     repository_name, times)
+        f.timeout = True
+        return f
 
     def latency(self, seconds: float) -> None:
         """Add `seconds` to every AWS call (server side)."""

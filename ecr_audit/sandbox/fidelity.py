@@ -515,6 +515,9 @@ def _call_action(self):
         time.sleep(rt.faults.latency_seconds)
     fault = rt.faults.match(service, op, target, region, repo)
     if fault is not None:
+        if fault.timeout:
+            from botocore.exceptions import ReadTimeoutError
+            raise ReadTimeoutError(endpoint_url=f"https://{self.headers.get('Host', service)}/")
         return _error(self, fault.code, fault.message, fault.http_status)
     if service == "sts" and op == "AssumeRole" and rt.states.get(target, "ACTIVE") != "ACTIVE":
         # A suspended or closed account cannot be entered.

@@ -65,6 +65,52 @@ class Org:
     def role_arn(self, account_id: str) -> str:
         return f"arn:aws:iam::{account_id}:role/{self.role_name}"
 
+    # ---- IAM enforcement ---------------------------------------------------------------------
+    def iam_user_session(self, policy: dict, user_name: str = "ecr-audit-caller",
+                         region: str = "us-east-1") -> boto3.Session:
+        """A session for a new IAM user of the management account holding only `policy`.
+
+        moto only authorizes principals it issued keys to (the dummy "testing" key is refused
+        once enforcement is on), so a caller under `enforce_iam` must be such a user.
+        """
+        from moto.iam.models import iam_backends
+        iam = iam_backends[self.management_account_id]["aws"]
+        iam.create_user(None, user_name, "/", [])
+        iam.put_user_policy(user_name, "policy", json.dumps(policy))
+        key = iam.create_access_key(user_name)
+        return boto3.Session(aws_access_key_id=key.access_key_id,
+                             aws_secret_access_key=key.secret_access_key, region_name=region)
+
+    def set_audit_role_policy(self, policy: dict) -> None:
+        """Replace the inline policy of the audit role in every account."""
+        from moto.iam.models import iam_backends
+        for a in self.account_ids:
+            iam_backends[a]["aws"].put_role_policy(self.role_name, build.AUDIT_POLICY_NAME,
+                                                   json.dumps(policy))
+
+    @contextmanager
+    def enforce_iam(self):
+        """Inside: moto checks every request's signature and identity policies (moto-notes §2.3).
+
+        What moto evaluates: the caller's IAM user policies and the assumed role's policies
+        (Allow/Deny on Action; Resource only as the service reports it — "*" for ECR, EC2 and
+        Organizations). Not evaluated: SCPs, permission boundaries, resource policies, session
+        policies, and the trust policy of a role in another account.
+        """
+        from moto.core.authorization import enable_iam_authentication
+        with enable_iam_authentication():
+            yield
+
+    def minted_credentials(self) -> list[dict]:
+        """Every credential sts:AssumeRole has issued in the sandbox (to check none leaks)."""
+        from moto.sts.models import sts_backends
+        out = []
+        for a in self.account_ids:
+            for r in sts_backends[a]["aws"].assumed_roles:
+                out.append({"account_id": a, "access_key_id": r.access_key_id,
+                            "secret_access_key": r.secret_access_key, "session_token": r.session_token})
+        return out
+
     # ---- ground truth, read from the backends (not through the API) -------------------------
     def _images(self):
         for acct in self.world.accounts:

@@ -1,0 +1,98 @@
+"""Read-only, proven: a full collection under moto's IAM enforcement with only the shipped policies.
+
+The audit role in every member holds only `permissions.audit_role_policy()` (the sandbox attaches
+it); the caller is an IAM user holding only `permissions.caller_policy()`. moto then refuses any
+action those policies do not allow, so a complete snapshot shows the policies suffice, and the
+negative controls show the enforcement is really on.
+"""
+import json
+
+import pytest
+
+from ecr_audit import permissions, sandbox
+from ecr_audit.cli import main
+from ecr_audit.collect import collect
+
+pytestmark = pytest.mark.slow
+KEY = ["account_id", "region", "repository_name", "image_digest"]
+
+
+@pytest.fixture
+def org():
+    with sandbox.running(sandbox.demo_world()) as o:
+        yield o
+
+
+def _enforced(org, read_manifests="always", caller_policy=None):
+    session = org.iam_user_session(caller_policy or permissions.caller_policy(org.role_name))
+    with org.enforce_iam():
+        return collect(session, org=True, role_name=org.role_name, read_manifests=read_manifests)
+
+
+def _active_images(org):
+    exp = org.expected_images()
+    active = {a.account_id for a in org.world.accounts if a.state == "ACTIVE"}
+    return exp[exp["account_id"].isin(active)]
+
+
+def test_full_collection_with_only_the_shipped_policies_under_iam_enforcement_is_complete(org):
+    inv = _enforced(org, read_manifests="always")
+    assert inv.meta["completeness"] == "complete", inv.errors
+    assert inv.errors.empty
+    assert inv.meta["caller"]["arn"] == f"arn:aws:iam::{org.management_account_id}:user/ecr-audit-caller"
+    assert set(map(tuple, inv.images[KEY].values)) == set(map(tuple, _active_images(org)[KEY].values))
+    assert set(inv.coverage["status"]) == {"complete"}
+    cov = inv.coverage
+    assert (cov["manifests_read"].astype(bool) | (cov["images"] == 0)).all()
+    # Manifests were really read (BatchGetImage allowed by the policy), not skipped.
+    assert set(inv.images["manifest_status"]) <= {"present", "skipped"}
+    assert (inv.images["manifest_status"] == "present").sum() > 0
+    assert set(inv.api_calls["operation"]) >= {"AssumeRole", "BatchGetImage", "DescribeImages",
+                                               "ListAccounts", "DescribeRegions"}
+
+
+def test_enforcement_is_real_an_action_missing_from_the_role_policy_is_denied_where_the_role_is_used(org):
+    policy = permissions.audit_role_policy()
+    policy["Statement"][0]["Action"] = [a for a in policy["Statement"][0]["Action"]
+                                        if a != "ecr:GetLifecyclePolicy"]
+    org.set_audit_role_policy(policy)
+    inv = _enforced(org)
+    assert inv.meta["completeness"] == "partial"
+    e = inv.errors
+    assert set(e["operation"]) == {"GetLifecyclePolicy"}
+    assert set(e["error_kind"]) == {"access_denied"}
+    members = {a.account_id for a in org.world.accounts
+               if a.state == "ACTIVE" and a.account_id != org.management_account_id}
+    # The management account is read with the caller's own policy, which still allows it.
+    assert set(e["account_id"]) == members
+    repos = inv.repositories
+    member_repos = repos[repos["account_id"].isin(members)]
+    assert len(e) == len(member_repos)
+    assert set(member_repos["lifecycle_policy_status"]) == {"unreadable"}
+    assert "unreadable" not in set(repos.loc[~repos["account_id"].isin(members), "lifecycle_policy_status"])
+
+
+def test_caller_without_assume_role_permission_reaches_only_its_own_account(org):
+    policy = permissions.caller_policy(org.role_name)
+    policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "EcrAuditAssumeRole"]
+    inv = _enforced(org, caller_policy=policy)
+    assert inv.meta["completeness"] == "partial"
+    denied = inv.errors[inv.errors["operation"] == "AssumeRole"]
+    assert set(denied["error_kind"]) == {"access_denied"}
+    assert inv.meta["accounts"] == [org.management_account_id]
+
+
+def test_role_policy_without_batch_get_image_suffices_when_manifests_are_never_read(org):
+    org.set_audit_role_policy(permissions.audit_role_policy(include_manifests=False))
+    inv = _enforced(org, read_manifests="never")
+    assert inv.meta["completeness"] == "complete", inv.errors
+    assert set(inv.images["manifest_status"]) == {"skipped"}
+
+
+def test_permissions_command_prints_the_policy_built_from_the_declared_action_list(capsys):
+    assert main(["permissions"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == permissions.audit_role_policy()
+    assert sorted(printed["Statement"][0]["Action"]) == sorted(permissions.MEMBER_ACTIONS)
+    assert main(["permissions", "--scope", "caller"]) == 0
+    assert json.loads(capsys.readouterr().out) == permissions.caller_policy()

@@ -1,0 +1,116 @@
+"""Secrets never leave the collector; untrusted text stays text in exports.
+
+The credentials really used by a sandbox collection are the ones sts:AssumeRole mints inside
+moto for each member account (read back from the sandbox before it stops); the caller's
+environment carries recognizable canaries too (the sandbox caller itself signs with moto's
+dummy key, which moto maps to the management account). Every artifact of the run is scanned.
+"""
+import csv
+import io
+import json
+from contextlib import contextmanager
+
+import pandas as pd
+import pytest
+
+import ecr_audit.sandbox as sandbox_pkg
+from ecr_audit import load, report
+from ecr_audit.cli import main
+from ecr_audit.collect.errors import scrub
+from ecr_audit.sandbox.demo import XSS_SID, XSS_TAG
+
+pytestmark = pytest.mark.slow
+
+ENV_SECRET = "CanarySecretKey0123456789abcdefGHIJKLMNOP"
+ENV_TOKEN = "CanarySessionToken/" + "Zz9" * 40
+ECHOED_TOKEN = "IQoJb3JpZ2luX2VjEAsaCXVzLWVhc3QtMSJHMEUCIQDexample0123456789+/ABCDEFabcdef" * 3
+ECHOED_KEY_ID = "ASIAQFX64DQ2QZJHDNQE"
+DATA = "098765432109"
+
+
+def _frames_text(inv) -> str:
+    parts = []
+    for name, df in inv.frames.items():
+        parts.append(name)
+        parts.append(df.astype(str).to_csv(index=False))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def run_artifacts(monkeypatch, tmp_path, capsys):
+    """A demo collection through the CLI (progress on), its findings exports and one report page."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", ENV_TOKEN)
+    original = sandbox_pkg.running
+    minted = []
+
+    @contextmanager
+    def running(world):
+        with original(world) as org:
+            repo = org.world.account(DATA).registries[0].repositories[0].name
+            # An error answer that echoes a signed request back (as proxies and some services do).
+            org.faults.add("GetRepositoryPolicy", "AccessDeniedException", account_id=DATA, repository_name=repo,
+                           message=f"denied for {ECHOED_KEY_ID}; X-Amz-Security-Token={ECHOED_TOKEN}&x=1 "
+                                   f"token {ECHOED_TOKEN}")
+            yield org
+            minted.extend(org.minted_credentials())   # before moto forgets them
+
+    monkeypatch.setattr(sandbox_pkg, "running", running)
+    snap = tmp_path / "snap"
+    rc = main(["collect", "--sandbox", "--out", str(snap)])
+    cli = capsys.readouterr()
+    assert rc == 3, cli.err
+    texts = {"cli stdout": cli.out, "cli stderr": cli.err, "manifest.json": (snap / "manifest.json").read_text()}
+    inv = load(snap)
+    texts["parquet frames"] = _frames_text(inv)
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"findings.{fmt}"
+        assert main(["findings", str(snap), "--format", fmt, "--out", str(out)]) == 0
+        texts[f"findings {fmt}"] = out.read_text()
+    page = report.run(snap, tmp_path / "report", only=["cross_account_access"])[0]
+    assert page.ok, page.error
+    texts["report html"] = page.html.read_text()
+    texts["report index"] = (tmp_path / "report" / "index.html").read_text()
+    capsys.readouterr()
+    return inv, texts, minted
+
+
+def test_no_credential_or_token_appears_in_any_artifact_and_echoed_ones_are_redacted(run_artifacts):
+    inv, texts, minted = run_artifacts
+    assert len(minted) >= 2  # one per member account at least: the canaries are real credentials
+    secrets = {ENV_SECRET: "env secret key", ENV_TOKEN: "env session token", ECHOED_TOKEN: "echoed token",
+               ECHOED_KEY_ID: "echoed key id"}
+    for c in minted:
+        secrets[c["secret_access_key"]] = f"minted secret ({c['account_id']})"
+        secrets[c["session_token"]] = f"minted session token ({c['account_id']})"
+        secrets[c["access_key_id"]] = f"minted key id ({c['account_id']})"
+    leaks = [(where, what) for where, text in texts.items() for s, what in secrets.items() if s in text]
+    assert not leaks, leaks
+    # The error answer that echoed credentials is still an errors row, its message redacted.
+    row = inv.errors[inv.errors["operation"] == "GetRepositoryPolicy"]
+    assert len(row) == 1 and row["error_kind"].tolist() == ["access_denied"]
+    msg = row["message"].iloc[0]
+    assert "[redacted" in msg and "denied for" in msg
+
+
+@pytest.mark.parametrize("secret", [ENV_SECRET, ENV_TOKEN, ECHOED_TOKEN])
+def test_scrub_removes_canaries_in_every_position(secret):
+    for text in (secret, f"x {secret} y", f"Authorization: AWS4-HMAC-SHA256 Credential={secret}",
+                 json.dumps({"token": secret}), f"?X-Amz-Security-Token={secret}&a=b"):
+        assert secret not in scrub(text), text
+
+
+def test_findings_exports_are_data_untrusted_text_round_trips_and_no_cell_is_a_spreadsheet_formula(demo_snapshot,
+                                                                                                 tmp_path, capsys):
+    assert main(["findings", str(demo_snapshot), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(isinstance(r, dict) for r in rows)
+    assert main(["findings", str(demo_snapshot), "--format", "csv"]) == 0
+    cells = [c for row in csv.reader(io.StringIO(capsys.readouterr().out)) for c in row]
+    formula = [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+    assert not formula, formula[:5]
+    # The canaries are stored as the exact text collected (never interpreted or altered).
+    inv = load(demo_snapshot)
+    assert (inv.repository_tags["value"] == XSS_TAG).any()
+    policies = "".join(pd.concat([inv.repository_policies["policy_text"], inv.registry_policies["policy_text"]]))
+    assert XSS_SID in policies
