@@ -72,9 +72,10 @@ def _collect_kwargs(args) -> dict:
 
 
 def cmd_collect(args) -> int:
+    from .snapshot import check_writable
     kwargs = _collect_kwargs(args)
+    out = check_writable(Path(args.out) if args.out else _default_out())  # before minutes of collection
     from .collect import collect
-    out = Path(args.out) if args.out else _default_out()
     if args.sandbox:
         from . import sandbox
         with sandbox.running(sandbox.demo_world()) as org:
@@ -107,8 +108,9 @@ def cmd_demo(args) -> int:
     from . import report
     from .demo import build_demo_snapshot
     from .snapshot import load
+    from .snapshot import check_writable
     out = Path(args.out)
-    snap = out / "snapshot"
+    snap = check_writable(out / "snapshot")
     _say(args, "building the simulated organization and collecting it ...")
     build_demo_snapshot(snap, progress=None if args.quiet else _progress(args))
     inv = load(snap)

@@ -55,15 +55,32 @@ def _write_frame(df: pd.DataFrame, path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def save(inv: Inventory, path) -> Path:
-    """Write `inv` to directory `path` atomically; replaces an existing snapshot there."""
+def check_writable(path) -> Path:
+    """Raise SnapshotError unless a snapshot can be written at `path` (call before long work).
+
+    Creates the parent directory if needed; never touches `path` itself."""
     path = Path(path)
+    for parent in [path.parent, *path.parent.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SnapshotError(f"{parent}: is a file, so {path} cannot be created")
+            break
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SnapshotError(f"{path.parent}: cannot create directory ({e.strerror})") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise SnapshotError(f"{path.parent}: not writable")
+    if path.exists() and not path.is_dir():
+        raise SnapshotError(f"{path}: exists and is a file, not a snapshot directory")
     if path.exists() and not (path / MANIFEST).is_file() and any(path.iterdir()):
         raise SnapshotError(f"{path}: exists and is not a snapshot; refusing to overwrite it")
+    return path
+
+
+def save(inv: Inventory, path) -> Path:
+    """Write `inv` to directory `path` atomically; replaces an existing snapshot there."""
+    path = check_writable(path)
     tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir()

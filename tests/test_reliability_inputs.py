@@ -346,3 +346,16 @@ def test_random_lifecycle_policies_give_findings_or_simulations_never_crashes(ru
         assert set(sim["image_digest"]) <= {d("a"), d("b"), d("c")}
     else:
         assert p.errors and all(e.message for e in p.errors)
+
+
+def test_unusable_collect_output_is_refused_before_anything_is_collected(tmp_path, capsys, monkeypatch):
+    import sys
+    collect_pkg = sys.modules["ecr_audit.collect"]  # the attribute ecr_audit.collect is the function
+
+    def must_not_run(*a, **k):
+        raise AssertionError("collection started although the output cannot be written")
+    monkeypatch.setattr(collect_pkg, "collect", must_not_run)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    err = one_line_error(capsys, main(["collect", "--quiet", "--out", str(blocker / "deeper" / "snap")]))
+    assert err.strip() == f"ecr-audit: error: {blocker}: is a file, so {blocker / 'deeper' / 'snap'} cannot be created"
