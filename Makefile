@@ -27,3 +27,11 @@ lab: $(STAMP)
 
 clean:
 	rm -rf $(VENV) reports/demo snapshots/demo
+
+# Benchmarks (issue 8; figures in benchmarks/RESULTS.md). Not part of `make test`.
+.PHONY: bench-collect bench-analysis
+bench-collect: $(STAMP)
+	$(BIN)/python benchmarks/bench_collect.py
+
+bench-analysis: $(STAMP)
+	$(BIN)/python benchmarks/bench_analysis.py

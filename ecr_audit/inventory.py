@@ -27,6 +27,16 @@ class Inventory:
         self.frames = {name: schema.conform(name, self.frames.get(name)) for name in schema.FRAMES}
 
     @classmethod
+    def from_conformed(cls, frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> "Inventory":
+        """Wrap frames that already passed `schema.conform` (every frame present) without re-casting."""
+        missing = set(schema.FRAMES) - set(frames)
+        if missing:
+            raise ValueError(f"missing frames: {sorted(missing)}")
+        inv = cls.__new__(cls)
+        inv.frames, inv.meta = dict(frames), dict(meta)
+        return inv
+
+    @classmethod
     def from_frames(cls, meta: dict[str, Any] | None = None, **frames) -> "Inventory":
         """Build from any subset of frames (records or DataFrames); the rest are empty."""
         return cls(frames=frames, meta=dict(meta or {}))

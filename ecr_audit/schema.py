@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 SCHEMA_VERSION = 1
@@ -270,6 +271,12 @@ def _cast(series: pd.Series, dtype: str) -> pd.Series:
 
 
 def _as_list(value) -> list:
+    # Fast paths first: this runs once per image (a million times on a large snapshot).
+    t = type(value)
+    if t is list or t is tuple:
+        return [v if type(v) is str else str(v) for v in value]
+    if t is np.ndarray:  # Parquet list<string> cells arrive as object arrays of str
+        return [v if type(v) is str else str(v) for v in value.tolist()]
     if value is None:
         return []
     if isinstance(value, float) and pd.isna(value):
