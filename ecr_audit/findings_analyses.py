@@ -95,10 +95,8 @@ def _register_grant_checks():
 _register_grant_checks()
 
 
-@check("ecr_policy_*", "medium", "Policy quality", "See the finding's details; fix or remove the statement.")
-def _policy_findings(inv, memo):
-    from . import access
-    f = access.policy_findings(inv)
+def _passthrough(f: pd.DataFrame) -> pd.DataFrame:
+    """An analysis's own finding rows (finding_id, severity, account/region/repository, message)."""
     if f.empty:
         return f
     return pd.DataFrame({"finding_id": f["finding_id"], "severity": f["severity"], "resource_arn": _resource_arn(f),
@@ -106,6 +104,12 @@ def _policy_findings(inv, memo):
                          "repository_name": f["repository_name"].fillna(""),
                          "title": f["finding_id"].str.replace("_", " ").str.removeprefix("ecr "),
                          "details": f["message"]})
+
+
+@check("ecr_policy_*", "medium", "Policy quality", "See the finding's details; fix or remove the statement.")
+def _policy_findings(inv, memo):
+    from . import access
+    return _passthrough(access.policy_findings(inv))
 
 
 @check("ecr_registry_replicates_outside_org", "high", "Images are replicated to an account outside the organization",
@@ -125,13 +129,7 @@ def _replication(inv, memo):
 @check("ecr_lifecycle_*", "medium", "Lifecycle policy", "See the finding's details and the lifecycle report.")
 def _lifecycle(inv, memo):
     from . import lifecycle
-    f = lifecycle.lint(inv)
-    if f.empty:
-        return f
-    return pd.DataFrame({"finding_id": f["finding_id"], "severity": f["severity"], "resource_arn": _resource_arn(f),
-                         "account_id": f["account_id"], "region": f["region"],
-                         "repository_name": f["repository_name"].fillna(""),
-                         "title": f["finding_id"].str.replace("_", " ").str.removeprefix("ecr "), "details": f["message"]})
+    return _passthrough(lifecycle.lint(inv))
 
 
 def _per_repository(df: pd.DataFrame, details) -> pd.DataFrame:
