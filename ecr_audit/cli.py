@@ -97,7 +97,8 @@ def cmd_collect(args) -> int:
 def cmd_report(args) -> int:
     from . import report
     params = dict(args.param or [])
-    results = report.run(args.snapshot, args.out or Path(args.snapshot) / "report", only=args.only,
+    out = Path(args.out) if args.out else Path("reports") / Path(args.snapshot).resolve().name
+    results = report.run(args.snapshot, out, only=args.only,
                          params=params, log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
     index = Path(results[0].html).parent / "index.html" if results else None
     print(f"wrote {index}")
@@ -177,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", help="run the report notebooks on a snapshot and write HTML")
     r.add_argument("snapshot")
-    r.add_argument("--out", help="report directory (default SNAPSHOT/report)")
+    r.add_argument("--out", help="report directory (default reports/<snapshot directory name>)")
     r.add_argument("--only", nargs="+", metavar="NAME", help="only these notebooks")
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="notebook parameter (repeatable)")
