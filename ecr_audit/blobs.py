@@ -3,13 +3,24 @@
 ECR bills a blob (layer or config) once per repository however many images reference it
 (ecr-facts §4.2), so freed bytes are the blobs referenced by removed images and by no image
 that stays in the same repository. Repositories do not share storage with each other.
+
+The core (`freed_rows`) works on integer ids (`keys.layer_keys`); the frame functions below
+take string-keyed frames for ad-hoc use and tests.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 REPO_KEY = ["account_id", "region", "repository_name"]
 IMAGE_KEY = REPO_KEY + ["image_digest"]
+
+
+def freed_rows(pair: np.ndarray, n_pairs: int, is_removed: np.ndarray) -> np.ndarray:
+    """Layer rows whose blob is freed: the row belongs to a removed image and no kept row of the
+    same repository × blob (`pair` id per row, 0..n_pairs-1) remains."""
+    kept = np.bincount(pair[~is_removed], minlength=n_pairs)
+    return is_removed & (kept[pair] == 0)
 
 
 def unique_blobs(layers: pd.DataFrame) -> pd.DataFrame:
@@ -23,13 +34,14 @@ def freed_blobs(layers: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
 
     A blob is freed when no image outside `removed` in the same repository references it.
     """
-    removed = removed[IMAGE_KEY].drop_duplicates()
-    marked = layers.merge(removed.assign(_removed=True), on=IMAGE_KEY, how="left")
-    is_removed = marked["_removed"].fillna(False).astype(bool)
-    kept_blobs = marked.loc[~is_removed, REPO_KEY + ["blob_digest"]].drop_duplicates()
-    gone = unique_blobs(marked.loc[is_removed])
-    gone = gone.merge(kept_blobs.assign(_kept=True), on=REPO_KEY + ["blob_digest"], how="left")
-    return gone.loc[gone["_kept"].isna(), REPO_KEY + ["blob_digest", "size_bytes"]]
+    if layers.empty:
+        return layers[REPO_KEY + ["blob_digest", "size_bytes"]]
+    both = pd.concat([layers[IMAGE_KEY], removed[IMAGE_KEY]], ignore_index=True)
+    image_id = both.groupby(IMAGE_KEY, sort=False, observed=True, dropna=False).ngroup().to_numpy()
+    is_removed = np.isin(image_id[:len(layers)], image_id[len(layers):])
+    pair, uniq = pd.factorize(pd.MultiIndex.from_frame(layers[REPO_KEY + ["blob_digest"]]))
+    gone = freed_rows(pair.astype(np.int64), len(uniq), is_removed)
+    return unique_blobs(layers.loc[gone])
 
 
 def freed_bytes(layers: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import blobs
+from .keys import digest_rows, keys, layer_keys, reference_rows
 
 REPO_KEY = ["account_id", "region", "repository_name"]
 IMAGE_KEY = REPO_KEY + ["image_digest"]
@@ -61,31 +62,6 @@ _KEEP_SUBJECT_KINDS = ("referrer_subject", "signature_subject", "attestation_sub
 # Graph
 # --------------------------------------------------------------------------------------------
 
-def int_keys(*parts) -> list[np.ndarray]:
-    """One int64 key per row for (account, region, repository, digest), comparable across frames.
-
-    parts: (frame, digest column name or Series) pairs. Equal keys ⇔ equal 4-tuples; a null
-    digest gets key -1. Integer keys keep joins over a million images fast (no string concat).
-    """
-    lengths = [len(df) for df, _ in parts]
-    codes, sizes = [], []
-    for col in REPO_KEY:
-        c, u = pd.factorize(pd.concat([df[col].reset_index(drop=True) for df, _ in parts], ignore_index=True))
-        codes.append(c.astype(np.int64))
-        sizes.append(max(len(u), 1))
-    digests = pd.concat([(df[d] if isinstance(d, str) else pd.Series(d)).reset_index(drop=True)
-                         for df, d in parts], ignore_index=True)
-    dc, du = pd.factorize(digests)
-    key = ((codes[0] * sizes[1] + codes[1]) * sizes[2] + codes[2]) * max(len(du), 1) + dc
-    key[dc < 0] = -1
-    return np.split(key, np.cumsum(lengths)[:-1])
-
-
-def lookup(nodes: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Positions of `keys` in the unique key array `nodes` (-1 when absent)."""
-    return pd.Index(nodes).get_indexer(keys) if len(keys) else np.array([], dtype=np.int64)
-
-
 def _tag_facts(images: pd.DataFrame) -> pd.DataFrame:
     """Per image: number of ordinary tags, and the subject named by its first cosign tag."""
     tags = images["tags"].explode()
@@ -107,6 +83,25 @@ def _manifests_read(inv) -> pd.DataFrame:
     return cov.drop_duplicates(["account_id", "region"])
 
 
+def _completeness_by_repo(inv) -> tuple[np.ndarray, np.ndarray]:
+    """Per repository id (keys.repos): graph_known, and the reason when it is not (cached)."""
+    def compute():
+        k = keys(inv)
+        im = inv.images
+        read = k.repos[["account_id", "region"]].merge(_manifests_read(inv), on=["account_id", "region"],
+                                                      how="left")
+        region_read = read["manifests_read"].fillna(False).astype(bool).to_numpy()
+        status = im["manifest_status"]
+        is_index = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
+        bad_index = is_index & status.notna().to_numpy() & ~(status == "present").fillna(False).to_numpy()
+        bad = np.bincount(k.image_repo, weights=bad_index, minlength=k.n_repos) > 0
+        known = region_read & ~bad
+        reason = np.where(~region_read, "manifests not read in this account × region",
+                          np.where(bad, "some index manifests could not be read", "")).astype(object)
+        return known, reason
+    return inv.cached("images.completeness", compute)
+
+
 def graph_completeness(inv) -> pd.DataFrame:
     """Per repository with images: whether every index → child edge is known, and why not.
 
@@ -114,24 +109,20 @@ def graph_completeness(inv) -> pd.DataFrame:
     repository (index media type comes from DescribeImages, so indexes are always recognized)
     was read. Only then can an untagged image be shown to be referenced by no index.
     """
-    im = inv.images
-    if im.empty:
+    if inv.images.empty:
         return pd.DataFrame(columns=REPO_KEY + ["graph_known", "graph_reason"])
-    read = im[["account_id", "region"]].merge(_manifests_read(inv), on=["account_id", "region"], how="left")
-    region_read = read["manifests_read"].fillna(False).astype(bool).to_numpy()
-    status = im["manifest_status"]
-    is_index = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
-    bad_index = is_index & status.notna().to_numpy() & ~(status == "present").fillna(False).to_numpy()
-    frame = im[REPO_KEY].copy()
-    frame["_region_read"] = region_read
-    frame["_bad_index"] = bad_index
-    g = frame.groupby(REPO_KEY, sort=False, observed=True).agg(
-        region_read=("_region_read", "all"), bad_indexes=("_bad_index", "sum")).reset_index()
-    g["graph_known"] = g["region_read"] & (g["bad_indexes"] == 0)
-    g["graph_reason"] = np.where(
-        ~g["region_read"], "manifests not read in this account × region",
-        np.where(g["bad_indexes"] > 0, "some index manifests could not be read", ""))
-    return g[REPO_KEY + ["graph_known", "graph_reason"]]
+    known, reason = _completeness_by_repo(inv)
+    return keys(inv).repos.assign(graph_known=known, graph_reason=reason)
+
+
+def _on_subject_cycle(sub_idx: np.ndarray) -> np.ndarray:
+    """True where following subjects (sub_idx: row of each image's subject, -1 none) never
+    ends: the image is on, or leads into, a cycle. Pointer doubling: log2(n) vectorized steps."""
+    n = len(sub_idx)
+    step = np.where(sub_idx >= 0, sub_idx, np.arange(n))     # an image without a subject is a fixed point
+    for _ in range(max(int(n).bit_length(), 1) + 1):
+        step = step[step]
+    return sub_idx[step] >= 0 if n else np.zeros(0, bool)
 
 
 class _Graph:
@@ -149,11 +140,7 @@ class _Graph:
         subj_digest = im["subject_digest"]
         has_sd = subj_digest.notna().to_numpy()
         cos = self.cosign_subject.notna().to_numpy()
-        node_k, src_k, tgt_k, sd_k, cos_k = int_keys(
-            (im, "image_digest"), (ref, "source_digest"), (ref, "target_digest"),
-            (im.loc[has_sd], "subject_digest"), (im.loc[cos], self.cosign_subject[cos]))
-        self.node_keys = node_k
-        src, tgt = lookup(node_k, src_k), lookup(node_k, tgt_k)
+        src, tgt = reference_rows(inv)
         kind = ref["kind"].to_numpy(dtype=object) if len(ref) else np.array([], object)
         parent_kind = np.isin(kind, _KEEP_PARENT_KINDS)
         subject_kind = np.isin(kind, _KEEP_SUBJECT_KINDS)
@@ -161,8 +148,8 @@ class _Graph:
 
         # Subject named by DescribeImages (subjectManifestDigest) and by cosign tags: the
         # collector also writes these as edges, but hand-built or partial inventories may not.
-        sd_tgt = lookup(node_k, sd_k)
-        cos_tgt = lookup(node_k, cos_k)
+        sd_tgt = digest_rows(inv, subj_digest[has_sd], np.flatnonzero(has_sd))
+        cos_tgt = digest_rows(inv, self.cosign_subject[cos], np.flatnonzero(cos))
 
         keeper = np.concatenate([src[parent_kind], tgt[subject_kind], sd_tgt, cos_tgt]).astype(np.int64)
         kept = np.concatenate([tgt[parent_kind], src[subject_kind],
@@ -182,10 +169,10 @@ class _Graph:
         sub_idx = np.full(self.n, -1, dtype=np.int64)
         has_subject = subject.notna().to_numpy()
         if has_subject.any():
-            sub_idx[has_subject] = lookup(node_k, int_keys((im, "image_digest"), (im.loc[has_subject],
-                                                           subject[has_subject]))[1])
+            sub_idx[has_subject] = digest_rows(inv, subject[has_subject], np.flatnonzero(has_subject))
         self.subject_present = sub_idx >= 0
         self.has_subject = has_subject
+        self.subject_cycle = _on_subject_cycle(sub_idx)
 
     def reach(self, roots: np.ndarray) -> np.ndarray:
         """Nodes reachable from `roots` along keep-alive edges (iterates graph depth times)."""
@@ -215,21 +202,32 @@ def classify(inv) -> pd.DataFrame:
       listing the image and how many do (all edges: inv.manifest_references). subject_digest: what
       a referrer / signature / attestation describes (subjectManifestDigest, manifest subject,
       cosign tag or buildx reference annotation).
+
+    Computed once per Inventory (cached); the caller gets its own copy.
     """
-    return _classify(inv)[0]
+    return _classify(inv)[0].copy()
+
+
+CLASSIFY_COLUMNS = IMAGE_KEY + ["tags", "role", "liveness", "is_live", "parent_index_digest", "parent_index_count",
+                                "subject_digest", "has_subject_present", "platform", "size_bytes", "pushed_at",
+                                "last_pulled_at", "image_status", "manifest_media_type", "graph_known",
+                                "graph_reason"]
 
 
 def _classify(inv):
+    """(classification, graph), cached on the Inventory: callers must not mutate either."""
+    return inv.cached("images.classify", lambda: _compute_classify(inv))
+
+
+def _compute_classify(inv):
     g = _Graph(inv)
     im = g.images
     n = g.n
     if n == 0:
-        return pd.DataFrame(columns=IMAGE_KEY + ["tags", "role", "liveness", "is_live", "parent_index_digest",
-                                                 "parent_index_count",
-                                                 "subject_digest", "platform", "graph_known", "graph_reason"]), g
-    comp = graph_completeness(inv)
-    known = im[REPO_KEY].merge(comp, on=REPO_KEY, how="left")
-    graph_known = known["graph_known"].fillna(False).astype(bool).to_numpy()
+        return pd.DataFrame(columns=CLASSIFY_COLUMNS), g
+    known_repo, reason_repo = _completeness_by_repo(inv)
+    image_repo = keys(inv).image_repo
+    graph_known = known_repo[image_repo]
 
     is_index = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
     types = im["artifact_type"].fillna(im["config_media_type"]).fillna(im["artifact_media_type"])
@@ -262,8 +260,10 @@ def _classify(inv):
         default="undetermined")
 
     roots = g.n_plain_tags > 0
-    # Could be kept alive by an edge we could not read: untagged, no subject, graph unknown.
-    unknown = ~graph_known & ~g.is_tagged & ~g.has_subject
+    # Could be kept alive by an edge we could not read: untagged, graph unknown, and no subject
+    # decides for it — it has none, or its subjects go round a cycle (only a tampered snapshot
+    # has one: a digest hashes the manifest that would have to name it).
+    unknown = ~graph_known & ~g.is_tagged & (~g.has_subject | g.subject_cycle)
     live = g.reach(roots)
     possibly = g.reach(roots | unknown)
     liveness = np.where(live, "live", np.where(possibly, "undetermined", "orphan"))
@@ -296,8 +296,8 @@ def _classify(inv):
     out["image_status"] = im["image_status"]
     out["manifest_media_type"] = im["manifest_media_type"]
     out["graph_known"] = graph_known
-    out["graph_reason"] = known["graph_reason"].fillna("manifests not read in this account × region").to_numpy()
-    return out, g
+    out["graph_reason"] = reason_repo[image_repo]
+    return out[CLASSIFY_COLUMNS], g
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,24 +313,47 @@ def attributed_freed_bytes(inv, removed: pd.DataFrame) -> pd.Series:
     """
     if removed.empty:
         return pd.Series([], dtype="Int64")
-    layers = inv.layers
-    freed = blobs.freed_blobs(layers, removed)
-    owners = (layers.merge(removed[IMAGE_KEY].drop_duplicates(), on=IMAGE_KEY)
-              .merge(freed[REPO_KEY + ["blob_digest"]], on=REPO_KEY + ["blob_digest"])
-              .sort_values("image_digest").drop_duplicates(REPO_KEY + ["blob_digest"]))
-    per_image = owners.groupby(IMAGE_KEY, observed=True)["size_bytes"].sum()
-    bytes_ = removed[IMAGE_KEY].merge(per_image.rename("_b").reset_index(), on=IMAGE_KEY, how="left")["_b"]
-    bytes_ = bytes_.fillna(0).astype("Int64")
-    # A repository where any image has unknown blobs cannot give exact numbers.
-    im = inv.images
-    im_k, layer_k = int_keys((im, "image_digest"), (layers, "image_digest"))
-    known_img = (im["manifest_status"] == "present").fillna(False).to_numpy() | np.isin(im_k, layer_k)
-    repo_ok = (im[REPO_KEY].assign(_k=known_img)
-               .groupby(REPO_KEY, observed=True)["_k"].all().rename("_ok").reset_index())
-    ok = removed[REPO_KEY].merge(repo_ok, on=REPO_KEY, how="left")["_ok"].fillna(False).astype(bool).to_numpy()
-    bytes_ = bytes_.where(ok, pd.NA)
-    bytes_.index = removed.index
-    return bytes_
+    k = keys(inv)
+    repo = k.repo_ids(removed)
+    rows = k.rows(removed, repo_ids=repo)
+    return pd.Series(_attributed_freed_bytes_rows(inv, rows, repo), index=removed.index)
+
+
+def _repo_blobs_known(inv) -> np.ndarray:
+    """Per repository id: every image's blobs are known (manifest read, or layers present)."""
+    def compute():
+        k, lk = keys(inv), layer_keys(inv)
+        im = inv.images
+        known = (im["manifest_status"] == "present").fillna(False).to_numpy().copy()
+        known[lk.image_row[lk.image_row >= 0]] = True
+        return np.bincount(k.image_repo, weights=~known, minlength=k.n_repos) == 0
+    return inv.cached("images.repo_blobs_known", compute)
+
+
+def _attributed_freed_bytes_rows(inv, rows: np.ndarray, repo: np.ndarray | None = None) -> pd.arrays.IntegerArray:
+    """`attributed_freed_bytes` for removed images given as rows of inv.images (-1: not an
+    image of the inventory; then `repo`, the repository id, decides known or not)."""
+    k, lk = keys(inv), layer_keys(inv)
+    n = len(inv.images)
+    repo = k.image_repo[rows.clip(0)] if repo is None else repo
+    is_removed_img = np.zeros(n + 1, bool)               # slot n: "not an image" (row -1)
+    is_removed_img[rows[rows >= 0]] = True
+    is_removed = is_removed_img[np.where(lk.image_row >= 0, lk.image_row, n)]
+    gone = np.flatnonzero(blobs.freed_rows(lk.pair, lk.n_pairs, is_removed))
+    per_image = np.zeros(n, np.int64)
+    if len(gone):
+        owner = lk.image_row[gone]
+        imgs, inverse = np.unique(owner, return_inverse=True)
+        digest_rank = np.argsort(np.argsort(inv.images["image_digest"].iloc[imgs].to_numpy(dtype=object),
+                                            kind="stable"), kind="stable")
+        order = np.lexsort((digest_rank[inverse], lk.pair[gone]))
+        pairs = lk.pair[gone][order]
+        first = order[np.r_[True, pairs[1:] != pairs[:-1]]]
+        np.add.at(per_image, owner[first], lk.size[gone][first])
+    ok = (repo >= 0) & _repo_blobs_known(inv)[repo.clip(0)] if len(repo) else np.zeros(0, bool)
+    out = pd.array(np.where(rows >= 0, per_image[rows.clip(0)], 0), dtype="Int64")
+    out[~ok] = pd.NA
+    return out
 
 
 def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -347,7 +370,7 @@ def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
     reclaimable_bytes: blobs that no remaining image of the repository uses, with all orphans
     removed together (null when the repository's blobs are not fully known).
     """
-    c = classify(inv) if roles is None else roles
+    c = _classify(inv)[0] if roles is None else roles     # cached: its index is the inv.images row
     o = c[c["liveness"] == "orphan"].copy()
     role = o["role"]
     subject_missing = o["subject_digest"].notna() & ~o["has_subject_present"].astype(bool)
@@ -361,7 +384,12 @@ def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
         ["dangling_signature", "dangling_referrer", "orphaned_index", "orphaned_index_child",
          "orphaned_attachment"],
         default="untagged_unreferenced")
-    o["reclaimable_bytes"] = attributed_freed_bytes(inv, o[IMAGE_KEY]) if len(o) else pd.Series(dtype="Int64")
+    if not len(o):
+        o["reclaimable_bytes"] = pd.Series(dtype="Int64")
+    elif roles is None:
+        o["reclaimable_bytes"] = _attributed_freed_bytes_rows(inv, o.index.to_numpy())
+    else:
+        o["reclaimable_bytes"] = attributed_freed_bytes(inv, o[IMAGE_KEY])
     cols = IMAGE_KEY + ["tags", "role", "reason", "subject_digest", "parent_index_digest", "platform",
                         "size_bytes", "reclaimable_bytes", "pushed_at", "last_pulled_at", "image_status"]
     return o[cols].reset_index(drop=True)
@@ -369,7 +397,7 @@ def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
 
 def undetermined(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
     """Images whose liveness needs manifest data that was not read, with why and what to do."""
-    c = classify(inv) if roles is None else roles
+    c = _classify(inv)[0] if roles is None else roles
     u = c[c["liveness"] == "undetermined"].copy()
     u["why"] = np.where(
         u["graph_known"], "its subject or parent is undetermined",
@@ -511,8 +539,10 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
     # The family where the image ranks best decides; superseded only if beyond `keep` there too.
     best = t.sort_values("family_rank").drop_duplicates(IMAGE_KEY)
     best = best[best["family_rank"] > keep]
-    out = best[IMAGE_KEY + ["family", "family_rank", "family_size"]].merge(
-        im[IMAGE_KEY + ["tags", "pushed_at", "size_bytes", "manifest_media_type"]], on=IMAGE_KEY)
+    # `best` keeps inv.images' row labels (explode keeps the index): take the rest by label.
+    out = best[IMAGE_KEY + ["family", "family_rank", "family_size"]].reset_index(drop=True)
+    extra = im[["tags", "pushed_at", "size_bytes", "manifest_media_type"]].loc[best.index].reset_index(drop=True)
+    out = pd.concat([out, extra], axis=1)
     for c in ("family_rank", "family_size"):
         out[c] = out[c].astype("Int64")
     return out[cols].sort_values(REPO_KEY + ["family", "family_rank"]).reset_index(drop=True)

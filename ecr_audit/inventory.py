@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -15,6 +15,10 @@ class Inventory:
 
     `meta` is the provenance written to manifest.json: collected_at, caller, organization,
     accounts, regions, options, completeness, source. Analyses read frames and `meta`, never AWS.
+
+    Frames are immutable after construction: analyses cache what they derive from them on the
+    Inventory (`cached`), so changing a frame in place would leave stale results behind. Build a
+    new Inventory instead.
     """
 
     frames: dict[str, pd.DataFrame]
@@ -40,6 +44,17 @@ class Inventory:
     def from_frames(cls, meta: dict[str, Any] | None = None, **frames) -> "Inventory":
         """Build from any subset of frames (records or DataFrames); the rest are empty."""
         return cls(frames=frames, meta=dict(meta or {}))
+
+    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per Inventory under `name`, then the same object (do not mutate it)."""
+        # Replacing a frame (not recommended either) drops everything cached.
+        stamp = tuple(id(df) for df in self.frames.values())
+        if self.__dict__.get("_cache_stamp") != stamp:
+            self.__dict__["_cache"], self.__dict__["_cache_stamp"] = {}, stamp
+        cache = self.__dict__["_cache"]
+        if name not in cache:
+            cache[name] = compute()
+        return cache[name]
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         frames = self.__dict__.get("frames", {})

@@ -268,3 +268,19 @@ def test_idle_histogram_buckets_by_days_since_last_activity():
                              img("c", ["v3"], age_days=1000)]))
     h = images.idle_histogram(s)
     assert h.set_index("bucket")["images"].loc[["0–29 days", "90–179 days", "730+ days"]].tolist() == [1, 1, 1]
+
+
+def test_orphans_undetermined_and_stale_of_an_empty_inventory_are_empty_frames():
+    inv = inv_of([])
+    assert images.orphans(inv).empty and "reason" in images.orphans(inv).columns
+    assert images.undetermined(inv).empty
+    assert list(images.classify(inv).columns) == images.CLASSIFY_COLUMNS
+
+
+def test_classify_is_computed_once_per_inventory_and_callers_get_copies():
+    inv = inv_of([img("a", ["v1"]), img("b")])
+    first = images.classify(inv)
+    first.loc[0, "liveness"] = "tampered"
+    again = images.classify(inv)
+    assert "tampered" not in set(again["liveness"])
+    assert images._classify(inv) is images._classify(inv)

@@ -204,6 +204,20 @@ def test_referrers_that_are_each_others_subject_are_not_called_live():
     assert not c["is_live"].fillna(False).any()
 
 
+def test_referrers_that_are_each_others_subject_without_manifests_read_are_undetermined_not_orphans():
+    # A subject cycle (a self subject, or two images naming each other, an index among them) decides
+    # nothing: without manifests either image could be an index child we could not see.
+    for pairs in ((("x", "y"), ("y", "x")), (("x", "x"),)):
+        sub = [{**R, "source_digest": d(s), "target_digest": d(t), "kind": "referrer_subject"} for s, t in pairs]
+        c = images.classify(inv_of([img("x", media=OCI_INDEX), img("y")], sub, manifests_read=False))
+        assert set(c["liveness"]) == {"undetermined"}, pairs
+        assert images.orphans(inv_of([img("x", media=OCI_INDEX), img("y")], sub, manifests_read=False)).empty
+    # With manifests read the graph is known: nothing tagged keeps them, so they are orphans.
+    sub = [{**R, "source_digest": d(s), "target_digest": d(t), "kind": "referrer_subject"}
+           for s, t in (("x", "y"), ("y", "x"))]
+    assert set(images.classify(inv_of([img("x"), img("y")], sub, manifests_read=True))["liveness"]) == {"orphan"}
+
+
 def test_index_whose_children_are_missing_stays_live_and_adds_no_rows():
     c = images.classify(inv_of([img("a", ["v1"], media=OCI_INDEX)], [child("a", "ghost")]))
     assert c["image_digest"].tolist() == [d("a")] and c["liveness"].tolist() == ["live"]

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..blobs import IMAGE_KEY, REPO_KEY, freed_bytes
+from ..blobs import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
-from .encode import encode
+from ..keys import coded
 from .storage import image_flags, repository_basis, storage as _storage
 
 SCOPES = {"account_region": ["account_id", "region"], "region": ["region"]}
@@ -66,7 +66,7 @@ def archive_advice(inv, prices=None, unused_days: int = 90, scope: str = "accoun
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {sorted(SCOPES)}")
     keys = SCOPES[scope]
-    enc = encode(inv)
+    enc = coded(inv)
     flags = image_flags(inv, enc)
     basis = repository_basis(inv, flags, enc)
     st = _storage(inv, prices) if storage is None else storage
@@ -78,7 +78,7 @@ def archive_advice(inv, prices=None, unused_days: int = 90, scope: str = "accoun
 
     layers = enc.layers[enc.layers["image_row"] >= 0]
     active_layers = layers[~flags["is_archived"].to_numpy()[layers["image_row"].to_numpy()]]
-    exact = enc.decode(freed_bytes(active_layers, cand[IMAGE_KEY]))[REPO_KEY + ["freed_bytes"]]
+    exact = enc.decode(enc.freed(active_layers, rows))[REPO_KEY + ["freed_bytes"]]
     per_repo = enc.decode(cand.assign(_b=cand["size_bytes"].where(~cand["is_index"], 0))
                           .groupby(REPO_KEY, observed=True).agg(_bound=("_b", "sum"), _images=("_b", "size"))
                           .reset_index())

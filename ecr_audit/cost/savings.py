@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..blobs import IMAGE_KEY, REPO_KEY, freed_bytes
+from ..blobs import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
-from .encode import Encoded, encode
+from ..keys import Coded, coded
 from .storage import image_flags, repository_basis
 
 
@@ -25,7 +25,7 @@ COLUMNS = ["option"] + REPO_KEY + [
     "price_basis", "reason"]
 
 
-def _blocked_rows(inv, enc: Encoded, removed_rows: np.ndarray) -> np.ndarray:
+def _blocked_rows(inv, enc: Coded, removed_rows: np.ndarray) -> np.ndarray:
     """Rows (in inv.images) of removed images that a kept index still lists as a child."""
     refs = inv.manifest_references
     refs = refs[refs["kind"] == "index_child"]
@@ -42,13 +42,13 @@ def _blocked_rows(inv, enc: Encoded, removed_rows: np.ndarray) -> np.ndarray:
 
 
 def freed(inv, removed: pd.DataFrame, prices=None, flags: pd.DataFrame | None = None,
-          basis: pd.DataFrame | None = None, enc: Encoded | None = None) -> pd.DataFrame:
+          basis: pd.DataFrame | None = None, enc: Coded | None = None) -> pd.DataFrame:
     """One row per repository with removed images: what deleting `removed` frees.
 
     `removed` needs account_id, region, repository_name, image_digest (other columns ignored;
     images not in the inventory are ignored).
     """
-    enc = encode(inv) if enc is None else enc
+    enc = coded(inv) if enc is None else enc
     flags = image_flags(inv, enc) if flags is None else flags
     basis = repository_basis(inv, flags, enc) if basis is None else basis
     rows = enc.rows(removed[IMAGE_KEY])
@@ -59,12 +59,12 @@ def freed(inv, removed: pd.DataFrame, prices=None, flags: pd.DataFrame | None = 
 
     sel = flags.iloc[rows].assign(is_blocked=np.isin(rows, blocked))
     deletable = flags.iloc[gone]
-    everything = freed_bytes(layers, deletable[IMAGE_KEY])
+    everything = enc.freed(layers, gone)
     # Standard-class bytes: drop the rows of removed archived images, then free the active ones.
     archived_gone = gone[flags["is_archived"].to_numpy()[gone]]
     has_archived_layers = np.isin(layers["image_row"].to_numpy(), archived_gone)
     if has_archived_layers.any():
-        standard = freed_bytes(layers[~has_archived_layers], deletable.loc[~deletable["is_archived"], IMAGE_KEY])
+        standard = enc.freed(layers[~has_archived_layers], np.setdiff1d(gone, archived_gone))
     else:
         standard = everything
 
@@ -156,7 +156,7 @@ def savings(inv, removals: dict[str, pd.DataFrame] | None = None, prices=None,
     unavailable = {}
     if removals is None:
         removals, unavailable = default_removals(inv, stale_days, lifecycle_policy)
-    enc = encode(inv)
+    enc = coded(inv)
     flags = image_flags(inv, enc)
     basis = repository_basis(inv, flags, enc)
     parts = []

@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..blobs import IMAGE_KEY, REPO_KEY, unique_blobs
+from ..blobs import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
-from .encode import Encoded, encode
+from ..keys import Coded, coded
 
 INDEX_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -67,10 +67,12 @@ def image_roles(inv, roles: pd.DataFrame | None = None) -> tuple[pd.Series, str]
     """
     if roles is None:
         try:
-            from ..images import classify
+            from ..images import _classify
         except ImportError:
             return _fallback_roles(inv), "fallback"
-        roles = classify(inv)
+        # The cached classification is row-aligned with inv.images by construction.
+        return pd.Series(_classify(inv)[0]["role"].to_numpy(), index=inv.images.index, dtype=object), \
+            "images.classify"
     img = inv.images
     if len(roles) == len(img) and roles[IMAGE_KEY].reset_index(drop=True).equals(img[IMAGE_KEY].reset_index(drop=True)):
         return pd.Series(roles["role"].to_numpy(), index=img.index, dtype=object), "images.classify"
@@ -79,10 +81,10 @@ def image_roles(inv, roles: pd.DataFrame | None = None) -> tuple[pd.Series, str]
         "images.classify"
 
 
-def image_flags(inv, enc: Encoded | None = None) -> pd.DataFrame:
+def image_flags(inv, enc: Coded | None = None) -> pd.DataFrame:
     """Row-aligned with inv.images: coded IMAGE_KEY, size_bytes, is_index, has_blobs (its blobs
     are known), is_archived, needs_estimate (non-index image whose blobs are unknown)."""
-    enc = encode(inv) if enc is None else enc
+    enc = coded(inv) if enc is None else enc
     img = inv.images
     out = enc.images[IMAGE_KEY].copy()
     out["size_bytes"] = img["size_bytes"].fillna(0).to_numpy(dtype="int64")  # null size counts 0
@@ -104,13 +106,13 @@ def _repositories(inv) -> pd.DataFrame:
     return listed.merge(seen, on=REPO_KEY, how="outer").reset_index(drop=True)
 
 
-def _by_repo(enc: Encoded, frame: pd.DataFrame, aggs: dict) -> pd.DataFrame:
+def _by_repo(enc: Coded, frame: pd.DataFrame, aggs: dict) -> pd.DataFrame:
     """Group a coded frame by repository, aggregate, decode the keys to strings."""
     out = frame.groupby(REPO_KEY, observed=True, sort=False).agg(**aggs).reset_index()
     return enc.decode(out)
 
 
-def repository_basis(inv, flags: pd.DataFrame, enc: Encoded) -> pd.DataFrame:
+def repository_basis(inv, flags: pd.DataFrame, enc: Coded) -> pd.DataFrame:
     """REPO_KEY + basis (exact | partial | estimate | undetermined) for every repository."""
     counts = _by_repo(enc, flags.assign(_n=~flags["is_index"]),
                       {"_n": ("_n", "sum"), "_m": ("needs_estimate", "sum")})
@@ -131,7 +133,7 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
     (`price_basis` says whether that price is listed or assumed from us-east-1).
     `roles`: an `images.classify(inv)` frame if already computed.
     """
-    enc = encode(inv)
+    enc = coded(inv)
     flags = image_flags(inv, enc)
     role, _ = image_roles(inv, roles)
     flags["role"] = pd.Categorical(role.to_numpy(), categories=ROLES)
@@ -155,11 +157,12 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
 
     layers = enc.layers[enc.layers["image_row"] >= 0]
     in_active = ~flags["is_archived"].to_numpy()[layers["image_row"].to_numpy()]
-    exact = _by_repo(enc, unique_blobs(layers), {"unique_bytes": ("size_bytes", "sum")})
+    # `pair` is the repository × blob id: one row per pair is `unique_blobs` on ints.
+    exact = _by_repo(enc, layers.drop_duplicates("pair"), {"unique_bytes": ("size_bytes", "sum")})
     if in_active.all():  # the usual case: archived images' manifests cannot be read, so no layers
         active = exact.rename(columns={"unique_bytes": "_unique_standard"})
     else:
-        active = _by_repo(enc, unique_blobs(layers[in_active]), {"_unique_standard": ("size_bytes", "sum")})
+        active = _by_repo(enc, layers[in_active].drop_duplicates("pair"), {"_unique_standard": ("size_bytes", "sum")})
 
     out = repository_basis(inv, flags, enc)
     out = (out.merge(agg, on=REPO_KEY, how="left")

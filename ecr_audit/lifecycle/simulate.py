@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import images as _images
+from ..keys import digest_rows, keys, reference_rows
 from .policy import ARCHIVE_MINIMUM_DAYS, Policy, parse
 
 REPO_KEY = _images.REPO_KEY
@@ -95,8 +96,7 @@ def _image_facts(inv, as_of) -> pd.DataFrame:
     referenced = np.zeros(len(im), bool)
     referrer = im["subject_digest"].notna().to_numpy().copy()
     if len(ref):
-        node_k, src_k, tgt_k = _images.int_keys((im, "image_digest"), (ref, "source_digest"), (ref, "target_digest"))
-        src, tgt = _images.lookup(node_k, src_k), _images.lookup(node_k, tgt_k)
+        src, tgt = reference_rows(inv)
         kids = (ref["kind"] == "index_child").to_numpy() & (src >= 0) & (tgt >= 0)
         referenced[tgt[kids]] = True
         subj = (ref["kind"] == "referrer_subject").to_numpy() & (src >= 0)
@@ -112,7 +112,7 @@ def _image_facts(inv, as_of) -> pd.DataFrame:
     f["pull_t"] = np.where(pulled != nat, np.maximum(pulled, activated), f["push_t"].to_numpy())
     f["archived_t"] = _images._ns(im["last_archived_at"])
     f["digest"] = im["image_digest"].to_numpy()
-    f["repository_key"] = im.groupby(REPO_KEY, sort=False, observed=True).ngroup().to_numpy()
+    f["repository_key"] = keys(inv).image_repo
     f["is_index"] = im["manifest_media_type"].isin(_images.INDEX_MEDIA_TYPES).to_numpy()
     return f
 
@@ -137,8 +137,13 @@ def simulate(inv, policy=None, as_of=None, repositories=None, rank_index_childre
         return pd.DataFrame(columns=COLUMNS)
     rules, entries = _rule_table(parsed, sorted(assign["policy_id"].unique()))
     facts = _image_facts(inv, now)
-    facts["policy_id"] = im[REPO_KEY].merge(assign, on=REPO_KEY, how="left")["policy_id"].to_numpy()
-    facts = facts[facts["policy_id"].notna()].astype({"policy_id": int})
+    k = keys(inv)
+    repo_policy = np.full(k.n_repos, -1, np.int64)
+    a_repo = k.repo_ids(assign)
+    first = ~pd.Series(a_repo).duplicated().to_numpy() & (a_repo >= 0)   # the first policy row per repository
+    repo_policy[a_repo[first]] = assign["policy_id"].to_numpy()[first]
+    facts["policy_id"] = repo_policy[k.image_repo]
+    facts = facts[facts["policy_id"] >= 0]
 
     pairs = facts.merge(rules, on="policy_id")
     pairs = pairs[(pairs["cls"] == pairs["storage_class"]) & ~pairs["referrer"]]
@@ -185,7 +190,7 @@ def simulate(inv, policy=None, as_of=None, repositories=None, rank_index_childre
     acted = pairs[cand & pairs["claimed"].to_numpy() & pairs["actionable"].to_numpy()].copy()
     acted["reason"] = acted["summary"] + ": " + pd.Series(reason, index=pairs.index)[acted.index]
     acted = acted[["img", "priority", "action", "target_storage_class", "reason", "tag_status"]]
-    acted = pd.concat([acted, _follow_referrers(im, facts, acted)], ignore_index=True)
+    acted = pd.concat([acted, _follow_referrers(inv, im, facts, acted)], ignore_index=True)
     return _rows(inv, im, facts, acted, source)
 
 
@@ -208,16 +213,15 @@ def _tag_match(im: pd.DataFrame, pairs: pd.DataFrame, entries: pd.DataFrame) -> 
     return pd.concat([pairs[~need], matched], ignore_index=True)
 
 
-def _follow_referrers(im, facts, acted) -> pd.DataFrame:
+def _follow_referrers(inv, im, facts, acted) -> pd.DataFrame:
     """OCI referrers follow their subject (ECR acts on them within 24 h of the subject)."""
     cols = ["img", "priority", "action", "target_storage_class", "reason", "tag_status"]
     sub = im["subject_digest"]
     has = sub.notna().to_numpy() & np.isin(np.arange(len(im)), facts["img"].to_numpy())
     if not has.any() or acted.empty:
         return pd.DataFrame(columns=cols)
-    node_k, sub_k = _images.int_keys((im, "image_digest"), (im, "subject_digest"))
     subj_idx = np.full(len(im), -1)
-    subj_idx[has] = _images.lookup(node_k, sub_k[has])
+    subj_idx[has] = digest_rows(inv, sub[has], np.flatnonzero(has))
     out, done = [], set(acted["img"])
     frontier = acted.set_index("img")
     while not frontier.empty:
@@ -250,16 +254,17 @@ def _rows(inv, im, facts, acted, source) -> pd.DataFrame:
     out["reason"] = acted["reason"].to_numpy()
     out["bytes_freed"] = pd.array([pd.NA] * len(out), dtype="Int64")
     for (_action, _cls), grp in out.groupby(["action", "storage_class"]).groups.items():
-        sel = out.loc[grp]
-        out.loc[grp, "bytes_freed"] = _images.attributed_freed_bytes(inv, sel[IMAGE_KEY]).to_numpy()
+        pos = out.index.get_indexer(grp)
+        out.loc[grp, "bytes_freed"] = _images._attributed_freed_bytes_rows(inv, idx[pos])
     # Undecidable: untagged selections in repositories with indexes whose children are unknown.
-    comp = _images.graph_completeness(inv)
-    has_index = (facts.assign(**{k: im.loc[facts["img"], k].to_numpy() for k in REPO_KEY})
-                 .groupby(REPO_KEY)["is_index"].any().rename("_has_index").reset_index())
-    status = out[REPO_KEY].merge(comp, on=REPO_KEY, how="left").merge(has_index, on=REPO_KEY, how="left")
-    unknown = ~status["graph_known"].fillna(False).astype(bool) & status["_has_index"].fillna(False).astype(bool)
+    k = keys(inv)
+    known_repo, _reason = _images._completeness_by_repo(inv)
+    has_index = np.bincount(k.image_repo[facts["img"].to_numpy()], weights=facts["is_index"].to_numpy(),
+                            minlength=k.n_repos) > 0
+    repo = k.image_repo[idx]
+    unknown = ~known_repo[repo] & has_index[repo]
     selects_untagged = acted["tag_status"].isin(["untagged", "any"]).to_numpy()
-    undecided = unknown.to_numpy() & selects_untagged
+    undecided = unknown & selects_untagged
     out["is_decided"] = ~undecided
     out["undecided_reason"] = np.where(
         undecided, "index children unknown (manifests not read): the image may be an index child ECR "

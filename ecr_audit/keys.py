@@ -1,0 +1,335 @@
+"""Integer ids for repositories, images and blobs, computed once per Inventory.
+
+At a million images, hashing the four string key columns (account_id, region,
+repository_name, digest) for every join dominated every analysis. Here they are hashed once:
+an image's id is its row position in `inv.images`, a repository's id its position in
+`Keys.repos`; layers and manifest references get the image ids they name. Results are cached
+on the Inventory (`inv.cached`), so every analysis of one Inventory shares them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+REPO_KEY = ["account_id", "region", "repository_name"]
+IMAGE_KEY = REPO_KEY + ["image_digest"]
+
+
+# -- hashing digests fast -----------------------------------------------------------------------
+# A canonical digest is `sha256:` + 64 lowercase hex characters; 64 of its bits hash as an
+# integer far faster than the string. Every match found that way is then confirmed on the whole
+# string, so the result is exact; anything else (other algorithms, hand-built frames) takes the
+# string path.
+
+_HEX = np.full(256, 255, np.uint8)
+for i, ch in enumerate(b"0123456789abcdef"):
+    _HEX[ch] = i
+_PREFIX = np.frombuffer(b"sha256:", np.uint8)
+_LEN = 71
+_FILL = "sha256:" + "0" * 64
+
+
+def _chunks(values) -> list:
+    a = pa.array(values.array if isinstance(values, (pd.Series, pd.Index)) else values)
+    return a.chunks if isinstance(a, pa.ChunkedArray) else [a]
+
+
+def _prefix64_chunk(a: pa.Array):
+    n = len(a)
+    if n == 0:
+        return np.zeros(0, np.uint64)
+    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        return None
+    if a.null_count:
+        a = a.fill_null(_FILL)
+    bufs = a.buffers()
+    off = np.frombuffer(bufs[1], np.int64 if pa.types.is_large_string(a.type) else np.int32)[a.offset:a.offset + n + 1]
+    if off[-1] - off[0] != _LEN * n or not np.all(np.diff(off) == _LEN):
+        return None
+    rec = np.frombuffer(bufs[2], np.uint8)[off[0]:off[-1]].reshape(n, _LEN)
+    if not np.all(rec[:, :7] == _PREFIX):
+        return None
+    nib = _HEX[rec[:, 7:23]]
+    if np.any(nib == 255):
+        return None
+    v = np.zeros(n, np.uint64)
+    for j in range(16):
+        v = (v << np.uint64(4)) | nib[:, j]
+    return v
+
+
+def prefix64(values):
+    """The first 64 bits of each digest when every non-null value is canonical (`sha256:` + 64
+    lowercase hex), else None. Nulls get an arbitrary value: callers mask them."""
+    parts = []
+    try:
+        chunks = _chunks(values)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    for c in chunks:
+        p = _prefix64_chunk(c)
+        if p is None:
+            return None
+        parts.append(p)
+    return np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+
+
+def _equal(a, b) -> np.ndarray:
+    return np.asarray(pc.equal(pa.chunked_array(_chunks(a)), pa.chunked_array(_chunks(b)))
+                      .fill_null(False)).astype(bool)
+
+
+def _factorize_digests(values: pd.Series, uniques: bool = True) -> tuple[np.ndarray, pd.Index | None, pd.Index | None]:
+    """(code per row, -1 for null; unique values (None unless `uniques`) — or, on the string
+    path, always; their 64-bit prefixes, or None when the fast path does not apply)."""
+    p = prefix64(values)
+    if p is not None:
+        keep = np.flatnonzero(values.notna().to_numpy())
+        c, uniq = pd.factorize(p[keep])
+        # Codes appear in increasing order: a row is a value's first when its code is new.
+        new = np.r_[True, c[1:] > np.maximum.accumulate(c)[:-1]] if len(c) else np.zeros(0, bool)
+        first = keep[new]
+        codes = np.full(len(values), -1, np.int64)
+        codes[keep] = c
+        dup = ~new                    # rows repeating a prefix: they must repeat the whole digest
+        if not dup.any() or _equal(values.iloc[keep[dup]], values.iloc[first[c[dup]]]).all():
+            return codes, pd.Index(values.iloc[first].array) if uniques else None, pd.Index(uniq)
+    codes, uniq = pd.factorize(values)
+    return codes.astype(np.int64), pd.Index(uniq), None
+
+
+def _digest_codes(values, uniques: pd.Index, prefixes: pd.Index | None) -> np.ndarray:
+    """Position of each value in `uniques` (-1: absent or null)."""
+    values = values if isinstance(values, pd.Series) else pd.Series(values)
+    p = prefix64(values) if prefixes is not None else None
+    if p is None:
+        return uniques.get_indexer(values)
+    code = prefixes.get_indexer(p)
+    code[values.isna().to_numpy()] = -1
+    hit = np.flatnonzero(code >= 0)
+    if len(hit):
+        same = _equal(values.iloc[hit], pd.Series(uniques.take(code[hit])))
+        code[hit[~same]] = -1
+    return code
+
+
+def _codes(values: pd.Series, uniques: pd.Index) -> np.ndarray:
+    """Position of each value in the (small) `uniques` of a repository key column (-1: absent)."""
+    if not len(values):
+        return np.zeros(0, np.int64)
+    try:
+        found = pc.index_in(pa.chunked_array(_chunks(values)), value_set=pa.array(uniques.array))
+    except (pa.ArrowException, TypeError, ValueError):
+        return uniques.get_indexer(values)
+    return np.asarray(found.fill_null(-1)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Repository and image ids of one Inventory (see `keys`)."""
+
+    image_repo: np.ndarray           # repository id of each inv.images row
+    repos: pd.DataFrame              # repository id (row position) → account_id, region, repository_name
+    uniques: dict                    # REPO_KEY column / "image_digest" → pd.Index of its values
+    repo_index: pd.Index             # combined column codes → repository id
+    image_index: pd.Index            # repository id × digest code → image row
+    digest_prefixes: pd.Index | None  # 64-bit prefixes of uniques["image_digest"] (fast path)
+
+    @property
+    def n_repos(self) -> int:
+        return len(self.repos)
+
+    def repo_ids(self, frame: pd.DataFrame) -> np.ndarray:
+        """Repository id of each row of `frame` (REPO_KEY columns); -1 for a repository without images."""
+        if not len(frame):
+            return np.zeros(0, np.int64)
+        codes = [_codes(frame[c], self.uniques[c]) for c in REPO_KEY]
+        ok = np.logical_and.reduce([c >= 0 for c in codes])
+        out = np.full(len(frame), -1, np.int64)
+        if ok.any():
+            out[ok] = self.repo_index.get_indexer(_combine(self.uniques, *(c[ok] for c in codes)))
+        return out
+
+    def rows(self, frame: pd.DataFrame, digest="image_digest", repo_ids: np.ndarray | None = None) -> np.ndarray:
+        """Row in inv.images of the image each row of `frame` names (REPO_KEY + `digest`, a
+        column name or a Series aligned with frame); -1 when absent or the digest is null."""
+        if not len(frame):
+            return np.zeros(0, np.int64)
+        repo = self.repo_ids(frame) if repo_ids is None else repo_ids
+        values = frame[digest] if isinstance(digest, str) else digest
+        return self._image_rows(repo, self.digest_codes(values))
+
+    def digest_codes(self, values) -> np.ndarray:
+        """Position of each digest in uniques["image_digest"] (-1: no image has it, or null)."""
+        return _digest_codes(values, self.uniques["image_digest"], self.digest_prefixes)
+
+    def _image_rows(self, repo: np.ndarray, dig: np.ndarray) -> np.ndarray:
+        ok = (repo >= 0) & (dig >= 0)
+        out = np.full(len(repo), -1, np.int64)
+        if ok.any():
+            out[ok] = self.image_index.get_indexer(repo[ok] * len(self.uniques["image_digest"]) + dig[ok])
+        return out
+
+
+def _combine(uniques, acc, reg, repo) -> np.ndarray:
+    return ((acc.astype(np.int64) * len(uniques["region"]) + reg) * len(uniques["repository_name"])
+            + repo)
+
+
+def _compute_keys(inv) -> Keys:
+    im = inv.images
+    uniques, codes = {}, {}
+    for c in REPO_KEY:
+        col_codes, uniq = pd.factorize(im[c])
+        uniques[c] = pd.Index(uniq)
+        codes[c] = col_codes.astype(np.int64)
+    codes["image_digest"], uniques["image_digest"], prefixes = _factorize_digests(im["image_digest"])
+    sizes = [max(len(uniques[c]), 1) for c in IMAGE_KEY]
+    if float(np.prod(sizes, dtype=float)) >= 2.0 ** 62:
+        raise ValueError(f"too many distinct keys to combine into one int64: {sizes}")
+    repo_id, repo_keys = pd.factorize(_combine(uniques, *(codes[c] for c in REPO_KEY)))
+    repo_id = repo_id.astype(np.int64)
+    first = np.unique(repo_id, return_index=True)[1]           # first image row of each repository
+    repos = pd.DataFrame({c: im[c].iloc[first].reset_index(drop=True) for c in REPO_KEY})
+    dig = codes["image_digest"]
+    # A null digest (hand-built frames) names nothing.
+    image_key = np.where(dig >= 0, repo_id * max(len(uniques["image_digest"]), 1) + dig, -1 - np.arange(len(im)))
+    return Keys(repo_id, repos, uniques, pd.Index(repo_keys), pd.Index(image_key), prefixes)
+
+
+def keys(inv) -> Keys:
+    """The Inventory's repository and image ids (computed once, cached on `inv`)."""
+    return inv.cached("keys", lambda: _compute_keys(inv))
+
+
+def _run_heads(frame: pd.DataFrame, cols) -> np.ndarray:
+    """True where a row's key differs from the previous row's. Layers come grouped by image, so
+    only one row per image needs hashing (correct in any order, just slower when unordered)."""
+    change = np.zeros(len(frame), bool)
+    if len(frame):
+        change[0] = True
+        for c in cols:
+            col = frame[c].reset_index(drop=True)
+            change[1:] |= (col.iloc[1:].reset_index(drop=True) != col.iloc[:-1].reset_index(drop=True)
+                           ).fillna(True).to_numpy(dtype=bool)
+    return change
+
+
+@dataclass(frozen=True)
+class LayerKeys:
+    """Per inv.layers row: the image row (-1: image not in inv.images), repository id (-1:
+    repository without images), blob id, repository × blob id
+    (`pair`, 0..n_pairs-1) and size (null → 0). Equal blob ids ⇔ equal blob digests."""
+
+    image_row: np.ndarray
+    repo: np.ndarray
+    blob: np.ndarray
+    pair: np.ndarray
+    n_pairs: int
+    size: np.ndarray
+
+
+def _compute_layer_keys(inv) -> LayerKeys:
+    k = keys(inv)
+    lay = inv.layers
+    heads = _run_heads(lay, IMAGE_KEY)
+    run = np.cumsum(heads) - 1
+    head_rows = lay[IMAGE_KEY].loc[heads] if len(lay) else lay
+    head_repo = k.repo_ids(head_rows)
+    head_img = k.rows(head_rows, repo_ids=head_repo)
+    blob, _uniq, prefixes = _factorize_digests(lay["blob_digest"], uniques=False)
+    n_blobs = len(prefixes) if prefixes is not None else len(_uniq)
+    blob = np.where(blob >= 0, blob, n_blobs)                 # a null blob digest is one more blob
+    image_row = head_img[run] if len(lay) else np.zeros(0, np.int64)
+    repo = head_repo[run] if len(lay) else np.zeros(0, np.int64)
+    # Layers of repositories without images (repo -1) get pair ids of their own, never shared.
+    pair, pair_uniq = pd.factorize(repo * (n_blobs + 1) + blob)
+    return LayerKeys(image_row, repo, blob, pair.astype(np.int64), len(pair_uniq),
+                     lay["size_bytes"].fillna(0).to_numpy(dtype="int64"))
+
+
+def layer_keys(inv) -> LayerKeys:
+    """Ids of every inv.layers row (computed once, cached on `inv`)."""
+    return inv.cached("layer_keys", lambda: _compute_layer_keys(inv))
+
+
+def _compute_reference_rows(inv) -> tuple[np.ndarray, np.ndarray]:
+    k = keys(inv)
+    ref = inv.manifest_references
+    repo = k.repo_ids(ref)
+    return k.rows(ref, "source_digest", repo), k.rows(ref, "target_digest", repo)
+
+
+def reference_rows(inv) -> tuple[np.ndarray, np.ndarray]:
+    """(source row, target row) in inv.images of each inv.manifest_references row (-1: not an
+    image of the inventory). Computed once, cached on `inv`."""
+    return inv.cached("reference_rows", lambda: _compute_reference_rows(inv))
+
+
+def digest_rows(inv, digests: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """Row in inv.images of digest `digests[i]` in the repository of image row `rows[i]` (-1: absent)."""
+    k = keys(inv)
+    if not len(rows):
+        return np.zeros(0, np.int64)
+    return k._image_rows(k.image_repo[rows], k.digest_codes(digests))
+
+
+@dataclass(frozen=True)
+class Coded:
+    """Integer-coded views for blob accounting (cost): the shared `blobs` functions run on them
+    unchanged. The repository id is carried in `account_id` (`region` and `repository_name` are
+    0) and the image row of inv.images in `image_digest`; `decode` restores the strings."""
+
+    keys: Keys
+    images: pd.DataFrame        # coded IMAGE_KEY, row-aligned with inv.images
+    layers: pd.DataFrame        # coded IMAGE_KEY + blob_digest (blob id), size_bytes, image_row, pair
+    n_pairs: int
+
+    def decode(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Coded REPO_KEY (repository id in account_id) → the three string columns."""
+        ids = frame["account_id"].to_numpy(dtype=np.int64)
+        out = frame.drop(columns=REPO_KEY)
+        strings = self.keys.repos.iloc[ids].reset_index(drop=True)
+        strings.index = out.index
+        return pd.concat([strings, out], axis=1)
+
+    def rows(self, frame: pd.DataFrame) -> np.ndarray:
+        """Row in inv.images of each image `frame` names (string IMAGE_KEY), -1 when unknown."""
+        return self.keys.rows(frame)
+
+    def freed(self, layers: pd.DataFrame, removed_rows: np.ndarray) -> pd.DataFrame:
+        """`blobs.freed_bytes` on coded `layers` (a subset of `self.layers`) for the images at
+        `removed_rows`: coded REPO_KEY + freed_bytes + freed_blobs per repository."""
+        from .blobs import freed_rows
+        is_img = np.zeros(len(self.images), bool)
+        is_img[removed_rows] = True
+        row = layers["image_row"].to_numpy()
+        pair = layers["pair"].to_numpy()
+        gone = freed_rows(pair, self.n_pairs, is_img[row] & (row >= 0))
+        g = layers.loc[gone, ["account_id", "pair", "size_bytes"]].drop_duplicates("pair")
+        out = (g.groupby("account_id", sort=True).agg(freed_bytes=("size_bytes", "sum"), freed_blobs=("pair", "size"))
+               .reset_index())
+        out.insert(1, "region", 0)
+        out.insert(2, "repository_name", 0)
+        return out.astype({"freed_bytes": "Int64", "freed_blobs": "Int64"})
+
+
+def _compute_coded(inv) -> Coded:
+    k, lk = keys(inv), layer_keys(inv)
+    n, m = len(inv.images), len(lk.image_row)
+    images = pd.DataFrame({"account_id": k.image_repo, "region": np.zeros(n, np.int64),
+                           "repository_name": np.zeros(n, np.int64), "image_digest": np.arange(n, dtype=np.int64)})
+    layers = pd.DataFrame({"account_id": lk.repo, "region": np.zeros(m, np.int64),
+                           "repository_name": np.zeros(m, np.int64), "image_digest": lk.image_row,
+                           "blob_digest": lk.blob, "size_bytes": lk.size, "image_row": lk.image_row,
+                           "pair": lk.pair})
+    return Coded(k, images, layers, lk.n_pairs)
+
+
+def coded(inv) -> Coded:
+    """The Inventory's integer-coded images and layers (computed once, cached on `inv`; do not mutate)."""
+    return inv.cached("coded", lambda: _compute_coded(inv))
