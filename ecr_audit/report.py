@@ -116,7 +116,9 @@ def _export_html(nb_path: Path, html_path: Path, banner: str) -> None:
     # Scripts the template inlines for MathJax/mermaid configuration are not needed offline.
     body = re.sub(r"<script type=\"module\">.*?</script>", "", body, flags=re.S)
     body = re.sub(r"<script type=\"text/x-mathjax-config\">.*?</script>", "", body, flags=re.S)
-    body = re.sub(r"(<body[^>]*>)", r"\1" + banner, body, count=1)
+    # A function, not a replacement string: the banner holds error text whose backslashes
+    # would otherwise be read as group references or bad escapes.
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, body, count=1)
     html_path.write_text(body, encoding="utf-8")
 
 
@@ -194,10 +196,10 @@ def run(snapshot, out, only=None, params=None, log=None) -> list[PageResult]:
                                  f"</head><body>{_banner(prov, error)}</body></html>", encoding="utf-8")
         hl = out / f"{name}.headlines.json"
         headlines = json.loads(hl.read_text()) if hl.exists() else []
-        results.append(PageResult(name, html_path, executed, not error, time.monotonic() - t0, error, headlines))
+        result = PageResult(name, html_path, executed, not error, time.monotonic() - t0, error, headlines)
+        results.append(result)
         if log:
-            log(f"{'ok  ' if not error else 'FAIL'} {name} ({time.monotonic() - t0:.1f} s)"
-                + (f": {error}" if error else ""))
+            log(f"{'ok  ' if result.ok else 'FAIL'} {name} ({result.seconds:.1f} s)" + (f": {error}" if error else ""))
     _write_index(out, results, prov)
     return results
 

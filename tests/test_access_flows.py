@@ -91,3 +91,19 @@ def test_coverage_counts_unreadable_policies_separately():
     c = access.coverage(inv)
     rp = c[c["what"] == "repository policy"].set_index("status")["count"]
     assert rp.to_dict() == {"present": 1, "absent": 1, "unreadable": 1}
+
+
+def test_a_repository_policy_that_could_not_be_read_is_an_undetermined_grant_and_a_finding():
+    from ecr_audit import Inventory, access
+    acct = "012345678901"
+    inv = Inventory.from_frames(
+        repositories=[{"account_id": acct, "region": "us-east-1", "repository_name": "app",
+                       "repository_arn": f"arn:aws:ecr:us-east-1:{acct}:repository/app", "policy_status": "unreadable"}],
+        registries=[{"account_id": acct, "region": "us-east-1", "registry_policy_status": "unreadable",
+                     "registry_policy_scope": "V2"}])
+    g = access.grants(inv)
+    assert sorted(zip(g["scope"], g["exposure"])) == [("registry", "undetermined"), ("repository", "undetermined")]
+    f = access.policy_findings(inv)
+    assert set(zip(f["scope"], f["finding_id"])) == {("registry", "ecr_policy_unreadable"),
+                                                     ("repository", "ecr_policy_unreadable")}
+    assert len(access.critical(g)) == 2  # an unreadable policy belongs on the critical list

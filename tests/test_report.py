@@ -78,3 +78,14 @@ def test_report_on_missing_snapshot_is_one_line_error(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "missing")]) == cli.EXIT_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such snapshot directory" in err
+
+
+def test_error_text_with_backslashes_is_shown_verbatim_not_read_as_a_regex(tmp_path):
+    nb = tmp_path / "page.ipynb"
+    import nbformat
+    n = nbformat.v4.new_notebook()
+    nbformat.write(n, str(nb))
+    html = tmp_path / "page.html"
+    report._export_html(nb, html, report._banner({"source": "t"}, r"ValueError: C:\data\snap \1 \d"))
+    page = html.read_text()
+    assert r"ValueError: C:\data\snap \1 \d" in page

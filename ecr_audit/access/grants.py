@@ -76,6 +76,7 @@ FINDING_COLUMNS: tuple[Column, ...] = (
 # problem code (policy parser / evaluator) -> (finding id, severity)
 FINDINGS = {
     "unparseable": ("ecr_policy_unparseable", "high"),
+    "unreadable": ("ecr_policy_unreadable", "high"),
     "invalid_statement": ("ecr_policy_invalid_statement", "medium"),
     "unrecognized_principal": ("ecr_policy_unrecognized_principal", "medium"),
     "unknown_condition_operator": ("ecr_policy_unknown_condition_operator", "medium"),
@@ -221,6 +222,7 @@ def _resources(inv) -> list[_Resource]:
         ev = _evaluate_cached(text, org, scope_actions, (), None)
         out.append(_Resource(base, ev, problems + tuple(p for p in ev.problems if p not in parsed.problems)))
         registry_denies[(account, region)] = deny_rules(parsed, scope_actions)
+    out.extend(_unreadable_policies(inv))
     arns = {(r.account_id, r.region, r.repository_name): r.repository_arn
             for r in inv.repositories[["account_id", "region", "repository_name", "repository_arn"]]
             .itertuples(index=False)}
@@ -248,6 +250,27 @@ def _resources(inv) -> list[_Resource]:
             continue
         ev = _evaluate_cached(r.repository_policy_text, org, None, (), None)
         out.append(_Resource(base, ev, tuple(dict.fromkeys(parsed.problems + tuple(ev.problems)))))
+    return out
+
+
+def _unreadable_policies(inv) -> list[_Resource]:
+    """Registries and repositories whose policy could not be read: `undetermined`, never "no grant"."""
+    from .policy import Problem
+    out = []
+    regs = inv.registries
+    for r in regs[regs["registry_policy_status"].isin(["unreadable", "unsupported"])].itertuples(index=False):
+        base = {"account_id": r.account_id, "region": r.region, "repository_name": "", "scope": "registry",
+                "template_prefix": None}
+        out.append(_Resource(base, None, (Problem(
+            "unreadable", f"the registry policy could not be read ({r.registry_policy_status}; see the "
+                          "errors frame): who it grants is undetermined"),)))
+    repos = inv.repositories
+    for r in repos[repos["policy_status"].isin(["unreadable", "unsupported"])].itertuples(index=False):
+        base = {"account_id": r.account_id, "region": r.region, "repository_name": r.repository_name,
+                "scope": "repository", "template_prefix": None}
+        out.append(_Resource(base, None, (Problem(
+            "unreadable", f"the repository policy could not be read ({r.policy_status}; see the errors "
+                          "frame): who it grants is undetermined"),)))
     return out
 
 
