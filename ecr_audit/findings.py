@@ -2,8 +2,9 @@
 
 Each check is a function registered with its id (`<service>_<resource>_<condition>`), default
 severity, title and remediation; it returns rows naming the resource and the details. Ids never
-change meaning, so findings can be tracked across snapshots (`finding_uid` is a hash of the id and
-the resource and is stable too). Where the collector could not read something, the check says
+change meaning, so findings can be tracked across snapshots (`finding_uid` hashes the id, the
+resource and the check's own stable key — a grantee, a statement, a rule — never the details text,
+whose counts and ages change from day to day). Where the collector could not read something, the check says
 so with an `ecr_audit_unreadable` finding instead of passing silently.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .inventory import Inventory
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 COLUMNS = ["finding_id", "severity", "resource_arn", "account_id", "region", "repository_name",
            "title", "details", "remediation", "finding_uid"]
+# Checks may add `uid_key` (a stable discriminator for several findings of one kind on one resource).
 
 
 @dataclass(frozen=True)
@@ -72,30 +74,31 @@ def _repos_where(inv: Inventory, mask: pd.Series, details: pd.Series | str) -> p
 def _registry_scans_on_push(inv: Inventory) -> pd.Series:
     """Per repository: does the registry's scanning configuration scan it on push?
 
-    Enhanced scanning with any rule, or basic scanning rules whose wildcard filters match the
-    repository, scan on push regardless of the repository's own scanOnPush flag.
+    True when a SCAN_ON_PUSH or CONTINUOUS_SCAN rule's wildcard filter matches the repository,
+    False when the configuration was read and none does, None when it was not read (undetermined).
     """
     import fnmatch
     import json
 
-    regs = inv.registries.set_index(["account_id", "region"])
+    rules_by_registry = {}
+    for acct, region, text in inv.registries[["account_id", "region", "scanning_rules"]].itertuples(index=False):
+        try:
+            rules = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            rules = None
+        rules_by_registry[(acct, region)] = rules if isinstance(rules, list) else None
     out = []
     for acct, region, name in inv.repositories[["account_id", "region", "repository_name"]].itertuples(index=False):
-        covered = False
-        if (acct, region) in regs.index:
-            reg = regs.loc[(acct, region)]
-            try:
-                rules = json.loads(reg["scanning_rules"]) if isinstance(reg["scanning_rules"], str) else []
-            except ValueError:
-                rules = []
-            for rule in rules if isinstance(rules, list) else []:
-                if not isinstance(rule, dict) or rule.get("scanFrequency") not in {"SCAN_ON_PUSH", "CONTINUOUS_SCAN"}:
-                    continue
-                for f in rule.get("repositoryFilters") or []:
-                    if isinstance(f, dict) and fnmatch.fnmatchcase(name, str(f.get("filter", ""))):
-                        covered = True
-        out.append(covered)
-    return pd.Series(out, index=inv.repositories.index, dtype=bool)
+        rules = rules_by_registry.get((acct, region))
+        if rules is None:
+            out.append(None)
+            continue
+        out.append(any(
+            isinstance(f, dict) and fnmatch.fnmatchcase(name, str(f.get("filter", "")))
+            for rule in rules
+            if isinstance(rule, dict) and rule.get("scanFrequency") in {"SCAN_ON_PUSH", "CONTINUOUS_SCAN"}
+            for f in rule.get("repositoryFilters") or []))
+    return pd.Series(out, index=inv.repositories.index, dtype="boolean")
 
 
 @check("ecr_repository_scan_on_push_disabled", "medium", "Images are not scanned on push",
@@ -103,7 +106,9 @@ def _registry_scans_on_push(inv: Inventory) -> pd.Series:
        "(put-registry-scanning-configuration) that matches the repository.")
 def _scan_on_push(inv, memo):
     repos = inv.repositories
-    off = ~repos["scan_on_push"].fillna(False).astype(bool) & ~_registry_scans_on_push(inv)
+    registry = _registry_scans_on_push(inv)
+    # Only where both were read: an unread registry configuration is reported by ecr_audit_unreadable.
+    off = repos["scan_on_push"].eq(False).fillna(False).astype(bool) & registry.eq(False).fillna(False).astype(bool)
     return _repos_where(inv, off, "neither the repository nor a registry scanning rule scans on push")
 
 
@@ -158,7 +163,7 @@ def _unreadable(inv, memo):
     arn = [f"arn:aws:ecr:{r}:{a}:repository/{n}" if n else (_registry_arn(a, r) if r else f"arn:aws::{a}:account")
            for a, r, n in zip(g["account_id"], g["region"], g["repository_name"])]
     return pd.DataFrame({"resource_arn": arn, "account_id": g["account_id"], "region": g["region"],
-                         "repository_name": g["repository_name"],
+                         "repository_name": g["repository_name"], "uid_key": g["error_kind"],
                          "details": g["error_kind"] + ": " + g["n"].astype(str) + " failed call(s) (" + g["operations"] + ")"})
 
 
@@ -190,10 +195,16 @@ def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
         if col not in out:
             out[col] = ""
         out[col] = out[col].fillna("").astype(str)
-    out["finding_uid"] = [hashlib.sha1(f"{f}|{r}|{d}".encode()).hexdigest()[:16]
-                          for f, r, d in zip(out["finding_id"], out["resource_arn"], out["details"])]
+    # The uid names what is wrong where, not how bad it is today: id, resource and the check's own
+    # stable key (grantee, statement, rule...), never the free-text details (counts, ages change daily).
+    key = out["uid_key"].fillna("").astype(str) if "uid_key" in out else pd.Series("", index=out.index)
+    out["finding_uid"] = [hashlib.sha1(f"{f}|{r}|{k}".encode()).hexdigest()[:16]
+                          for f, r, k in zip(out["finding_id"], out["resource_arn"], key)]
     out["_rank"] = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(len(SEVERITIES))
-    out = out.sort_values(["_rank", "finding_id", "account_id", "region", "repository_name"], kind="stable")
+    out = out.sort_values(["_rank", "finding_id", "account_id", "region", "repository_name", "details"], kind="stable")
+    # Rows the check could not tell apart by key (rare): number them in details order.
+    dup = out.groupby("finding_uid").cumcount()
+    out["finding_uid"] = out["finding_uid"].where(dup == 0, out["finding_uid"] + "-" + dup.astype(str))
     return out[COLUMNS].reset_index(drop=True)
 
 

@@ -50,7 +50,8 @@ def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity:
     sev = g["is_network_restricted"].fillna(False).astype(bool).map(
         lambda restricted: SEVERITY_BELOW[severity] if restricted else severity)
     return pd.DataFrame({"resource_arn": _resource_arn(g), "account_id": g["account_id"], "region": g["region"],
-                         "repository_name": g["repository_name"].fillna(""), "details": details, "severity": sev})
+                         "repository_name": g["repository_name"].fillna(""), "details": details, "severity": sev,
+                         "uid_key": g["grantee"].astype(str)})
 
 
 _VERB = {"pull": "pull images", "push": "push images", "delete": "delete images or the repository",
@@ -89,27 +90,30 @@ def _register_grant_checks():
                 "resource_arn": "arn:aws:ecr:" + g["region"] + ":" + g["account_id"] + ":repository-creation-template/"
                                 + g["template_prefix"].fillna("").astype(str),
                 "account_id": g["account_id"], "region": g["region"], "repository_name": "",
-                "details": "template " + g["template_prefix"].fillna("").astype(str) + " grants " + g["grantee"].astype(str)})
+                "details": "template " + g["template_prefix"].fillna("").astype(str) + " grants " + g["grantee"].astype(str),
+                "uid_key": g["grantee"].astype(str)})
 
 
 _register_grant_checks()
 
 
-def _passthrough(f: pd.DataFrame) -> pd.DataFrame:
-    """An analysis's own finding rows (finding_id, severity, account/region/repository, message)."""
+def _passthrough(f: pd.DataFrame, key_columns: list[str]) -> pd.DataFrame:
+    """An analysis's own finding rows (finding_id, severity, account/region/repository, message);
+    `key_columns` tell rows of one kind on one resource apart for the stable uid."""
     if f.empty:
         return f
+    key = f[key_columns].astype("string").fillna("").agg("|".join, axis=1)
     return pd.DataFrame({"finding_id": f["finding_id"], "severity": f["severity"], "resource_arn": _resource_arn(f),
                          "account_id": f["account_id"], "region": f["region"],
                          "repository_name": f["repository_name"].fillna(""),
                          "title": f["finding_id"].str.replace("_", " ").str.removeprefix("ecr "),
-                         "details": f["message"]})
+                         "details": f["message"], "uid_key": key})
 
 
 @check("ecr_policy_*", "medium", "Policy quality", "See the finding's details; fix or remove the statement.")
 def _policy_findings(inv, memo):
     from . import access
-    return _passthrough(access.policy_findings(inv))
+    return _passthrough(access.policy_findings(inv), ["scope", "template_prefix", "statement_id", "subject"])
 
 
 @check("ecr_registry_replicates_outside_org", "high", "Images are replicated to an account outside the organization",
@@ -123,13 +127,14 @@ def _replication(inv, memo):
     return pd.DataFrame({"resource_arn": "arn:aws:ecr:" + r["region"] + ":" + r["account_id"] + ":registry",
                          "account_id": r["account_id"], "region": r["region"], "repository_name": "",
                          "details": "to account " + r["destination_account_id"].astype(str) + " in "
-                                    + r["destination_region"].astype(str)})
+                                    + r["destination_region"].astype(str),
+                         "uid_key": r["destination_account_id"].astype(str) + "|" + r["destination_region"].astype(str)})
 
 
 @check("ecr_lifecycle_*", "medium", "Lifecycle policy", "See the finding's details and the lifecycle report.")
 def _lifecycle(inv, memo):
     from . import lifecycle
-    return _passthrough(lifecycle.lint(inv))
+    return _passthrough(lifecycle.lint(inv), ["rule_priority"])
 
 
 def _per_repository(df: pd.DataFrame, details) -> pd.DataFrame:
@@ -153,10 +158,13 @@ def _orphaned(inv, memo):
     o = o[~o["reason"].isin(["dangling_signature", "dangling_referrer"])]
     if o.empty:
         return pd.DataFrame()
-    return _per_repository(o, lambda g: g.agg(n=("image_digest", "size"), b=("reclaimable_bytes", "sum"),
-                                              r=("reason", lambda s: ", ".join(sorted(set(s)))))
-                           .assign(details=lambda d: d["n"].astype(str) + " orphaned image(s) (" + d["r"]
-                                   + "), " + d["b"].fillna(0).astype("int64").astype(str) + " reclaimable bytes")["details"])
+    return _per_repository(o, lambda g: g.agg(
+        n=("image_digest", "size"), r=("reason", lambda s: ", ".join(sorted(set(s)))),
+        # one unknown figure makes the repository's total unknown: never shown as 0
+        b=("reclaimable_bytes", lambda s: pd.NA if s.isna().any() else int(s.sum())))
+        .assign(details=lambda d: d["n"].astype(str) + " orphaned image(s) (" + d["r"] + "), "
+                + d["b"].map(lambda b: "reclaimable bytes undetermined (not every manifest was read)"
+                             if pd.isna(b) else f"{int(b)} reclaimable bytes"))["details"])
 
 
 @check("ecr_image_dangling_signature", "medium", "Signatures or referrers whose subject image is gone",

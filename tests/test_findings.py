@@ -21,7 +21,8 @@ def _repo(name, **kw):
 def test_hygiene_checks_name_the_repository_and_pass_a_compliant_one():
     inv = Inventory.from_frames(repositories=[
         _repo("good"), _repo("mutable", image_tag_mutability="MUTABLE"),
-        _repo("plain", encryption_type="AES256"), _repo("noscan", scan_on_push=False)])
+        _repo("plain", encryption_type="AES256"), _repo("noscan", scan_on_push=False)],
+        registries=[{**REPO, "scan_type": "BASIC", "scanning_rules": "[]"}])  # read: no registry rules
     f = findings.findings(inv, checks=["ecr_repository_tags_mutable", "ecr_repository_not_kms_encrypted",
                                        "ecr_repository_scan_on_push_disabled"])
     got = set(zip(f["finding_id"], f["repository_name"]))
@@ -93,3 +94,26 @@ def test_catalog_lists_every_registered_kind_with_remediation():
     assert cat["finding_id"].is_unique
     assert (cat["remediation"].str.len() > 20).all()
     assert {"ecr_repository_public_push", "ecr_policy_*", "ecr_lifecycle_*"} <= set(cat["finding_id"])
+
+
+def test_unread_registry_scanning_configuration_is_not_reported_as_no_rule():
+    inv = Inventory.from_frames(
+        repositories=[_repo("noscan", scan_on_push=False)],
+        registries=[{**REPO, "scan_type": None, "scanning_rules": None}])  # GetRegistryScanningConfiguration failed
+    assert findings.findings(inv, checks=["ecr_repository_scan_on_push_disabled"]).empty
+
+
+@pytest.mark.slow
+def test_finding_uids_stay_the_same_when_only_time_passes(demo_inventory):
+    later = Inventory.from_frames(meta={**demo_inventory.meta, "collected_at": "2027-06-01T00:00:00+00:00"},
+                                  **demo_inventory.frames)
+    now, then = findings.findings(demo_inventory), findings.findings(later)
+    stale_now = now[now.finding_id == "ecr_repository_stale_images"]
+    assert len(stale_now) and not stale_now["details"].isin(then["details"]).all()  # ages moved on...
+    assert set(stale_now["finding_uid"]) <= set(then["finding_uid"])               # ...the uids did not
+
+
+@pytest.mark.slow
+def test_orphans_whose_bytes_are_unknown_are_not_reported_as_zero(demo_inventory):
+    f = findings.findings(demo_inventory, checks=["ecr_repository_orphaned_images"])
+    assert not f["details"].str.contains(r"\b0 reclaimable bytes").any()
