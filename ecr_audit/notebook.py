@@ -88,13 +88,8 @@ def header(inv: Inventory, title: str | None = None) -> None:
         table(summary, caption="What could not be read (see errors for every row)", top=20, name="errors")
 
 
-def text(value: str) -> None:
-    """Show untrusted text as a paragraph, escaped."""
-    _display_html(f"<p>{esc(value)}</p>")
-
-
 def markdown(markup: str) -> None:
-    """Show the notebook author's own Markdown (never AWS text: use `text` or `table` for that)."""
+    """Show the notebook author's own Markdown (never AWS text: use `table`, which escapes)."""
     from IPython.display import Markdown, display
     display(Markdown(markup))
 
