@@ -152,3 +152,22 @@ def chart(ax, title: str | None = None):
         ax.set_title(title)
     ax.figure.tight_layout()
     plt.show()
+
+
+def heatmap(matrix: pd.DataFrame, title: str, xlabel: str = "", ylabel: str = "") -> None:
+    """A counts matrix as an annotated heatmap (labels are drawn into the PNG, never as HTML)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    values = matrix.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * matrix.shape[1], 1.2 + 0.6 * matrix.shape[0]))
+    ax.imshow(values, cmap="Reds", aspect="auto", vmin=0)
+    ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], rotation=45, ha="right")
+    ax.set_yticks(range(matrix.shape[0]), [str(i) for i in matrix.index])
+    top = values.max() if values.size else 0
+    for i, j in zip(*np.nonzero(values)):
+        ax.text(j, i, int(values[i, j]), ha="center", va="center",
+                color="white" if values[i, j] > top / 2 else "black")  # readable on dark cells
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    chart(ax, title)
