@@ -286,6 +286,18 @@ def _as_list(value) -> list:
     return [str(v) for v in value]
 
 
+def cast_columns(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """`df` with exactly `columns` (declared order, dtypes cast; missing ones null), index reset.
+
+    The casting step of `conform`, also used for analysis outputs that declare their columns
+    with `Column` but are not snapshot frames."""
+    out = {}
+    for col in columns:
+        series = df[col.name] if col.name in df.columns else pd.Series([None] * len(df), index=df.index, dtype=object)
+        out[col.name] = _cast(series, col.dtype)
+    return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
 def conform(name: str, df: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
     """Return `df` as frame `name`: declared column order, dtypes cast, missing columns null.
 
@@ -299,15 +311,8 @@ def conform(name: str, df: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
     extra = set(df.columns) - set(frame.names)
     if extra:
         raise ValueError(f"frame {name!r} got undeclared columns: {sorted(extra)}")
-    out = {}
     n = len(df)
-    for col in frame.columns:
-        if col.name in df.columns:
-            series = df[col.name]
-        else:
-            series = pd.Series([None] * n, index=df.index, dtype=object)
-        out[col.name] = _cast(series, col.dtype)
-    result = pd.DataFrame(out, index=df.index).reset_index(drop=True)
+    result = cast_columns(df, frame.columns)
     for col in frame.columns:
         if col.required and n and result[col.name].isna().any():
             raise ValueError(f"frame {name!r}: required column {col.name!r} has nulls")

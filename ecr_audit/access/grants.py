@@ -88,8 +88,7 @@ FINDINGS = {
 
 
 def _table(records: list[dict], columns: tuple[Column, ...]) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(records, columns=[c.name for c in columns])
-    return pd.DataFrame({c.name: schema._cast(df[c.name], c.dtype) for c in columns})
+    return schema.cast_columns(pd.DataFrame.from_records(records, columns=[c.name for c in columns]), columns)
 
 
 def org_view(inv) -> OrgView:
