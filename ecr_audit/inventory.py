@@ -1,12 +1,68 @@
 """`Inventory`: the collected frames of one snapshot plus its provenance (`meta`)."""
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pandas as pd
 
 from . import schema
+
+
+class Frames(MutableMapping):
+    """Frame name → DataFrame, in schema order. A frame may start as a loader that runs on first
+    access (a snapshot reads only the frames an analysis touches); `rows` answers without loading.
+
+    `version` changes whenever a frame is replaced, which drops what was cached from the old one
+    (`Inventory.cached`), including `hints` a loader left for the key computations."""
+
+    def __init__(self, frames=None, loaders=None, rows=None):
+        self._frames = dict(frames or {})
+        self._loaders = dict(loaders or {})
+        self._rows = dict(rows or {})
+        self.hints: dict[str, Any] = {}
+        self.version = 0
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            loader = self._loaders[name]        # KeyError for an unknown frame, as a dict would
+            self._frames[name] = loader()
+            del self._loaders[name]
+        return self._frames[name]
+
+    def lazy(self, name: str, loader: Callable[[], pd.DataFrame]) -> None:
+        """Make frame `name` the result of `loader()`, called on first access."""
+        self._frames.pop(name, None)
+        self._loaders[name] = loader
+
+    def __setitem__(self, name: str, df: pd.DataFrame) -> None:
+        # Pending frames may decode against the current ones (image rows): load them first.
+        for pending in list(self._loaders):
+            self[pending]
+        self._frames[name] = df
+        self._loaders.pop(name, None)
+        self.hints.clear()
+        self.version += 1
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("an Inventory always has every frame; replace it instead")
+
+    def __iter__(self):
+        names = set(self._frames) | set(self._loaders)
+        return iter([n for n in schema.FRAMES if n in names] + sorted(names - set(schema.FRAMES)))
+
+    def __len__(self) -> int:
+        return len(set(self._frames) | set(self._loaders))
+
+    def is_loaded(self, name: str) -> bool:
+        return name in self._frames
+
+    def rows(self, name: str) -> int:
+        """Row count of frame `name`, without loading it when the count is known."""
+        if name not in self._loaders or name not in self._rows:
+            return len(self[name])
+        return int(self._rows[name])
 
 
 @dataclass
@@ -28,16 +84,18 @@ class Inventory:
         unknown = set(self.frames) - set(schema.FRAMES)
         if unknown:
             raise ValueError(f"unknown frames: {sorted(unknown)}")
-        self.frames = {name: schema.conform(name, self.frames.get(name)) for name in schema.FRAMES}
+        self.frames = Frames({name: schema.conform(name, self.frames.get(name)) for name in schema.FRAMES})
 
     @classmethod
-    def from_conformed(cls, frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> "Inventory":
-        """Wrap frames that already passed `schema.conform` (every frame present) without re-casting."""
+    def from_conformed(cls, frames, meta: dict[str, Any]) -> "Inventory":
+        """Wrap frames that already passed `schema.conform` (every frame present; a `Frames` may
+        hold loaders that conform on first access) without re-casting."""
         missing = set(schema.FRAMES) - set(frames)
         if missing:
             raise ValueError(f"missing frames: {sorted(missing)}")
         inv = cls.__new__(cls)
-        inv.frames, inv.meta = dict(frames), dict(meta)
+        inv.frames = frames if isinstance(frames, Frames) else Frames(frames)
+        inv.meta = dict(meta)
         return inv
 
     @classmethod
@@ -48,7 +106,7 @@ class Inventory:
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """`compute()` once per Inventory under `name`, then the same object (do not mutate it)."""
         # Replacing a frame (not recommended either) drops everything cached.
-        stamp = tuple(id(df) for df in self.frames.values())
+        stamp = (id(self.frames), self.frames.version)
         if self.__dict__.get("_cache_stamp") != stamp:
             self.__dict__["_cache"], self.__dict__["_cache_stamp"] = {}, stamp
         cache = self.__dict__["_cache"]
@@ -58,7 +116,7 @@ class Inventory:
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         frames = self.__dict__.get("frames", {})
-        if name in frames:
+        if name in schema.FRAMES and name in frames:
             return frames[name]
         raise AttributeError(name)
 
@@ -77,7 +135,7 @@ class Inventory:
         return set(org.get("account_ids") or [])
 
     def counts(self) -> dict[str, int]:
-        return {name: len(df) for name, df in self.frames.items()}
+        return {name: self.frames.rows(name) for name in self.frames}
 
     def save(self, path) -> "Path":
         from .snapshot import save

@@ -236,16 +236,20 @@ class LayerKeys:
 def _compute_layer_keys(inv) -> LayerKeys:
     k = keys(inv)
     lay = inv.layers
-    heads = _run_heads(lay, IMAGE_KEY)
-    run = np.cumsum(heads) - 1
-    head_rows = lay[IMAGE_KEY].loc[heads] if len(lay) else lay
-    head_repo = k.repo_ids(head_rows)
-    head_img = k.rows(head_rows, repo_ids=head_repo)
+    image_row = _hint(inv, "layers.image_row")          # decoded from a compact snapshot
+    if image_row is not None:
+        repo = k.image_repo[image_row]
+    elif len(lay):
+        heads = _run_heads(lay, IMAGE_KEY)
+        run = np.cumsum(heads) - 1
+        head_rows = lay[IMAGE_KEY].loc[heads]
+        head_repo = k.repo_ids(head_rows)
+        image_row, repo = k.rows(head_rows, repo_ids=head_repo)[run], head_repo[run]
+    else:
+        image_row = repo = np.zeros(0, np.int64)
     blob, _uniq, prefixes = _factorize_digests(lay["blob_digest"], uniques=False)
     n_blobs = len(prefixes) if prefixes is not None else len(_uniq)
     blob = np.where(blob >= 0, blob, n_blobs)                 # a null blob digest is one more blob
-    image_row = head_img[run] if len(lay) else np.zeros(0, np.int64)
-    repo = head_repo[run] if len(lay) else np.zeros(0, np.int64)
     # Layers of repositories without images (repo -1) get pair ids of their own, never shared.
     pair, pair_uniq = pd.factorize(repo * (n_blobs + 1) + blob)
     return LayerKeys(image_row, repo, blob, pair.astype(np.int64), len(pair_uniq),
@@ -257,7 +261,17 @@ def layer_keys(inv) -> LayerKeys:
     return inv.cached("layer_keys", lambda: _compute_layer_keys(inv))
 
 
+def _hint(inv, name: str):
+    """Image rows a compact snapshot stored for a frame (see snapshot.py), or None."""
+    hints = getattr(inv.frames, "hints", {})
+    return hints.get(name)
+
+
 def _compute_reference_rows(inv) -> tuple[np.ndarray, np.ndarray]:
+    inv.manifest_references                                 # loading it may leave the hint
+    rows = _hint(inv, "manifest_references.rows")
+    if rows is not None:
+        return rows
     k = keys(inv)
     ref = inv.manifest_references
     repo = k.repo_ids(ref)

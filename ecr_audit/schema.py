@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: compact layers, manifest_references, image_tags on disk (snapshot.py)
 
 # Status of one thing the collector tried to read.
 #   present     - read, and it exists

@@ -4,6 +4,21 @@ Layout of a snapshot directory:
     manifest.json       schema_version, tool_version, meta (provenance), per-frame file, rows, sha256
     <frame>.parquet     one per frame in schema.FRAMES
 
+Compact frames (schema version 2). The big frames repeat the key of an image on every row; on
+disk they name it by its row in images.parquet instead, and image_tags (a copy of images.tags)
+is not written at all:
+    layers.parquet                image_row + the layer columns
+    manifest_references.parquet   source_row, target_row (null: no such image; then target_digest)
+                                  + the edge columns
+    image_tags.parquet            empty; rebuilt from images.tags on load
+manifest.json marks such a frame `"encoding": "compact"`. A frame that does not fit (a row
+naming an image the snapshot lacks, tags that differ from images.tags) is written in full, as
+in version 1. Version 1 snapshots load unchanged.
+
+Loading is lazy: manifest.json, every file's checksum and Parquet metadata are checked up
+front; a frame is read and conformed when first used, so a report page that needs only the
+policies never reads the million-row frames.
+
 Atomicity: everything is written into a hidden sibling directory, fsynced, manifest.json last,
 then renamed into place. A crash at any point leaves either the previous snapshot or nothing
 that loads (a directory without manifest.json is not a snapshot). Checksums in manifest.json
@@ -18,14 +33,17 @@ import shutil
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, schema
-from .inventory import Inventory
+from .inventory import Frames, Inventory
 
 MANIFEST = "manifest.json"
+READS = (1, schema.SCHEMA_VERSION)      # schema versions this release loads
+IMAGE_KEY = ["account_id", "region", "repository_name", "image_digest"]
 
 
 class SnapshotError(Exception):
@@ -53,6 +71,77 @@ def _write_frame(df: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
     with open(path, "rb") as f:
         os.fsync(f.fileno())
+
+
+# -- compact encodings -----------------------------------------------------------------------
+
+def _compact(inv: Inventory, name: str) -> pd.DataFrame:
+    """Frame `name` as written to disk: compact when it fits (see the module docstring), else
+    the frame itself."""
+    from . import keys
+    df = inv.frames[name]
+    if not len(df) or name not in ("layers", "manifest_references", "image_tags"):
+        return df
+    if name == "image_tags":
+        return df.iloc[:0] if _same_frame(df, _tags_from_images(inv.images)) else df
+    if name == "layers":
+        rows = keys.layer_keys(inv).image_row
+        if (rows < 0).any():
+            return df
+        return pd.concat([pd.DataFrame({"image_row": rows.astype(np.int32)}),
+                          df.drop(columns=IMAGE_KEY).reset_index(drop=True)], axis=1)
+    src, dst = keys.reference_rows(inv)
+    if (src < 0).any():
+        return df
+    out = df.drop(columns=IMAGE_KEY[:3] + ["source_digest"]).reset_index(drop=True)
+    out["target_digest"] = out["target_digest"].where(dst < 0, None)
+    out.insert(0, "source_row", src.astype(np.int32))
+    out.insert(1, "target_row", pd.array(np.where(dst >= 0, dst, 0), dtype="Int32").copy())
+    out.loc[dst < 0, "target_row"] = pd.NA
+    return out
+
+
+def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    return len(a) == len(b) and a.reset_index(drop=True).equals(b.reset_index(drop=True))
+
+
+def _tags_from_images(images: pd.DataFrame) -> pd.DataFrame:
+    """image_tags as the collector builds it: one row per image × tag, in image order."""
+    tags = images["tags"]
+    n = tags.map(len).to_numpy(dtype=np.int64) if len(tags) else np.zeros(0, np.int64)
+    rows = np.repeat(np.arange(len(images)), n)
+    out = images[IMAGE_KEY].take(rows).reset_index(drop=True)
+    out["tag"] = pd.Series([t for ts in tags for t in ts], dtype=schema.STR)
+    return schema.conform("image_tags", out)
+
+
+def _expand(name: str, df: pd.DataFrame, frames: Frames) -> pd.DataFrame:
+    """The in-memory form of a compact frame read from disk (inverse of `_compact`); leaves the image
+    rows it decoded in `frames.hints` so the key computations need not find them again."""
+    if name == "image_tags":
+        return _tags_from_images(frames["images"])
+    if name == "layers":
+        rows = df.pop("image_row").to_numpy(dtype=np.int64)
+        keys = _take(frames["images"], IMAGE_KEY, rows)
+        frames.hints["layers.image_row"] = rows
+        return pd.concat([keys, df], axis=1)
+    if name == "manifest_references":
+        src = df.pop("source_row").to_numpy(dtype=np.int64)
+        dst = df.pop("target_row").fillna(-1).to_numpy(dtype=np.int64)
+        images = frames["images"]
+        keys = _take(images, IMAGE_KEY, src).rename(columns={"image_digest": "source_digest"})
+        target = _take(images, ["image_digest"], np.where(dst >= 0, dst, 0))["image_digest"]
+        df["target_digest"] = target.where(dst >= 0, df["target_digest"])
+        frames.hints["manifest_references.rows"] = (src, dst)
+        return pd.concat([keys, df], axis=1)
+    return df
+
+
+def _take(images: pd.DataFrame, columns, rows: np.ndarray) -> pd.DataFrame:
+    n = len(images)
+    if len(rows) and (rows.min() < 0 or rows.max() >= n):
+        raise ValueError(f"an image row is outside images.parquet (0..{n - 1})")
+    return images[columns].take(rows).reset_index(drop=True)
 
 
 def check_writable(path) -> Path:
@@ -85,10 +174,14 @@ def save(inv: Inventory, path) -> Path:
     try:
         tmp.mkdir()
         files = {}
-        for name, df in inv.frames.items():
+        for name in schema.FRAMES:
             fname = f"{name}.parquet"
-            _write_frame(df, tmp / fname)
+            df = inv.frames[name]
+            stored = _compact(inv, name)
+            _write_frame(stored, tmp / fname)
             files[name] = {"file": fname, "rows": len(df), "sha256": _sha256(tmp / fname)}
+            if stored is not df:
+                files[name]["encoding"] = "compact"
         manifest = {
             "schema_version": schema.SCHEMA_VERSION,
             "tool_version": __version__,
@@ -132,21 +225,25 @@ def read_manifest(path) -> dict:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("frames"), dict):
         raise SnapshotError(f"{mpath}: not an ecr-audit snapshot manifest")
     version = manifest.get("schema_version")
-    if version != schema.SCHEMA_VERSION:
+    if version not in READS:
         raise SnapshotError(
             f"{mpath}: schema version {version!r} is not supported by ecr-audit {__version__} "
-            f"(it reads version {schema.SCHEMA_VERSION})")
+            f"(it reads versions {', '.join(map(str, READS))})")
     return manifest
 
 
 def load(path, verify: bool = True) -> Inventory:
-    """Load the snapshot at `path`. Raises SnapshotError naming the bad file on any problem."""
+    """Load the snapshot at `path`. Raises SnapshotError naming the bad file on any problem.
+
+    Files are checked now (present, inside the directory, checksum, Parquet metadata, row
+    count); each frame is read on first use. A frame that then fails to conform raises
+    SnapshotError naming its file."""
     path = Path(path)
     manifest = read_manifest(path)
-    frames = {}
+    files, rows = {}, {}
     for name in schema.FRAMES:
         entry = manifest["frames"].get(name)
-        if entry is None:
+        if not isinstance(entry, dict):
             raise SnapshotError(f"{path / MANIFEST}: frame {name!r} is not listed")
         fpath = path / str(entry.get("file", ""))
         if fpath.parent != path or not fpath.is_file():
@@ -156,15 +253,30 @@ def load(path, verify: bool = True) -> Inventory:
         if verify and _sha256(fpath) != entry.get("sha256"):
             raise SnapshotError(f"{fpath}: checksum mismatch (truncated or modified since it was written)")
         try:
+            stored = pq.read_metadata(fpath).num_rows
+        except Exception as e:  # pyarrow raises several types for corrupt files
+            raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
+        expected, compact = entry.get("rows"), entry.get("encoding") == "compact"
+        if stored != expected and not (compact and name == "image_tags"):   # not written: derived
+            raise SnapshotError(f"{fpath}: has {stored} rows, manifest says {expected}")
+        files[name], rows[name] = (fpath, compact), expected
+    frames = Frames(rows=rows)
+    for name, (fpath, compact) in files.items():
+        frames.lazy(name, _loader(name, fpath, frames, compact))
+    return Inventory.from_conformed(frames, manifest.get("meta") or {})
+
+
+def _loader(name: str, fpath: Path, frames: Frames, compact: bool):
+    def load_frame() -> pd.DataFrame:
+        try:
             df = pq.read_table(fpath).to_pandas()
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
-        if len(df) != entry.get("rows"):
-            raise SnapshotError(f"{fpath}: has {len(df)} rows, manifest says {entry.get('rows')}")
         try:
-            frames[name] = schema.conform(name, df)
-        except (ValueError, TypeError) as e:
+            df = schema.conform(name, _expand(name, df, frames) if compact else df)
+        except (ValueError, TypeError, KeyError) as e:
             raise SnapshotError(f"{fpath}: does not match the schema of {name!r} ({e})") from None
-    # The frames were conformed above, file by file (so errors name the file): build the
-    # Inventory without conforming every frame a second time (seconds at a million images).
-    return Inventory.from_conformed(frames, manifest.get("meta") or {})
+        if len(df) != frames.rows(name):
+            raise SnapshotError(f"{fpath}: has {len(df)} rows, manifest says {frames.rows(name)}")
+        return df
+    return load_frame
