@@ -154,11 +154,29 @@ def chart(ax, title: str | None = None):
     plt.show()
 
 
-def heatmap(matrix: pd.DataFrame, title: str, xlabel: str = "", ylabel: str = "") -> None:
-    """A counts matrix as an annotated heatmap (labels are drawn into the PNG, never as HTML)."""
+def fold(matrix: pd.DataFrame, limit: int = 30) -> pd.DataFrame:
+    """`matrix` with at most `limit` rows and columns: the largest by total are kept and the rest
+    summed into one "other (N)" row and column, so totals are unchanged."""
+    def fold_axis(m: pd.DataFrame) -> pd.DataFrame:
+        if len(m) <= limit:
+            return m
+        keep = m.sum(axis=1).sort_values(ascending=False, kind="stable").index[:limit - 1]
+        rest = m.drop(index=keep)
+        other = pd.DataFrame([rest.sum()], index=[f"other ({len(rest)})"])
+        return pd.concat([m.loc[keep], other])
+    return fold_axis(fold_axis(matrix).T).T
+
+
+def heatmap(matrix: pd.DataFrame, title: str, xlabel: str = "", ylabel: str = "", limit: int = 30) -> None:
+    """A counts matrix as an annotated heatmap (labels are drawn into the PNG, never as HTML).
+
+    At most `limit` rows and columns are drawn (`fold`); the title says when others are folded."""
     import matplotlib.pyplot as plt
     import numpy as np
 
+    if matrix.shape[0] > limit or matrix.shape[1] > limit:
+        title = f"{title} (largest {limit - 1} of {matrix.shape[0]} × {matrix.shape[1]}, rest folded into 'other')"
+        matrix = fold(matrix, limit)
     values = matrix.to_numpy(dtype=float)
     fig, ax = plt.subplots(figsize=(1.2 + 0.9 * matrix.shape[1], 1.2 + 0.6 * matrix.shape[0]))
     ax.imshow(values, cmap="Reds", aspect="auto", vmin=0)

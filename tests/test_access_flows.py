@@ -56,6 +56,23 @@ def test_matrix_counts_resources_per_owner_and_grantee_without_self_grants():
     assert OWNER not in m.columns
 
 
+def test_by_account_puts_the_worst_owner_first_and_leaves_self_grants_out():
+    public = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"},
+        {"Effect": "Allow", "Principal": {"AWS": OUTSIDER}, "Action": "ecr:PutImage"}]}
+    org_pull = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": [SIBLING, OWNER]}, "Action": "ecr:BatchGetImage"}]}
+    repos = [{"account_id": SIBLING, "region": REGION, "repository_name": "quiet", "policy_text": json.dumps(org_pull)},
+             {"account_id": OWNER, "region": REGION, "repository_name": "open", "policy_text": json.dumps(public)}]
+    b = access.by_account(access.grants(inventory(None, repository_policies=repos)))
+    assert b["account_id"].tolist() == [OWNER, SIBLING]
+    first = b.iloc[0]
+    assert first["worst_severity"] == "high" and first["public"] == 1 and first["external"] == 1
+    assert first["write_grants"] == 1 and first["grantees"] == 2
+    assert b.iloc[1]["grants"] == 1                      # the owner's own grant is not counted
+    assert access.by_account(access.grants(Inventory.from_frames(meta={}))).empty
+
+
 def test_summary_counts_grants_by_exposure_and_capability():
     pol = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"},

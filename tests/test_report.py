@@ -89,3 +89,15 @@ def test_error_text_with_backslashes_is_shown_verbatim_not_read_as_a_regex(tmp_p
     report._export_html(nb, html, report._banner({"source": "t"}, r"ValueError: C:\data\snap \1 \d"))
     page = html.read_text()
     assert r"ValueError: C:\data\snap \1 \d" in page
+
+
+def test_heatmap_fold_keeps_the_largest_rows_and_columns_and_every_count():
+    import pandas as pd
+    from ecr_audit import notebook as nb
+    m = pd.DataFrame([[i * j for j in range(40)] for i in range(50)],
+                     index=[f"a{i}" for i in range(50)], columns=[f"g{j}" for j in range(40)])
+    f = nb.fold(m, limit=10)
+    assert f.shape == (10, 10)
+    assert f.to_numpy().sum() == m.to_numpy().sum()
+    assert f.index[0] == "a49" and f.index[-1] == "other (41)" and f.columns[-1] == "other (31)"
+    assert nb.fold(m.iloc[:5, :5], limit=10).equals(m.iloc[:5, :5])

@@ -375,6 +375,24 @@ def matrix(grants_df: pd.DataFrame, *, include_account: bool = False) -> pd.Data
     return m.astype("Int64")
 
 
+def by_account(grants_df: pd.DataFrame) -> pd.DataFrame:
+    """One row per owner account: grants to anyone but the owner by exposure, distinct grantees,
+    grants that let someone push/delete/manage, and the worst severity; worst accounts first."""
+    g = grants_df[grants_df["exposure"] != "account"]
+    if g.empty:
+        return pd.DataFrame(columns=["account_id", "worst_severity", "grants", "grantees", "write_grants"])
+    write = (g["can_push"].fillna(False) | g["can_delete"].fillna(False) | g["can_manage"].fillna(False)).astype(bool)
+    rank = g["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    out = (g.assign(write=write, rank=rank).groupby("account_id", sort=True)
+           .agg(rank=("rank", "min"), grants=("grantee", "size"), grantees=("grantee", "nunique"),
+                write_grants=("write", "sum")))
+    by_exp = g.groupby(["account_id", "exposure"]).size().unstack(fill_value=0)
+    by_exp = by_exp.reindex(columns=[e for e in EXPOSURES if e in by_exp.columns])
+    out = out.join(by_exp).sort_values(["rank", "write_grants", "grants"], ascending=[True, False, False], kind="stable")
+    out.insert(0, "worst_severity", [SEVERITIES[int(i)] for i in out.pop("rank")])
+    return out.reset_index().astype({c: "Int64" for c in ["grants", "grantees", "write_grants", *by_exp.columns]})
+
+
 def summary(grants_df: pd.DataFrame) -> pd.DataFrame:
     """Counts of grants by exposure × capability (a grant counts once per capability it has)."""
     caps = ["can_pull", "can_push", "can_delete", "can_manage"]
@@ -414,5 +432,5 @@ def coverage(inv) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["what", "status", "count"]).astype({"count": "Int64"})
 
 
-__all__ = ["grants", "policy_findings", "matrix", "summary", "severity", "exposure", "GRANT_COLUMNS",
+__all__ = ["grants", "policy_findings", "matrix", "by_account", "summary", "severity", "exposure", "GRANT_COLUMNS",
            "FINDING_COLUMNS", "critical", "coverage"]
