@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import blobs
-from .keys import digest_rows, keys, layer_keys, reference_rows
+from .keys import digest_rows, keys, layer_keys, reference_rows, tag_rows
 
 REPO_KEY = ["account_id", "region", "repository_name"]
 IMAGE_KEY = REPO_KEY + ["image_digest"]
@@ -43,6 +45,7 @@ SIGNATURE_TYPES = (
     "application/vnd.dev.sigstore.bundle+json;version=0.3",
 )
 ROLES = ("image", "index", "index_child", "attestation", "signature", "referrer", "undetermined")
+LIVENESS = ("live", "orphan", "undetermined")
 ORPHAN_REASONS = ("untagged_unreferenced", "orphaned_index", "orphaned_index_child",
                   "dangling_signature", "dangling_referrer", "orphaned_attachment")
 
@@ -62,18 +65,18 @@ _KEEP_SUBJECT_KINDS = ("referrer_subject", "signature_subject", "attestation_sub
 # Graph
 # --------------------------------------------------------------------------------------------
 
-def _tag_facts(images: pd.DataFrame) -> pd.DataFrame:
-    """Per image: number of ordinary tags, and the subject named by its first cosign tag."""
-    tags = images["tags"].explode()
-    tags = tags[tags.notna()].astype(str)
-    hexes = tags.str.extract(COSIGN_TAG)["hex"]
-    is_cosign = hexes.notna()
-    plain = (~is_cosign).groupby(level=0).sum()
-    cosign_subject = ("sha256:" + hexes[is_cosign]).groupby(level=0).first()
-    out = pd.DataFrame(index=images.index)
-    out["n_plain_tags"] = plain.reindex(images.index, fill_value=0).astype(int)
-    out["cosign_subject"] = cosign_subject.reindex(images.index)
-    return out
+def _tag_facts(inv, images: pd.DataFrame) -> pd.DataFrame:
+    """Per image: number of tags, of ordinary tags, and the subject named by its first cosign tag."""
+    n = len(images)
+    rows, flat = tag_rows(inv)
+    hexes = pc.struct_field(pc.extract_regex(flat, COSIGN_TAG), "hex") if len(flat) else flat
+    is_cosign = np.asarray(hexes.is_valid(), dtype=bool)
+    subject = np.full(n, None, dtype=object)
+    cos_rows, first = np.unique(rows[is_cosign], return_index=True)     # first cosign tag of each image
+    subject[cos_rows] = ["sha256:" + h for h in hexes.filter(pa.array(is_cosign)).take(first).to_pylist()]
+    return pd.DataFrame({"n_tags": np.bincount(rows, minlength=n), "n_plain_tags": np.bincount(rows[~is_cosign], minlength=n),
+                         "cosign_subject": pd.Series(subject, index=images.index, dtype="str")},
+                        index=images.index)
 
 
 def _manifests_read(inv) -> pd.DataFrame:
@@ -132,9 +135,9 @@ class _Graph:
         im = inv.images.reset_index(drop=True)
         self.images = im
         self.n = len(im)
-        tf = _tag_facts(im)
+        tf = _tag_facts(inv, im)
         self.n_plain_tags = tf["n_plain_tags"].to_numpy()
-        self.is_tagged = im["tags"].map(len).to_numpy() > 0
+        self.is_tagged = tf["n_tags"].to_numpy() > 0
         self.cosign_subject = tf["cosign_subject"]
         ref = inv.manifest_references
         subj_digest = im["subject_digest"]
@@ -256,8 +259,8 @@ def _compute_classify(inv):
          is_att_child | att_source | (intoto & g.has_subject),
          is_child,
          g.is_tagged | graph_known],
-        ["signature", "index", "referrer", "attestation", "index_child", "image"],
-        default="undetermined")
+        [ROLES.index(r) for r in ("signature", "index", "referrer", "attestation", "index_child", "image")],
+        default=ROLES.index("undetermined"))
 
     roots = g.n_plain_tags > 0
     # Could be kept alive by an edge we could not read: untagged, graph unknown, and no subject
@@ -266,16 +269,16 @@ def _compute_classify(inv):
     unknown = ~graph_known & ~g.is_tagged & (~g.has_subject | g.subject_cycle)
     live = g.reach(roots)
     possibly = g.reach(roots | unknown)
-    liveness = np.where(live, "live", np.where(possibly, "undetermined", "orphan"))
+    liveness = np.where(live, 0, np.where(possibly, 2, 1))           # LIVENESS codes
 
     platform = pd.Series(pd.NA, index=im.index, dtype=object)
     if len(children):
         first = children.drop_duplicates("_tgt")
         platform.iloc[first["_tgt"].to_numpy()] = first["platform"].to_numpy()
     out = im[IMAGE_KEY + ["tags"]].copy()
-    out["role"] = role
-    out["liveness"] = liveness
-    out["is_live"] = pd.array(np.where(liveness == "undetermined", None, live), dtype="boolean")
+    out["role"] = _labels(role, ROLES)
+    out["liveness"] = _labels(liveness, LIVENESS)
+    out["is_live"] = pd.array(np.where(liveness == 2, None, live), dtype="boolean")
     # First parent (lowest digest) and how many indexes list the image; all edges are in
     # inv.manifest_references. (A list per image would cost a Python object per row.)
     parent = pd.Series(pd.NA, index=im.index, dtype=object)
@@ -296,7 +299,8 @@ def _compute_classify(inv):
     out["image_status"] = im["image_status"]
     out["manifest_media_type"] = im["manifest_media_type"]
     out["graph_known"] = graph_known
-    out["graph_reason"] = reason_repo[image_repo]
+    reason_code, reasons = pd.factorize(reason_repo)
+    out["graph_reason"] = _labels(reason_code[image_repo], reasons)
     return out[CLASSIFY_COLUMNS], g
 
 
@@ -429,6 +433,15 @@ def _ns(series: pd.Series) -> np.ndarray:
 _NAT = np.iinfo(np.int64).min
 
 
+ACTIVITY_BASES = ("restored", "pulled", "pushed (never pulled)", "unit (parent or subject)")
+
+
+def _labels(codes: np.ndarray, names) -> pd.Series:
+    """`names[code]` per row as a str Series, decoded by Arrow (no Python string per row)."""
+    arr = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(list(names), pa.string()))
+    return pd.Series(pd.arrays.ArrowStringArray(arr.cast(pa.string())), dtype="str")
+
+
 def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
     """Per image: last activity and whether it is older than `days` before `as_of`.
 
@@ -445,8 +458,7 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
     im = g.images
     pulled, pushed, activated = _ns(im["last_pulled_at"]), _ns(im["pushed_at"]), _ns(im["last_activated_at"])
     own = np.where(pulled != _NAT, np.maximum(pulled, activated), np.maximum(pushed, activated))
-    basis = np.where(pulled != _NAT, np.where(activated > pulled, "restored", "pulled"),
-                     np.where(activated > pushed, "restored", "pushed (never pulled)")).astype(object)
+    basis = np.where(pulled != _NAT, np.where(activated > pulled, 0, 1), np.where(activated > pushed, 0, 2))
     eff = own.copy()
     while len(g.keeper):
         nxt = eff.copy()
@@ -454,13 +466,13 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
         if np.array_equal(nxt, eff):
             break
         eff = nxt
-    basis = np.where(eff > own, "unit (parent or subject)", basis)
+    basis = np.where(eff > own, 3, basis)
     out = im[IMAGE_KEY + ["tags"]].copy()
-    out["role"] = roles["role"].to_numpy()
-    out["liveness"] = roles["liveness"].to_numpy()
+    out["role"] = roles["role"].array              # row-aligned: both follow inv.images
+    out["liveness"] = roles["liveness"].array
     out["last_activity_at"] = pd.to_datetime(np.where(eff == _NAT, np.datetime64("NaT"), eff.view("datetime64[ns]")),
                                              utc=True)
-    out["activity_basis"] = basis
+    out["activity_basis"] = _labels(basis, ACTIVITY_BASES)
     idle = (now - out["last_activity_at"])
     out["idle_days"] = (idle.dt.total_seconds() // 86400).astype("Int64")
     out["is_stale"] = (out["idle_days"] >= days).astype("boolean")
@@ -516,36 +528,49 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
 
     Push time ranks (lastActivatedAt for restored images, as lifecycle does); ties break by
     digest. An image with several tags must be outside the newest `keep` in each of its
-    families (a `latest` tag keeps it). cosign tags are not families: signatures go with their
+    families (a `latest` tag keeps it); the family reported is the one where it ranks best
+    (ties: the first family name). cosign tags are not families: signatures go with their
     subject. Children and attachments of a superseded image go with it (see `classify`).
     """
     im = inv.images
     cols = IMAGE_KEY + ["tags", "family", "family_rank", "family_size", "pushed_at", "size_bytes",
                         "manifest_media_type"]
-    if im.empty:
+    rows, flat = tag_rows(inv)
+    if len(flat):
+        plain = ~np.asarray(pc.match_substring_regex(flat, COSIGN_TAG), dtype=bool)
+        rows, flat = rows[plain], flat.filter(pa.array(plain))
+    if not len(rows):
         return pd.DataFrame(columns=cols)
-    t = im[IMAGE_KEY + ["tags"]].explode("tags").dropna(subset=["tags"])
-    t = t[~t["tags"].astype(str).str.match(COSIGN_TAG)]
-    if t.empty:
-        return pd.DataFrame(columns=cols)
-    t["family"] = tag_family(t["tags"]).to_numpy()
-    push_t = im["last_activated_at"].where(im["last_activated_at"].notna(), im["pushed_at"])
-    t["_t"] = push_t.loc[t.index].to_numpy()
-    t = t.drop_duplicates(IMAGE_KEY + ["family"])
-    t = t.sort_values(REPO_KEY + ["family", "_t", "image_digest"], ascending=[True] * 4 + [False, True])
-    grp = t.groupby(REPO_KEY + ["family"], observed=True, sort=False)
-    t["family_rank"] = grp.cumcount() + 1
-    t["family_size"] = grp["image_digest"].transform("size")
+    fam_code, fam_names = pd.factorize(tag_family(pd.Series(pd.arrays.ArrowStringArray(flat))), sort=True)
+    # One entry per image × family (two tags of one family count once).
+    _, first = np.unique(rows * len(fam_names) + fam_code, return_index=True)
+    rows, fam_code = rows[first], fam_code[first]
+    k = keys(inv)
+    repo_rank = np.empty(k.n_repos, np.int64)
+    repo_rank[np.lexsort([k.repos[c].to_numpy(dtype=object) for c in reversed(REPO_KEY)])] = np.arange(k.n_repos)
+    repo = repo_rank[k.image_repo[rows]]
+    t = _ns(im["last_activated_at"].where(im["last_activated_at"].notna(), im["pushed_at"]))[rows]
+    newest_first = np.where(t == _NAT, np.iinfo(np.int64).max, -t)           # never-pushed last
+    digest_rank = np.asarray(pc.rank(pa.array(im["image_digest"].array).take(pa.array(rows)),
+                                     sort_keys="ascending", tiebreaker="dense"), dtype=np.int64)
+    order = np.lexsort((digest_rank, newest_first, fam_code, repo))
+    rows, fam_code, repo = rows[order], fam_code[order], repo[order]
+    group = np.r_[True, (repo[1:] != repo[:-1]) | (fam_code[1:] != fam_code[:-1])]
+    start = np.flatnonzero(group)
+    gid = np.cumsum(group) - 1
+    rank = np.arange(len(rows)) - start[gid] + 1
+    size = np.diff(np.r_[start, len(rows)])[gid]
     # The family where the image ranks best decides; superseded only if beyond `keep` there too.
-    best = t.sort_values("family_rank").drop_duplicates(IMAGE_KEY)
-    best = best[best["family_rank"] > keep]
-    # `best` keeps inv.images' row labels (explode keeps the index): take the rest by label.
-    out = best[IMAGE_KEY + ["family", "family_rank", "family_size"]].reset_index(drop=True)
-    extra = im[["tags", "pushed_at", "size_bytes", "manifest_media_type"]].loc[best.index].reset_index(drop=True)
-    out = pd.concat([out, extra], axis=1)
-    for c in ("family_rank", "family_size"):
-        out[c] = out[c].astype("Int64")
-    return out[cols].sort_values(REPO_KEY + ["family", "family_rank"]).reset_index(drop=True)
+    best = np.lexsort((fam_code, rank, rows))
+    best = best[np.r_[True, rows[best][1:] != rows[best][:-1]]]
+    best = best[rank[best] > keep]
+    best = best[np.lexsort((rank[best], fam_code[best], repo[best]))]
+    r = rows[best]
+    out = im[IMAGE_KEY + ["tags", "pushed_at", "size_bytes", "manifest_media_type"]].take(r).reset_index(drop=True)
+    out["family"] = pd.Series(np.asarray(fam_names, dtype=object)[fam_code[best]], dtype="str")
+    out["family_rank"] = pd.array(rank[best], dtype="Int64")
+    out["family_size"] = pd.array(size[best], dtype="Int64")
+    return out[cols]
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ on the Inventory (`inv.cached`), so every analysis of one Inventory shares them.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,10 +39,11 @@ def _chunks(values) -> list:
     return a.chunks if isinstance(a, pa.ChunkedArray) else [a]
 
 
-def _prefix64_chunk(a: pa.Array):
+def _records_chunk(a: pa.Array):
+    """The n × 71 bytes of a chunk of canonical digests (a view of the Arrow buffer), else None."""
     n = len(a)
     if n == 0:
-        return np.zeros(0, np.uint64)
+        return np.zeros((0, _LEN), np.uint8)
     if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
         return None
     if a.null_count:
@@ -51,43 +53,59 @@ def _prefix64_chunk(a: pa.Array):
     if off[-1] - off[0] != _LEN * n or not np.all(np.diff(off) == _LEN):
         return None
     rec = np.frombuffer(bufs[2], np.uint8)[off[0]:off[-1]].reshape(n, _LEN)
-    if not np.all(rec[:, :7] == _PREFIX):
+    # Only the hashed 16 hex digits must parse: matches are confirmed on all 71 bytes.
+    if not np.all(rec[:, :7] == _PREFIX) or np.any(_HEX[rec[:, 7:23]] == 255):
         return None
-    nib = _HEX[rec[:, 7:23]]
-    if np.any(nib == 255):
-        return None
-    v = np.zeros(n, np.uint64)
-    for j in range(16):
-        v = (v << np.uint64(4)) | nib[:, j]
-    return v
+    return rec
 
 
-def prefix64(values):
-    """The first 64 bits of each digest when every non-null value is canonical (`sha256:` + 64
-    lowercase hex), else None. Nulls get an arbitrary value: callers mask them."""
-    parts = []
+def _records(values):
+    """(n × 71 digest bytes, first 64 bits of each digest) when every non-null value is canonical
+    (`sha256:` + 64 lowercase hex), else None. Nulls get an arbitrary value: callers mask them."""
     try:
         chunks = _chunks(values)
     except (pa.ArrowException, TypeError, ValueError):
         return None
+    recs = []
     for c in chunks:
-        p = _prefix64_chunk(c)
-        if p is None:
+        r = _records_chunk(c)
+        if r is None:
             return None
-        parts.append(p)
-    return np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+        recs.append(r)
+    rec = recs[0] if len(recs) == 1 else np.concatenate(recs) if recs else np.zeros((0, _LEN), np.uint8)
+    nib = _HEX[rec[:, 7:23]]
+    v = np.zeros(len(rec), np.uint64)
+    for j in range(16):
+        v = (v << np.uint64(4)) | nib[:, j]
+    return rec, v
 
 
-def _equal(a, b) -> np.ndarray:
-    return np.asarray(pc.equal(pa.chunked_array(_chunks(a)), pa.chunked_array(_chunks(b)))
-                      .fill_null(False)).astype(bool)
+def prefix64(values):
+    """The first 64 bits of each digest when every non-null value is canonical, else None."""
+    r = _records(values)
+    return None if r is None else r[1]
 
 
-def _factorize_digests(values: pd.Series, uniques: bool = True) -> tuple[np.ndarray, pd.Index | None, pd.Index | None]:
+def _same(rec_a: np.ndarray, rec_b: np.ndarray) -> np.ndarray:
+    """Row-wise equality of two equally long n × 71 byte arrays."""
+    if not len(rec_a):
+        return np.zeros(0, bool)
+    return (rec_a == rec_b).all(axis=1)
+
+
+@dataclass(frozen=True)
+class _Fast:
+    """The fast path's view of a set of unique digests: their 64-bit prefixes and bytes."""
+    prefixes: pd.Index
+    records: np.ndarray | None      # None when the caller did not ask for the uniques
+
+
+def _factorize_digests(values: pd.Series, uniques: bool = True) -> tuple[np.ndarray, pd.Index | None, _Fast | None]:
     """(code per row, -1 for null; unique values (None unless `uniques`) — or, on the string
-    path, always; their 64-bit prefixes, or None when the fast path does not apply)."""
-    p = prefix64(values)
-    if p is not None:
+    path, always; the fast path's prefixes and bytes of the uniques, or None)."""
+    r = _records(values)
+    if r is not None:
+        rec, p = r
         keep = np.flatnonzero(values.notna().to_numpy())
         c, uniq = pd.factorize(p[keep])
         # Codes appear in increasing order: a row is a value's first when its code is new.
@@ -96,24 +114,25 @@ def _factorize_digests(values: pd.Series, uniques: bool = True) -> tuple[np.ndar
         codes = np.full(len(values), -1, np.int64)
         codes[keep] = c
         dup = ~new                    # rows repeating a prefix: they must repeat the whole digest
-        if not dup.any() or _equal(values.iloc[keep[dup]], values.iloc[first[c[dup]]]).all():
-            return codes, pd.Index(values.iloc[first].array) if uniques else None, pd.Index(uniq)
+        if not dup.any() or _same(rec[keep[dup]], rec[first[c[dup]]]).all():
+            return (codes, pd.Index(values.iloc[first].array) if uniques else None,
+                    _Fast(pd.Index(uniq), rec[first] if uniques else None))
     codes, uniq = pd.factorize(values)
     return codes.astype(np.int64), pd.Index(uniq), None
 
 
-def _digest_codes(values, uniques: pd.Index, prefixes: pd.Index | None) -> np.ndarray:
+def _digest_codes(values, uniques: pd.Index, fast: _Fast | None) -> np.ndarray:
     """Position of each value in `uniques` (-1: absent or null)."""
     values = values if isinstance(values, pd.Series) else pd.Series(values)
-    p = prefix64(values) if prefixes is not None else None
-    if p is None:
+    r = _records(values) if fast is not None else None
+    if r is None:
         return uniques.get_indexer(values)
-    code = prefixes.get_indexer(p)
+    rec, p = r
+    code = fast.prefixes.get_indexer(p)
     code[values.isna().to_numpy()] = -1
     hit = np.flatnonzero(code >= 0)
     if len(hit):
-        same = _equal(values.iloc[hit], pd.Series(uniques.take(code[hit])))
-        code[hit[~same]] = -1
+        code[hit[~_same(rec[hit], fast.records[code[hit]])]] = -1
     return code
 
 
@@ -137,7 +156,7 @@ class Keys:
     uniques: dict                    # REPO_KEY column / "image_digest" → pd.Index of its values
     repo_index: pd.Index             # combined column codes → repository id
     image_index: pd.Index            # repository id × digest code → image row
-    digest_prefixes: pd.Index | None  # 64-bit prefixes of uniques["image_digest"] (fast path)
+    digest_fast: _Fast | None        # prefixes and bytes of uniques["image_digest"] (fast path)
 
     @property
     def n_repos(self) -> int:
@@ -165,7 +184,7 @@ class Keys:
 
     def digest_codes(self, values) -> np.ndarray:
         """Position of each digest in uniques["image_digest"] (-1: no image has it, or null)."""
-        return _digest_codes(values, self.uniques["image_digest"], self.digest_prefixes)
+        return _digest_codes(values, self.uniques["image_digest"], self.digest_fast)
 
     def _image_rows(self, repo: np.ndarray, dig: np.ndarray) -> np.ndarray:
         ok = (repo >= 0) & (dig >= 0)
@@ -187,7 +206,7 @@ def _compute_keys(inv) -> Keys:
         col_codes, uniq = pd.factorize(im[c])
         uniques[c] = pd.Index(uniq)
         codes[c] = col_codes.astype(np.int64)
-    codes["image_digest"], uniques["image_digest"], prefixes = _factorize_digests(im["image_digest"])
+    codes["image_digest"], uniques["image_digest"], fast = _factorize_digests(im["image_digest"])
     sizes = [max(len(uniques[c]), 1) for c in IMAGE_KEY]
     if float(np.prod(sizes, dtype=float)) >= 2.0 ** 62:
         raise ValueError(f"too many distinct keys to combine into one int64: {sizes}")
@@ -198,7 +217,7 @@ def _compute_keys(inv) -> Keys:
     dig = codes["image_digest"]
     # A null digest (hand-built frames) names nothing.
     image_key = np.where(dig >= 0, repo_id * max(len(uniques["image_digest"]), 1) + dig, -1 - np.arange(len(im)))
-    return Keys(repo_id, repos, uniques, pd.Index(repo_keys), pd.Index(image_key), prefixes)
+    return Keys(repo_id, repos, uniques, pd.Index(repo_keys), pd.Index(image_key), fast)
 
 
 def keys(inv) -> Keys:
@@ -247,9 +266,13 @@ def _compute_layer_keys(inv) -> LayerKeys:
         image_row, repo = k.rows(head_rows, repo_ids=head_repo)[run], head_repo[run]
     else:
         image_row = repo = np.zeros(0, np.int64)
-    blob, _uniq, prefixes = _factorize_digests(lay["blob_digest"], uniques=False)
-    n_blobs = len(prefixes) if prefixes is not None else len(_uniq)
-    blob = np.where(blob >= 0, blob, n_blobs)                 # a null blob digest is one more blob
+    blob = _hint(inv, "layers.blob")                    # decoded from a compact snapshot
+    if blob is not None:
+        n_blobs = int(blob.max()) + 1 if len(blob) else 0
+    else:
+        blob, _uniq, fast = _factorize_digests(lay["blob_digest"], uniques=False)
+        n_blobs = len(fast.prefixes) if fast is not None else len(_uniq)
+        blob = np.where(blob >= 0, blob, n_blobs)             # a null blob digest is one more blob
     # Layers of repositories without images (repo -1) get pair ids of their own, never shared.
     pair, pair_uniq = pd.factorize(repo * (n_blobs + 1) + blob)
     return LayerKeys(image_row, repo, blob, pair.astype(np.int64), len(pair_uniq),
@@ -262,9 +285,26 @@ def layer_keys(inv) -> LayerKeys:
 
 
 def _hint(inv, name: str):
-    """Image rows a compact snapshot stored for a frame (see snapshot.py), or None."""
+    """Ids a compact snapshot stored for a frame's rows (see snapshot.py), or None."""
     hints = getattr(inv.frames, "hints", {})
     return hints.get(name)
+
+
+def flat_tags(tags: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """(row of each tag, the tags as an Arrow string array) for a Series of tag lists, in row order."""
+    lens = np.fromiter(map(len, tags), np.int64, len(tags))
+    return (np.repeat(np.arange(len(tags)), lens),
+            pa.array(list(itertools.chain.from_iterable(tags)), pa.string()))
+
+
+def tag_rows(inv) -> tuple[np.ndarray, pa.Array]:
+    """`flat_tags` of inv.images["tags"]: image row and tag, one entry per image × tag (cached;
+    a compact snapshot hands them over from the Parquet list column)."""
+    def compute():
+        inv.images                                          # loading it may leave the hint
+        hint = _hint(inv, "images.tags")
+        return hint if hint is not None else flat_tags(inv.images["tags"])
+    return inv.cached("tag_rows", compute)
 
 
 def _compute_reference_rows(inv) -> tuple[np.ndarray, np.ndarray]:

@@ -244,6 +244,22 @@ def test_superseded_keeps_newest_k_per_family_and_a_latest_tag_protects():
     assert set(s["family"]) == {"#"}
 
 
+def test_superseded_ranks_ties_by_digest_restores_by_activation_and_never_pushed_last():
+    # Same push time: the lower digest counts as newer. A restored image ranks by lastActivatedAt.
+    imgs = [img(n, [f"1.{i}"], age_days=5) for i, n in enumerate(["b", "a", "c"])]
+    imgs.append(img("old", ["1.9"], age_days=400, last_activated_at=NOW - pd.Timedelta(days=1)))
+    imgs.append(img("unknown", ["1.8"], pushed_at=None))
+    imgs.append(img("sig", ["sha256-" + "ab" * 32 + ".sig"], age_days=900))
+    other = {**R, "repository_name": "other"}
+    imgs.append(img("x", ["1.0"], age_days=900, repo=other))
+    s = images.superseded(inv_of(imgs), keep=2)
+    ranked = dict(zip(s["image_digest"], s["family_rank"]))
+    tied = sorted([d("a"), d("b"), d("c")])                              # digest order breaks the tie
+    assert ranked == {tied[1]: 3, tied[2]: 4, d("unknown"): 5}           # "old" (restored) and tied[0] kept
+    assert s["family_size"].unique().tolist() == [5]
+    assert s["family_rank"].tolist() == [3, 4, 5]                       # sorted by repository, family, rank
+
+
 # --- report summaries ---------------------------------------------------------------------------
 
 def test_role_mix_shows_untagged_children_of_live_indexes_as_live():

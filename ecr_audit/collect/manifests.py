@@ -19,6 +19,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from ..images import COSIGN_TAG
+
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -39,7 +41,6 @@ REF_DIGEST = "vnd.docker.reference.digest"
 ATTESTATION = "attestation-manifest"
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_COSIGN_TAG = r"^sha256-(?P<hex>[0-9a-f]{64})\.(?P<suffix>sig|att|sbom)$"
 
 
 @dataclass
@@ -202,7 +203,7 @@ def cosign_edges(image_tags):
             "reference_type"]
     if len(image_tags) == 0:
         return pd.DataFrame(columns=cols)
-    m = image_tags["tag"].astype("str").str.extract(_COSIGN_TAG)
+    m = image_tags["tag"].astype("str").str.extract(COSIGN_TAG)
     hit = m["hex"].notna()
     t = image_tags.loc[hit]
     out = pd.DataFrame({
