@@ -67,6 +67,11 @@ ACCOUNT = _c("account_id", STR, "12-digit id of the account that owns the resour
 REGION = _c("region", STR, "AWS region code", True)
 REPO = _c("repository_name", STR, "ECR repository name", True)
 DIGEST = _c("image_digest", STR, "sha256 digest of the image manifest", True)
+# The million-row frames repeat a handful of values per column: categoricals hold them as
+# small integer codes (hundreds of MiB less at a million images).
+ACCOUNT_CAT = _c("account_id", CAT, ACCOUNT.description, True)
+REGION_CAT = _c("region", CAT, REGION.description, True)
+REPO_CAT = _c("repository_name", CAT, REPO.description, True)
 
 
 FRAMES: dict[str, Frame] = {}
@@ -162,21 +167,21 @@ _frame("image_tags", "one row per account × region × repository × tag (a tag 
 ])
 
 _frame("manifest_references", "one row per edge of the manifest graph within a repository", [
-    ACCOUNT, REGION, REPO,
+    ACCOUNT_CAT, REGION_CAT, REPO_CAT,
     _c("source_digest", STR, "the referring manifest (index, referrer, signature image, attestation)", True),
     _c("target_digest", STR, "the referred manifest (child, subject)", True),
-    _c("kind", STR, "index_child | referrer_subject | signature_subject | attestation_subject", True),
-    _c("platform", STR, "os/architecture[/variant] of an index child (unknown/unknown for attestations)"),
-    _c("media_type", STR, "media type of the referenced descriptor"),
-    _c("reference_type", STR, "annotation vnd.docker.reference.type (e.g. attestation-manifest)"),
+    _c("kind", CAT, "index_child | referrer_subject | signature_subject | attestation_subject", True),
+    _c("platform", CAT, "os/architecture[/variant] of an index child (unknown/unknown for attestations)"),
+    _c("media_type", CAT, "media type of the referenced descriptor"),
+    _c("reference_type", CAT, "annotation vnd.docker.reference.type (e.g. attestation-manifest)"),
 ])
 
 _frame("layers", "one row per image × blob (config or layer) the manifest references", [
-    ACCOUNT, REGION, REPO, DIGEST,
+    ACCOUNT_CAT, REGION_CAT, REPO_CAT, DIGEST,
     _c("blob_digest", STR, "digest of the blob", True),
     _c("size_bytes", INT, "compressed size of the blob as declared in the manifest"),
-    _c("media_type", STR, "blob media type"),
-    _c("kind", STR, "config | layer", True),
+    _c("media_type", CAT, "blob media type"),
+    _c("kind", CAT, "config | layer", True),
 ])
 
 _frame("repository_policies", "one row per repository with a repository policy", [
@@ -267,6 +272,10 @@ def _cast(series: pd.Series, dtype: str) -> pd.Series:
     if dtype == STR:
         # Keep nulls as nulls; everything else as text. Account ids stay strings (leading zeros).
         return series.astype(STR)
+    if dtype == CAT:            # categories are text, like STR
+        if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.categories.dtype == STR:
+            return series
+        return series.astype(STR).astype(CAT)
     return series.astype(dtype)
 
 
@@ -286,22 +295,24 @@ def _as_list(value) -> list:
     return [str(v) for v in value]
 
 
-def cast_columns(df: pd.DataFrame, columns) -> pd.DataFrame:
+def cast_columns(df: pd.DataFrame, columns, ready=()) -> pd.DataFrame:
     """`df` with exactly `columns` (declared order, dtypes cast; missing ones null), index reset.
 
     The casting step of `conform`, also used for analysis outputs that declare their columns
-    with `Column` but are not snapshot frames."""
+    with `Column` but are not snapshot frames. Columns named in `ready` already have their
+    declared type (e.g. lists of str built by the snapshot reader) and are taken as they are."""
     out = {}
     for col in columns:
         series = df[col.name] if col.name in df.columns else pd.Series([None] * len(df), index=df.index, dtype=object)
-        out[col.name] = _cast(series, col.dtype)
+        out[col.name] = series if col.name in ready else _cast(series, col.dtype)
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
 
-def conform(name: str, df: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
+def conform(name: str, df: pd.DataFrame | list[dict] | None, ready=()) -> pd.DataFrame:
     """Return `df` as frame `name`: declared column order, dtypes cast, missing columns null.
 
     Raises ValueError on unknown columns or null required columns (a bug, not bad AWS data).
+    `ready`: columns already of their declared type (see `cast_columns`).
     """
     frame = FRAMES[name]
     if df is None:
@@ -312,7 +323,7 @@ def conform(name: str, df: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
     if extra:
         raise ValueError(f"frame {name!r} got undeclared columns: {sorted(extra)}")
     n = len(df)
-    result = cast_columns(df, frame.columns)
+    result = cast_columns(df, frame.columns, ready)
     for col in frame.columns:
         if col.required and n and result[col.name].isna().any():
             raise ValueError(f"frame {name!r}: required column {col.name!r} has nulls")

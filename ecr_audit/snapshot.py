@@ -7,7 +7,8 @@ Layout of a snapshot directory:
 Compact frames (schema version 2). The big frames repeat the key of an image on every row; on
 disk they name it by its row in images.parquet instead, and image_tags (a copy of images.tags)
 is not written at all:
-    layers.parquet                image_row + the layer columns
+    layers.parquet                image_row, blob_first (the first row with the same blob, whose
+                                  blob_digest is the only one written) + the layer columns
     manifest_references.parquet   source_row, target_row (null: no such image; then target_digest)
                                   + the edge columns
     image_tags.parquet            empty; rebuilt from images.tags on load
@@ -36,12 +37,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import __version__, schema
 from .inventory import Frames, Inventory
 
 MANIFEST = "manifest.json"
+TAG_HINT = "images.tags"                # (image row, tag) of every image × tag, for keys.tag_rows
 READS = (1, schema.SCHEMA_VERSION)      # schema versions this release loads
 IMAGE_KEY = ["account_id", "region", "repository_name", "image_digest"]
 
@@ -68,7 +71,11 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_frame(df: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(table, path, compression="zstd")
+    # Row numbers of a compact frame mostly ascend: delta encoding stores them in a few bits.
+    rows = [c for c in ("image_row", "blob_first", "source_row") if c in table.column_names]
+    extra = {"use_dictionary": [c for c in table.column_names if c not in rows],
+             "column_encoding": dict.fromkeys(rows, "DELTA_BINARY_PACKED")} if rows else {}
+    pq.write_table(table, path, compression="zstd", **extra)
     with open(path, "rb") as f:
         os.fsync(f.fileno())
 
@@ -85,11 +92,17 @@ def _compact(inv: Inventory, name: str) -> pd.DataFrame:
     if name == "image_tags":
         return df.iloc[:0] if _same_frame(df, _tags_from_images(inv.images)) else df
     if name == "layers":
-        rows = keys.layer_keys(inv).image_row
-        if (rows < 0).any():
+        lk = keys.layer_keys(inv)
+        if (lk.image_row < 0).any() or df["blob_digest"].isna().any():
             return df
-        return pd.concat([pd.DataFrame({"image_row": rows.astype(np.int32)}),
-                          df.drop(columns=IMAGE_KEY).reset_index(drop=True)], axis=1)
+        # Each blob's digest is written once, on its first row; later rows point to that row.
+        _, first = np.unique(lk.blob, return_index=True)
+        blob_first = first[lk.blob]
+        out = df.drop(columns=IMAGE_KEY).reset_index(drop=True)
+        out["blob_digest"] = out["blob_digest"].where(blob_first == np.arange(len(out)), None)
+        out.insert(0, "image_row", lk.image_row.astype(np.int32))
+        out.insert(1, "blob_first", blob_first.astype(np.int32))
+        return out
     src, dst = keys.reference_rows(inv)
     if (src < 0).any():
         return df
@@ -105,13 +118,13 @@ def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return len(a) == len(b) and a.reset_index(drop=True).equals(b.reset_index(drop=True))
 
 
-def _tags_from_images(images: pd.DataFrame) -> pd.DataFrame:
-    """image_tags as the collector builds it: one row per image × tag, in image order."""
-    tags = images["tags"]
-    n = tags.map(len).to_numpy(dtype=np.int64) if len(tags) else np.zeros(0, np.int64)
-    rows = np.repeat(np.arange(len(images)), n)
+def _tags_from_images(images: pd.DataFrame, flat=None) -> pd.DataFrame:
+    """image_tags as the collector builds it: one row per image × tag, in image order.
+    `flat`: `keys.flat_tags` of images["tags"] when already known."""
+    from .keys import flat_tags
+    rows, tags = flat if flat is not None else flat_tags(images["tags"])
     out = images[IMAGE_KEY].take(rows).reset_index(drop=True)
-    out["tag"] = pd.Series([t for ts in tags for t in ts], dtype=schema.STR)
+    out["tag"] = pd.Series(pd.arrays.ArrowStringArray(tags) if len(tags) else [], dtype=schema.STR)
     return schema.conform("image_tags", out)
 
 
@@ -119,17 +132,27 @@ def _expand(name: str, df: pd.DataFrame, frames: Frames) -> pd.DataFrame:
     """The in-memory form of a compact frame read from disk (inverse of `_compact`); leaves the image
     rows it decoded in `frames.hints` so the key computations need not find them again."""
     if name == "image_tags":
-        return _tags_from_images(frames["images"])
+        images = frames["images"]
+        return _tags_from_images(images, frames.hints.get(TAG_HINT))
     if name == "layers":
         rows = df.pop("image_row").to_numpy(dtype=np.int64)
-        keys = _take(frames["images"], IMAGE_KEY, rows)
+        keys = _take(frames["images"], IMAGE_KEY, rows, "layers")
         frames.hints["layers.image_row"] = rows
+        if "blob_first" not in df.columns:      # written before blob_first existed: digests in full
+            return pd.concat([keys, df], axis=1)
+        first = df.pop("blob_first").to_numpy(dtype=np.int64)
+        is_first = first == np.arange(len(first))
+        if len(first) and ((first < 0).any() or (first > np.arange(len(first))).any()
+                           or not is_first[first].all() or df["blob_digest"][is_first].isna().any()):
+            raise ValueError("blob_first must name an earlier row that carries the blob digest")
+        df["blob_digest"] = df["blob_digest"].take(first).reset_index(drop=True)
+        frames.hints["layers.blob"] = (np.cumsum(is_first) - 1)[first]
         return pd.concat([keys, df], axis=1)
     if name == "manifest_references":
         src = df.pop("source_row").to_numpy(dtype=np.int64)
         dst = df.pop("target_row").fillna(-1).to_numpy(dtype=np.int64)
         images = frames["images"]
-        keys = _take(images, IMAGE_KEY, src).rename(columns={"image_digest": "source_digest"})
+        keys = _take(images, IMAGE_KEY, src, name).rename(columns={"image_digest": "source_digest"})
         target = _take(images, ["image_digest"], np.where(dst >= 0, dst, 0))["image_digest"]
         df["target_digest"] = target.where(dst >= 0, df["target_digest"])
         frames.hints["manifest_references.rows"] = (src, dst)
@@ -137,11 +160,15 @@ def _expand(name: str, df: pd.DataFrame, frames: Frames) -> pd.DataFrame:
     return df
 
 
-def _take(images: pd.DataFrame, columns, rows: np.ndarray) -> pd.DataFrame:
+def _take(images: pd.DataFrame, columns, rows: np.ndarray, name: str = "") -> pd.DataFrame:
+    """images[columns] at `rows`; columns that frame `name` declares categorical are encoded on
+    the images side first, so the take moves integer codes rather than strings."""
     n = len(images)
     if len(rows) and (rows.min() < 0 or rows.max() >= n):
         raise ValueError(f"an image row is outside images.parquet (0..{n - 1})")
-    return images[columns].take(rows).reset_index(drop=True)
+    cat = {c.name for c in schema.FRAMES[name].columns if c.dtype == schema.CAT} if name else set()
+    return pd.DataFrame({c: (images[c].astype(schema.CAT) if c in cat else images[c]).take(rows).reset_index(drop=True)
+                         for c in columns})
 
 
 def check_writable(path) -> Path:
@@ -266,14 +293,41 @@ def load(path, verify: bool = True) -> Inventory:
     return Inventory.from_conformed(frames, manifest.get("meta") or {})
 
 
+def _str_lists(table: pa.Table, name: str, hints: dict) -> dict[str, list]:
+    """The frame's list<string> columns without nulls as Python lists, built from the Arrow
+    offsets (to_pandas makes a numpy array per cell, which conform then converts: seconds at a
+    million images). Columns that are anything else are left to conform."""
+    out = {}
+    for col in schema.FRAMES[name].columns:
+        if col.dtype != schema.LIST or col.name not in table.column_names:
+            continue
+        arr = table[col.name].combine_chunks()
+        if not (pa.types.is_list(arr.type) and pa.types.is_string(arr.type.value_type)):
+            continue
+        if arr.null_count or arr.flatten().null_count:
+            continue
+        flat = arr.flatten()
+        off = arr.offsets.to_numpy()
+        values = flat.to_pylist()
+        off = (off - off[0]).tolist()
+        out[col.name] = [values[a:b] for a, b in zip(off[:-1], off[1:])]
+        if (name, col.name) == ("images", "tags"):          # keys.tag_rows takes them from here
+            hints[TAG_HINT] = (np.asarray(pc.list_parent_indices(arr), dtype=np.int64), flat)
+    return out
+
+
 def _loader(name: str, fpath: Path, frames: Frames, compact: bool):
     def load_frame() -> pd.DataFrame:
         try:
-            df = pq.read_table(fpath).to_pandas()
+            table = pq.read_table(fpath)
+            lists = _str_lists(table, name, frames.hints)
+            df = table.drop_columns(list(lists)).to_pandas()
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
+        for col, values in lists.items():
+            df[col] = pd.Series(values, index=df.index, dtype=object)
         try:
-            df = schema.conform(name, _expand(name, df, frames) if compact else df)
+            df = schema.conform(name, _expand(name, df, frames) if compact else df, ready=lists)
         except (ValueError, TypeError, KeyError) as e:
             raise SnapshotError(f"{fpath}: does not match the schema of {name!r} ({e})") from None
         if len(df) != frames.rows(name):

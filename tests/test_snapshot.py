@@ -154,7 +154,15 @@ def test_big_frames_are_stored_by_image_row_and_load_back_exactly(demo_inventory
     _assert_same_inventory(demo_inventory, loaded)
     # The rows decoded from disk are the ones the key computations would find.
     fresh = Inventory.from_frames(meta=loaded.meta, **{n: loaded.frames[n] for n in schema.FRAMES})
-    np.testing.assert_array_equal(keys.layer_keys(loaded).image_row, keys.layer_keys(fresh).image_row)
+    got, want = keys.layer_keys(loaded), keys.layer_keys(fresh)
+    for field in ("image_row", "repo", "blob", "pair", "size"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(want, field), err_msg=field)
+    assert got.n_pairs == want.n_pairs
+    (rows, tags), (want_rows, want_tags) = keys.tag_rows(loaded), keys.tag_rows(fresh)
+    np.testing.assert_array_equal(rows, want_rows)
+    assert tags.to_pylist() == want_tags.to_pylist() and len(tags) == len(loaded.image_tags)
+    shared = loaded.layers["blob_digest"].duplicated().sum()
+    assert shared > 0 and pq.read_table(path / "layers.parquet")["blob_digest"].null_count == shared
     for got, want in zip(keys.reference_rows(loaded), keys.reference_rows(fresh)):
         np.testing.assert_array_equal(got, want)
 
@@ -203,3 +211,15 @@ def test_a_compact_row_outside_the_images_is_refused_naming_the_file(demo_invent
     inv = load(path, verify=False)                    # the checksum would catch it: look past it
     with pytest.raises(SnapshotError, match=r"layers\.parquet: does not match .*outside images\.parquet"):
         inv.layers
+
+
+def test_a_blob_pointer_to_a_row_without_the_digest_is_refused(demo_inventory, tmp_path):
+    import pyarrow.parquet as pq
+    path = demo_inventory.save(tmp_path / "snap")
+    f = path / "layers.parquet"
+    t = pq.read_table(f).to_pandas()
+    later = int(np.flatnonzero(t["blob_digest"].isna())[0])
+    t.loc[0, "blob_first"] = later
+    t.to_parquet(f, index=False)
+    with pytest.raises(SnapshotError, match=r"layers\.parquet: does not match .*blob_first"):
+        load(path, verify=False).layers
