@@ -137,9 +137,18 @@ def _lifecycle(inv, memo):
     return _passthrough(lifecycle.lint(inv), ["rule_priority"])
 
 
+_REPO = ["account_id", "region", "repository_name"]
+
+
+def _reasons(df: pd.DataFrame) -> pd.Series:
+    """Per repository: its distinct reasons, sorted and comma-joined (grouped on the few distinct
+    repository × reason pairs, not on every image)."""
+    pairs = df[_REPO + ["reason"]].drop_duplicates().sort_values("reason")
+    return pairs.groupby(_REPO, observed=True, sort=True)["reason"].agg(", ".join)
+
+
 def _per_repository(df: pd.DataFrame, details) -> pd.DataFrame:
-    key = ["account_id", "region", "repository_name"]
-    g = df.groupby(key, observed=True, sort=True)
+    g = df.groupby(_REPO, observed=True, sort=True)
     out = details(g).reset_index()
     return pd.DataFrame({"resource_arn": repository_arn(out["account_id"], out["region"], out["repository_name"]),
                          "account_id": out["account_id"], "region": out["region"],
@@ -158,13 +167,16 @@ def _orphaned(inv, memo):
     o = o[~o["reason"].isin(["dangling_signature", "dangling_referrer"])]
     if o.empty:
         return pd.DataFrame()
+    o = o.assign(_unknown=o["reclaimable_bytes"].isna())
     return _per_repository(o, lambda g: g.agg(
-        n=("image_digest", "size"), r=("reason", lambda s: ", ".join(sorted(set(s)))),
-        # one unknown figure makes the repository's total unknown: never shown as 0
-        b=("reclaimable_bytes", lambda s: pd.NA if s.isna().any() else int(s.sum())))
-        .assign(details=lambda d: d["n"].astype(str) + " orphaned image(s) (" + d["r"] + "), "
-                + d["b"].map(lambda b: "reclaimable bytes undetermined (not every manifest was read)"
-                             if pd.isna(b) else f"{int(b)} reclaimable bytes"))["details"])
+        n=("image_digest", "size"), unknown=("_unknown", "any"), b=("reclaimable_bytes", "sum"))
+        .assign(r=_reasons(o),
+                # one unknown figure makes the repository's total unknown: never shown as 0
+                details=lambda d: d["n"].astype(str) + " orphaned image(s) (" + d["r"] + "), "
+                + d["b"].astype("Int64").astype(str).where(~d["unknown"], "") + " reclaimable bytes")
+        .assign(details=lambda d: d["details"].where(
+            ~d["unknown"], d["n"].astype(str) + " orphaned image(s) (" + d["r"]
+            + "), reclaimable bytes undetermined (not every manifest was read)"))["details"])
 
 
 @check("ecr_image_dangling_signature", "medium", "Signatures or referrers whose subject image is gone",
@@ -174,7 +186,7 @@ def _dangling(inv, memo):
     o = o[o["reason"].isin(["dangling_signature", "dangling_referrer"])]
     if o.empty:
         return pd.DataFrame()
-    return _per_repository(o, lambda g: g.agg(n=("image_digest", "size"), r=("reason", lambda s: ", ".join(sorted(set(s)))))
+    return _per_repository(o, lambda g: g.agg(n=("image_digest", "size")).assign(r=_reasons(o))
                            .assign(details=lambda d: d["n"].astype(str) + " artifact(s): " + d["r"])["details"])
 
 

@@ -27,6 +27,7 @@ catch truncated or altered Parquet files.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -259,6 +260,20 @@ def read_manifest(path) -> dict:
     return manifest
 
 
+def _prefer_jemalloc() -> None:
+    """Use Arrow's jemalloc pool unless ARROW_DEFAULT_MEMORY_POOL chooses one.
+
+    Measured on the 1M-image benchmark (Linux VM, transparent huge pages on madvise): reading
+    layers spent 1.8 s in the kernel faulting in pages under the default mimalloc pool and
+    0.5 s under jemalloc (whole load 4.0-4.5 s -> 2.7-3.0 s, peak RSS 0.2 GiB lower)."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or pa.default_memory_pool().backend_name == "jemalloc":
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except (NotImplementedError, pa.ArrowException):   # a build without jemalloc: keep the default
+        pass
+
+
 def load(path, verify: bool = True) -> Inventory:
     """Load the snapshot at `path`. Raises SnapshotError naming the bad file on any problem.
 
@@ -267,6 +282,7 @@ def load(path, verify: bool = True) -> Inventory:
     SnapshotError naming its file."""
     path = Path(path)
     manifest = read_manifest(path)
+    _prefer_jemalloc()
     files, rows = {}, {}
     for name in schema.FRAMES:
         entry = manifest["frames"].get(name)
@@ -310,7 +326,14 @@ def _str_lists(table: pa.Table, name: str, hints: dict) -> dict[str, list]:
         off = arr.offsets.to_numpy()
         values = flat.to_pylist()
         off = (off - off[0]).tolist()
-        out[col.name] = [values[a:b] for a, b in zip(off[:-1], off[1:])]
+        # A million new lists would trigger the cyclic GC hundreds of times (0.9 s → 0.1 s).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            out[col.name] = [values[a:b] for a, b in zip(off[:-1], off[1:])]
+        finally:
+            if enabled:
+                gc.enable()
         if (name, col.name) == ("images", "tags"):          # keys.tag_rows takes them from here
             hints[TAG_HINT] = (np.asarray(pc.list_parent_indices(arr), dtype=np.int64), flat)
     return out
