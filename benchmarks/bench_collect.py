@@ -11,7 +11,9 @@ The latency is server side (`org.faults.latency`): a thread waiting on it releas
 thread waiting on a real endpoint would. moto's own CPU time per call (it serializes under the GIL,
 about 1-5 ms per call, more per described image) is measured separately with zero latency and
 reported, because it is the part of the wall time that no client-side concurrency can hide here
-and that real AWS does not have.
+and that real AWS does not have. The last part runs the collection and the baseline again against
+the sandbox's recorded answers (benchmarks/replay.py): an endpoint that costs our process nothing
+but the latency, which is what the concurrency bound assumes.
 """
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ from botocore.exceptions import ClientError
 from ecr_audit import sandbox
 from ecr_audit.collect.run import collect
 from ecr_audit.collect.manifests import ACCEPTED_MEDIA_TYPES
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from replay import Recorder, Replayer  # noqa: E402  (benchmarks/ is not a package)
 
 ORG_PAGE = 20          # organizations:ListAccounts MaxResults limit
 IMAGES_PAGE = 1000     # DescribeImages maxResults limit
@@ -170,7 +175,8 @@ def main(argv=None) -> int:
     with sandbox.running(world) as org:
         # moto's own CPU time, without injected latency (not part of a real endpoint's cost to us).
         run_collector(org, 0.0, regions, workers, rworkers)   # warm-up: imports, moto lazy state
-        cpu_wall, cpu, _ = run_collector(org, 0.0, regions, workers, rworkers)
+        with Recorder() as recorder:
+            cpu_wall, cpu, _ = run_collector(org, 0.0, regions, workers, rworkers)
         before = server_calls(org)
         wall, wall_cpu, inv = run_collector(org, args.latency, regions, workers, rworkers)
         served = server_calls(org) - before
@@ -180,10 +186,30 @@ def main(argv=None) -> int:
             org.faults.latency(args.latency)
             before = server_calls(org)
             t = time.perf_counter()
-            seq_images = sequential_collect(org.session(), org.role_name, regions, manifest_units)
+            with recorder:
+                seq_images = sequential_collect(org.session(), org.role_name, regions, manifest_units)
             seq_wall = time.perf_counter() - t
             seq_calls = server_calls(org) - before
         org.faults.latency(0)
+        caller, role_name = org.session(), org.role_name
+        credentials = caller.get_credentials()
+
+    # The same collection against a zero-CPU endpoint: the answers above, replayed (replay.py).
+    def replayed_session():
+        return boto3.Session(aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                             region_name=caller.region_name)
+
+    with Replayer(recorder.responses, args.latency) as replayer:
+        t, c = time.perf_counter(), time.process_time()
+        rinv = collect(replayed_session(), org=True, role_name=role_name, regions=regions,
+                       max_workers=workers, repository_workers=rworkers)
+        r_wall, r_cpu = time.perf_counter() - t, time.process_time() - c
+        r_calls = replayer.calls
+        if not args.no_baseline:
+            t = time.perf_counter()
+            sequential_collect(replayed_session(), role_name, regions, manifest_units)
+            r_seq_wall = time.perf_counter() - t
+    assert len(rinv.errors) == 0 and len(rinv.images) == len(inv.images), "the replayed collection differs"
 
     calls = inv.api_calls.groupby("operation")["calls"].sum()
     retries = int(inv.api_calls["retries"].fillna(0).sum())
@@ -214,6 +240,15 @@ def main(argv=None) -> int:
     if not args.no_baseline:
         print(f"sequential baseline: {seq_wall:.2f} s, {seq_calls} calls, {seq_images:,} images; "
               f"collector is {seq_wall / wall:.1f}× faster")
+    r_bound = r_calls * args.latency / concurrency
+    print(f"\nagainst a zero-CPU endpoint (the sandbox's answers replayed after {args.latency * 1000:.0f} ms; "
+          f"botocore still signs and parses every call):")
+    print(f"  collector wall: {r_wall:.2f} s (process CPU {r_cpu:.2f} s), {r_calls} calls, {r_calls / r_wall:.0f} calls/s, "
+          f"{len(rinv.images):,} images, 0 errors")
+    print(f"  concurrency bound: {r_calls} × {args.latency * 1000:.0f} ms ÷ {concurrency} = {r_bound:.2f} s; "
+          f"wall / bound = {r_wall / r_bound:.2f} (target ≤ 1.5)")
+    if not args.no_baseline:
+        print(f"  sequential baseline: {r_seq_wall:.2f} s; collector is {r_seq_wall / r_wall:.1f}× faster (target ≥ 10)")
     return 0
 
 

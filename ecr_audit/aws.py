@@ -1,13 +1,13 @@
 """AWS access for the collector: sessions, client configuration, organization and region discovery.
 
-Nothing here runs at import time. Clients are made per account × region × thread (boto3
-sessions are not thread-safe and clients are not shared across threads by design).
+Nothing here runs at import time. Clients are made once per account × service × region and
+shared by threads (botocore clients are thread-safe; boto3 sessions are not, so clients are
+created under a lock).
 
 Retry decision: botocore `standard` mode, max_attempts 10 (ecr-facts §2.2) — botocore counts
 retries there, so one call is up to 11 requests (measured in tests/test_reliability_faults.py). `adaptive` adds a
-client-side token bucket per client; with one client per thread its bucket would be split
-across a unit's workers and would not match ECR's per account × region throttling scope, and
-the SDK guide calls it experimental. Standard mode retries ThrottlingException, 429 and 5xx
+client-side token bucket per client (here one per account × region, ECR's throttling scope),
+but the SDK guide calls it experimental and it was not needed: Standard mode retries ThrottlingException, 429 and 5xx
 with full-jitter exponential backoff (≤20 s per wait), so a storm of dozens of throttles
 spread over a unit's calls is absorbed; a call still throttled after its 11 requests becomes an
 errors row (error_kind throttled).
@@ -42,11 +42,14 @@ def default_session(profile: str | None = None) -> boto3.Session:
 
 
 class Clients:
-    """Clients of one account's session, all counted.
+    """Clients of one account's session, all counted: one per service × region, shared by the
+    threads working on it.
 
-    `lease(service, region)` hands a client to one thread at a time and takes it back afterwards,
-    so no client is used by two threads at once and a unit's workers reuse the few clients
-    they need (creating a botocore client costs tens of milliseconds).
+    botocore clients are thread-safe (sessions are not: clients are created under a lock).
+    Sharing matters for CPU: creating a client costs tens of milliseconds, and the collector is
+    CPU-bound under the GIL once latency is low (benchmarks/RESULTS.md: one client per thread
+    made 41 clients for 8 account × region units, one per service × region makes 17).
+    The connection pool (`max_pool_connections`, 10) exceeds a unit's repository workers.
     """
 
     def __init__(self, session: boto3.Session, account_id: str, recorder, config: Config | None = None):
@@ -54,28 +57,22 @@ class Clients:
         self.account_id = account_id
         self._recorder = recorder
         self._config = config or client_config()
-        self._free: dict[tuple, list] = {}
+        self._clients: dict[tuple, object] = {}
         self._lock = threading.Lock()
 
-    def _new(self, service: str, region: str | None):
-        with _CREATE_LOCK:  # boto3.Session.client() is not thread-safe
-            client = self.session.client(service, region_name=region, config=self._config)
-        self._recorder.instrument(client, self.account_id, region or client.meta.region_name)
-        return client
+    def client(self, service: str, region: str | None):
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                with _CREATE_LOCK:  # boto3.Session.client() is not thread-safe
+                    client = self.session.client(service, region_name=region, config=self._config)
+                self._recorder.instrument(client, self.account_id, region or client.meta.region_name)
+                self._clients[key] = client
+            return self._clients[key]
 
     @contextmanager
     def lease(self, service: str, region: str | None):
-        key = (service, region)
-        with self._lock:
-            free = self._free.setdefault(key, [])
-            client = free.pop() if free else None
-        if client is None:
-            client = self._new(service, region)
-        try:
-            yield client
-        finally:
-            with self._lock:
-                self._free[key].append(client)
+        yield self.client(service, region)
 
     def call(self, service: str, region: str | None, fn, *args, **kwargs):
         """fn(client, *args, **kwargs) with a leased client."""
