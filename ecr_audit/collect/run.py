@@ -407,17 +407,18 @@ def _normalize_ids(ids) -> list[str]:
 
 
 def discover_accounts(caller_clients: aws.Clients, caller_account: str, org: bool, accounts, sink: Sink,
-                      recorder: CallRecorder, region: str) -> tuple[list[dict], dict | None]:
-    """Account rows to collect (state ACTIVE) or skip, and the organization meta (or None)."""
+                      recorder: CallRecorder, region: str, background: ThreadPoolExecutor):
+    """(account rows to collect (state ACTIVE) or skip, the organization meta or None, the OU
+    walk still running in `background` or None: pass it to `_finish_ou_paths`)."""
     wanted = _normalize_ids(accounts) if accounts is not None else None
     if not org:
         ids = wanted if wanted is not None else [caller_account]
-        return [_account_row(i, collection_status="pending") for i in ids], None
+        return [_account_row(i, collection_status="pending") for i in ids], None, None
     with caller_clients.lease("organizations", region) as client:
-        return _discover_org(client, wanted, sink, recorder, region)
+        return _discover_org(client, wanted, sink, recorder, region, background)
 
 
-def _discover_org(client, wanted, sink: Sink, recorder: CallRecorder, region: str):
+def _discover_org(client, wanted, sink: Sink, recorder: CallRecorder, region: str, background):
     meta = {"id": None, "management_account_id": None, "account_ids": []}
     try:
         o = aws.get_organization(client)
@@ -430,15 +431,9 @@ def _discover_org(client, wanted, sink: Sink, recorder: CallRecorder, region: st
     except RECORDABLE as e:
         recorder.failed("", region, "ListAccounts")
         _caller_error(sink, "ListAccounts", e)
-        return [], meta
+        return [], meta, None
     meta["account_ids"] = sorted(str(a["Id"]) for a in listed)
     paths = {str(a["Id"]): aws.ou_path_from_paths(a.get("Paths"), str(a["Id"])) for a in listed}
-    if any(p is None for p in paths.values()):
-        try:
-            walked = aws.get_ou_paths(client)
-            paths = {i: p or walked.get(i) for i, p in paths.items()}
-        except RECORDABLE as e:
-            _caller_error(sink, "ListOrganizationalUnitsForParent", e)
     rows = []
     for a in listed:
         i = str(a["Id"])
@@ -454,7 +449,25 @@ def _discover_org(client, wanted, sink: Sink, recorder: CallRecorder, region: st
     for i in wanted or []:
         if i not in meta["account_ids"]:
             rows.append(_account_row(i, skip_reason="not an account of the organization"))
-    return rows, meta
+    walk = None
+    if any(p is None for p in paths.values()):
+        # Only OU paths need the walk (one call per OU and page, one after another): it runs
+        # beside the collection and fills `ou_path` when it ends (`_finish_ou_paths`).
+        walk = background.submit(aws.get_ou_paths, client)
+    return rows, meta, walk
+
+
+def _finish_ou_paths(rows: list[dict], walk, sink: Sink) -> None:
+    if walk is None:
+        return
+    try:
+        walked = walk.result()
+    except RECORDABLE as e:
+        _caller_error(sink, "ListOrganizationalUnitsForParent", e)
+        return
+    for row in rows:
+        if row.get("ou_path") is None:
+            row["ou_path"] = walked.get(row["account_id"])
 
 
 def prepare_account(row: dict, caller, caller_arn: str, caller_account: str, opts: dict,
@@ -539,42 +552,52 @@ def collect(session=None, *, profile=None, org=False, accounts=None, role_name=N
     ident = caller_clients.call("sts", session.region_name, lambda sts: sts.get_caller_identity())
     caller_arn, caller_account = ident["Arn"], str(ident["Account"])
 
-    rows, org_meta = discover_accounts(caller_clients, caller_account, org, accounts, sink, recorder, home)
-    ecr_regions = aws.ecr_regions(session, aws.partition_of(caller_arn))
-    pending = [r for r in rows if r["collection_status"] == "pending"]
-    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ecr-account") as pool:
-        prepared = list(pool.map(lambda r: prepare_account(r, session, caller_arn, caller_account, opts, sink,
-                                                           recorder, ecr_regions), pending))
-    for acct in prepared:
-        for region, why in acct.disabled.items():
-            sink.add("errors", [{"account_id": acct.account_id, "region": region, "operation": "DescribeRegions",
-                                 "error_code": "RegionDisabled", "error_kind": "disabled_region", "message": why}])
-            acct.units.append({"account_id": acct.account_id, "region": region, "status": "disabled",
-                               "reason": why, "principal_arn": acct.principal_arn,
-                               "manifest_mode": read_manifests, "manifests_read": False,
-                               "manifests_reason": "region not collected", "errors": 1})
-    work = [(a, region) for a in prepared if a.clients is not None and a.row["collection_status"] == "pending"
-            for region in a.regions]
-    sink.bump("start", units_total=len(work))
-    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ecr-unit") as pool:
-        results = list(pool.map(lambda w: (w[0], collect_unit(w[0], w[1], opts, sink, recorder)), work))
-    for acct, unit in results:
-        acct.units.append(unit)
-    for acct in prepared:
-        if acct.row["collection_status"] != "pending":
-            continue
-        statuses = {u["status"] for u in acct.units}
-        if statuses and statuses <= {"failed", "disabled"}:
-            acct.row.update(collection_status="failed", skip_reason="no region could be collected")
-        elif statuses - {"complete"}:
-            acct.row.update(collection_status="partial", skip_reason="some regions were not fully read")
-        else:
-            acct.row["collection_status"] = "collected"
-    sink.add("accounts", rows)
-    sink.add("coverage", [u for a in prepared for u in a.units])
-    sink.bump("done")
-    return _inventory(sink, recorder, rows, prepared, org_meta, opts, org, accounts, session,
-                      {"arn": caller_arn, "account_id": caller_account}, collected_at)
+    # The OU walk runs in `background` beside the collection (see `_discover_org`).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecr-org") as background:
+        rows, org_meta, ou_walk = discover_accounts(caller_clients, caller_account, org, accounts, sink, recorder, home,
+                                                    background)
+        ecr_regions = aws.ecr_regions(session, aws.partition_of(caller_arn))
+        pending = [r for r in rows if r["collection_status"] == "pending"]
+        prepared, units = [], []
+        # An account's units start as soon as it is prepared (AssumeRole, DescribeRegions), not
+        # after every account is: with thousands of accounts that barrier was minutes long.
+        with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ecr-unit") as unit_pool, \
+                ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ecr-account") as acct_pool:
+            for ready in [acct_pool.submit(prepare_account, r, session, caller_arn, caller_account, opts, sink,
+                                           recorder, ecr_regions) for r in pending]:
+                acct = ready.result()
+                prepared.append(acct)
+                for region, why in acct.disabled.items():
+                    sink.add("errors", [{"account_id": acct.account_id, "region": region,
+                                         "operation": "DescribeRegions", "error_code": "RegionDisabled",
+                                         "error_kind": "disabled_region", "message": why}])
+                    acct.units.append({"account_id": acct.account_id, "region": region, "status": "disabled",
+                                       "reason": why, "principal_arn": acct.principal_arn,
+                                       "manifest_mode": read_manifests, "manifests_read": False,
+                                       "manifests_reason": "region not collected", "errors": 1})
+                if acct.clients is None or acct.row["collection_status"] != "pending":
+                    continue
+                sink.bump("start", units_total=len(acct.regions))
+                units += [(acct, unit_pool.submit(collect_unit, acct, region, opts, sink, recorder))
+                          for region in acct.regions]
+            for acct, unit in units:
+                acct.units.append(unit.result())
+        for acct in prepared:
+            if acct.row["collection_status"] != "pending":
+                continue
+            statuses = {u["status"] for u in acct.units}
+            if statuses and statuses <= {"failed", "disabled"}:
+                acct.row.update(collection_status="failed", skip_reason="no region could be collected")
+            elif statuses - {"complete"}:
+                acct.row.update(collection_status="partial", skip_reason="some regions were not fully read")
+            else:
+                acct.row["collection_status"] = "collected"
+        _finish_ou_paths(rows, ou_walk, sink)
+        sink.add("accounts", rows)
+        sink.add("coverage", [u for a in prepared for u in a.units])
+        sink.bump("done")
+        return _inventory(sink, recorder, rows, prepared, org_meta, opts, org, accounts, session,
+                          {"arn": caller_arn, "account_id": caller_account}, collected_at)
 
 
 def _inventory(sink, recorder, rows, prepared, org_meta, opts, org, accounts, session, caller, collected_at):
