@@ -106,7 +106,7 @@ class Inventory:
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """`compute()` once per Inventory under `name`, then the same object (do not mutate it)."""
         # Replacing a frame (not recommended either) drops everything cached.
-        stamp = (id(self.frames), self.frames.version)
+        stamp = (id(self.frames), getattr(self.frames, "version", None))
         if self.__dict__.get("_cache_stamp") != stamp:
             self.__dict__["_cache"], self.__dict__["_cache_stamp"] = {}, stamp
         cache = self.__dict__["_cache"]

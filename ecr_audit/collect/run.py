@@ -10,7 +10,7 @@ import functools
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -558,15 +558,15 @@ def collect(session=None, *, profile=None, org=False, accounts=None, role_name=N
                                                     background)
         ecr_regions = aws.ecr_regions(session, aws.partition_of(caller_arn))
         pending = [r for r in rows if r["collection_status"] == "pending"]
-        prepared, units = [], []
+        prepared, units = [None] * len(pending), []
         # An account's units start as soon as it is prepared (AssumeRole, DescribeRegions), not
         # after every account is: with thousands of accounts that barrier was minutes long.
         with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ecr-unit") as unit_pool, \
                 ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ecr-account") as acct_pool:
-            for ready in [acct_pool.submit(prepare_account, r, session, caller_arn, caller_account, opts, sink,
-                                           recorder, ecr_regions) for r in pending]:
-                acct = ready.result()
-                prepared.append(acct)
+            position = {acct_pool.submit(prepare_account, r, session, caller_arn, caller_account, opts, sink,
+                                         recorder, ecr_regions): i for i, r in enumerate(pending)}
+            for ready in as_completed(position):
+                acct = prepared[position[ready]] = ready.result()
                 for region, why in acct.disabled.items():
                     sink.add("errors", [{"account_id": acct.account_id, "region": region,
                                          "operation": "DescribeRegions", "error_code": "RegionDisabled",
