@@ -47,7 +47,9 @@ def demo_snapshot() -> Path:
     """Path of the demo snapshot, built on first use (a few seconds)."""
     path = demo_snapshot_path()
     try:
-        load(path, verify=False)
+        inv = load(path, verify=False)
+        for name in inv.frames:                  # loading is lazy: read every frame now
+            inv.frames[name]
         return path
     except SnapshotError:
         return build_demo_snapshot(path)

@@ -12,6 +12,7 @@ to_csv); a frame Arrow cannot convert (mixed cell types) is written by pandas in
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -35,14 +36,21 @@ def _text(s: pd.Series) -> pd.Series:
     return s
 
 
+def _is_text(dtype) -> bool:
+    if dtype == object or isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _is_text(dtype.categories.dtype)
+    return isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype)
+                                                 or pa.types.is_large_string(dtype.pyarrow_dtype))
+
+
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """`df` with list cells joined and formula-like text cells neutralized (text columns only)."""
-    out = {}
-    for col in df.columns:
-        s = df[col]
-        text = s.dtype == object or isinstance(s.dtype, (pd.StringDtype, pd.CategoricalDtype))
-        out[col] = _text(s) if text else s
-    return pd.DataFrame(out, index=df.index)
+    cols = [df.iloc[:, i] for i in range(df.shape[1])]
+    out = pd.concat([_text(s) if _is_text(s.dtype) else s for s in cols], axis=1) if cols else df.copy()
+    out.columns = df.columns
+    return out
 
 
 def _iso_times(table: pa.Table) -> pa.Table:
@@ -59,8 +67,11 @@ def to_csv(df: pd.DataFrame, path=None) -> str | None:
     frame = safe_frame(df)
     try:
         table = _iso_times(pa.Table.from_pandas(frame, preserve_index=False))
+        out = io.BytesIO()
+        pcsv.write_csv(table, out)
     except (pa.ArrowException, TypeError, ValueError):
         return frame.to_csv(path, index=False)
-    out = io.BytesIO() if path is None else path
-    pcsv.write_csv(table, out if path is None else str(out))
-    return out.getvalue().decode() if path is None else None
+    if path is None:
+        return out.getvalue().decode()
+    Path(path).write_bytes(out.getvalue())
+    return None

@@ -55,6 +55,12 @@ class Frames(MutableMapping):
     def __len__(self) -> int:
         return len(set(self._frames) | set(self._loaders))
 
+    def __getstate__(self) -> dict:
+        # Loaders are closures over files: pickling (or copying) reads every frame first.
+        for name in list(self._loaders):
+            self[name]
+        return self.__dict__.copy()
+
     def is_loaded(self, name: str) -> bool:
         return name in self._frames
 
@@ -106,7 +112,9 @@ class Inventory:
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """`compute()` once per Inventory under `name`, then the same object (do not mutate it)."""
         # Replacing a frame (not recommended either) drops everything cached.
-        stamp = (id(self.frames), getattr(self.frames, "version", None))
+        frames = self.frames
+        stamp = ((id(frames), frames.version) if isinstance(frames, Frames)
+                 else tuple(id(df) for df in frames.values()))
         if self.__dict__.get("_cache_stamp") != stamp:
             self.__dict__["_cache"], self.__dict__["_cache_stamp"] = {}, stamp
         cache = self.__dict__["_cache"]
@@ -135,7 +143,10 @@ class Inventory:
         return set(org.get("account_ids") or [])
 
     def counts(self) -> dict[str, int]:
-        return {name: self.frames.rows(name) for name in self.frames}
+        frames = self.frames
+        if not isinstance(frames, Frames):
+            return {name: len(df) for name, df in frames.items()}
+        return {name: frames.rows(name) for name in frames}
 
     def save(self, path) -> "Path":
         from .snapshot import save

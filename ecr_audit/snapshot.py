@@ -90,6 +90,8 @@ def _compact(inv: Inventory, name: str) -> pd.DataFrame:
     df = inv.frames[name]
     if not len(df) or name not in ("layers", "manifest_references", "image_tags"):
         return df
+    if name != "image_tags" and not keys.keys(inv).image_index.is_unique:
+        return df           # two images with one key: a row number would not say which
     if name == "image_tags":
         return df.iloc[:0] if _same_frame(df, _tags_from_images(inv.images)) else df
     if name == "layers":
@@ -302,10 +304,10 @@ def load(path, verify: bool = True) -> Inventory:
         expected, compact = entry.get("rows"), entry.get("encoding") == "compact"
         if stored != expected and not (compact and name == "image_tags"):   # not written: derived
             raise SnapshotError(f"{fpath}: has {stored} rows, manifest says {expected}")
-        files[name], rows[name] = (fpath, compact), expected
+        files[name], rows[name] = (fpath, compact, _identity(os.stat(fpath))), expected
     frames = Frames(rows=rows)
-    for name, (fpath, compact) in files.items():
-        frames.lazy(name, _loader(name, fpath, frames, compact))
+    for name, (fpath, compact, identity) in files.items():
+        frames.lazy(name, _loader(name, fpath, frames, compact, identity))
     return Inventory.from_conformed(frames, manifest.get("meta") or {})
 
 
@@ -339,14 +341,27 @@ def _str_lists(table: pa.Table, name: str, hints: dict) -> dict[str, list]:
     return out
 
 
-def _loader(name: str, fpath: Path, frames: Frames, compact: bool):
+def _identity(st: os.stat_result) -> tuple:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _loader(name: str, fpath: Path, frames: Frames, compact: bool, identity: tuple):
     def load_frame() -> pd.DataFrame:
+        # The file must still be the one checked at load(): a snapshot saved again at the same
+        # path in between (a new collection) must not be mixed into this one.
         try:
-            table = pq.read_table(fpath)
-            lists = _str_lists(table, name, frames.hints)
-            df = table.drop_columns(list(lists)).to_pandas()
-        except Exception as e:  # pyarrow raises several types for corrupt files
-            raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
+            f = open(fpath, "rb")
+        except OSError as e:
+            raise SnapshotError(f"{fpath}: gone since the snapshot was loaded ({e.strerror}); load it again") from None
+        with f:
+            if _identity(os.fstat(f.fileno())) != identity:
+                raise SnapshotError(f"{fpath}: replaced or changed since the snapshot was loaded; load it again")
+            try:
+                table = pq.read_table(f)
+                lists = _str_lists(table, name, frames.hints)
+                df = table.drop_columns(list(lists)).to_pandas()
+            except Exception as e:  # pyarrow raises several types for corrupt files
+                raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
         for col, values in lists.items():
             df[col] = pd.Series(values, index=df.index, dtype=object)
         try:

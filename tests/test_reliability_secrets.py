@@ -150,3 +150,14 @@ def test_findings_csv_goes_through_the_formula_safe_writer(demo_snapshot, capsys
     assert main(["findings", str(demo_snapshot), "--format", "csv"]) == 0
     cells = [c for row in csv.reader(io.StringIO(capsys.readouterr().out)) for c in row]
     assert "'=1+1" in cells and not [c for c in cells if c[:1] in ("=", "+", "@")]
+
+
+def test_csv_guard_covers_arrow_text_and_leaves_numbers_and_odd_cells_alone():
+    from ecr_audit.export import safe_frame, to_csv
+    df = pd.DataFrame({"arrow": pd.Series(["=1+1", "ok"], dtype="string[pyarrow]"),
+                       "numcat": pd.Series([-1, 2], dtype="category"),
+                       "odd": [{"k": "=x"}, None]})
+    out = safe_frame(df)
+    assert out["arrow"].tolist() == ["'=1+1", "ok"] and out["numcat"].tolist() == [-1, 2]
+    text = to_csv(df)                                     # Arrow cannot write dict cells: pandas does
+    assert "'=1+1" in text and "'-1" not in text

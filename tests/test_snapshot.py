@@ -223,3 +223,29 @@ def test_a_blob_pointer_to_a_row_without_the_digest_is_refused(demo_inventory, t
     t.to_parquet(f, index=False)
     with pytest.raises(SnapshotError, match=r"layers\.parquet: does not match .*blob_first"):
         load(path, verify=False).layers
+
+
+def test_a_snapshot_saved_again_at_its_path_after_loading_is_refused_not_mixed_in(demo_inventory, tmp_path):
+    path = demo_inventory.save(tmp_path / "snap")
+    inv = load(path)
+    inv.images                                            # read before the new collection lands
+    demo_inventory.save(path)                             # a new collection saved to the same path
+    with pytest.raises(SnapshotError, match=r"layers\.parquet: replaced or changed since the snapshot was loaded"):
+        inv.layers
+
+
+def test_images_sharing_a_key_are_saved_in_full_and_round_trip(tmp_path):
+    digest = "sha256:" + "a" * 64
+    repo = {"account_id": ACCT, "region": "eu-west-1", "repository_name": "app"}
+    inv = Inventory.from_frames(
+        images=[{**repo, "image_digest": digest, "tags": ["v1"]}, {**repo, "image_digest": digest, "tags": ["v1"]}],
+        layers=[{**repo, "image_digest": digest, "blob_digest": "sha256:" + "b" * 64, "size_bytes": 1, "kind": "layer"}])
+    path = inv.save(tmp_path / "dup")
+    assert "encoding" not in json.loads((path / "manifest.json").read_text())["frames"]["layers"]
+    _assert_same_inventory(inv, load(path))
+
+
+def test_a_lazily_loaded_inventory_pickles_with_every_frame(demo_inventory, tmp_path):
+    import pickle
+    inv = load(demo_inventory.save(tmp_path / "snap"))
+    _assert_same_inventory(demo_inventory, pickle.loads(pickle.dumps(inv)))
