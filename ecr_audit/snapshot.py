@@ -348,20 +348,23 @@ def _identity(st: os.stat_result) -> tuple:
 def _loader(name: str, fpath: Path, frames: Frames, compact: bool, identity: tuple):
     def load_frame() -> pd.DataFrame:
         # The file must still be the one checked at load(): a snapshot saved again at the same
-        # path in between (a new collection) must not be mixed into this one.
-        try:
-            f = open(fpath, "rb")
-        except OSError as e:
-            raise SnapshotError(f"{fpath}: gone since the snapshot was loaded ({e.strerror}); load it again") from None
-        with f:
-            if _identity(os.fstat(f.fileno())) != identity:
-                raise SnapshotError(f"{fpath}: replaced or changed since the snapshot was loaded; load it again")
+        # path in between (a new collection) must not be mixed into this one. Checked before and
+        # after reading (by path: pyarrow reads a path natively, far faster than a Python file).
+        def check():
             try:
-                table = pq.read_table(f)
-                lists = _str_lists(table, name, frames.hints)
-                df = table.drop_columns(list(lists)).to_pandas()
-            except Exception as e:  # pyarrow raises several types for corrupt files
-                raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
+                now = _identity(os.stat(fpath))
+            except OSError as e:
+                raise SnapshotError(f"{fpath}: gone since the snapshot was loaded ({e.strerror}); load it again") from None
+            if now != identity:
+                raise SnapshotError(f"{fpath}: replaced or changed since the snapshot was loaded; load it again")
+        check()
+        try:
+            table = pq.read_table(fpath)
+            lists = _str_lists(table, name, frames.hints)
+            df = table.drop_columns(list(lists)).to_pandas()
+        except Exception as e:  # pyarrow raises several types for corrupt files
+            raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
+        check()
         for col, values in lists.items():
             df[col] = pd.Series(values, index=df.index, dtype=object)
         try:
