@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-REPO_KEY = ["account_id", "region", "repository_name"]
-IMAGE_KEY = REPO_KEY + ["image_digest"]
+from .schema import IMAGE_KEY, REPO_KEY  # declared once in schema; other modules import them from here
 
 
 def freed_rows(pair: np.ndarray, n_pairs: int, is_removed: np.ndarray) -> np.ndarray:

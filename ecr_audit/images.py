@@ -27,8 +27,7 @@ import pyarrow.compute as pc
 from . import blobs
 from .keys import digest_rows, keys, layer_keys, reference_rows, tag_rows
 
-REPO_KEY = ["account_id", "region", "repository_name"]
-IMAGE_KEY = REPO_KEY + ["image_digest"]
+from .schema import IMAGE_KEY, REPO_KEY  # declared once in schema; other modules import them from here
 
 INDEX_MEDIA_TYPES = (
     "application/vnd.docker.distribution.manifest.list.v2+json",

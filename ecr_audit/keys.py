@@ -16,8 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-REPO_KEY = ["account_id", "region", "repository_name"]
-IMAGE_KEY = REPO_KEY + ["image_digest"]
+from .schema import IMAGE_KEY, REPO_KEY  # declared once in schema; other modules import them from here
 
 
 # -- hashing digests fast -----------------------------------------------------------------------
@@ -78,12 +77,6 @@ def _records(values):
     for j in range(16):
         v = (v << np.uint64(4)) | nib[:, j]
     return rec, v
-
-
-def prefix64(values):
-    """The first 64 bits of each digest when every non-null value is canonical, else None."""
-    r = _records(values)
-    return None if r is None else r[1]
 
 
 def _same(rec_a: np.ndarray, rec_b: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ Status columns use the vocabulary in `STATUS`: present | absent | unreadable | u
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,10 @@ ACCOUNT = _c("account_id", STR, "12-digit id of the account that owns the resour
 REGION = _c("region", STR, "AWS region code", True)
 REPO = _c("repository_name", STR, "ECR repository name", True)
 DIGEST = _c("image_digest", STR, "sha256 digest of the image manifest", True)
+# Key columns of a repository and of an image, for joins across frames.
+REPO_KEY = [ACCOUNT.name, REGION.name, REPO.name]
+IMAGE_KEY = REPO_KEY + [DIGEST.name]
+
 # The million-row frames repeat a handful of values per column: categoricals hold them as
 # small integer codes (hundreds of MiB less at a million images).
 ACCOUNT_CAT = _c("account_id", CAT, ACCOUNT.description, True)

@@ -42,12 +42,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import __version__, schema
+from .schema import IMAGE_KEY
 from .inventory import Frames, Inventory
 
 MANIFEST = "manifest.json"
 TAG_HINT = "images.tags"                # (image row, tag) of every image × tag, for keys.tag_rows
 READS = (1, schema.SCHEMA_VERSION)      # schema versions this release loads
-IMAGE_KEY = ["account_id", "region", "repository_name", "image_digest"]
 
 
 class SnapshotError(Exception):
