@@ -23,6 +23,12 @@ NOTEBOOK_DIR = Path(os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).reso
 ORDER = ["executive_summary", "cross_account_access", "orphaned_images", "lifecycle", "storage_cost"]
 
 
+# Parameters the runner sets itself. A user value for `snapshot` would show another snapshot's data
+# under the provenance of the one named on the command line.
+RESERVED = {"snapshot": "the snapshot is the SNAPSHOT argument of `ecr-audit report`; name the other "
+                        "snapshot there instead of -p snapshot"}
+
+
 class ReportError(Exception):
     """Bad report input (unknown notebook or parameter); the message says what is valid."""
 
@@ -81,8 +87,11 @@ def resolve(only: list[str] | None, params: dict[str, str]) -> dict[str, tuple[P
     unknown = [n for n in chosen if n not in available]
     if unknown:
         raise ReportError(f"unknown report(s) {', '.join(unknown)}; available: {', '.join(available)}")
+    reserved = sorted(set(params) & set(RESERVED))
+    if reserved:
+        raise ReportError(f"parameter {reserved[0]} cannot be set: {RESERVED[reserved[0]]}")
     declared = {n: parameters(available[n]) for n in chosen}
-    valid = sorted(set().union(*declared.values()))
+    valid = sorted(set().union(*declared.values()) - set(RESERVED))
     bad = sorted(set(params) - set(valid))
     if bad:
         raise ReportError(f"unknown parameter(s) {', '.join(bad)}; valid: {', '.join(valid)}")

@@ -58,8 +58,22 @@ def test_unknown_parameter_is_refused_with_the_valid_names(probe_env, capsys):
     rc = cli.main(["report", str(snap), "--out", str(out), "-p", "nope", "1"])
     err = capsys.readouterr().err
     assert rc == cli.EXIT_INPUT
-    assert "unknown parameter(s) nope; valid: fail, limit, snapshot" in err
+    assert "unknown parameter(s) nope; valid: fail, limit" in err
     assert not out.exists()
+
+
+def test_snapshot_parameter_is_refused_so_data_and_provenance_come_from_the_same_snapshot(probe_env, capsys):
+    """issue 12 #15: `report A -p snapshot B` showed B's data under A's provenance."""
+    snap, out = probe_env
+    other = Inventory.from_frames(meta={"source": "other", "collected_at": "2020-01-01T00:00:00Z"}).save(
+        snap.parent / "other")
+    rc = cli.main(["report", str(snap), "--out", str(out), "-p", "snapshot", str(other), "--quiet"])
+    assert rc == cli.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "parameter snapshot cannot be set" in err and "SNAPSHOT argument" in err
+    assert not out.exists()
+    with pytest.raises(report.ReportError, match="snapshot cannot be set"):
+        report.run(snap, out, params={"snapshot": str(other)})
 
 
 def test_unknown_report_name_is_refused(probe_env, capsys):
