@@ -115,3 +115,131 @@ def test_heatmap_fold_keeps_the_largest_rows_and_columns_and_every_count():
     assert f.to_numpy().sum() == m.to_numpy().sum()
     assert f.index[0] == "a49" and f.index[-1] == "other (41)" and f.columns[-1] == "other (31)"
     assert nb.fold(m.iloc[:5, :5], limit=10).equals(m.iloc[:5, :5])
+
+
+# ---- notebooks that never end (issue 12 #6) --------------------------------------------------------
+
+def _notebook(path: Path, *code: str) -> Path:
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}\nParameters: `snapshot`."),
+                nbformat.v4.new_code_cell('snapshot = ""', metadata={"tags": ["parameters"]}),
+                *[nbformat.v4.new_code_cell(c) for c in code]]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _hang(path: Path, pid_file: Path) -> Path:
+    """A notebook whose kernel writes its pid, then spins in C code holding the GIL (a
+    catastrophic regex: ipykernel's own parent-poller thread never runs again)."""
+    return _notebook(path, f"import os, re\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))",
+                     "re.match(r'(a*)*b', 'a' * 64)")
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _kill_kernel(pid: int) -> None:
+    """Cleanup after a failure: kill the kernel this test started, if it still runs."""
+    import os
+    import signal
+    try:
+        if _alive(pid) and b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _wait(predicate, seconds: float) -> bool:
+    import time
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _report_process(snap, out, nbdir, *args):
+    """`ecr-audit report` in a child process; its output goes to files (a surviving kernel would
+    hold pipes open)."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "ECR_AUDIT_NOTEBOOKS": str(nbdir)}
+    with open(nbdir / "stderr.txt", "w") as err:
+        return subprocess.Popen([sys.executable, "-m", "ecr_audit.cli", "report", str(snap), "--out", str(out),
+                                 *args], env=env, stdout=subprocess.DEVNULL, stderr=err)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_notebook_that_hangs_times_out_as_a_failed_page_and_the_other_pages_still_run(probe_env):
+    snap, out = probe_env
+    nbdir = out.parent / "hanging"
+    nbdir.mkdir()
+    pid_file = out.parent / "kernel.pid"
+    _hang(nbdir / "a_hangs.ipynb", pid_file)
+    _notebook(nbdir / "b_fine.ipynb", "print('the next page ran')")
+    proc = _report_process(snap, out, nbdir, "--timeout", "3")
+    try:
+        proc.wait(timeout=300)                      # a bound on a hang, not a speed assertion
+    finally:
+        proc.kill()
+        if pid_file.exists():
+            kernel = int(pid_file.read_text())
+            _wait(lambda: not _alive(kernel), 30)
+            survived = _alive(kernel)
+            _kill_kernel(kernel)
+            assert not survived, "the timed-out kernel still runs"
+    assert proc.returncode == cli.EXIT_REPORT, (nbdir / "stderr.txt").read_text()
+    assert pid_file.exists()                         # the hanging cell really ran
+    page = (out / "a_hangs.html").read_text()
+    assert "This report failed" in page and "timed out" in page and "after 3 s" in page
+    assert "the next page ran" in (out / "b_fine.html").read_text()
+    index = (out / "index.html").read_text()
+    assert "failed: timed out" in index and "B fine</a></h2><p>ok" in index
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigkill_of_report_leaves_no_kernel_running(probe_env):
+    import os
+    import signal
+    snap, out = probe_env
+    nbdir = out.parent / "hanging"
+    nbdir.mkdir()
+    pid_file = out.parent / "kernel.pid"
+    _hang(nbdir / "hangs.ipynb", pid_file)
+    proc = _report_process(snap, out, nbdir)
+    kernel = None
+    try:
+        assert _wait(lambda: pid_file.exists() and pid_file.read_text(), 120), \
+            (nbdir / "stderr.txt").read_text()
+        kernel = int(pid_file.read_text())
+        assert _alive(kernel)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        assert _wait(lambda: not _alive(kernel), 30), f"kernel {kernel} survived the report's SIGKILL"
+    finally:
+        proc.kill()
+        proc.wait()
+        if kernel:
+            _kill_kernel(kernel)
+
+
+def test_timeout_option_is_documented_with_its_default_and_refuses_nonsense(capsys):
+    import contextlib
+    with contextlib.suppress(SystemExit):
+        cli.main(["report", "--help"])
+    assert f"default {report.DEFAULT_TIMEOUT:g}" in capsys.readouterr().out
+    for bad in ("-1", "soon", "nan", "inf"):
+        assert cli.main(["report", "snap", "--timeout", bad]) == cli.EXIT_INPUT
+        assert "--timeout" in capsys.readouterr().err
