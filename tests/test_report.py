@@ -243,3 +243,105 @@ def test_timeout_option_is_documented_with_its_default_and_refuses_nonsense(caps
     for bad in ("-1", "soon", "nan", "inf"):
         assert cli.main(["report", "snap", "--timeout", bad]) == cli.EXIT_INPUT
         assert "--timeout" in capsys.readouterr().err
+
+
+# ---- text from AWS in charts and HTML (issue 12 #14 and its tail; issue 15 #5) ----------------------
+
+HOSTILE = ["o-$\\undefinedmacro{$", "$x^2$", "a\\$b$", "r\u202eevil", "nul\x00x", "$\\$", "100$ and 200$",
+           "{}_^%&#~\\", "\u2066iso\u2069\u200f\u061c"]
+HIDDEN = ["\u202e", "\x00", "\u2066", "\u2069", "\u200f", "\u061c"]
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every figure `nb.chart` shows, drawn to PNG (as the inline backend does): its texts."""
+    import io
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    texts = []
+
+    def show():
+        for num in plt.get_fignums():
+            fig = plt.figure(num)
+            fig.savefig(io.BytesIO(), format="png")          # mathtext would raise here
+            texts.append([t for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()
+                          + [ax.title, ax.xaxis.label, ax.yaxis.label] + ax.texts
+                          + (ax.get_legend().get_texts() if ax.get_legend() else [])])
+            plt.close(fig)
+    monkeypatch.setattr(plt, "show", show)
+    return texts
+
+
+def _shows(t) -> str:
+    """What matplotlib draws for Text `t` (non-math text: `\\$` is a literal `$`)."""
+    from matplotlib import cbook
+    assert not t.get_usetex() and not cbook.is_math_text(t.get_text()), t.get_text()
+    return t.get_text().replace(r"\$", "$")
+
+
+def test_chart_labels_from_aws_are_drawn_literally_never_as_math_or_hidden_characters(drawn):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from matplotlib.ticker import FuncFormatter
+    from ecr_audit import notebook as nb
+    from ecr_audit.export import visible
+    expected = {visible(h) for h in HOSTILE}
+    nb.heatmap(pd.DataFrame([[1, 2, 0], [3, 0, 4], [0, 5, 6]], index=HOSTILE[:3], columns=HOSTILE[3:6]),
+               HOSTILE[6], xlabel=HOSTILE[7], ylabel=HOSTILE[8])
+    df = pd.DataFrame({"k": HOSTILE, HOSTILE[1]: range(len(HOSTILE)), HOSTILE[0]: range(len(HOSTILE))})
+    nb.chart(df.plot.bar(x="k", y=[HOSTILE[1], HOSTILE[0]]), HOSTILE[0])          # pandas ticks and legend
+    nb.chart(df.plot.barh(x="k", y=HOSTILE[1], logx=True, legend=False), "log")   # matplotlib's own math stays
+    fig, ax = plt.subplots()
+    ax.bar(HOSTILE, range(len(HOSTILE)))                                            # string categories
+    ax.annotate(HOSTILE[3], (0, 0))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, pos: HOSTILE[0]))
+    nb.chart(ax)
+    assert len(drawn) == 4
+    heat, bars, log, cats = drawn
+    assert {_shows(t) for t in heat} >= expected | {"1", "6"}      # ticks, title, axis labels, counts
+    assert {_shows(t) for t in bars if t.get_text()} >= expected
+    assert {_shows(t) for t in cats if t.get_text()} >= expected
+    log_math = [t.get_text() for t in log if "mathdefault" in t.get_text()]
+    assert log_math, "numeric log ticks keep matplotlib's own mathtext"
+    shown = "".join(t.get_text() for fig in drawn for t in fig)
+    assert not [c for c in HIDDEN if c in shown]
+
+
+def test_rendered_text_shows_hidden_characters_as_escapes_and_missing_values_blank(monkeypatch, tmp_path):
+    import numpy as np
+    import pandas as pd
+    from ecr_audit import notebook as nb
+    shown = []
+    monkeypatch.setattr(nb, "_display_html", shown.append)
+    monkeypatch.setenv(nb.REPORT_DIR_ENV, str(tmp_path))              # headlines go to the index
+    monkeypatch.setenv(nb.REPORT_NAME_ENV, "page")
+    sid = "Allow\u202e}1{=x"
+    df = pd.DataFrame({"sid": [sid, None, "nul\x00"], "o": pd.Series(["a", pd.NA, np.nan], dtype=object),
+                       "s": pd.Series(["x", None, "\u2066y"], dtype="string"),
+                       "i": pd.Series([1, None, 3], dtype="Int64"),
+                       "b": pd.Series([True, None, False], dtype="boolean"),
+                       "F": pd.Series([1.5, None, 2.0], dtype="Float64"), "f": [1.0, np.nan, 2.0],
+                       "t": pd.to_datetime(["2026-01-01", None, "2026-01-02"], utc=True),
+                       "c": pd.Series(["k", None, "k"], dtype="category"), "tags": [["a", "\u202eb"], [], None],
+                       "n": [1, 2, 3]})
+    nb.table(df, caption="cap\u202e")
+    nb.headline("label\u202e", "value\x00")
+    nb.headline("missing", pd.NA)
+    page = "".join(shown)
+    cells = re.findall(r"<td>(.*?)</td>", page)
+    assert not {"&lt;NA&gt;", "None", "NaN", "nan", "NaT", "<NA>"} & set(cells), cells
+    assert cells[:11] == ["Allow\\u202e}1{=x", "a", "x", "1", "True", "1.5", "1.0", "2026-01-01 00:00:00+00:00",
+                          "k", "a, \\u202eb", "1"]
+    assert cells[11:22] == [""] * 10 + ["2"]                         # the all-missing row is blank
+    assert "nul\\x00" in cells and "\\u2066y" in cells
+    banner = report._banner({"caller": "arn\u202e", "x": None}, failed="Error: \x00\u202e")
+    index = report._write_index(tmp_path, [report.PageResult(
+        "page", tmp_path / "page.html", tmp_path / "page.ipynb", False, 1.0, "bad\u202e",
+        __import__("json").loads((tmp_path / "page.headlines.json").read_text()))], {"org": "o-\u2067"})
+    everything = page + banner + index.read_text()
+    assert not [c for c in HIDDEN if c in everything]
+    assert "arn\\u202e" in banner and "\\x00\\u202e" in banner and "x: None" not in banner
+    text = index.read_text()
+    assert "label\\u202e: <strong>value\\x00</strong>" in text and "missing: <strong></strong>" in text
+    assert "o-\\u2067" in text and "bad\\u202e" in text
