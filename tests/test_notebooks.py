@@ -24,6 +24,17 @@ def test_every_notebook_is_committed_without_outputs_and_has_one_parameters_cell
             f"{name}: the first markdown cell must document the parameters"
 
 
+def test_every_chart_of_every_notebook_is_shown_through_the_escaping_helper():
+    """Labels from AWS are made literal for matplotlib only in `nb.chart` / `nb.heatmap`
+    (issue 12 #14): a cell that draws must show its figure through one of them."""
+    for name, path in report.notebooks().items():
+        for cell in json.loads(path.read_text())["cells"]:
+            src = "".join(cell["source"])
+            if cell["cell_type"] == "code" and re.search(r"\.plot\b|\bplt\.|subplots|\.bar\(|\.imshow\(", src):
+                assert "nb.chart(" in src or "nb.heatmap(" in src, f"{name}: {src[:80]}"
+                assert "plt.show" not in src and "display(" not in src, f"{name}: {src[:80]}"
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_on_demo_snapshot_and_page_is_self_contained(demo_report, name):
     results, out = demo_report
