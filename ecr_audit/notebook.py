@@ -181,7 +181,8 @@ def headline(label: str, value, show: bool = True) -> None:
         return
     path = Path(out) / f"{_safe_name(os.environ.get(REPORT_NAME_ENV, 'report'))}.headlines.json"
     items = json.loads(path.read_text()) if path.exists() else []
-    items = [i for i in items if i["label"] != label] + [{"label": label, "value": "" if _missing(value) else str(value)}]
+    shown = "" if _missing(value) else str(value)
+    items = [i for i in items if i["label"] != label] + [{"label": label, "value": shown}]
     path.write_text(json.dumps(items))
 
 

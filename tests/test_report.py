@@ -1,4 +1,5 @@
 """The report runner: papermill execution, parameter checks, self-contained escaped HTML."""
+import json
 import re
 import shutil
 from pathlib import Path
@@ -130,11 +131,21 @@ def _notebook(path: Path, *code: str) -> Path:
     return path
 
 
-def _hang(path: Path, pid_file: Path) -> Path:
-    """A notebook whose kernel writes its pid, then spins in C code holding the GIL (a
-    catastrophic regex: ipykernel's own parent-poller thread never runs again)."""
-    return _notebook(path, f"import os, re\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))",
-                     "re.match(r'(a*)*b', 'a' * 64)")
+@pytest.fixture
+def hanging(probe_env):
+    """(snapshot, report dir, notebook dir, pid file): notebook `a_hangs` writes its kernel's pid,
+    then spins in C code holding the GIL (a catastrophic regex: ipykernel's own parent-poller
+    thread never runs again)."""
+    snap, out = probe_env
+    nbdir = out.parent / "hanging"
+    nbdir.mkdir()
+    pid_file = out.parent / "kernel.pid"
+    _notebook(nbdir / "a_hangs.ipynb", f"import os, re\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))",
+              "re.match(r'(a*)*b', 'a' * 64)")
+    return snap, out, nbdir, pid_file
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
 
 def _alive(pid: int) -> bool:
@@ -175,18 +186,14 @@ def _report_process(snap, out, nbdir, *args):
     import sys
     env = {**os.environ, "ECR_AUDIT_NOTEBOOKS": str(nbdir)}
     with open(nbdir / "stderr.txt", "w") as err:
-        return subprocess.Popen([sys.executable, "-m", "ecr_audit.cli", "report", str(snap), "--out", str(out),
-                                 *args], env=env, stdout=subprocess.DEVNULL, stderr=err)
+        return subprocess.Popen([sys.executable, "-m", "ecr_audit.cli", "report", str(snap), "--out",
+                                 str(out), *args], env=env, stdout=subprocess.DEVNULL, stderr=err)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_notebook_that_hangs_times_out_as_a_failed_page_and_the_other_pages_still_run(probe_env):
-    snap, out = probe_env
-    nbdir = out.parent / "hanging"
-    nbdir.mkdir()
-    pid_file = out.parent / "kernel.pid"
-    _hang(nbdir / "a_hangs.ipynb", pid_file)
+@needs_proc
+def test_notebook_that_hangs_times_out_as_a_failed_page_and_the_other_pages_still_run(hanging):
+    snap, out, nbdir, pid_file = hanging
     _notebook(nbdir / "b_fine.ipynb", "print('the next page ran')")
     proc = _report_process(snap, out, nbdir, "--timeout", "3")
     try:
@@ -209,15 +216,11 @@ def test_notebook_that_hangs_times_out_as_a_failed_page_and_the_other_pages_stil
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_sigkill_of_report_leaves_no_kernel_running(probe_env):
+@needs_proc
+def test_sigkill_of_report_leaves_no_kernel_running(hanging):
     import os
     import signal
-    snap, out = probe_env
-    nbdir = out.parent / "hanging"
-    nbdir.mkdir()
-    pid_file = out.parent / "kernel.pid"
-    _hang(nbdir / "hangs.ipynb", pid_file)
+    snap, out, nbdir, pid_file = hanging
     proc = _report_process(snap, out, nbdir)
     kernel = None
     try:
@@ -291,7 +294,7 @@ def test_chart_labels_from_aws_are_drawn_literally_never_as_math_or_hidden_chara
                HOSTILE[6], xlabel=HOSTILE[7], ylabel=HOSTILE[8])
     df = pd.DataFrame({"k": HOSTILE, HOSTILE[1]: range(len(HOSTILE)), HOSTILE[0]: range(len(HOSTILE))})
     nb.chart(df.plot.bar(x="k", y=[HOSTILE[1], HOSTILE[0]]), HOSTILE[0])          # pandas ticks and legend
-    nb.chart(df.plot.barh(x="k", y=HOSTILE[1], logx=True, legend=False), "log")   # matplotlib's own math stays
+    nb.chart(df.plot.barh(x="k", y=HOSTILE[1], logx=True, legend=False), "log")   # mathtext of its own
     fig, ax = plt.subplots()
     ax.bar(HOSTILE, range(len(HOSTILE)))                                            # string categories
     ax.annotate(HOSTILE[3], (0, 0))
@@ -323,22 +326,22 @@ def test_rendered_text_shows_hidden_characters_as_escapes_and_missing_values_bla
                        "b": pd.Series([True, None, False], dtype="boolean"),
                        "F": pd.Series([1.5, None, 2.0], dtype="Float64"), "f": [1.0, np.nan, 2.0],
                        "t": pd.to_datetime(["2026-01-01", None, "2026-01-02"], utc=True),
-                       "c": pd.Series(["k", None, "k"], dtype="category"), "tags": [["a", "\u202eb"], [], None],
-                       "n": [1, 2, 3]})
+                       "c": pd.Series(["k", None, "k"], dtype="category"),
+                       "tags": [["a", "\u202eb"], [], None], "n": [1, 2, 3]})
     nb.table(df, caption="cap\u202e")
     nb.headline("label\u202e", "value\x00")
     nb.headline("missing", pd.NA)
     page = "".join(shown)
     cells = re.findall(r"<td>(.*?)</td>", page)
     assert not {"&lt;NA&gt;", "None", "NaN", "nan", "NaT", "<NA>"} & set(cells), cells
-    assert cells[:11] == ["Allow\\u202e}1{=x", "a", "x", "1", "True", "1.5", "1.0", "2026-01-01 00:00:00+00:00",
-                          "k", "a, \\u202eb", "1"]
+    assert cells[:11] == ["Allow\\u202e}1{=x", "a", "x", "1", "True", "1.5", "1.0",
+                          "2026-01-01 00:00:00+00:00", "k", "a, \\u202eb", "1"]
     assert cells[11:22] == [""] * 10 + ["2"]                         # the all-missing row is blank
     assert "nul\\x00" in cells and "\\u2066y" in cells
     banner = report._banner({"caller": "arn\u202e", "x": None}, failed="Error: \x00\u202e")
     index = report._write_index(tmp_path, [report.PageResult(
         "page", tmp_path / "page.html", tmp_path / "page.ipynb", False, 1.0, "bad\u202e",
-        __import__("json").loads((tmp_path / "page.headlines.json").read_text()))], {"org": "o-\u2067"})
+        json.loads((tmp_path / "page.headlines.json").read_text()))], {"org": "o-\u2067"})
     everything = page + banner + index.read_text()
     assert not [c for c in HIDDEN if c in everything]
     assert "arn\\u202e" in banner and "\\x00\\u202e" in banner and "x: None" not in banner
