@@ -24,8 +24,8 @@ from pathlib import Path
 from .notebook import REPORT_DIR_ENV, REPORT_NAME_ENV, esc
 
 LAUNCHER = Path(__file__).resolve().parent / "kernel_launch.py"
-# Per notebook. The largest measured (1 M images, benchmarks/RESULTS.md) took 21 s; a notebook
-# still running after 30 minutes is stuck, not slow.
+# Per notebook. The slowest ever measured took 77 s (1 M images, before later speed-ups;
+# benchmarks/RESULTS.md): a notebook still running after 30 minutes is stuck, not slow.
 DEFAULT_TIMEOUT = 1800.0
 NOTEBOOK_DIR = Path(os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).resolve().parent.parent / "notebooks")
 # Order of the index page; notebooks not listed here follow alphabetically.
