@@ -34,6 +34,16 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r}: give a number of seconds >= 0 (0 = no limit)")
+    return seconds
+
+
 def _default_out() -> Path:
     return Path("snapshots") / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
@@ -98,8 +108,9 @@ def cmd_report(args) -> int:
     from . import report
     params = dict(args.param or [])
     out = Path(args.out) if args.out else Path("reports") / Path(args.snapshot).resolve().name
-    results = report.run(args.snapshot, out, only=args.only,
-                         params=params, log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    timeout = report.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    results = report.run(args.snapshot, out, only=args.only, params=params, timeout=timeout,
+                         log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
     index = Path(results[0].html).parent / "index.html" if results else None
     print(f"wrote {index}")
     return EXIT_OK if all(r.ok for r in results) else EXIT_REPORT
@@ -183,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", nargs="+", metavar="NAME", help="only these notebooks")
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="notebook parameter (repeatable)")
+    r.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                   help="stop a notebook still running after this long; its page says so and the "
+                        "command exits 5 (default 1800 = 30 min per notebook; 0 = no limit)")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_report)
 

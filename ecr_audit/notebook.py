@@ -1,21 +1,26 @@
-"""Helpers that keep report notebooks thin and their HTML safe.
+"""Helpers that keep report notebooks thin and their HTML and charts safe.
 
 Everything shown goes through escaping: AWS text (repository names, tags, policy Sids) is
-untrusted and must render as text. When a notebook runs under `ecr-audit report`, the
+untrusted and must render as text. In HTML (`esc`, `table`, `headline`, `header`) it is escaped,
+bidi and control characters are shown as escapes (`export.visible`) and missing values are blank.
+In charts every text of the figure goes through `chart_text` when `chart` shows it: a `$` from
+AWS is never matplotlib math and TeX is off. When a notebook runs under `ecr-audit report`, the
 environment names the report directory so that full tables are written beside the page as
 CSV and headline numbers are collected for index.html.
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .export import to_csv
+from .export import to_csv, visible
 from .inventory import Inventory
 from .snapshot import load
 
@@ -45,8 +50,19 @@ def as_of(inv: Inventory, value: str = "") -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def _missing(value) -> bool:
+    """None, NaN, NaT or pd.NA (and not a list, which is never missing as a whole)."""
+    return pd.api.types.is_scalar(value) and bool(pd.isna(value))
+
+
+def text(value) -> str:
+    """How a value reads on a page: blank when missing, hidden characters shown as escapes."""
+    return "" if _missing(value) else visible(str(value))
+
+
 def esc(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """`text(value)` escaped for HTML."""
+    return html.escape(text(value), quote=True)
 
 
 def provenance(inv: Inventory) -> dict:
@@ -105,10 +121,7 @@ def table(df: pd.DataFrame, top: int = 50, name: str | None = None, caption: str
     Lists and dicts in cells are shown as comma-joined text. When `name` is given and the
     notebook runs under `ecr-audit report`, `<notebook>-<name>.csv` is written and linked.
     """
-    shown = df.head(top).copy()
-    for col in shown.columns:
-        if shown[col].dtype == object:
-            shown[col] = shown[col].map(lambda v: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    shown = _displayed(df.head(top))
     parts = []
     if caption:
         parts.append(f"<h4>{esc(caption)}</h4>")
@@ -122,6 +135,32 @@ def table(df: pd.DataFrame, top: int = 50, name: str | None = None, caption: str
             note += f" — <a href='{esc(csv)}' download>all rows as CSV</a>"
         parts.append(f"<p class='table-note'>{note}</p>")
     _display_html("".join(parts))
+
+
+def _cell(value):
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return visible(", ".join(map(str, value)))
+    if _missing(value):
+        return ""
+    return visible(value) if isinstance(value, str) else value
+
+
+def _displayed(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` as `table` shows it: list cells joined, hidden characters shown, and every missing
+    value blank (`to_html`'s na_rep covers NaN and NaT, but not None or pd.NA, which rendered
+    as "None" and "<NA>")."""
+    cols = {}
+    for i in range(df.shape[1]):
+        s = df.iloc[:, i]
+        if pd.api.types.is_float_dtype(s.dtype):
+            s = s.astype("float64")                        # Float64's NA -> NaN, which na_rep blanks
+        elif not ((isinstance(s.dtype, np.dtype) and s.dtype != object)
+                  or isinstance(s.dtype, pd.DatetimeTZDtype)):      # NaN / NaT: na_rep blanks them
+            s = s.astype(object).map(_cell)                # text, categories, Int64, boolean, ...
+        cols[i] = s
+    out = pd.concat(cols, axis=1) if cols else df.copy()
+    out.columns = [text(c) for c in df.columns]
+    return out
 
 
 def _write_csv(df: pd.DataFrame, name: str) -> str | None:
@@ -142,17 +181,78 @@ def headline(label: str, value, show: bool = True) -> None:
         return
     path = Path(out) / f"{_safe_name(os.environ.get(REPORT_NAME_ENV, 'report'))}.headlines.json"
     items = json.loads(path.read_text()) if path.exists() else []
-    items = [i for i in items if i["label"] != label] + [{"label": label, "value": str(value)}]
+    shown = "" if _missing(value) else str(value)
+    items = [i for i in items if i["label"] != label] + [{"label": label, "value": shown}]
     path.write_text(json.dumps(items))
 
 
+def chart_text(value) -> str:
+    """`value` as a matplotlib text that is drawn exactly as it reads: every `$` escaped (an even
+    number of them would otherwise start mathtext, whose parser fails on unknown macros such as
+    `o-$\\undefinedmacro{$`), hidden characters shown as escapes, missing values blank."""
+    return text(value).replace("$", r"\$")
+
+
+@functools.cache
+def _escaped_formatter_class():
+    from matplotlib.ticker import Formatter
+
+    class Escaped(Formatter):
+        """Tick labels of a string formatter (data labels), passed through `chart_text`."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __call__(self, x, pos=None):
+            return chart_text(self.inner(x, pos))
+
+        def format_ticks(self, values):
+            return [chart_text(v) for v in self.inner.format_ticks(values)]
+
+        def set_axis(self, axis):
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs):
+            self.inner.set_locs(locs)
+    return Escaped
+
+
+def _escape_figure(fig) -> None:
+    """Every text of `fig` through `chart_text` (once) with TeX off; tick labels that can come from
+    data are escaped whenever the axis draws them. Those are the formatters of `set_ticklabels`
+    (fixed, or a function of the position in matplotlib >= 3.10), of string categories, and any
+    function formatter; numeric formatters, whose text matplotlib writes itself (possibly as
+    mathtext, e.g. log axes), are left alone."""
+    from matplotlib.category import StrCategoryFormatter
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter, FuncFormatter
+    escaped = _escaped_formatter_class()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
+                             (axis.get_minor_formatter, axis.set_minor_formatter)):
+                if isinstance(get(), (FixedFormatter, FuncFormatter, StrCategoryFormatter)):
+                    put(escaped(get()))
+    for t in fig.findobj(Text):
+        if getattr(t, "_ecr_audit_text", None) != t.get_text():
+            t.set_text(chart_text(t.get_text()))
+            t._ecr_audit_text = t.get_text()
+        t.set_usetex(False)
+
+
 def chart(ax, title: str | None = None):
-    """Finish a matplotlib chart consistently and show it (embedded as PNG in the HTML)."""
+    """Finish a matplotlib chart consistently and show it (embedded as PNG in the HTML).
+
+    Every chart of a report goes through here: its texts (ticks, titles, axis labels, legends,
+    annotations) are made literal by `chart_text` before it is drawn."""
     import matplotlib.pyplot as plt
     if title:
         ax.set_title(title)
-    ax.figure.tight_layout()
-    plt.show()
+    _escape_figure(ax.figure)
+    with plt.rc_context({"text.usetex": False}):
+        ax.figure.tight_layout()
+        plt.show()
 
 
 def fold(matrix: pd.DataFrame, limit: int = 30) -> pd.DataFrame:
@@ -169,7 +269,8 @@ def fold(matrix: pd.DataFrame, limit: int = 30) -> pd.DataFrame:
 
 
 def heatmap(matrix: pd.DataFrame, title: str, xlabel: str = "", ylabel: str = "", limit: int = 30) -> None:
-    """A counts matrix as an annotated heatmap (labels are drawn into the PNG, never as HTML).
+    """A counts matrix as an annotated heatmap (labels are drawn into the PNG, never as HTML;
+    `chart` makes them literal).
 
     At most `limit` rows and columns are drawn (`fold`); the title says when others are folded."""
     import matplotlib.pyplot as plt

@@ -4,6 +4,11 @@ For each notebook in notebooks/: execute it against the snapshot (papermill, cwd
 directory), keep the executed .ipynb beside the page, export HTML without code cells, and strip
 every reference that would leave the page (MathJax, require.js, any external script, link or
 font). One failing notebook does not stop the others; its page shows the error.
+
+Each notebook has an execution budget (`timeout`, from its first cell; kernel start-up has its own
+60 s): a notebook still running then is stopped, its kernel killed, and its page says it timed
+out. Kernels are started through `kernel_launch.py`, which makes them die with this process even
+when it is killed with SIGKILL (Linux).
 """
 from __future__ import annotations
 
@@ -18,9 +23,19 @@ from pathlib import Path
 
 from .notebook import REPORT_DIR_ENV, REPORT_NAME_ENV, esc
 
+LAUNCHER = Path(__file__).resolve().parent / "kernel_launch.py"
+# Per notebook. The slowest ever measured took 77 s (1 M images, before later speed-ups;
+# benchmarks/RESULTS.md): a notebook still running after 30 minutes is stuck, not slow.
+DEFAULT_TIMEOUT = 1800.0
 NOTEBOOK_DIR = Path(os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).resolve().parent.parent / "notebooks")
 # Order of the index page; notebooks not listed here follow alphabetically.
 ORDER = ["executive_summary", "cross_account_access", "orphaned_images", "lifecycle", "storage_cost"]
+
+
+# Parameters the runner sets itself. A user value for `snapshot` would show another snapshot's data
+# under the provenance of the one named on the command line.
+RESERVED = {"snapshot": "the snapshot is the SNAPSHOT argument of `ecr-audit report`; name the other "
+                        "snapshot there instead of -p snapshot"}
 
 
 class ReportError(Exception):
@@ -81,8 +96,11 @@ def resolve(only: list[str] | None, params: dict[str, str]) -> dict[str, tuple[P
     unknown = [n for n in chosen if n not in available]
     if unknown:
         raise ReportError(f"unknown report(s) {', '.join(unknown)}; available: {', '.join(available)}")
+    reserved = sorted(set(params) & set(RESERVED))
+    if reserved:
+        raise ReportError(f"parameter {reserved[0]} cannot be set: {RESERVED[reserved[0]]}")
     declared = {n: parameters(available[n]) for n in chosen}
-    valid = sorted(set().union(*declared.values()))
+    valid = sorted(set().union(*declared.values()) - set(RESERVED))
     bad = sorted(set(params) - set(valid))
     if bad:
         raise ReportError(f"unknown parameter(s) {', '.join(bad)}; valid: {', '.join(valid)}")
@@ -130,6 +148,36 @@ def _banner(provenance: dict, failed: str = "") -> str:
             + (f"<div style='font:14px sans-serif;padding:8px 12px;background:#fee2e2'>{err}</div>" if failed else ""))
 
 
+_KERNEL_MANAGER = None
+
+
+def _kernel_manager_class():
+    """jupyter_client's AsyncKernelManager, starting kernels through `kernel_launch.py`."""
+    global _KERNEL_MANAGER
+    if _KERNEL_MANAGER is None:
+        from jupyter_client import AsyncKernelManager
+
+        class ParentBoundKernelManager(AsyncKernelManager):
+            def format_kernel_cmd(self, extra_arguments=None):
+                cmd = super().format_kernel_cmd(extra_arguments)
+                return [sys.executable, "-I", str(LAUNCHER), str(os.getpid()), "--", *cmd]
+
+        _KERNEL_MANAGER = ParentBoundKernelManager
+    return _KERNEL_MANAGER
+
+
+def _budget(seconds: float):
+    """nbclient's per-cell timeout: what remains of `seconds`, counted from the first cell."""
+    start = None
+
+    def remaining(cell) -> float:
+        nonlocal start
+        if start is None:
+            start = time.monotonic()
+        return max(seconds - (time.monotonic() - start), 0.01)   # nbclient reads 0 as "no limit"
+    return remaining
+
+
 @contextlib.contextmanager
 def _stderr_to(path: Path):
     """Send this process's file descriptor 2 (inherited by the kernel) to `path` meanwhile.
@@ -151,9 +199,13 @@ def _stderr_to(path: Path):
         os.close(saved)
 
 
-def run(snapshot, out, only=None, params=None, log=None) -> list[PageResult]:
-    """Execute the chosen notebooks against `snapshot` and write the HTML audit into `out`."""
+def run(snapshot, out, only=None, params=None, log=None, timeout: float | None = DEFAULT_TIMEOUT
+        ) -> list[PageResult]:
+    """Execute the chosen notebooks against `snapshot` and write the HTML audit into `out`.
+
+    `timeout`: seconds each notebook may run (None or 0: no limit)."""
     import papermill as pm
+    from nbclient.exceptions import CellTimeoutError
     from .notebook import provenance
     from .snapshot import load
 
@@ -178,9 +230,14 @@ def run(snapshot, out, only=None, params=None, log=None) -> list[PageResult]:
             with _stderr_to(out / f"{name}.kernel.log"):
                 pm.execute_notebook(str(path), str(executed), parameters={"snapshot": str(snapshot), **p},
                                     kernel_name="python3", cwd=str(out), progress_bar=False,
-                                    log_output=False, request_save_on_cell_execute=False)
+                                    log_output=False, request_save_on_cell_execute=False,
+                                    kernel_manager_class=_kernel_manager_class(),
+                                    **({"timeout_func": _budget(timeout)} if timeout else {}))
         except pm.PapermillExecutionError as e:
             error = f"{e.ename}: {e.evalue}"
+        except CellTimeoutError:
+            error = (f"timed out: the notebook was still running after {timeout:g} s and was stopped "
+                     f"(ecr-audit report --timeout SECONDS)")
         except Exception as e:  # kernel death, timeouts: the page still says what happened
             error = f"{type(e).__name__}: {e}"
         finally:

@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 pytestmark = pytest.mark.slow
+HIDDEN = "\x00\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -32,6 +33,13 @@ def test_every_page_loads_offline_without_console_errors_or_requests(demo_report
                 page.screenshot(path=str(page_path.with_suffix(".png")), full_page=False)
                 assert requests == [page_path.as_uri()], f"{page_path.name} requested {requests[1:]}"
                 assert problems == [], f"{page_path.name}: {problems}"
+                # What a reader sees: no missing value spelled out (issue 15 #5), no bidi control
+                # or NUL that reorders or hides text (issue 12).
+                cells = page.eval_on_selector_all("td, th", "els => els.map(e => e.textContent.trim())")
+                spelled = [c for c in cells if c in {"<NA>", "None", "NaN", "nan", "NaT"}]
+                assert not spelled, f"{page_path.name}: {spelled[:5]}"
+                text = page.inner_text("body")
+                assert not [c for c in HIDDEN if c in text], page_path.name
                 page.close()
         finally:
             browser.close()

@@ -161,3 +161,33 @@ def test_csv_guard_covers_arrow_text_and_leaves_numbers_and_odd_cells_alone():
     assert out["arrow"].tolist() == ["'=1+1", "ok"] and out["numcat"].tolist() == [-1, 2]
     text = to_csv(df)                                     # Arrow cannot write dict cells: pandas does
     assert "'=1+1" in text and "'-1" not in text
+
+
+def test_csv_cells_with_hidden_characters_or_formulas_behind_whitespace_or_full_width_are_neutralized():
+    """issue 12 (tail): a Sid with U+202E reordered the text around it and NUL went through; a
+    formula behind leading whitespace or in full-width form (＝＋－＠) was not guarded."""
+    from ecr_audit.export import safe_frame, to_csv
+    formulas = [" =1+1", "\t =1+1", "  +1", " \t-1", "\u3000=1", "\n@SUM(A1)", "＝1+1", " ＋x", "－1",
+                "＠SUM(A1)", "\t＝1"]
+    hidden = {"Sid\u202e}1{=x": "Sid\\u202e}1{=x", "nul\x00": "nul\\x00",
+              "\u2066iso\u2069": "\\u2066iso\\u2069", "m\u200e\u200f\u061c": "m\\u200e\\u200f\\u061c",
+              "bell\x07\x1b[31m\x7f\x9b": "bell\\x07\\x1b[31m\\x7f\\x9b"}
+    plain = ["ok", "a = b", "tab\tinside", "line\nbreak", "x-1"]
+    cells = formulas + list(hidden) + plain
+    frames = {"str": pd.Series(cells), "arrow": pd.Series(cells, dtype="string[pyarrow]"),
+              "object": pd.Series(cells, dtype=object), "category": pd.Series(cells, dtype="category"),
+              "lists": pd.Series([[c] for c in cells])}
+    df = pd.DataFrame({**frames, "n": range(-len(cells), 0), "f": [-0.5] * len(cells)})
+    out = safe_frame(df)
+    expected = ["'" + c for c in formulas] + list(hidden.values()) + plain
+    for col in frames:
+        assert out[col].tolist() == expected, col
+    assert out["n"].tolist() == list(range(-len(cells), 0)) and out["f"].tolist() == [-0.5] * len(cells)
+    for writer in ("arrow", "pandas"):                    # the fallback writer (dict cells) too
+        frame = df if writer == "arrow" else df.assign(odd=[{"k": 1}] * len(cells))
+        rows = list(csv.reader(io.StringIO(to_csv(frame))))
+        text_cells = [c for row in rows[1:] for c in row[:5]]
+        assert not [c for c in text_cells if c.lstrip()[:1] in "=+-@＝＋－＠"], writer
+        hidden_left = "\x00\u202e\u2066\u2069\u200e\u200f\u061c\x07"
+        assert not [c for c in text_cells if any(h in c for h in hidden_left)]
+        assert [row[5] for row in rows[1:]] == [str(n) for n in range(-len(cells), 0)]   # numbers as numbers

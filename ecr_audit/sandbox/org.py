@@ -8,17 +8,13 @@ from typing import Iterator
 
 import boto3
 import pandas as pd
-from moto import mock_aws
+from moto.core.models import MockAWS
 from moto.ecr.models import ecr_backends
 
 from .. import schema
-from . import build, fidelity
+from . import build, fidelity, isolation
 from .faults import Faults
 from .world import World
-
-_DUMMY_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-              "AWS_DEFAULT_REGION": "us-east-1"}
-
 
 class Org:
     """Handle on a running sandbox (see `running`)."""
@@ -172,35 +168,33 @@ class Org:
 def running(world: World) -> Iterator[Org]:
     """Run `world` in moto's in-process mock with the fidelity patches; yields an `Org`.
 
-    Environment: refuses MOTO_ACCOUNT_ID (it overrides moto's per-account routing); removes
-    AWS_ENDPOINT_URL* inside (mock_aws does not intercept custom endpoints); sets dummy
-    credentials and region only where absent. Everything is restored on exit.
+    Nothing leaves the process (`isolation`): settings that could route a request elsewhere
+    (`AWS_ENDPOINT_URL*`, the AWS config files, profiles, proxies, FIPS / dual-stack) are
+    hidden and any network connection is refused until exit; dummy credentials are set where
+    none are. Refuses MOTO_ACCOUNT_ID (it overrides moto's per-account routing). moto's server
+    and proxy modes (TEST_SERVER_MODE, TEST_PROXY_MODE) are not used: the mock is always
+    in-process, with no passthrough. Everything is restored on exit.
     """
     if "MOTO_ACCOUNT_ID" in os.environ:
         raise RuntimeError("MOTO_ACCOUNT_ID is set: it would route every account's calls to one "
                            "account; unset it to run the sandbox")
     if fidelity._ACTIVE is not None:
         raise RuntimeError("a sandbox is already running in this process (moto state is global)")
-    saved = {k: os.environ[k] for k in list(os.environ) if k.startswith("AWS_ENDPOINT_URL")}
-    added = [k for k in _DUMMY_ENV if k not in os.environ]
-    for k in saved:
-        del os.environ[k]
-    for k in added:
-        os.environ[k] = _DUMMY_ENV[k]
-    mock = mock_aws()
+    # MockAWS itself, not mock_aws(): the latter becomes a client of a moto server on localhost
+    # when TEST_SERVER_MODE or TEST_PROXY_MODE is set.
+    mock = MockAWS({"core": {"mock_credentials": True, "reset_boto3_session": True,
+                             "passthrough": {"urls": [], "services": []}, "service_whitelist": None}})
     uninstall = None
-    try:
-        mock.start()
-        rt = fidelity.Runtime(world)
-        uninstall = fidelity.install(rt)
-        org_id = build.seed_organization(world, boto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"))
-        n = build.seed_ecr(world)
-        yield Org(world, rt, org_id, n)
-    finally:
-        if uninstall is not None:
-            uninstall()
-        mock.stop()
-        for k in added:
-            os.environ.pop(k, None)
-        os.environ.update(saved)
+    with isolation.isolated():
+        try:
+            mock.start()
+            rt = fidelity.Runtime(world)
+            uninstall = fidelity.install(rt)
+            org_id = build.seed_organization(world, boto3.Session(
+                aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"))
+            n = build.seed_ecr(world)
+            yield Org(world, rt, org_id, n)
+        finally:
+            if uninstall is not None:
+                uninstall()
+            mock.stop()
