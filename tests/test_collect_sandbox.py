@@ -5,7 +5,7 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 
 from ecr_audit import permissions, sandbox
-from ecr_audit.collect import collect, run
+from ecr_audit.collect import collect, reading
 
 KEY = ["account_id", "region", "repository_name", "image_digest"]
 
@@ -20,7 +20,7 @@ def org():
 def instant_retries(monkeypatch):
     """Keep botocore's retry logic but not its sleeps (and no pause between throttle rounds)."""
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    monkeypatch.setattr(run, "THROTTLE_PAUSE_SECONDS", 0)
+    monkeypatch.setattr(reading, "THROTTLE_PAUSE_SECONDS", 0)
 
 
 def _collect(org, **kw):

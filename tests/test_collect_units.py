@@ -5,9 +5,9 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from ecr_audit import aws
-from ecr_audit.collect import images, registry, repositories
+from ecr_audit.collect import images, organizations, registry, repositories
 from ecr_audit.collect.errors import classify, is_absent, scrub
-from ecr_audit.collect.run import manifest_decision
+from ecr_audit.collect.unit import manifest_decision
 from tests.data.ecr_payloads import IMAGE_DETAILS, ORG_ACCOUNT, SUSPENDED_ACCOUNT, T0, digest_of, OCI_AMD64
 
 
@@ -98,8 +98,8 @@ def test_manifest_decision_reads_in_auto_mode_only_when_the_principal_is_exclude
 
 
 def test_ou_path_from_list_accounts_paths_keeps_root_and_ous():
-    assert aws.ou_path_from_paths(ORG_ACCOUNT["Paths"], "012345678901") == "r-ab12/ou-ab12-11111111"
-    assert aws.ou_path_from_paths(None, "012345678901") is None
+    assert organizations.ou_path_from_paths(ORG_ACCOUNT["Paths"], "012345678901") == "r-ab12/ou-ab12-11111111"
+    assert organizations.ou_path_from_paths(None, "012345678901") is None
 
 
 def _stubbed(service):
@@ -114,7 +114,7 @@ def test_list_accounts_keeps_paging_through_empty_pages_with_a_next_token():
     stub.add_response("list_accounts", {"Accounts": [], "NextToken": "t3"}, {"NextToken": "t2"})
     stub.add_response("list_accounts", {"Accounts": [SUSPENDED_ACCOUNT]}, {"NextToken": "t3"})
     with stub:
-        got = aws.get_org_accounts(org)
+        got = organizations.get_org_accounts(org)
     stub.assert_no_pending_responses()
     assert [a["Id"] for a in got] == ["012345678901", "000555666777"]
 
@@ -130,7 +130,7 @@ def test_ou_tree_walk_gives_nested_paths():
     stub.add_response("list_organizational_units_for_parent", {"OrganizationalUnits": []},
                       {"ParentId": "ou-ab12-11111111"})
     with stub:
-        paths = aws.get_ou_paths(org)
+        paths = organizations.get_ou_paths(org)
     assert paths == {"123456789012": "r-ab12", "012345678901": "r-ab12/ou-ab12-11111111"}
 
 

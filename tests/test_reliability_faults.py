@@ -7,6 +7,7 @@ library call in tests/test_collect_sandbox.py (AccessDenied on account/region/on
 policy, assume-role failure, a 30-throttle storm, disabled region) are repeated here only
 through the CLI, for the exit code and the header.
 """
+import dataclasses
 from contextlib import contextmanager
 
 import pytest
@@ -15,8 +16,8 @@ from botocore.retries.standard import ExponentialBackoff
 import ecr_audit.sandbox as sandbox_pkg
 from ecr_audit import aws, load
 from ecr_audit.cli import main
-from ecr_audit.collect import repositories as collect_repositories
-from ecr_audit.collect import run
+from ecr_audit.collect import reads
+from ecr_audit.collect import reading
 from ecr_audit.notebook import provenance
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ ERR = ["account_id", "region", "repository_name", "operation", "error_code", "er
 def instant_retries(monkeypatch):
     """botocore's retry logic runs in full, without its sleeps (nor the pause between rounds)."""
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    monkeypatch.setattr(run, "THROTTLE_PAUSE_SECONDS", 0)
+    monkeypatch.setattr(reading, "THROTTLE_PAUSE_SECONDS", 0)
 
 
 def cli_collect(monkeypatch, tmp_path, capsys, setup=None, args=()):
@@ -181,7 +182,7 @@ def test_throttling_storm_of_32_in_a_row_on_one_repository_is_ridden_out(monkeyp
     def setup(org):
         region, repo = first_repo(org, DATA)
         org.faults.add("DescribeImages", "ThrottlingException", account_id=DATA, region=region,
-                       repository_name=repo, times=ATTEMPTS * run.THROTTLE_ROUNDS - 1)
+                       repository_name=repo, times=ATTEMPTS * reading.THROTTLE_ROUNDS - 1)
 
     rc, inv, out, err, org = cli_collect(monkeypatch, tmp_path, capsys, setup)
     region, repo = first_repo(org, DATA)
@@ -193,7 +194,7 @@ def test_throttling_storm_of_32_in_a_row_on_one_repository_is_ridden_out(monkeyp
     assert len(got) == n_world  # ACTIVE and archived alike
     calls = inv.api_calls.set_index(["account_id", "region", "operation"])
     # 32 throttled sends: botocore retried 30 of them, the collector's 2 extra rounds the others.
-    assert calls.loc[(DATA, region, "DescribeImages"), "retries"] == 32 - (run.THROTTLE_ROUNDS - 1)
+    assert calls.loc[(DATA, region, "DescribeImages"), "retries"] == 32 - (reading.THROTTLE_ROUNDS - 1)
 
 
 def test_throttling_beyond_three_rounds_of_retries_is_a_throttled_row_not_silence(monkeypatch, tmp_path, capsys):
@@ -204,7 +205,7 @@ def test_throttling_beyond_three_rounds_of_retries_is_a_throttled_row_not_silenc
 
     rc, inv, out, err, org = cli_collect(monkeypatch, tmp_path, capsys, setup)
     region, repo = first_repo(org, DATA)
-    assert org.faults.faults[0].fired == run.THROTTLE_ROUNDS * ATTEMPTS == 33
+    assert org.faults.faults[0].fired == reading.THROTTLE_ROUNDS * ATTEMPTS == 33
     assert rc == 3 and inv.meta["completeness"] == "partial"
     assert rows(inv) == [(DATA, region, repo, "DescribeImages", "ThrottlingException", "throttled")]
     r = inv.repositories.set_index(["account_id", "region", "repository_name"]).loc[(DATA, region, repo)]
@@ -255,7 +256,7 @@ def test_read_timeouts_persisting_beyond_retries_are_timeout_rows(monkeypatch, t
 
 def test_repository_deleted_between_listing_and_reading_is_recorded_not_a_crash(monkeypatch, tmp_path, capsys):
     from moto.ecr.models import ecr_backends
-    listed = collect_repositories.get_repositories
+    listed = reads.DESCRIBE_REPOSITORIES.get
     gone = {}
 
     def list_then_delete(ecr):
@@ -270,7 +271,7 @@ def test_repository_deleted_between_listing_and_reading_is_recorded_not_a_crash(
         region, repo = first_repo(org, DATA)
         gone.update(unit=(DATA, region), repo=repo)
 
-    monkeypatch.setattr(collect_repositories, "get_repositories", list_then_delete)
+    monkeypatch.setattr(reads, "DESCRIBE_REPOSITORIES", dataclasses.replace(reads.DESCRIBE_REPOSITORIES, get=list_then_delete))
     rc, inv, out, err, org = cli_collect(monkeypatch, tmp_path, capsys, setup)
     region, repo = gone["unit"][1], gone["repo"]
     assert rc == 3 and inv.meta["completeness"] == "partial"
