@@ -62,7 +62,8 @@ class Clients:
     The connection pool (`max_pool_connections`, 10) exceeds a unit's repository workers.
     """
 
-    def __init__(self, session: boto3.Session, account_id: str, instrument=None, config: Config | None = None):
+    def __init__(self, session: boto3.Session, account_id: str, instrument=None,
+                 config: Config | None = None):
         """`instrument(client, account_id, region)` is called once for every client made."""
         self.session = session
         self.account_id = account_id
@@ -135,7 +136,8 @@ def assume_role(caller: boto3.Session, account_id: str, role_name: str, *, parti
         creds.get_frozen_credentials()
         principal = next(iter(cache.values()))["AssumedRoleUser"]["Arn"]
     except (KeyError, TypeError, StopIteration) as e:
-        raise MalformedAnswer(detail=f"AssumeRole answered without credentials or AssumedRoleUser ({e!r})") from None
+        raise MalformedAnswer(
+            detail=f"AssumeRole answered without credentials or AssumedRoleUser ({e!r})") from None
     if not isinstance(principal, str):
         raise MalformedAnswer(detail="AssumeRole answered an AssumedRoleUser ARN that is not text")
     core = botocore.session.Session(profile=_explicit_profile(caller))

@@ -76,7 +76,8 @@ def _collect_kwargs(args) -> dict:
             raise UsageError(f"ecr-audit collect: {a!r} is not a 12-digit account id")
     regions = "all" if args.regions == "all" else _csv(args.regions)
     if not args.throttle_budget > 0:
-        raise UsageError(f"ecr-audit collect: --throttle-budget must be more than 0 seconds, got {args.throttle_budget}")
+        raise UsageError("ecr-audit collect: --throttle-budget must be more than 0 seconds, "
+                         f"got {args.throttle_budget}")
     return dict(org=args.org, accounts=accounts, role_name=args.role_name, external_id=args.external_id,
                 regions=regions, read_manifests=args.read_manifests, max_workers=args.workers,
                 progress=_progress(args), throttle_budget=args.throttle_budget)
@@ -185,8 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="snapshot directory (default snapshots/<UTC timestamp>)")
     c.add_argument("--workers", type=int, default=8, help="account × region units in parallel")
     c.add_argument("--throttle-budget", type=float, default=THROTTLE_BUDGET_SECONDS, metavar="SECONDS",
-                   help="seconds one persistently throttled read may take in all, retries and pauses included, "
-                        "before it is recorded as throttled (default %(default)s)")
+                   help="seconds one persistently throttled read may take in all, retries and pauses "
+                        "included, before it is recorded as throttled (default %(default)s)")
     c.add_argument("--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS")
     c.add_argument("--quiet", action="store_true")
     c.add_argument("--verbose", action="store_true")
@@ -235,6 +236,7 @@ def main(argv=None) -> int:
     except ImportError:  # report extras not installed
         ReportError = SnapshotError
     args = None
+    _quiet_library_logs()
     try:
         args = build_parser().parse_args(argv)
         code = args.func(args)
@@ -274,6 +276,16 @@ def main(argv=None) -> int:
         print(f"ecr-audit: internal error: {type(e).__name__}: {scrub(e)} "
               "(run with --debug-traceback for the traceback)", file=sys.stderr)
         return EXIT_BUG
+
+
+def _quiet_library_logs() -> None:
+    """botocore logs warnings ("Refreshing temporary credentials failed ...") that Python would
+    print to stderr beside the CLI's own one-line message; the CLI says what happened itself.
+    Left alone when the user configured logging."""
+    import logging
+    botocore = logging.getLogger("botocore")
+    if not logging.getLogger().handlers and not botocore.handlers:
+        botocore.addHandler(logging.NullHandler())
 
 
 def _silence_stdout() -> None:

@@ -9,7 +9,8 @@ imports only this, never an analysis module). Sources:
 - cosign tags: https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md
 - account ids: https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html
 - ARNs and partitions: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html; ECR's
-  resource type: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+  resource type, in the Service Authorization Reference:
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ IMAGE_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
 INDEX_TYPES = (DOCKER_LIST, OCI_INDEX)
 # What BatchGetImage is asked to return: every type the collector parses. ECR converts or fails
 # for anything else (failure code UnsupportedImageType).
-ACCEPTED_MEDIA_TYPES = (DOCKER_MANIFEST, DOCKER_LIST, OCI_MANIFEST, OCI_INDEX, OCI_ARTIFACT)
+ACCEPTED_MEDIA_TYPES = [DOCKER_MANIFEST, DOCKER_LIST, OCI_MANIFEST, OCI_INDEX, OCI_ARTIFACT]
 
 # -- cosign ---------------------------------------------------------------------------------------
 # cosign stores a signature, attestation or SBOM of image sha256:<hex> under the tag

@@ -24,16 +24,19 @@ How to add a read (of ECR or of another service: ECS, Lambda, Organizations, IAM
      module per service, e.g. `ecs.py`).
   2. Declare the frame (its grain and columns) in `ecr_audit/schema.py`.
   3. Add a `reads.Read(operation, service, scope, get, args=..., transform=..., frame=...,
-     status=..., by_items=...)` to the table in `reads.py` (REGISTRY_READS for account × region
-     scope, REPOSITORY_READS for repository scope). `service` is the boto3 client name: each
-     service × region gets its own client in `aws.Clients`. The IAM action defaults to
-     `<service>:<operation>`; give `actions=` where it differs or where one get makes several calls.
-     A status column named by `status=` must exist in the scope's frame (registries, repositories).
+     status=..., by_items=...)` to the table in `reads.py`, with the scope it is asked for: UNIT
+     (each account × region: Inspector2 ListCoverage, ECS ListClusters), ACCOUNT (once per account:
+     IAM GetAccountAuthorizationDetails), CALLER (once: Organizations ListPolicies), REPOSITORY.
+     `service` is the boto3 client name: each service × region gets its own client in
+     `aws.Clients`. The IAM action defaults to `<service>:<operation>`; give `actions=` where it
+     differs or where one get makes several calls. A column named by `status=` or returned by
+     `fields=` must exist in the scope's frame (registries, repositories, accounts).
   4. Regenerate the shipped policies (`ecr-audit permissions > ecr_audit/data/iam/audit-role-policy.json`,
      `--scope caller` for caller-policy.json) and the README block; tests/test_permissions.py checks them.
-  Reads of the UNIT and REPOSITORY scopes run by themselves, under the read policy, beside the
-  others. A read whose answer drives further reads (a listing per cluster, say) is `driven=True`
-  and called from the collector's own step, still through the table's entry.
+  The read then runs by itself, under the read policy, beside the others. A read whose answer
+  drives further reads (DescribeServices for each cluster ListClusters lists, say) is
+  `driven=True` and called from a step of the collector (as DescribeImages is in `unit.py`),
+  still through its table entry.
 """
 from .errors import CollectionError, CredentialsError
 from .progress import StderrProgress

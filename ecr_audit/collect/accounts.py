@@ -99,7 +99,7 @@ def _discover_org(caller: Reader, client, wanted, background):
 
 def _walk_ou_tree(caller: Reader, client):
     problems = Problems()
-    _, paths = caller.read(None, reads.OU_PATHS.get, client, problems)
+    _, paths = caller.read(reads.OU_PATHS.operation, reads.OU_PATHS.get, client, problems)
     if problems:
         caller.invalid(reads.OU_PATHS.operation, problems)
     return paths or {}
@@ -130,8 +130,9 @@ def prepare_account(row: dict, caller, caller_arn: str, caller_account: str, opt
                        "role_name is required to collect accounts other than the caller's")
             return acct
         _, assumed = here.read("AssumeRole", lambda: aws.assume_role(
-            caller, acct.account_id, opts["role_name"], partition=acct.partition, external_id=opts["external_id"],
-            instrument=instrument, config=config, on_credentials=remember_credentials))
+            caller, acct.account_id, opts["role_name"], partition=acct.partition,
+            external_id=opts["external_id"], instrument=instrument, config=config,
+            on_credentials=remember_credentials))
         if assumed is None:
             row.update(collection_status="failed", skip_reason="could not assume the audit role")
             return acct

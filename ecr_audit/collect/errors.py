@@ -243,7 +243,8 @@ def credentials_fix(exc: BaseException, profile: str | None = None) -> str | Non
     if isinstance(exc, _SSO_ERRORS):
         return f"the SSO session has expired or is invalid ({type(exc).__name__}): run `{login}` and retry"
     if isinstance(exc, _CONFIG_ERRORS):
-        return f"the credential configuration could not be used: {scrub(exc)} (check ~/.aws/config and --profile)"
+        return (f"the credential configuration could not be used: {scrub(exc)} "
+                "(check ~/.aws/config and --profile)")
     if isinstance(exc, bex.NoRegionError):
         return "no AWS region configured: set AWS_REGION or a region in the profile (--profile)"
     if isinstance(exc, ClientError):

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-MAX_INT64 = 2 ** 63 - 1
+# Counts go through pandas, which holds an integer column with nulls as float64 on the way to
+# Int64: above 2^53 a value is no longer exact there. No ECR count comes near (a layer is at most
+# 52,000 MiB: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html).
+MAX_COUNT = 2 ** 53 - 1
 
 
 def is_text(value) -> bool:
@@ -93,8 +96,8 @@ class Fields:
         v = self.item.get(key)
         if v is None:
             return None
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_INT64:
-            self._bad(key, "a count of 0 to 2^63-1")
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_COUNT:
+            self._bad(key, "a count of 0 to 2^53-1")
             return None
         return v
 
@@ -133,6 +136,20 @@ class Fields:
             self._bad(key, "an object")
             return {}
         return v
+
+
+def rows_of(items: list, what: str, build, problems: Problems, where: str = "item") -> list[dict]:
+    """`build(Fields(item))` for each item; an item with a problem is reported ("<where> <i>") and
+    left out."""
+    rows = []
+    for i, item in enumerate(items):
+        f = Fields(item, what)
+        row = build(f)
+        if f.problem:
+            problems.add(f.problem, f"{where} {i}")
+        else:
+            rows.append(row)
+    return rows
 
 
 def first_of_each(rows: list[dict], key, problems: Problems, what: str) -> list[dict]:

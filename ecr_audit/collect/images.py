@@ -78,5 +78,6 @@ def subject_edges(account_id: str, region: str, name: str, details: list) -> lis
 def subject_edges_of(images: list[dict]) -> list[dict]:
     """referrer_subject edges of `transform_images` rows (a self reference is not an edge)."""
     return [{"account_id": i["account_id"], "region": i["region"], "repository_name": i["repository_name"],
-             "source_digest": i["image_digest"], "target_digest": i["subject_digest"], "kind": "referrer_subject"}
+             "source_digest": i["image_digest"], "target_digest": i["subject_digest"],
+             "kind": "referrer_subject"}
             for i in images if i["subject_digest"] and i["subject_digest"] != i["image_digest"]]

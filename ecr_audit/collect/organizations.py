@@ -6,7 +6,7 @@ understand to their `Problems` (see `fields`).
 from __future__ import annotations
 
 from .. import ecr
-from .fields import Fields, Problems, first_of_each, problems_or_strict
+from .fields import Fields, Problems, first_of_each, problems_or_strict, rows_of
 from .paging import pages
 
 
@@ -54,8 +54,8 @@ def get_ou_paths(org, problems: Problems | None = None) -> dict[str, str]:
                 problems.add("an organizational unit listed under two parents (a cycle)", parent[:200])
                 continue
             walked.add(parent)
-            for acct in ids(pages(org.list_accounts_for_parent, "Accounts", token="NextToken", ParentId=parent),
-                            "an account"):
+            for acct in ids(pages(org.list_accounts_for_parent, "Accounts", token="NextToken",
+                                  ParentId=parent), "an account"):
                 paths[acct] = path
             for ou in ids(pages(org.list_organizational_units_for_parent, "OrganizationalUnits",
                                 token="NextToken", ParentId=parent), "an organizational unit"):
@@ -77,20 +77,17 @@ def ou_path_from_paths(paths, account_id: str) -> str | None:
 def transform_accounts(listed: list, problems: Problems | None = None) -> list[dict]:
     """ListAccounts items → (id, name, email, state, ou_path from Paths) rows, one per valid id."""
     problems = problems_or_strict(problems)
-    rows = []
-    for i, a in enumerate(listed):
-        f = Fields(a, "an account")
+
+    def row(f: Fields) -> dict:
         account_id = f.text("Id", required=True)
         if account_id is not None and not ecr.is_account_id(account_id):
             f.problem = f.problem or "an account whose Id is not a 12-digit account id"
-        row = {"account_id": account_id, "account_name": f.text("Name"), "email": f.text("Email"),
-               # `Status` is being retired: `State` is the field to read (Organizations API reference,
-               # https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html).
-               "state": f.text("State"), "ou_path": ou_path_from_paths(f.texts("Paths"), account_id or "")}
-        if f.problem:
-            problems.add(f.problem, f"item {i}")
-            continue
-        rows.append(row)
+        # `Status` is being retired: `State` is the field to read (Organizations API reference,
+        # https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html).
+        return {"account_id": account_id, "account_name": f.text("Name"), "email": f.text("Email"),
+                "state": f.text("State"), "ou_path": ou_path_from_paths(f.texts("Paths"), account_id or "")}
+
+    rows = rows_of(listed, "an account", row, problems)
     return first_of_each(rows, lambda r: r["account_id"], problems, "an account listed twice")
 
 

@@ -18,18 +18,18 @@ MAX_PAGES = 10_000
 class IncompleteListing(Exception):
     """A listing stopped before its end; `partial_items` holds what was read."""
 
-    def __init__(self, operation: str, code: str, reason: str, items):
-        super().__init__(f"{operation}: {reason}; kept the {len(items)} items read before")
+    def __init__(self, operation: str | None, code: str, reason: str, items):
+        super().__init__(f"{operation or 'a listing'}: {reason}; kept the {len(items)} items read before")
         self.operation = operation
         self.code = code
         self.partial_items = items
 
 
-def operation_name(call) -> str:
-    """"DescribeImages" for a bound client method `ecr.describe_images` (else its name)."""
+def operation_name(call) -> str | None:
+    """"DescribeImages" for a bound client method `ecr.describe_images`, None for other callables."""
     client = getattr(call, "__self__", None)
-    mapping = getattr(getattr(client, "meta", None), "method_to_api_mapping", {}) or {}
-    return mapping.get(getattr(call, "__name__", ""), getattr(call, "__name__", "listing"))
+    mapping = getattr(getattr(client, "meta", None), "method_to_api_mapping", None) or {}
+    return mapping.get(getattr(call, "__name__", ""))
 
 
 def pages(call, items_key: str, *, token: str = "nextToken", answer_token: str | None = None,
@@ -52,14 +52,17 @@ def pages(call, items_key: str, *, token: str = "nextToken", answer_token: str |
         if isinstance(got, list):
             items.extend(got)
         elif got is not None:
-            raise IncompleteListing(operation_name(call), "MalformedPage", f"page {n} holds {items_key} that is not a list", items)
+            raise IncompleteListing(operation_name(call), "MalformedPage",
+                                    f"page {n} holds {items_key} that is not a list", items)
         next_token = page.get(answer_token)
         if next_token is None or next_token == "":
             return items
         if not isinstance(next_token, str):
-            raise IncompleteListing(operation_name(call), "MalformedPage", f"page {n} has a {answer_token} that is not text", items)
+            raise IncompleteListing(operation_name(call), "MalformedPage",
+                                    f"page {n} has a {answer_token} that is not text", items)
         if next_token in sent:
             raise IncompleteListing(operation_name(call), "RepeatedPageToken",
-                                    f"page token repeated after {n} pages (the listing went round a cycle)", items)
+                                    f"page token repeated after {n} pages (the listing went round a cycle)",
+                                    items)
         sent.add(next_token)
     raise IncompleteListing(operation_name(call), "PageLimit", f"more than {max_pages} pages", items)

@@ -120,11 +120,12 @@ class Reader:
             text = f"{what} ({where})" if n == 1 else f"{n} items: {what} (first: {where})"
             self.error(operation, "MalformedItem", "invalid_data", text, repository_name)
 
-    def read(self, operation: str | None, fn, *args, repository_name=None):
+    def read(self, operation: str, fn, *args, repository_name=None):
         """(status, value) of fn(*args) under the read policy (module docstring). A failed read's
         value is what it read before failing (a listing's earlier pages), or None.
 
-        `operation` None: the failing operation is taken from the error (a read of several)."""
+        The errors row names the operation that failed when the error says (a read of several
+        calls, like the OU walk), else `operation`."""
         with self.budget.started() as deadline:
             for round_ in count(1):
                 try:
@@ -139,7 +140,8 @@ class Reader:
                     if kind == "throttled" and round_ < THROTTLE_ROUNDS and clock() + pause < deadline:
                         sleep(pause)
                         continue
-                    failed = operation or getattr(e, "operation_name", None) or getattr(e, "operation", None)
-                    self.recorder.failed(*self.calls_at, failed or "unknown")
-                    self.error(failed or "unknown", code, kind, message_of(e), repository_name)
-                    return ("unsupported" if kind == "unsupported" else "unreadable"), getattr(e, "partial_items", None)
+                    failed = getattr(e, "operation_name", None) or getattr(e, "operation", None) or operation
+                    self.recorder.failed(*self.calls_at, failed)
+                    self.error(failed, code, kind, message_of(e), repository_name)
+                    status = "unsupported" if kind == "unsupported" else "unreadable"
+                    return status, getattr(e, "partial_items", None)

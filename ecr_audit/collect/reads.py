@@ -15,7 +15,10 @@ Scopes:
 `driven` reads are called by the collector's own steps because other reads depend on their
 answers (the repository listing fans out per repository, DescribeImages feeds BatchGetImage, the
 pull-time exclusions decide whether manifests may be read, the caller's reads discover the
-accounts); every other UNIT and REPOSITORY read runs by itself through `Read.run`.
+accounts). Every other read runs by itself (`independent`, `run_group`): a REPOSITORY read for
+each repository row, a UNIT read for each registry row, an ACCOUNT read once per collected account
+(key: its account id; row: its accounts row), a CALLER read once per collection (no key; it has
+no row of its own, so it records rows of its frame only).
 """
 from __future__ import annotations
 
@@ -60,7 +63,8 @@ class Read:
         if self.scope not in SCOPES:
             raise ValueError(f"{self.operation}: unknown scope {self.scope!r}")
         if not self.actions:
-            object.__setattr__(self, "actions", (f"{_IAM_PREFIX.get(self.service, self.service)}:{self.operation}",))
+            prefix = _IAM_PREFIX.get(self.service, self.service)
+            object.__setattr__(self, "actions", (f"{prefix}:{self.operation}",))
         if self.transform is not None and self.frame is None:
             raise ValueError(f"{self.operation}: a transform needs the frame its rows go to")
 
@@ -95,11 +99,20 @@ def _name(row):
     return (row["repository_name"],)
 
 
+def _arn(row):
+    return (row["repository_arn"],)
+
+
+def _setting(value, problems, name):
+    return reg.transform_account_setting(name, value, problems)
+
+
 # -- the table ------------------------------------------------------------------------------------
 
 # Caller: who runs the audit, and which accounts the organization has.
 GET_CALLER_IDENTITY = Read("GetCallerIdentity", "sts", CALLER, orgs.get_caller_identity, driven=True)
-DESCRIBE_ORGANIZATION = Read("DescribeOrganization", "organizations", CALLER, orgs.get_organization, driven=True)
+DESCRIBE_ORGANIZATION = Read("DescribeOrganization", "organizations", CALLER, orgs.get_organization,
+                             driven=True)
 LIST_ACCOUNTS = Read("ListAccounts", "organizations", CALLER, orgs.get_org_accounts, driven=True)
 OU_PATHS = Read("ListOrganizationalUnitsForParent", "organizations", CALLER, orgs.get_ou_paths, driven=True,
                 actions=("organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent",
@@ -114,17 +127,17 @@ PULL_TIME_EXCLUSIONS = Read(
     transform=reg.transform_pull_time_exclusions, frame="pull_time_exclusions",
     status="pull_time_exclusions_status", by_items=True)
 DESCRIBE_REPOSITORIES = Read("DescribeRepositories", "ecr", UNIT, repos.get_repositories, driven=True)
-REGISTRY_READS = (
+_REGISTRY_READS = (
     Read("DescribeRegistry", "ecr", UNIT, reg.get_registry, transform=reg.transform_replication_rules,
          frame="replication_rules", status="replication_status", by_items=True),
     Read("GetRegistryPolicy", "ecr", UNIT, reg.get_registry_policy, transform=reg.transform_registry_policy,
          frame="registry_policies", status="registry_policy_status"),
     # Two settings of one operation: read in this order, the second not sent where the endpoint
-    # does not know the operation (see `Unit.run_group`).
-    Read("GetAccountSetting", "ecr", UNIT, reg.get_account_setting, args=lambda row: ("REGISTRY_POLICY_SCOPE",),
-         fields=lambda value, problems, name: reg.transform_account_setting(name, value, problems)),
-    Read("GetAccountSetting", "ecr", UNIT, reg.get_account_setting, args=lambda row: ("BLOB_MOUNTING",),
-         fields=lambda value, problems, name: reg.transform_account_setting(name, value, problems)),
+    # does not know the operation (see `run_group`).
+    Read("GetAccountSetting", "ecr", UNIT, reg.get_account_setting,
+         args=lambda row: ("REGISTRY_POLICY_SCOPE",), fields=_setting),
+    Read("GetAccountSetting", "ecr", UNIT, reg.get_account_setting,
+         args=lambda row: ("BLOB_MOUNTING",), fields=_setting),
     Read("GetRegistryScanningConfiguration", "ecr", UNIT, reg.get_scanning_configuration,
          fields=lambda config, problems: reg.transform_scanning(config, problems)),
     Read("DescribePullThroughCacheRules", "ecr", UNIT, reg.get_pull_through_cache_rules,
@@ -136,12 +149,13 @@ REGISTRY_READS = (
 )
 
 # Repository.
-REPOSITORY_READS = (
+_REPOSITORY_READS = (
     Read("GetRepositoryPolicy", "ecr", REPOSITORY, repos.get_repository_policy, args=_name,
          transform=repos.transform_repository_policy, frame="repository_policies", status="policy_status"),
     Read("GetLifecyclePolicy", "ecr", REPOSITORY, repos.get_lifecycle_policy, args=_name,
-         transform=repos.transform_lifecycle_policy, frame="lifecycle_policies", status="lifecycle_policy_status"),
-    Read("ListTagsForResource", "ecr", REPOSITORY, repos.get_repository_tags, args=lambda row: (row["repository_arn"],),
+         transform=repos.transform_lifecycle_policy, frame="lifecycle_policies",
+         status="lifecycle_policy_status"),
+    Read("ListTagsForResource", "ecr", REPOSITORY, repos.get_repository_tags, args=_arn,
          transform=repos.transform_tags, frame="repository_tags", status="tags_status", by_items=True),
 )
 DESCRIBE_IMAGES = Read("DescribeImages", "ecr", REPOSITORY, img.get_images, args=_name, driven=True)
@@ -150,16 +164,29 @@ DESCRIBE_IMAGES = Read("DescribeImages", "ecr", REPOSITORY, img.get_images, args
 BATCH_GET_IMAGE = Read("BatchGetImage", "ecr", REPOSITORY, img.get_manifests, driven=True)
 
 READS = (GET_CALLER_IDENTITY, DESCRIBE_ORGANIZATION, LIST_ACCOUNTS, OU_PATHS, DESCRIBE_REGIONS,
-         PULL_TIME_EXCLUSIONS, DESCRIBE_REPOSITORIES, *REGISTRY_READS, *REPOSITORY_READS,
+         PULL_TIME_EXCLUSIONS, DESCRIBE_REPOSITORIES, *_REGISTRY_READS, *_REPOSITORY_READS,
          DESCRIBE_IMAGES, BATCH_GET_IMAGE)
 
 
-def groups(reads) -> list[tuple[Read, ...]]:
-    """`reads` grouped by (service, operation) in table order: a group runs one read after another."""
+def independent(scope: str) -> list[tuple[Read, ...]]:
+    """The reads of `scope` that run by themselves (not `driven`), grouped by (service, operation)
+    in table order: a group runs one read after another (`run_group`)."""
     out: dict[tuple[str, str], list[Read]] = {}
-    for r in reads:
-        out.setdefault((r.service, r.operation), []).append(r)
+    for r in READS:
+        if r.scope == scope and not r.driven:
+            out.setdefault((r.service, r.operation), []).append(r)
     return [tuple(g) for g in out.values()]
+
+
+def run_group(group: tuple[Read, ...], reader, lease, row: dict, key: tuple) -> None:
+    """Reads of one operation, one after another, each with a client `lease(service)` gives; once
+    the endpoint answers that it does not know the operation, the rest are not sent (it will not
+    know it for the next argument)."""
+    for read in group:
+        with lease(read.service) as client:
+            status, _ = read.run(reader, client, row, key)
+        if status == "unsupported":
+            break
 
 
 def actions(*scopes: str) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from .fields import Fields, Problems, first_of_each, is_text, problems_or_strict
+from .fields import Fields, Problems, first_of_each, is_text, problems_or_strict, rows_of
 from .paging import pages
 
 
@@ -40,9 +40,11 @@ def get_pull_time_exclusions(ecr) -> list:
     return pages(ecr.list_pull_time_update_exclusions, "pullTimeUpdateExclusions", maxResults=1000)
 
 
-def transform_registry_policy(account_id: str, region: str, text, problems: Problems | None = None) -> list[dict]:
+def transform_registry_policy(account_id: str, region: str, text,
+                              problems: Problems | None = None) -> list[dict]:
     if not is_text(text):
-        problems_or_strict(problems).add("a registry policy whose policyText is not text", "GetRegistryPolicy")
+        problems_or_strict(problems).add("a registry policy whose policyText is not text",
+                                         "GetRegistryPolicy")
         return []
     return [{"account_id": account_id, "region": region, "policy_text": text}]
 
@@ -73,8 +75,9 @@ def transform_replication_rules(account_id: str, region: str, registry: dict,
         if f.problem:
             problems.add(f.problem, f"rule {i}")
             continue
-        rows += [{"account_id": account_id, "region": region, "rule_index": i, "destination_region": dest_region,
-                  "destination_registry_id": registry_id, "repository_filters": filters}
+        rows += [{"account_id": account_id, "region": region, "rule_index": i,
+                  "destination_region": dest_region, "destination_registry_id": registry_id,
+                  "repository_filters": filters}
                  for dest_region, registry_id in destinations]
     return rows
 
@@ -82,20 +85,14 @@ def transform_replication_rules(account_id: str, region: str, registry: dict,
 def transform_pull_through_cache_rules(account_id: str, region: str, rules: list,
                                        problems: Problems | None = None) -> list[dict]:
     problems = problems_or_strict(problems)
-    rows = []
-    for i, r in enumerate(rules):
-        f = Fields(r, "a pull-through cache rule")
-        row = {"account_id": account_id, "region": region,
-               "ecr_repository_prefix": f.text("ecrRepositoryPrefix", required=True),
-               "upstream_registry_url": f.text("upstreamRegistryUrl"),
-               "upstream_registry": f.text("upstreamRegistry"),
-               "upstream_repository_prefix": f.text("upstreamRepositoryPrefix"),
-               "credential_arn": f.text("credentialArn"), "custom_role_arn": f.text("customRoleArn"),
-               "created_at": f.time("createdAt"), "updated_at": f.time("updatedAt")}
-        if f.problem:
-            problems.add(f.problem, f"item {i}")
-        else:
-            rows.append(row)
+    rows = rows_of(rules, "a pull-through cache rule", lambda f: {
+        "account_id": account_id, "region": region,
+        "ecr_repository_prefix": f.text("ecrRepositoryPrefix", required=True),
+        "upstream_registry_url": f.text("upstreamRegistryUrl"),
+        "upstream_registry": f.text("upstreamRegistry"),
+        "upstream_repository_prefix": f.text("upstreamRepositoryPrefix"),
+        "credential_arn": f.text("credentialArn"), "custom_role_arn": f.text("customRoleArn"),
+        "created_at": f.time("createdAt"), "updated_at": f.time("updatedAt")}, problems)
     return first_of_each(rows, lambda r: r["ecr_repository_prefix"], problems,
                          "a pull-through cache prefix listed twice")
 
@@ -103,22 +100,20 @@ def transform_pull_through_cache_rules(account_id: str, region: str, rules: list
 def transform_creation_templates(account_id: str, region: str, templates: list,
                                  problems: Problems | None = None) -> list[dict]:
     problems = problems_or_strict(problems)
-    rows = []
-    for i, t in enumerate(templates):
-        f = Fields(t, "a repository creation template")
-        row = {"account_id": account_id, "region": region, "prefix": f.text("prefix", required=True),
+
+    def row(f: Fields) -> dict:
+        encryption = Fields(f.obj("encryptionConfiguration"), "an encryption configuration")
+        out = {"account_id": account_id, "region": region, "prefix": f.text("prefix", required=True),
                "description": f.text("description"), "applied_for": f.texts("appliedFor"),
                "image_tag_mutability": f.text("imageTagMutability"),
-               "encryption_type": Fields(f.obj("encryptionConfiguration"), "an encryption configuration")
-               .text("encryptionType"),
+               "encryption_type": encryption.text("encryptionType"),
                "repository_policy_text": f.text("repositoryPolicy"),
-               "lifecycle_policy_text": f.text("lifecyclePolicy"),
-               "custom_role_arn": f.text("customRoleArn"),
+               "lifecycle_policy_text": f.text("lifecyclePolicy"), "custom_role_arn": f.text("customRoleArn"),
                "created_at": f.time("createdAt"), "updated_at": f.time("updatedAt")}
-        if f.problem:
-            problems.add(f.problem, f"item {i}")
-        else:
-            rows.append(row)
+        f.problem = f.problem or encryption.problem
+        return out
+
+    rows = rows_of(templates, "a repository creation template", row, problems)
     return first_of_each(rows, lambda r: r["prefix"], problems, "a creation template prefix listed twice")
 
 

@@ -6,7 +6,7 @@ one they raise on the first.
 from __future__ import annotations
 
 from .. import ecr
-from .fields import Fields, Problems, first_of_each, is_text, problems_or_strict
+from .fields import Fields, Problems, first_of_each, is_text, problems_or_strict, rows_of
 from .paging import pages
 
 
@@ -79,15 +79,9 @@ def transform_repository_policy(account_id: str, region: str, name: str, text,
 def transform_tags(account_id: str, region: str, name: str, tags: list,
                    problems: Problems | None = None) -> list[dict]:
     problems = problems_or_strict(problems)
-    rows = []
-    for i, t in enumerate(tags):
-        f = Fields(t, "a resource tag")
-        row = {"account_id": account_id, "region": region, "repository_name": name,
-               "key": f.text("Key", required=True), "value": f.text("Value")}
-        if f.problem:
-            problems.add(f.problem, f"tag {i}")
-        else:
-            rows.append(row)
+    rows = rows_of(tags, "a resource tag", lambda f: {
+        "account_id": account_id, "region": region, "repository_name": name,
+        "key": f.text("Key", required=True), "value": f.text("Value")}, problems, where="tag")
     return first_of_each(rows, lambda r: r["key"], problems, "a tag key listed twice")
 
 
@@ -95,7 +89,8 @@ def transform_lifecycle_policy(account_id: str, region: str, name: str, answer: 
                                problems: Problems | None = None) -> list[dict]:
     f = Fields(answer, "a lifecycle policy")
     row = {"account_id": account_id, "region": region, "repository_name": name,
-           "policy_text": f.text("lifecyclePolicyText", required=True), "last_evaluated_at": f.time("lastEvaluatedAt")}
+           "policy_text": f.text("lifecyclePolicyText", required=True),
+           "last_evaluated_at": f.time("lastEvaluatedAt")}
     if f.problem:
         problems_or_strict(problems).add(f.problem, name)
         return []

@@ -62,8 +62,11 @@ def collect(session=None, *, profile=None, org=False, accounts=None, role_name=N
 
     # The OU walk runs in `background` beside the collection (see `accounts.discover_accounts`).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecr-org") as background:
-        rows, org_meta, ou_walk = discover_accounts(caller, caller_clients, caller_account, org, accounts, home,
-                                                    background)
+        rows, org_meta, ou_walk = discover_accounts(caller, caller_clients, caller_account, org, accounts,
+                                                    home, background)
+        for group in reads.independent(reads.CALLER):
+            background.submit(reads.run_group, group, caller,
+                              lambda service: caller_clients.lease(service, home), {}, ())
         regions_with_ecr = ecr_regions(session, ecr.partition_of(caller_arn))
         pending = [r for r in rows if r["collection_status"] == "pending"]
         prepared, units = [None] * len(pending), []
@@ -89,8 +92,13 @@ def collect(session=None, *, profile=None, org=False, accounts=None, role_name=N
                 sink.bump("start", units_total=len(acct.regions))
                 units += [(acct, unit_pool.submit(collect_unit, acct, region, opts, sink, recorder, budget))
                           for region in acct.regions]
+                if reads.independent(reads.ACCOUNT):
+                    units.append((None, unit_pool.submit(_account_reads, acct, home, sink, recorder, budget)))
             for acct, unit in units:
-                acct.units.append(unit.result())
+                if acct is None:
+                    unit.result()
+                else:
+                    acct.units.append(unit.result())
         for acct in prepared:
             _account_status(acct)
         finish_ou_paths(rows, ou_walk)
@@ -125,13 +133,23 @@ def _identify(session, profile, instrument, budget):
             raise
         code, kind = classify(e)
         raise CollectionError(f"AWS STS could not tell who the caller is ({code}, {kind}, after retries): "
-                              f"{message_of(e)} — nothing was collected; check the network, proxy and endpoint "
-                              "settings (AWS_ENDPOINT_URL) and retry") from e
+                              f"{message_of(e)} — nothing was collected; check the network, proxy and "
+                              "endpoint settings (AWS_ENDPOINT_URL) and retry") from e
     identity = orgs.transform_identity(ident)
     if identity is None:
-        raise CollectionError("AWS STS answered GetCallerIdentity without a caller ARN and 12-digit account id: "
-                              "nothing was collected; check the endpoint (AWS_ENDPOINT_URL) and retry")
+        raise CollectionError("AWS STS answered GetCallerIdentity without a caller ARN and 12-digit account "
+                              "id: nothing was collected; check the endpoint (AWS_ENDPOINT_URL) and retry")
     return session, clients, *identity
+
+
+def _account_reads(acct, home: str, sink, recorder, budget) -> None:
+    """The table's ACCOUNT-scope reads for one account, in the caller's home region."""
+    here = Reader(sink, recorder, budget, account_id=acct.account_id, region=home)
+    for group in reads.independent(reads.ACCOUNT):
+        reads.run_group(group, here, lambda service: acct.clients.lease(service, home), acct.row,
+                        (acct.account_id,))
+    if here.errors and not acct.incomplete:
+        acct.incomplete = "some of the account's own reads failed (see errors)"
 
 
 def _account_status(acct) -> None:

@@ -37,38 +37,40 @@ class Unit(Reader):
         """A leased client of this account × region (use as a context manager)."""
         return self.account.clients.lease(service, self.region)
 
+    def key(self, row: dict) -> tuple:
+        """The key of a registry row (account, region) or a repository row (…, repository name)."""
+        name = row.get("repository_name")
+        return (self.account_id, self.region) + ((name,) if name is not None else ())
+
     def run(self, read: reads.Read, row: dict):
         """`read` for the scope `row` (the registry row, or a repository row): (status, answer)."""
-        key = (self.account_id, self.region) + ((row["repository_name"],) if read.scope == REPOSITORY else ())
         with self.client(read.service) as client:
-            return read.run(self, client, row, key)
+            return read.run(self, client, row, self.key(row))
 
     def run_group(self, group: tuple, row: dict) -> None:
-        """Reads of one operation, one after another; once the endpoint answers that it does not
-        know the operation, the rest are not sent (it will not know it for the next argument)."""
-        for read in group:
-            status, _ = self.run(read, row)
-            if status == "unsupported":
-                break
+        reads.run_group(group, self, self.client, row, self.key(row))
 
     def list_repositories(self) -> tuple[str, list[dict]]:
         """DescribeRepositories → (status, repository rows); a partial listing keeps its rows."""
         with self.client() as ecr:
-            status, listed = self.read(reads.DESCRIBE_REPOSITORIES.operation, reads.DESCRIBE_REPOSITORIES.get, ecr)
+            listing = reads.DESCRIBE_REPOSITORIES
+            status, listed = self.read(listing.operation, listing.get, ecr)
         problems = Problems()
-        rows = repos.transform_repositories(self.account_id, self.region, listed or [], self.account.partition,
-                                            problems)
+        rows = repos.transform_repositories(self.account_id, self.region, listed or [],
+                                            self.account.partition, problems)
         if problems:
             self.invalid(reads.DESCRIBE_REPOSITORIES.operation, problems)
             status = "unreadable" if status == "present" else status
         return status, rows
 
 
-def manifest_decision(mode: str, principal_arn: str | None, exclusions_status: str, exclusions) -> tuple[bool, bool | None, str]:
+def manifest_decision(mode: str, principal_arn: str | None, exclusions_status: str,
+                      exclusions) -> tuple[bool, bool | None, str]:
     """(read manifests?, is_pull_time_excluded, reason) for one account × region.
 
     BatchGetImage counts as a pull and moves lastRecordedPullTime unless the principal is a
-    pull-time update exclusion (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html).
+    pull-time update exclusion
+    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html).
     A principal found in a listing that could not be read in full is still excluded; not found
     there, it is unknown."""
     excluded = None
@@ -83,10 +85,11 @@ def manifest_decision(mode: str, principal_arn: str | None, exclusions_status: s
         if excluded:
             return True, excluded, "read_manifests=always; principal is excluded from pull-time updates"
         return True, excluded, ("read_manifests=always; principal is not excluded from pull-time updates "
-                                "(or that could not be checked): lastRecordedPullTime of read images may have moved")
+                                "(or that could not be checked): lastRecordedPullTime of read images may "
+                                "have moved")
     if excluded is None:
-        return False, None, (f"ListPullTimeUpdateExclusions was {exclusions_status}: cannot tell whether reading "
-                             "manifests would update pull times, so they were not read")
+        return False, None, (f"ListPullTimeUpdateExclusions was {exclusions_status}: cannot tell whether "
+                             "reading manifests would update pull times, so they were not read")
     if excluded:
         return True, True, "principal is excluded from pull-time updates"
     return False, False, (f"{who} is not in ListPullTimeUpdateExclusions: BatchGetImage would update "
@@ -111,7 +114,7 @@ def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> di
             return manifest_decision(opts["read_manifests"], account.principal_arn, *seen.result())
 
         listed = pool.submit(u.list_repositories)
-        registry = [pool.submit(u.run_group, g, registry_row) for g in reads.groups(reads.REGISTRY_READS)]
+        registry = [pool.submit(u.run_group, g, registry_row) for g in reads.independent(reads.UNIT)]
         status, repo_rows = listed.result()
         sink.bump("repositories", repositories=len(repo_rows))
         # Each repository's reads are separate tasks (policy, lifecycle policy, tags, and images
@@ -119,7 +122,7 @@ def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> di
         # last few repositories' five-call chains.
         pending, images = [], []
         for row in repo_rows:
-            pending += [pool.submit(u.run_group, g, row) for g in reads.groups(reads.REPOSITORY_READS)]
+            pending += [pool.submit(u.run_group, g, row) for g in reads.independent(REPOSITORY)]
             images.append(pool.submit(repository_images, u, row, lambda: decision()[0]))
         for f in images:
             n, sent = f.result()
@@ -144,8 +147,8 @@ def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> di
         why = f"{why}; {u.errors} failed reads (see errors)"
     row = {"account_id": account.account_id, "region": region, "status": unit_status, "reason": why,
            "principal_arn": account.principal_arn, "is_pull_time_excluded": excluded,
-           "manifest_mode": opts["read_manifests"], "manifests_read": manifests_sent, "manifests_reason": reason,
-           "repositories": len(repo_rows), "images": n_images, "errors": u.errors}
+           "manifest_mode": opts["read_manifests"], "manifests_read": manifests_sent,
+           "manifests_reason": reason, "repositories": len(repo_rows), "images": n_images, "errors": u.errors}
     sink.bump("unit_done", units_done=1)
     return row
 
@@ -223,7 +226,8 @@ def read_manifests_of(u: Unit, ecr, name: str, images: list[dict]):
         for k, m in enumerate(got):
             item = Fields(m, "a BatchGetImage image")
             image_id = Fields(item.obj("imageId"), "an image's imageId")
-            digest, media_type = image_id.text("imageDigest", required=True), item.text("imageManifestMediaType")
+            digest = image_id.text("imageDigest", required=True)
+            media_type = item.text("imageManifestMediaType")
             problem = item.problem or image_id.problem
             if problem is None and digest not in by_digest:
                 problem = "a manifest of an image that was not asked for"
@@ -238,7 +242,8 @@ def read_manifests_of(u: Unit, ecr, name: str, images: list[dict]):
             row["manifest_status"] = parsed.status
             row["manifest_size_bytes"] = parsed.size_bytes
             if parsed.status != "present":
-                u.error("BatchGetImage", "InvalidManifest", "invalid_data", f"{digest}: {parsed.problem}", name)
+                u.error("BatchGetImage", "InvalidManifest", "invalid_data", f"{digest}: {parsed.problem}",
+                        name)
                 continue
             row["config_media_type"] = parsed.config_media_type
             row["artifact_type"] = parsed.artifact_type
