@@ -142,11 +142,14 @@ class KnownSecrets:
         with self._lock:
             if new - self._forms:
                 self._forms |= new
-                alternatives = sorted(self._forms, key=len, reverse=True)
-                self._pattern = re.compile("|".join(map(re.escape, alternatives)))
+                self._pattern = None          # compiled again when next needed
 
     def scrub(self, text: str) -> str:
-        pattern = self._pattern
+        with self._lock:
+            if self._pattern is None and self._forms:
+                alternatives = sorted(self._forms, key=len, reverse=True)   # longest form first
+                self._pattern = re.compile("|".join(map(re.escape, alternatives)))
+            pattern = self._pattern
         return pattern.sub("[redacted]", text) if pattern is not None else text
 
 

@@ -52,9 +52,9 @@ class Unit(Reader):
 
     def list_repositories(self) -> tuple[str, list[dict]]:
         """DescribeRepositories → (status, repository rows); a partial listing keeps its rows."""
-        with self.client() as ecr:
-            listing = reads.DESCRIBE_REPOSITORIES
-            status, listed = self.read(listing.operation, listing.get, ecr)
+        listing = reads.DESCRIBE_REPOSITORIES
+        with self.client(listing.service) as client:
+            status, listed = self.read(listing.operation, listing.get, client)
         problems = Problems()
         rows = repos.transform_repositories(self.account_id, self.region, listed or [],
                                             self.account.partition, problems)
@@ -157,7 +157,7 @@ def repository_images(u: Unit, row: dict, read_manifests) -> tuple[int, bool]:
     """DescribeImages, then BatchGetImage when `read_manifests()`; returns (images described,
     BatchGetImage sent). Fills the images and manifests statuses of the repository `row`."""
     a, r, name = u.account_id, u.region, row["repository_name"]
-    with u.client() as ecr:
+    with u.client(reads.DESCRIBE_IMAGES.service) as ecr:
         status, details = u.read(reads.DESCRIBE_IMAGES.operation, reads.DESCRIBE_IMAGES.get, ecr, name,
                                  repository_name=name)
         problems = Problems()
