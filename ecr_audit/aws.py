@@ -1,16 +1,18 @@
-"""AWS access for the collector: sessions, client configuration, organization and region discovery.
+"""AWS sessions and clients for the collector, and the principal ARNs it compares.
 
 Nothing here runs at import time. Clients are made once per account × service × region and
 shared by threads (botocore clients are thread-safe; boto3 sessions are not, so clients are
-created under a lock).
+created under a lock). Every new client is handed to the `instrument` callback of its `Clients`
+(the collector counts calls and bounds throttling retries there: `collect.reading`).
 
-Retry decision: botocore `standard` mode, max_attempts 10 (ecr-facts §2.2) — botocore counts
-retries there, so one call is up to 11 requests (measured in tests/test_reliability_faults.py). `adaptive` adds a
-client-side token bucket per client (here one per account × region, ECR's throttling scope),
-but the SDK guide calls it experimental and it was not needed: Standard mode retries ThrottlingException, 429 and 5xx
-with full-jitter exponential backoff (≤20 s per wait), so a storm of dozens of throttles
-spread over a unit's calls is absorbed; a call still throttled after its 11 requests becomes an
-errors row (error_kind throttled).
+Retry decision: botocore `standard` mode, max_attempts 10 — botocore counts retries there, so
+one call is up to 11 requests (measured in tests/test_reliability_faults.py). Standard mode
+retries ThrottlingException, 429 and 5xx with full-jitter exponential backoff (≤20 s per wait;
+https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html), so a storm of
+dozens of throttles spread over a unit's calls is absorbed. `adaptive` adds a client-side token
+bucket per client, but the SDK guide calls it experimental and it was not needed. How long one
+persistently throttled call may take in all is the collector's throttle budget
+(`collect.reading`), after which it is an errors row (error_kind throttled).
 """
 from __future__ import annotations
 
@@ -22,12 +24,20 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError
+
+from . import ecr
 
 RETRY_MODE = "standard"
 MAX_ATTEMPTS = 10
 SESSION_NAME = "ecr-audit"
 GLOBAL_REGION = "us-east-1"  # where Organizations and EC2 DescribeRegions are asked when no region is set
 _CREATE_LOCK = threading.Lock()
+
+
+class MalformedAnswer(BotoCoreError):
+    """An answer without a member the collector cannot do without (e.g. AssumeRole's credentials)."""
+    fmt = "{detail}"
 
 
 def client_config(max_pool_connections: int = 10) -> Config:
@@ -52,10 +62,12 @@ class Clients:
     The connection pool (`max_pool_connections`, 10) exceeds a unit's repository workers.
     """
 
-    def __init__(self, session: boto3.Session, account_id: str, recorder, config: Config | None = None):
+    def __init__(self, session: boto3.Session, account_id: str, instrument=None,
+                 config: Config | None = None):
+        """`instrument(client, account_id, region)` is called once for every client made."""
         self.session = session
         self.account_id = account_id
-        self._recorder = recorder
+        self._instrument = instrument
         self._config = config or client_config()
         self._clients: dict[tuple, object] = {}
         self._lock = threading.Lock()
@@ -66,7 +78,8 @@ class Clients:
             if key not in self._clients:
                 with _CREATE_LOCK:  # boto3.Session.client() is not thread-safe
                     client = self.session.client(service, region_name=region, config=self._config)
-                self._recorder.instrument(client, self.account_id, region or client.meta.region_name)
+                if self._instrument is not None:
+                    self._instrument(client, self.account_id, region or client.meta.region_name)
                 self._clients[key] = client
             return self._clients[key]
 
@@ -86,19 +99,22 @@ def _explicit_profile(session: boto3.Session) -> str | None:
 
 
 def assume_role(caller: boto3.Session, account_id: str, role_name: str, *, partition: str = "aws",
-                external_id: str | None = None, recorder=None, config: Config | None = None):
+                external_id: str | None = None, instrument=None, config: Config | None = None,
+                on_credentials=None):
     """Session in `account_id` through sts:AssumeRole, refreshed automatically when it expires.
 
     Returns (boto3.Session, assumed-role ARN). Raises ClientError when the role cannot be
     assumed (the first fetch happens here, eagerly, so failures surface per account).
+    `instrument(client, "", region)` sees the STS clients; `on_credentials(access_key, secret_key,
+    token)` every set of credentials STS hands out (the first and each refresh).
     """
     config = config or client_config()
 
     def sts_client(service, **kwargs):
         with _CREATE_LOCK:
             client = caller.client(service, region_name=caller.region_name, config=config, **kwargs)
-        if recorder is not None:
-            recorder.instrument(client, "", client.meta.region_name)
+        if instrument is not None:
+            instrument(client, "", client.meta.region_name)
         return client
 
     extra = {"RoleSessionName": SESSION_NAME}
@@ -107,10 +123,23 @@ def assume_role(caller: boto3.Session, account_id: str, role_name: str, *, parti
     cache: dict = {}
     fetcher = AssumeRoleCredentialFetcher(
         client_creator=sts_client, source_credentials=caller.get_credentials(),
-        role_arn=f"arn:{partition}:iam::{account_id}:role/{role_name}", extra_args=extra, cache=cache)
-    creds = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
-    creds.get_frozen_credentials()
-    principal = next(iter(cache.values()))["AssumedRoleUser"]["Arn"]
+        role_arn=ecr.role_arn(partition, account_id, role_name), extra_args=extra, cache=cache)
+
+    def fetch():
+        fetched = fetcher.fetch_credentials()
+        if on_credentials is not None:
+            on_credentials(fetched.get("access_key"), fetched.get("secret_key"), fetched.get("token"))
+        return fetched
+
+    creds = DeferredRefreshableCredentials(refresh_using=fetch, method="assume-role")
+    try:
+        creds.get_frozen_credentials()
+        principal = next(iter(cache.values()))["AssumedRoleUser"]["Arn"]
+    except (KeyError, TypeError, StopIteration) as e:
+        raise MalformedAnswer(
+            detail=f"AssumeRole answered without credentials or AssumedRoleUser ({e!r})") from None
+    if not isinstance(principal, str):
+        raise MalformedAnswer(detail="AssumeRole answered an AssumedRoleUser ARN that is not text")
     core = botocore.session.Session(profile=_explicit_profile(caller))
     # Share the caller's loader (it caches the parsed service models and endpoint rules): a fresh
     # session per account would re-read ECR's JSON model, ~0.4 s of CPU per account (benchmarks/).
@@ -120,12 +149,8 @@ def assume_role(caller: boto3.Session, account_id: str, role_name: str, *, parti
     return boto3.Session(botocore_session=core, region_name=caller.region_name), principal
 
 
-_ARN = re.compile(r"^arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<resource>.+)$")
-
-
-def partition_of(arn: str) -> str:
-    m = _ARN.match(arn or "")
-    return m.group("partition") if m else "aws"
+_ARN = re.compile(r"arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>[0-9]{12}):(?P<resource>.+)",
+                  re.DOTALL)
 
 
 def principal_key(arn: str) -> tuple | None:
@@ -135,7 +160,7 @@ def principal_key(arn: str) -> tuple | None:
     while pull-time exclusions hold IAM ARNs `arn:aws:iam::A:role/[path/]ROLE`. Role and user
     names are unique within an account whatever their path, so comparing names is exact.
     """
-    m = _ARN.match(arn or "")
+    m = _ARN.fullmatch(arn) if isinstance(arn, str) else None
     if not m:
         return None
     parts = m.group("resource").split("/")
@@ -159,79 +184,10 @@ def role_arn_of(principal_arn: str) -> str | None:
         return None
     if principal_arn.split(":")[2] == "iam":
         return principal_arn
-    return f"arn:{key[0]}:iam::{key[1]}:{key[2]}/{key[3]}"
+    return ecr.iam_arn(key[0], key[1], key[2], key[3])
 
 
 def is_excluded(principal_arn: str, exclusions) -> bool:
     """The principal appears in a ListPullTimeUpdateExclusions answer (paths ignored)."""
     key = principal_key(principal_arn)
     return key is not None and any(principal_key(e) == key for e in exclusions)
-
-
-# -- Organizations ----------------------------------------------------------------------------
-
-def get_org_accounts(org) -> list[dict]:
-    """Every account of the organization (any State). Pages can be empty with a NextToken."""
-    accounts, token = [], None
-    while True:
-        page = org.list_accounts(**({"NextToken": token} if token else {}))
-        accounts.extend(page.get("Accounts", []))
-        token = page.get("NextToken")
-        if not token:
-            return accounts
-
-
-def get_organization(org) -> dict:
-    return org.describe_organization()["Organization"]
-
-
-def _paged(call, key, **kwargs) -> list[dict]:
-    items, token = [], None
-    while True:
-        page = call(**kwargs, **({"NextToken": token} if token else {}))
-        items.extend(page.get(key, []))
-        token = page.get("NextToken")
-        if not token:
-            return items
-
-
-def get_ou_paths(org) -> dict[str, str]:
-    """account id → OU path from the root ("r-ab12/ou-ab12-x/ou-ab12-y").
-
-    Walks the tree: ListRoots, then per parent ListOrganizationalUnitsForParent and
-    ListAccountsForParent — 1 + 2 × (roots + OUs) calls, fewer than ListParents per account
-    once an organization has more accounts than OUs. Only used when ListAccounts gives no Paths.
-    """
-    paths: dict[str, str] = {}
-    todo = [(root["Id"], root["Id"]) for root in _paged(org.list_roots, "Roots")]
-    while todo:
-        parent, path = todo.pop()
-        for acct in _paged(org.list_accounts_for_parent, "Accounts", ParentId=parent):
-            paths[str(acct["Id"])] = path
-        for ou in _paged(org.list_organizational_units_for_parent, "OrganizationalUnits", ParentId=parent):
-            todo.append((ou["Id"], f"{path}/{ou['Id']}"))
-    return paths
-
-
-def ou_path_from_paths(paths, account_id: str) -> str | None:
-    """OU path from ListAccounts `Paths` ("o-x/r-ab12/ou-ab12-y/<account>/"): root and OUs only."""
-    if not paths:
-        return None
-    parts = [p for p in str(paths[0]).split("/") if p and not p.startswith("o-") and p != account_id]
-    return "/".join(parts) or None
-
-
-# -- Regions ------------------------------------------------------------------------------------
-
-def get_regions(ec2) -> list[dict]:
-    """Every region with its OptInStatus (AllRegions=True also lists disabled ones)."""
-    return ec2.describe_regions(AllRegions=True)["Regions"]
-
-
-def enabled_regions(regions: list[dict]) -> set[str]:
-    return {r["RegionName"] for r in regions if r.get("OptInStatus") != "not-opted-in"}
-
-
-def ecr_regions(session: boto3.Session, partition: str = "aws") -> set[str]:
-    """Regions with an ECR endpoint (botocore's offline endpoint data; may lag brand-new regions)."""
-    return set(session.get_available_regions("ecr", partition_name=partition))

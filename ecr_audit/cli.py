@@ -8,6 +8,13 @@ Exit codes:
   4  nothing could be collected
   5  a report notebook failed (the other pages were still written)
   130 interrupted
+  141 the reader of the output went away (`ecr-audit show SNAP | head`): quiet, like tools
+      killed by SIGPIPE
+
+Credential problems of the caller (none found, expired or refused, an SSO session to renew, an
+unknown --profile) exit 2 with one line saying how to fix them; when AWS cannot be asked who the
+caller is (throttling, 5xx, network, after retries) the exit is 4 with one line. `--debug-traceback`
+(before the command) re-raises internal errors with their traceback.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_PARTIAL, EXIT_EMPTY, EXIT_REPORT = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
 COMPLETENESS_EXIT = {"complete": EXIT_OK, "partial": EXIT_PARTIAL, "empty": EXIT_EMPTY}
 
 
@@ -71,14 +79,18 @@ def _progress(args):
 def _collect_kwargs(args) -> dict:
     if args.org and args.accounts:
         raise UsageError("ecr-audit collect: --org and --accounts are mutually exclusive")
+    from .ecr import is_account_id
     accounts = _csv(args.accounts) if args.accounts else None
     for a in accounts or []:
-        if not (len(a) == 12 and a.isdigit()):
+        if not is_account_id(a):
             raise UsageError(f"ecr-audit collect: {a!r} is not a 12-digit account id")
     regions = "all" if args.regions == "all" else _csv(args.regions)
+    if not args.throttle_budget > 0:
+        raise UsageError("ecr-audit collect: --throttle-budget must be more than 0 seconds, "
+                         f"got {args.throttle_budget}")
     return dict(org=args.org, accounts=accounts, role_name=args.role_name, external_id=args.external_id,
                 regions=regions, read_manifests=args.read_manifests, max_workers=args.workers,
-                progress=_progress(args))
+                progress=_progress(args), throttle_budget=args.throttle_budget)
 
 
 def cmd_collect(args) -> int:
@@ -95,9 +107,7 @@ def cmd_collect(args) -> int:
             inv = collect(org.session(), **kwargs)
         inv.meta["source"] = "sandbox:demo"
     else:
-        import boto3
-        session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
-        inv = collect(session, **kwargs)
+        inv = collect(profile=args.profile, **kwargs)
     path = inv.save(out)
     print(f"wrote {path}")
     print(_summary(inv))
@@ -168,8 +178,11 @@ def cmd_findings(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .collect.reading import THROTTLE_BUDGET_SECONDS
     p = _Parser(prog="ecr-audit", description="Audit Amazon ECR across an AWS Organization.")
     p.add_argument("--version", action="version", version=f"ecr-audit {__version__}")
+    p.add_argument("--debug-traceback", action="store_true",
+                   help="re-raise internal errors with their traceback (for bug reports)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("collect", help="collect ECR from accounts and regions into a snapshot")
@@ -183,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: only where the tool's principal is excluded from pull-time updates")
     c.add_argument("--out", help="snapshot directory (default snapshots/<UTC timestamp>)")
     c.add_argument("--workers", type=int, default=8, help="account × region units in parallel")
+    c.add_argument("--throttle-budget", type=float, default=THROTTLE_BUDGET_SECONDS, metavar="SECONDS",
+                   help="seconds one persistently throttled read may take in all, retries and pauses "
+                        "included, before it is recorded as throttled (default %(default)s)")
     c.add_argument("--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS")
     c.add_argument("--quiet", action="store_true")
     c.add_argument("--verbose", action="store_true")
@@ -224,38 +240,77 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from botocore.exceptions import BotoCoreError
+
+    from .collect import CollectionError, CredentialsError
+    from .collect.errors import credentials_fix, scrub
     from .snapshot import SnapshotError
     try:
         from .report import ReportError
     except ImportError:  # report extras not installed
         ReportError = SnapshotError
+    args = None
+    _quiet_library_logs()
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()   # here, not at exit: a closed pipe is then this function's to handle
+        return code
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return EXIT_INPUT
     except (SnapshotError, ReportError) as e:
         print(f"ecr-audit: error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except CredentialsError as e:
+        print(f"ecr-audit: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except CollectionError as e:
+        print(f"ecr-audit: error: {e}", file=sys.stderr)
+        return EXIT_EMPTY
     except KeyboardInterrupt:
         print("ecr-audit: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
     except Exception as e:
-        from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
-        if isinstance(e, (NoCredentialsError, ProfileNotFound)):
-            print(f"ecr-audit: error: {e}", file=sys.stderr)
+        fix = credentials_fix(e, getattr(args, "profile", None))
+        if fix is not None:
+            print(f"ecr-audit: error: {fix}", file=sys.stderr)
             return EXIT_INPUT
         if isinstance(e, BotoCoreError):
-            print(f"ecr-audit: error: AWS client failed: {e}", file=sys.stderr)
+            print(f"ecr-audit: error: AWS client failed: {scrub(e)}", file=sys.stderr)
             return EXIT_EMPTY
         if isinstance(e, OSError) and e.filename:
             print(f"ecr-audit: error: {e.filename}: {e.strerror}", file=sys.stderr)
             return EXIT_INPUT
-        if "--debug-traceback" in (argv or sys.argv):
+        if getattr(args, "debug_traceback", False):
             raise
-        print(f"ecr-audit: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"ecr-audit: internal error: {type(e).__name__}: {scrub(e)} "
+              "(run with --debug-traceback for the traceback)", file=sys.stderr)
         return EXIT_BUG
+
+
+def _quiet_library_logs() -> None:
+    """botocore logs warnings ("Refreshing temporary credentials failed ...") that Python would
+    print to stderr beside the CLI's own one-line message; the CLI says what happened itself.
+    Left alone when the user configured logging."""
+    import logging
+    botocore = logging.getLogger("botocore")
+    if not logging.getLogger().handlers and not botocore.handlers:
+        botocore.addHandler(logging.NullHandler())
+
+
+def _silence_stdout() -> None:
+    """The reader closed the pipe: send what Python still has to flush to /dev/null, so the exit
+    does not print "Exception ignored ... BrokenPipeError" (the Python docs' SIGPIPE recipe)."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):   # stdout without a file descriptor (captured, closed)
+        pass
 
 
 if __name__ == "__main__":

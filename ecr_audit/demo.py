@@ -28,7 +28,7 @@ def _code_fingerprint() -> str:
     for sub in ("sandbox", "collect"):
         for f in sorted((root / sub).rglob("*.py")):
             h.update(f.read_bytes())
-    for f in ("schema.py", "aws.py"):
+    for f in ("schema.py", "aws.py", "ecr.py"):
         if (root / f).exists():
             h.update((root / f).read_bytes())
     return h.hexdigest()[:12]

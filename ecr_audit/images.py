@@ -29,12 +29,9 @@ from .keys import digest_rows, keys, layer_keys, reference_rows, tag_rows
 
 from .schema import IMAGE_KEY, REPO_KEY  # declared once in schema; other modules import them from here
 
-INDEX_MEDIA_TYPES = (
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.index.v1+json",
-)
-# cosign's tag scheme (sigstore/cosign specs/SIGNATURE_SPEC.md): the tag names the subject.
-COSIGN_TAG = r"^sha256-(?P<hex>[0-9a-f]{64})\.(?P<suffix>sig|att|sbom)$"
+# The ECR vocabulary is declared in ecr.py (re-exported here under the names analyses import).
+from .ecr import COSIGN_TAG  # cosign's tag scheme: the tag names the subject
+from .ecr import INDEX_TYPES as INDEX_MEDIA_TYPES
 # Artifact/config types of signature artifacts (cosign, Notation/AWS Signer, sigstore bundles).
 SIGNATURE_TYPES = (
     "application/vnd.dev.cosign.artifact.sig.v1+json",

@@ -1,42 +1,26 @@
-"""The one list of API actions the collector calls, and the least-privilege IAM policies built from it.
+"""The API actions the collector calls, and the least-privilege IAM policies built from them.
 
-A test records every operation a full collection makes and fails on anything not listed here,
-and another fails on any mutating verb: the tool is read-only (DESIGN.md). `ecr:BatchGetImage`
-reads manifests (it counts as a pull and moves lastRecordedPullTime: see ecr-facts §0.1).
+The actions come from the collector's table of reads (`ecr_audit.collect.reads`): a read cannot
+be added without its permission. A test records every operation a full collection makes and
+fails on anything not listed here, and another fails on any mutating verb: the tool is
+read-only. `ecr:BatchGetImage` reads manifests (it counts as a pull and moves
+lastRecordedPullTime unless the principal is a pull-time update exclusion:
+https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html).
 """
 from __future__ import annotations
 
 import json
 import re
 
-# Member-account audit role: everything read inside an account × region.
-MEMBER_ACTIONS = (
-    "ec2:DescribeRegions",
-    "ecr:DescribeRegistry",
-    "ecr:GetRegistryPolicy",
-    "ecr:GetAccountSetting",
-    "ecr:GetRegistryScanningConfiguration",
-    "ecr:DescribePullThroughCacheRules",
-    "ecr:DescribeRepositoryCreationTemplates",
-    "ecr:ListPullTimeUpdateExclusions",
-    "ecr:DescribeRepositories",
-    "ecr:GetRepositoryPolicy",
-    "ecr:GetLifecyclePolicy",
-    "ecr:ListTagsForResource",
-    "ecr:DescribeImages",
-    "ecr:BatchGetImage",
-)
+from .collect import reads
 
-# Caller (management account or delegated administrator): identity, organization, assume-role.
-CALLER_ACTIONS = (
-    "sts:GetCallerIdentity",
-    "sts:AssumeRole",
-    "organizations:DescribeOrganization",
-    "organizations:ListAccounts",
-    "organizations:ListRoots",
-    "organizations:ListOrganizationalUnitsForParent",
-    "organizations:ListAccountsForParent",
-)
+# Member-account audit role: everything read inside an account or account × region.
+MEMBER_ACTIONS = reads.actions(reads.ACCOUNT, reads.UNIT, reads.REPOSITORY)
+
+# Caller (management account or delegated administrator): its identity and the organization,
+# plus sts:AssumeRole — not a read but how the collector enters each account (its statement in
+# `caller_policy` names the audit role).
+CALLER_ACTIONS = reads.actions(reads.CALLER) + ("sts:AssumeRole",)
 
 READ_ACTIONS = tuple(sorted(set(MEMBER_ACTIONS) | set(CALLER_ACTIONS)))
 

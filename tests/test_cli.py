@@ -94,3 +94,36 @@ def test_jupyterlab_starts_and_serves_the_notebooks(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("command", [["show"], ["findings", "--format", "csv"]])
+def test_output_into_a_pipe_its_reader_closed_ends_quietly_not_in_an_internal_error(demo_snapshot, command):
+    """`ecr-audit show SNAP | head`: the reader goes away; the tool exits like other Unix tools."""
+    import subprocess
+    argv = [sys.executable, "-m", "ecr_audit.cli", command[0], str(demo_snapshot), *command[1:]]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()                     # closed before the tool writes anything
+    err = p.stderr.read().decode()
+    assert p.wait() == 141 and err == "", err
+
+
+def test_debug_traceback_is_a_real_option_that_reraises_internal_errors(monkeypatch, capsys):
+    from ecr_audit import cli
+
+    def bug(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_show", bug)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["--debug-traceback", "show", "anything"])
+    assert cli.main(["show", "anything"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: a bug" in err and "--debug-traceback" in err
+
+
+def test_throttle_budget_must_be_a_positive_number_of_seconds(capsys):
+    from ecr_audit.cli import main
+    for value in ("0", "-5", "nan", "soon"):
+        assert main(["collect", "--sandbox", "--throttle-budget", value]) == 2
+        err = capsys.readouterr().err
+        assert "throttle-budget" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

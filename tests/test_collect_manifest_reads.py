@@ -6,13 +6,16 @@ from botocore.stub import ANY, Stubber
 
 from ecr_audit.collect.calls import CallRecorder
 from ecr_audit.collect.progress import StderrProgress
-from ecr_audit.collect.run import Account, Sink, Unit, _read_manifests
+from ecr_audit.collect.accounts import Account
+from ecr_audit.collect.reading import ThrottleBudget
+from ecr_audit.collect.sink import Sink
+from ecr_audit.collect.unit import Unit, read_manifests_of
 from ecr_audit.collect import images as img
 from tests.data.ecr_payloads import DOCKER_V2, digest_of, h
 
 
 def _unit():
-    return Unit(Account("012345678901"), "us-east-1", Sink(), CallRecorder())
+    return Unit(Account("012345678901"), "us-east-1", Sink(), CallRecorder(), ThrottleBudget())
 
 
 def test_150_images_take_two_batch_get_image_calls_and_failures_and_garbage_are_recorded():
@@ -35,7 +38,7 @@ def test_150_images_take_two_batch_get_image_calls_and_failures_and_garbage_are_
                        "acceptedMediaTypes": ANY})
     u = _unit()
     with stub:
-        sent, layers, edges = _read_manifests(u, ecr, "web", details, rows)
+        sent, layers, edges = read_manifests_of(u, ecr, "web", rows)
     stub.assert_no_pending_responses()
     status = {r["image_digest"]: r["manifest_status"] for r in rows}
     assert sent and status[good] == "present" and status[h(1)] == "invalid" and status[h(2)] == "unreadable"

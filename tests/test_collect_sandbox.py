@@ -5,7 +5,7 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 
 from ecr_audit import permissions, sandbox
-from ecr_audit.collect import collect, run
+from ecr_audit.collect import collect, reading
 
 KEY = ["account_id", "region", "repository_name", "image_digest"]
 
@@ -20,7 +20,7 @@ def org():
 def instant_retries(monkeypatch):
     """Keep botocore's retry logic but not its sleeps (and no pause between throttle rounds)."""
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    monkeypatch.setattr(run, "THROTTLE_PAUSE_SECONDS", 0)
+    monkeypatch.setattr(reading, "THROTTLE_PAUSE_SECONDS", 0)
 
 
 def _collect(org, **kw):
@@ -234,3 +234,55 @@ def test_at_most_repository_workers_calls_are_in_flight_per_account_and_region()
             BotocoreStubber.__call__ = orig
     assert inv.meta["completeness"] == "complete" and len(peak) == 4      # 2 accounts × 2 regions
     assert max(peak.values()) == 3, peak
+
+
+def test_a_read_of_another_service_is_one_table_entry_run_with_its_own_client(org):
+    """How reads of other services are added (the collect package docstring): an entry of the
+    table, here ECS ListClusters per account × region, runs through the same step as ECR's reads —
+    a client of its own service, the read policy (its failure is an errors row), its call counts."""
+    from ecr_audit import aws
+    from ecr_audit.collect import reads
+    from ecr_audit.collect.accounts import Account
+    from ecr_audit.collect.calls import CallRecorder
+    from ecr_audit.collect.reading import ThrottleBudget
+    from ecr_audit.collect.sink import Sink
+    from ecr_audit.collect.unit import Unit
+
+    clusters = reads.Read("ListClusters", "ecs", reads.UNIT, lambda ecs: ecs.list_clusters()["clusterArns"],
+                          status="clusters_status", fields=lambda arns, problems: {"clusters": len(arns)})
+    assert clusters.actions == ("ecs:ListClusters",)
+    recorder, sink = CallRecorder(), Sink()
+    account = Account(org.management_account_id)
+    account.clients = aws.Clients(org.session(), account.account_id, recorder.instrument)
+    org.session().client("ecs", region_name="us-east-1").create_cluster(clusterName="web")
+    org.faults.add("ListClusters", "AccessDeniedException", region="eu-west-1", service="ecs")
+    rows = {}
+    for region in ("us-east-1", "eu-west-1"):
+        unit = Unit(account, region, sink, recorder, ThrottleBudget())
+        rows[region] = {"account_id": account.account_id, "region": region}
+        unit.run_group((clusters,), rows[region])
+    assert rows["us-east-1"] == {**rows["us-east-1"], "clusters_status": "present", "clusters": 1}
+    assert rows["eu-west-1"]["clusters_status"] == "unreadable" and "clusters" not in rows["eu-west-1"]
+    assert [(e["region"], e["operation"], e["error_kind"]) for e in sink.rows["errors"]] == [
+        ("eu-west-1", "ListClusters", "access_denied")]
+    counted = {(r["region"], r["operation"]): r for r in recorder.records()}
+    assert counted[("us-east-1", "ListClusters")]["calls"] == 1                 # one client per region
+    assert counted[("eu-west-1", "ListClusters")]["failures"] == 1
+    assert "ecs:ListClusters" in recorder.operations
+
+
+def test_account_and_caller_scope_reads_added_to_the_table_run_once_per_account_and_once(org, monkeypatch):
+    """Reads of other scopes need no code either: an ACCOUNT read (IAM, a global service, asked in
+    the caller's home region) runs once per collected account, a CALLER read once per collection."""
+    from ecr_audit.collect import reads
+    added = (reads.Read("ListRoles", "iam", reads.ACCOUNT, lambda iam: iam.list_roles()),
+             reads.Read("ListPolicies", "organizations", reads.CALLER,
+                        lambda o: o.list_policies(Filter="SERVICE_CONTROL_POLICY")))
+    monkeypatch.setattr(reads, "READS", reads.READS + added)
+    inv = _collect(org)
+    assert inv.meta["completeness"] == "complete", inv.errors
+    calls = inv.api_calls
+    roles = calls[calls["operation"] == "ListRoles"]
+    assert sorted(roles["account_id"]) == sorted(inv.meta["accounts"]) and set(roles["calls"]) == {1}
+    policies = calls[calls["operation"] == "ListPolicies"]
+    assert policies["account_id"].tolist() == [""] and policies["calls"].tolist() == [1]

@@ -5,9 +5,9 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from ecr_audit import aws
-from ecr_audit.collect import images, registry, repositories
+from ecr_audit.collect import images, organizations, registry, repositories
 from ecr_audit.collect.errors import classify, is_absent, scrub
-from ecr_audit.collect.run import manifest_decision
+from ecr_audit.collect.unit import manifest_decision
 from tests.data.ecr_payloads import IMAGE_DETAILS, ORG_ACCOUNT, SUSPENDED_ACCOUNT, T0, digest_of, OCI_AMD64
 
 
@@ -98,8 +98,8 @@ def test_manifest_decision_reads_in_auto_mode_only_when_the_principal_is_exclude
 
 
 def test_ou_path_from_list_accounts_paths_keeps_root_and_ous():
-    assert aws.ou_path_from_paths(ORG_ACCOUNT["Paths"], "012345678901") == "r-ab12/ou-ab12-11111111"
-    assert aws.ou_path_from_paths(None, "012345678901") is None
+    assert organizations.ou_path_from_paths(ORG_ACCOUNT["Paths"], "012345678901") == "r-ab12/ou-ab12-11111111"
+    assert organizations.ou_path_from_paths(None, "012345678901") is None
 
 
 def _stubbed(service):
@@ -114,7 +114,7 @@ def test_list_accounts_keeps_paging_through_empty_pages_with_a_next_token():
     stub.add_response("list_accounts", {"Accounts": [], "NextToken": "t3"}, {"NextToken": "t2"})
     stub.add_response("list_accounts", {"Accounts": [SUSPENDED_ACCOUNT]}, {"NextToken": "t3"})
     with stub:
-        got = aws.get_org_accounts(org)
+        got = organizations.get_org_accounts(org)
     stub.assert_no_pending_responses()
     assert [a["Id"] for a in got] == ["012345678901", "000555666777"]
 
@@ -130,7 +130,7 @@ def test_ou_tree_walk_gives_nested_paths():
     stub.add_response("list_organizational_units_for_parent", {"OrganizationalUnits": []},
                       {"ParentId": "ou-ab12-11111111"})
     with stub:
-        paths = aws.get_ou_paths(org)
+        paths = organizations.get_ou_paths(org)
     assert paths == {"123456789012": "r-ab12", "012345678901": "r-ab12/ou-ab12-11111111"}
 
 
@@ -203,3 +203,167 @@ def test_verbose_progress_writes_one_line_per_finished_unit_even_without_a_termi
     quiet = io.StringIO()
     StderrProgress(stream=quiet)({"event": "unit_done", "units_done": 1})
     assert quiet.getvalue() == ""  # not a terminal, not verbose: silent
+
+
+# -- issue 12 #5: every paged listing ends, whatever the endpoint's tokens do ---------------------
+
+from ecr_audit.collect import paging  # noqa: E402
+from ecr_audit.collect.fields import Problems  # noqa: E402
+
+
+def _cycling(stub, operation, items_key, token_key, items, tokens, extra=None):
+    """Queue answers whose tokens go tokens[0] → tokens[1] → ... (a token may repeat)."""
+    sent = None
+    for i, nxt in enumerate(tokens):
+        answer = {items_key: [items[i % len(items)]], token_key: nxt}
+        stub.add_response(operation, answer, {**(extra or {}), **({token_key: sent} if sent else {})})
+        sent = nxt
+
+
+def test_describe_images_token_cycle_a_b_a_stops_and_keeps_the_three_pages_read():
+    """botocore's paginator compares a token with the previous one only: A→B→A went on forever."""
+    ecr, stub = _stubbed("ecr")
+    expected = {"repositoryName": "web", "filter": {"tagStatus": "ANY", "imageStatus": "ANY"},
+                "maxResults": 1000}
+    _cycling(stub, "describe_images", "imageDetails", "nextToken", IMAGE_DETAILS, ["A", "B", "A"], expected)
+    with stub, pytest.raises(paging.IncompleteListing) as e:
+        images.get_images(ecr, "web")
+    assert e.value.code == "RepeatedPageToken"
+    assert [d["imageDigest"] for d in e.value.partial_items] == [d["imageDigest"] for d in IMAGE_DETAILS]
+    assert classify(e.value) == ("RepeatedPageToken", "invalid_data")
+
+
+def test_pull_time_exclusions_token_repeated_stops_with_the_exclusions_read():
+    ecr, stub = _stubbed("ecr")
+    arns = ["arn:aws:iam::012345678901:role/a", "arn:aws:iam::012345678901:role/b"]
+    _cycling(stub, "list_pull_time_update_exclusions", "pullTimeUpdateExclusions", "nextToken", arns,
+             ["A", "A"], {"maxResults": 1000})
+    with stub, pytest.raises(paging.IncompleteListing) as e:
+        registry.get_pull_time_exclusions(ecr)
+    assert e.value.partial_items == arns
+
+
+def test_list_accounts_token_cycle_stops_with_the_accounts_listed():
+    org, stub = _stubbed("organizations")
+    _cycling(stub, "list_accounts", "Accounts", "NextToken", [ORG_ACCOUNT, SUSPENDED_ACCOUNT],
+             ["A", "B", "A"])
+    with stub, pytest.raises(paging.IncompleteListing) as e:
+        organizations.get_org_accounts(org)
+    assert [a["Id"] for a in e.value.partial_items] == ["012345678901", "000555666777", "012345678901"]
+
+
+@pytest.mark.parametrize("cycling", ["list_roots", "list_accounts_for_parent",
+                                     "list_organizational_units_for_parent"])
+def test_ou_walk_token_cycles_stop_and_keep_the_paths_found(cycling):
+    org, stub = _stubbed("organizations")
+    root = {"ParentId": "r-ab12"}
+    if cycling == "list_roots":
+        _cycling(stub, "list_roots", "Roots", "NextToken", [{"Id": "r-ab12"}], ["A", "B", "A"])
+    else:
+        stub.add_response("list_roots", {"Roots": [{"Id": "r-ab12"}]}, {})
+        if cycling == "list_accounts_for_parent":
+            _cycling(stub, cycling, "Accounts", "NextToken", [{"Id": "123456789012"}], ["A", "B", "A"], root)
+        else:
+            stub.add_response("list_accounts_for_parent", {"Accounts": [{"Id": "123456789012"}]}, root)
+            _cycling(stub, cycling, "OrganizationalUnits", "NextToken", [{"Id": "ou-ab12-1"}], ["A", "A"],
+                     root)
+    with stub, pytest.raises(paging.IncompleteListing) as e:
+        organizations.get_ou_paths(org, Problems())
+    assert e.value.code == "RepeatedPageToken"
+    assert e.value.partial_items == ({} if cycling != "list_organizational_units_for_parent"
+                                     else {"123456789012": "r-ab12"})
+
+
+def test_ou_tree_answered_as_a_cycle_is_walked_once_and_reported():
+    org, stub = _stubbed("organizations")
+    stub.add_response("list_roots", {"Roots": [{"Id": "r-ab12"}]}, {})
+    stub.add_response("list_accounts_for_parent", {"Accounts": []}, {"ParentId": "r-ab12"})
+    stub.add_response("list_organizational_units_for_parent", {"OrganizationalUnits": [{"Id": "ou-ab12-1"}]},
+                      {"ParentId": "r-ab12"})
+    stub.add_response("list_accounts_for_parent", {"Accounts": [{"Id": "012345678901"}]},
+                      {"ParentId": "ou-ab12-1"})
+    # The OU lists the root as its child: a cycle.
+    stub.add_response("list_organizational_units_for_parent", {"OrganizationalUnits": [{"Id": "r-ab12"}]},
+                      {"ParentId": "ou-ab12-1"})
+    problems = Problems()
+    with stub:
+        paths = organizations.get_ou_paths(org, problems)
+    stub.assert_no_pending_responses()
+    assert paths == {"012345678901": "r-ab12/ou-ab12-1"}
+    assert [what for what, _ in problems] == ["an organizational unit listed under two parents (a cycle)"]
+
+
+def test_listing_that_never_ends_stops_at_the_page_cap():
+    calls = []
+
+    def endless(**params):
+        calls.append(params.get("nextToken"))
+        return {"items": [len(calls)], "nextToken": f"t{len(calls)}"}   # always a new token
+
+    with pytest.raises(paging.IncompleteListing) as e:
+        paging.pages(endless, "items", max_pages=50)
+    assert len(calls) == 50 and e.value.code == "PageLimit" and e.value.partial_items == list(range(1, 51))
+
+
+def test_a_failure_on_a_later_page_keeps_the_pages_read_before():
+    def flaky(**params):
+        if params.get("nextToken"):
+            raise _err("ThrottlingException")
+        return {"items": [1, 2], "nextToken": "n"}
+
+    with pytest.raises(ClientError) as e:
+        paging.pages(flaky, "items")
+    assert e.value.partial_items == [1, 2]
+
+
+def _reads_a_token(node) -> bool:
+    """`x.get("nextToken")` or `x["NextToken"]`: an answer's page token read by hand."""
+    import ast
+
+    def is_token(n):
+        return isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.lower() == "nexttoken"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        return bool(node.args) and is_token(node.args[0])
+    return isinstance(node, ast.Subscript) and is_token(node.slice)
+
+
+def test_no_paging_loop_of_the_package_bypasses_the_paging_helper():
+    """botocore paginators do not catch A→B→A cycles, and a hand-written token loop is how the
+    unbounded ones crept in: the package pages only through collect.paging.pages."""
+    import ast
+    from pathlib import Path
+
+    import ecr_audit
+    root = Path(ecr_audit.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        if "sandbox" in path.parts or path.name == "paging.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "get_paginator":
+                offenders.append(f"{path.name}:{node.lineno} get_paginator")
+            if isinstance(node, (ast.While, ast.For)) and any(_reads_a_token(n) for n in ast.walk(node)):
+                offenders.append(f"{path.name}:{node.lineno} token loop")
+    assert not offenders, offenders
+
+
+# -- issue 12 #10: malformed items are problems, never KeyError -----------------------------------
+
+def test_image_without_digest_and_a_digest_listed_twice_are_problems_and_the_rest_is_kept():
+    good = IMAGE_DETAILS[0]
+    twice = {**good, "imageTags": ["other"]}
+    no_digest = {k: v for k, v in IMAGE_DETAILS[1].items() if k != "imageDigest"}
+    details = [no_digest, good, twice, IMAGE_DETAILS[2], {**IMAGE_DETAILS[2], "imageDigest": 7},
+               "not an object", None]
+    problems = Problems()
+    rows, tags = images.transform_images("012345678901", "us-east-1", "web", details, problems)
+    assert [r["image_digest"] for r in rows] == [good["imageDigest"], IMAGE_DETAILS[2]["imageDigest"]]
+    assert rows[0]["tags"] == ["1.0", "latest", "other"]      # the duplicate's tags are not lost
+    assert [t["tag"] for t in tags] == ["1.0", "latest", "other"]
+    assert sorted(what for what, _ in problems) == sorted([
+        "an image without imageDigest", "an image digest listed twice",
+        "an image whose imageDigest is not text", "an image that is not an object",
+        "an image that is not an object"])
+    with pytest.raises(ValueError):       # without a Problems to report to, a bad item stops the caller
+        images.transform_images("012345678901", "us-east-1", "web", details)

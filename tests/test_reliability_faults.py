@@ -7,73 +7,23 @@ library call in tests/test_collect_sandbox.py (AccessDenied on account/region/on
 policy, assume-role failure, a 30-throttle storm, disabled region) are repeated here only
 through the CLI, for the exit code and the header.
 """
-from contextlib import contextmanager
+import dataclasses
 
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
-import ecr_audit.sandbox as sandbox_pkg
-from ecr_audit import aws, load
-from ecr_audit.cli import main
-from ecr_audit.collect import repositories as collect_repositories
-from ecr_audit.collect import run
-from ecr_audit.notebook import provenance
+from ecr_audit.collect import reading, reads
+from tests.collect_helpers import (ATTEMPTS, DATA, LEGACY, MGMT, PAYMENTS, assert_header_counts_errors,
+                                   cli_collect, first_repo, rows, world_images)
 
 pytestmark = pytest.mark.slow
-
-MGMT, PAYMENTS, DATA, LEGACY = "123456789012", "012345678901", "098765432109", "000011112222"
-# botocore's retries.max_attempts counts retries: one call is 1 + aws.MAX_ATTEMPTS requests.
-ATTEMPTS = aws.MAX_ATTEMPTS + 1
-ERR = ["account_id", "region", "repository_name", "operation", "error_code", "error_kind"]
 
 
 @pytest.fixture(autouse=True)
 def instant_retries(monkeypatch):
     """botocore's retry logic runs in full, without its sleeps (nor the pause between rounds)."""
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
-    monkeypatch.setattr(run, "THROTTLE_PAUSE_SECONDS", 0)
-
-
-def cli_collect(monkeypatch, tmp_path, capsys, setup=None, args=()):
-    """Run `ecr-audit collect --sandbox` with `setup(org)` applied first; (rc, inv, out, err, org)."""
-    original = sandbox_pkg.running
-    seen = {}
-
-    @contextmanager
-    def running(world):
-        with original(world) as org:
-            seen["org"] = org
-            if setup is not None:
-                setup(org)
-            yield org
-
-    monkeypatch.setattr(sandbox_pkg, "running", running)
-    out = tmp_path / "snap"
-    rc = main(["collect", "--sandbox", "--quiet", "--out", str(out), *args])
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    inv = load(out) if (out / "manifest.json").exists() else None
-    return rc, inv, captured.out, captured.err, seen["org"]
-
-
-def first_repo(org, account_id):
-    reg = org.world.account(account_id).registries[0]
-    return reg.region, reg.repositories[0].name
-
-
-def world_images(org, *account_ids):
-    return sum(len(repo.images) for a in account_ids for reg in org.world.account(a).registries
-               for repo in reg.repositories)
-
-
-def rows(inv):
-    return [tuple(None if v != v else v for v in r) for r in inv.errors[ERR].itertuples(index=False)]
-
-
-def assert_header_counts_errors(inv):
-    p = provenance(inv)
-    assert p["errors"] == len(inv.errors)
-    assert p["completeness"] == inv.meta["completeness"]
+    monkeypatch.setattr(reading, "THROTTLE_PAUSE_SECONDS", 0)
 
 
 def test_access_denied_on_account_region_and_one_repository_policy_exits_3(monkeypatch, tmp_path, capsys):
@@ -181,7 +131,7 @@ def test_throttling_storm_of_32_in_a_row_on_one_repository_is_ridden_out(monkeyp
     def setup(org):
         region, repo = first_repo(org, DATA)
         org.faults.add("DescribeImages", "ThrottlingException", account_id=DATA, region=region,
-                       repository_name=repo, times=ATTEMPTS * run.THROTTLE_ROUNDS - 1)
+                       repository_name=repo, times=ATTEMPTS * reading.THROTTLE_ROUNDS - 1)
 
     rc, inv, out, err, org = cli_collect(monkeypatch, tmp_path, capsys, setup)
     region, repo = first_repo(org, DATA)
@@ -193,7 +143,7 @@ def test_throttling_storm_of_32_in_a_row_on_one_repository_is_ridden_out(monkeyp
     assert len(got) == n_world  # ACTIVE and archived alike
     calls = inv.api_calls.set_index(["account_id", "region", "operation"])
     # 32 throttled sends: botocore retried 30 of them, the collector's 2 extra rounds the others.
-    assert calls.loc[(DATA, region, "DescribeImages"), "retries"] == 32 - (run.THROTTLE_ROUNDS - 1)
+    assert calls.loc[(DATA, region, "DescribeImages"), "retries"] == 32 - (reading.THROTTLE_ROUNDS - 1)
 
 
 def test_throttling_beyond_three_rounds_of_retries_is_a_throttled_row_not_silence(monkeypatch, tmp_path, capsys):
@@ -204,7 +154,7 @@ def test_throttling_beyond_three_rounds_of_retries_is_a_throttled_row_not_silenc
 
     rc, inv, out, err, org = cli_collect(monkeypatch, tmp_path, capsys, setup)
     region, repo = first_repo(org, DATA)
-    assert org.faults.faults[0].fired == run.THROTTLE_ROUNDS * ATTEMPTS == 33
+    assert org.faults.faults[0].fired == reading.THROTTLE_ROUNDS * ATTEMPTS == 33
     assert rc == 3 and inv.meta["completeness"] == "partial"
     assert rows(inv) == [(DATA, region, repo, "DescribeImages", "ThrottlingException", "throttled")]
     r = inv.repositories.set_index(["account_id", "region", "repository_name"]).loc[(DATA, region, repo)]
@@ -255,7 +205,7 @@ def test_read_timeouts_persisting_beyond_retries_are_timeout_rows(monkeypatch, t
 
 def test_repository_deleted_between_listing_and_reading_is_recorded_not_a_crash(monkeypatch, tmp_path, capsys):
     from moto.ecr.models import ecr_backends
-    listed = collect_repositories.get_repositories
+    listed = reads.DESCRIBE_REPOSITORIES.get
     gone = {}
 
     def list_then_delete(ecr):
@@ -270,7 +220,8 @@ def test_repository_deleted_between_listing_and_reading_is_recorded_not_a_crash(
         region, repo = first_repo(org, DATA)
         gone.update(unit=(DATA, region), repo=repo)
 
-    monkeypatch.setattr(collect_repositories, "get_repositories", list_then_delete)
+    monkeypatch.setattr(reads, "DESCRIBE_REPOSITORIES",
+                        dataclasses.replace(reads.DESCRIBE_REPOSITORIES, get=list_then_delete))
     rc, inv, out, err, org = cli_collect(monkeypatch, tmp_path, capsys, setup)
     region, repo = gone["unit"][1], gone["repo"]
     assert rc == 3 and inv.meta["completeness"] == "partial"
@@ -284,3 +235,51 @@ def test_repository_deleted_between_listing_and_reading_is_recorded_not_a_crash(
     assert not ((inv.images["repository_name"] == repo) & (inv.images["account_id"] == DATA)
                 & (inv.images["region"] == region)).any()
     assert_header_counts_errors(inv)
+
+
+class FakeClock:
+    """The read policy's clock and pauses, and botocore's backoff, on one fake timeline: each
+    botocore wait is its longest possible one (min(2^n, 20) s), taken instantly."""
+
+    def __init__(self, monkeypatch):
+        self.now = 0.0
+        monkeypatch.setattr(reading, "clock", lambda: self.now)
+        monkeypatch.setattr(reading, "sleep", self.sleep)
+        monkeypatch.setattr(reading, "THROTTLE_PAUSE_SECONDS", 10.0)
+        monkeypatch.setattr(ExponentialBackoff, "delay_amount",
+                            lambda backoff, context: self.backoff(context))
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def backoff(self, context):
+        self.now += min(2 ** (context.attempt_number - 1), 20)
+        return 0
+
+
+@pytest.mark.parametrize("budget, sends, seconds", [
+    # 30 s: retries at +1, +2, +4, +8 s; the next wait (16 s) would pass the budget. Round 2 after a
+    # 10 s pause: +1, +2; the next (4 s) would pass it. No third round: its 20 s pause would.
+    (30, 5 + 3, 28),
+    # No effective budget: the old cost, 3 rounds of 11 requests and their waits, + 10 + 20 s pauses.
+    (10_000, 33, 3 * (1 + 2 + 4 + 8 + 16 + 5 * 20) + 30),
+])
+def test_persistently_throttled_read_stops_at_the_throttle_budget_and_is_a_throttled_row(
+        monkeypatch, tmp_path, capsys, budget, sends, seconds):
+    clock = FakeClock(monkeypatch)
+
+    def setup(org):
+        region, repo = first_repo(org, DATA)
+        org.faults.add("DescribeImages", "ThrottlingException", account_id=DATA, region=region,
+                       repository_name=repo)
+
+    rc, inv, out, err, org = cli_collect(monkeypatch, tmp_path, capsys, setup,
+                                         args=["--throttle-budget", str(budget)])
+    region, repo = first_repo(org, DATA)
+    assert org.faults.faults[0].fired == sends and clock.now == seconds
+    assert rc == 3
+    assert rows(inv) == [(DATA, region, repo, "DescribeImages", "ThrottlingException", "throttled")]
+    r = inv.repositories.set_index(["account_id", "region", "repository_name"]).loc[(DATA, region, repo)]
+    assert r["images_status"] == "unreadable"
+    assert len(inv.images) == world_images(org, MGMT, PAYMENTS, DATA) - len(
+        org.world.account(DATA).registry(region).repository(repo).images)

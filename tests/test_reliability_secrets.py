@@ -191,3 +191,68 @@ def test_csv_cells_with_hidden_characters_or_formulas_behind_whitespace_or_full_
         hidden_left = "\x00\u202e\u2066\u2069\u200e\u200f\u061c\x07"
         assert not [c for c in text_cells if any(h in c for h in hidden_left)]
         assert [row[5] for row in rows[1:]] == [str(n) for n in range(-len(cells), 0)]   # numbers as numbers
+
+
+# -- issue 12 #16: credentials the process knows, in every form they travel in -------------------
+
+CANARY_KEY_ID = "ASIACANARYKEY0123456"
+CANARY_SECRET = "Canary/Secret+Key0123456789abcdefGHIJKLM"
+CANARY_TOKEN = "IQoJCanary/Session+Token=" + "Ab9/+" * 40
+
+
+def _encodings(value: str) -> dict[str, str]:
+    import base64
+    import re
+    from urllib.parse import quote, quote_plus
+    raw = value.encode()
+    out = {"raw": value, "quote": quote(value, safe=""), "quote keeping /": quote(value),
+           "quote_plus": quote_plus(value),
+           "lower-case escapes": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(value, safe="")),
+           "base64": base64.b64encode(raw).decode(), "base64url": base64.urlsafe_b64encode(raw).decode()}
+    for k in range(3):   # inside a longer encoded text, at each byte alignment
+        out[f"inside base64 at +{k}"] = base64.b64encode(b"{" * k + b'{"c":"' + raw + b'"}').decode()
+    return out
+
+
+def test_scrub_removes_known_credentials_raw_url_encoded_and_base64(monkeypatch):
+    from ecr_audit.collect import errors
+    monkeypatch.setattr(errors, "KNOWN_SECRETS", errors.KnownSecrets())
+    errors.remember_credentials(CANARY_KEY_ID, CANARY_SECRET, CANARY_TOKEN)
+    errors.remember_credentials("testing", "testing", None)       # placeholders too short to register
+    for value in (CANARY_KEY_ID, CANARY_SECRET, CANARY_TOKEN):
+        for form, text in _encodings(value).items():
+            out = scrub(f"denied; echo={text}&x=1 ({form})")
+            # What survives of an embedded base64 form is its edge characters: a few bits, not the value.
+            assert text not in out and "[redacted]" in out, (form, out)
+            if form.startswith("inside base64"):
+                assert len(max(out.split("[redacted]"), key=len)) < 40, (form, out)
+    assert scrub("testing 1 2 3") == "testing 1 2 3"
+
+
+def test_url_encoded_and_base64_credentials_echoed_by_aws_never_reach_the_errors_frame():
+    """Canary caller credentials and the member credentials STS mints during the run are echoed,
+    encoded, by a denial: the errors row is kept, the credentials are not, in any form."""
+    import boto3
+
+    from ecr_audit import sandbox
+    from ecr_audit.collect import collect
+    with sandbox.running(sandbox.demo_world()) as org:
+        def echo():
+            values = [CANARY_KEY_ID, CANARY_SECRET, CANARY_TOKEN]
+            for c in org.minted_credentials():
+                values += [c["access_key_id"], c["secret_access_key"], c["session_token"]]
+            return "denied: " + " ".join(t for v in values for t in _encodings(v).values())
+
+        org.faults.add("GetRepositoryPolicy", "AccessDeniedException", message=echo, account_id=DATA)
+        caller = boto3.Session(aws_access_key_id=CANARY_KEY_ID, aws_secret_access_key=CANARY_SECRET,
+                               aws_session_token=CANARY_TOKEN, region_name="us-east-1")
+        inv = collect(caller, org=True, role_name=org.role_name)
+        minted = org.minted_credentials()
+    assert minted and inv.meta["completeness"] == "partial"
+    text = _frames_text(inv)
+    secrets = [CANARY_KEY_ID, CANARY_SECRET, CANARY_TOKEN] + [
+        c[k] for c in minted for k in ("access_key_id", "secret_access_key", "session_token")]
+    leaks = sorted({form for value in secrets for form, t in _encodings(value).items() if t in text})
+    assert not leaks, leaks
+    denied = inv.errors[inv.errors["operation"] == "GetRepositoryPolicy"]
+    assert len(denied) >= 1 and denied["message"].str.startswith("denied: [redacted]").all()

@@ -19,19 +19,9 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ..images import COSIGN_TAG
-
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_ARTIFACT = "application/vnd.oci.artifact.manifest.v1+json"  # OCI 1.1-rc artifact manifest
-
-IMAGE_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
-INDEX_TYPES = (DOCKER_LIST, OCI_INDEX)
-# What BatchGetImage is asked to return: every type we can parse. ECR converts or fails
-# for anything else (failure code UnsupportedImageType), which shows as `unreadable`.
-ACCEPTED_MEDIA_TYPES = [DOCKER_MANIFEST, DOCKER_LIST, OCI_MANIFEST, OCI_INDEX, OCI_ARTIFACT]
+# The vocabulary lives in ecr.py; the names are re-exported here for the parser's readers.
+from ..ecr import (ACCEPTED_MEDIA_TYPES, COSIGN_TAG, DOCKER_LIST, DOCKER_MANIFEST,  # noqa: F401
+                   IMAGE_TYPES, INDEX_TYPES, OCI_ARTIFACT, OCI_INDEX, OCI_MANIFEST)
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's limit on imageManifest (ecr-facts §1.2)
 MAX_DESCRIPTORS = 10_000              # far beyond any real manifest; guards memory on hostile input
@@ -40,7 +30,7 @@ REF_TYPE = "vnd.docker.reference.type"
 REF_DIGEST = "vnd.docker.reference.digest"
 ATTESTATION = "attestation-manifest"
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")  # fullmatch: `$` would accept a final newline
 
 
 @dataclass
@@ -75,7 +65,7 @@ def _descriptor(d, what: str) -> tuple[str, int | None, str | None, dict]:
     if not isinstance(d, dict):
         raise ValueError(f"{what} is not an object")
     digest = d.get("digest")
-    if not isinstance(digest, str) or not _DIGEST.match(digest):
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
         raise ValueError(f"{what} has no valid sha256 digest")
     size = d.get("size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
@@ -157,7 +147,7 @@ def _parse_index(digest: str, doc: dict, out: ParsedManifest) -> None:
                           "reference_type": ref_type})
         if ref_type == ATTESTATION:
             subject = ann.get(REF_DIGEST)
-            if not isinstance(subject, str) or not _DIGEST.match(subject):
+            if not isinstance(subject, str) or not _DIGEST.fullmatch(subject):
                 raise ValueError(f"manifests[{i}] is an attestation without a valid {REF_DIGEST}")
             if subject == child:
                 raise ValueError(f"manifests[{i}] is an attestation of itself")

@@ -1,18 +1,25 @@
-"""Registry-level reads (one account × region): get_* page one call, transform_* are pure."""
+"""Registry-level reads (one account × region): get_* call and page, transform_* are pure.
+
+Transforms report the items they cannot understand to their `Problems` (see `fields`); without
+one they raise on the first.
+"""
 from __future__ import annotations
 
 import json
+
+from .fields import Fields, Problems, first_of_each, is_text, problems_or_strict, rows_of
+from .paging import pages
 
 
 def get_registry(ecr) -> dict:
     return ecr.describe_registry()
 
 
-def get_registry_policy(ecr) -> str:
-    return ecr.get_registry_policy()["policyText"]
+def get_registry_policy(ecr):
+    return ecr.get_registry_policy().get("policyText")
 
 
-def get_account_setting(ecr, name: str) -> str | None:
+def get_account_setting(ecr, name: str):
     return ecr.get_account_setting(name=name).get("value")
 
 
@@ -21,70 +28,124 @@ def get_scanning_configuration(ecr) -> dict:
 
 
 def get_pull_through_cache_rules(ecr) -> list[dict]:
-    rules = []
-    for page in ecr.get_paginator("describe_pull_through_cache_rules").paginate(PaginationConfig={"PageSize": 1000}):
-        rules.extend(page.get("pullThroughCacheRules", []))
-    return rules
+    return pages(ecr.describe_pull_through_cache_rules, "pullThroughCacheRules", maxResults=1000)
 
 
 def get_creation_templates(ecr) -> list[dict]:
-    templates = []
-    for page in ecr.get_paginator("describe_repository_creation_templates").paginate(
-            PaginationConfig={"PageSize": 1000}):
-        templates.extend(page.get("repositoryCreationTemplates", []))
-    return templates
+    return pages(ecr.describe_repository_creation_templates, "repositoryCreationTemplates", maxResults=1000)
 
 
-def get_pull_time_exclusions(ecr) -> list[str]:
-    # No paginator in botocore for this operation (ecr-facts §1.1): loop on nextToken.
-    principals, token = [], None
-    while True:
-        page = ecr.list_pull_time_update_exclusions(maxResults=1000, **({"nextToken": token} if token else {}))
-        principals.extend(page.get("pullTimeUpdateExclusions", []))
-        token = page.get("nextToken")
-        if not token:
-            return principals
+def get_pull_time_exclusions(ecr) -> list:
+    # botocore has no paginator for this operation: `pages` follows nextToken.
+    return pages(ecr.list_pull_time_update_exclusions, "pullTimeUpdateExclusions", maxResults=1000)
 
 
-def transform_replication_rules(account_id: str, region: str, registry: dict) -> list[dict]:
-    rules = ((registry.get("replicationConfiguration") or {}).get("rules")) or []
+def transform_registry_policy(account_id: str, region: str, text,
+                              problems: Problems | None = None) -> list[dict]:
+    if not is_text(text):
+        problems_or_strict(problems).add("a registry policy whose policyText is not text",
+                                         "GetRegistryPolicy")
+        return []
+    return [{"account_id": account_id, "region": region, "policy_text": text}]
+
+
+def transform_replication_rules(account_id: str, region: str, registry: dict,
+                                problems: Problems | None = None) -> list[dict]:
+    problems = problems_or_strict(problems)
+    config = Fields(registry, "a registry")
+    rules = Fields(config.obj("replicationConfiguration"), "a replication configuration").items("rules")
+    if config.problem:
+        problems.add(config.problem, "DescribeRegistry")
     rows = []
     for i, rule in enumerate(rules):
-        filters = [f.get("filter") for f in rule.get("repositoryFilters") or [] if f.get("filter") is not None]
-        for dest in rule.get("destinations") or []:
-            rows.append({"account_id": account_id, "region": region, "rule_index": i,
-                         "destination_region": dest.get("region"),
-                         "destination_registry_id": str(dest.get("registryId")),
-                         "repository_filters": filters})
+        f = Fields(rule, "a replication rule")
+        filters = []
+        for flt in f.items("repositoryFilters"):
+            g = Fields(flt, "a replication rule's repository filter")
+            value = g.text("filter")
+            if g.problem:
+                f.problem = f.problem or g.problem
+            elif value is not None:
+                filters.append(value)
+        destinations = []
+        for dest in f.items("destinations"):
+            d = Fields(dest, "a replication destination")
+            destinations.append((d.text("region", required=True), d.text("registryId", required=True)))
+            f.problem = f.problem or d.problem
+        if f.problem:
+            problems.add(f.problem, f"rule {i}")
+            continue
+        rows += [{"account_id": account_id, "region": region, "rule_index": i,
+                  "destination_region": dest_region, "destination_registry_id": registry_id,
+                  "repository_filters": filters}
+                 for dest_region, registry_id in destinations]
     return rows
 
 
-def transform_pull_through_cache_rules(account_id: str, region: str, rules: list[dict]) -> list[dict]:
-    return [{"account_id": account_id, "region": region,
-             "ecr_repository_prefix": r.get("ecrRepositoryPrefix"),
-             "upstream_registry_url": r.get("upstreamRegistryUrl"),
-             "upstream_registry": r.get("upstreamRegistry"),
-             "upstream_repository_prefix": r.get("upstreamRepositoryPrefix"),
-             "credential_arn": r.get("credentialArn"), "custom_role_arn": r.get("customRoleArn"),
-             "created_at": r.get("createdAt"), "updated_at": r.get("updatedAt")} for r in rules]
+def transform_pull_through_cache_rules(account_id: str, region: str, rules: list,
+                                       problems: Problems | None = None) -> list[dict]:
+    problems = problems_or_strict(problems)
+    rows = rows_of(rules, "a pull-through cache rule", lambda f: {
+        "account_id": account_id, "region": region,
+        "ecr_repository_prefix": f.text("ecrRepositoryPrefix", required=True),
+        "upstream_registry_url": f.text("upstreamRegistryUrl"),
+        "upstream_registry": f.text("upstreamRegistry"),
+        "upstream_repository_prefix": f.text("upstreamRepositoryPrefix"),
+        "credential_arn": f.text("credentialArn"), "custom_role_arn": f.text("customRoleArn"),
+        "created_at": f.time("createdAt"), "updated_at": f.time("updatedAt")}, problems)
+    return first_of_each(rows, lambda r: r["ecr_repository_prefix"], problems,
+                         "a pull-through cache prefix listed twice")
 
 
-def transform_creation_templates(account_id: str, region: str, templates: list[dict]) -> list[dict]:
-    return [{"account_id": account_id, "region": region, "prefix": t.get("prefix"),
-             "description": t.get("description"), "applied_for": t.get("appliedFor") or [],
-             "image_tag_mutability": t.get("imageTagMutability"),
-             "encryption_type": (t.get("encryptionConfiguration") or {}).get("encryptionType"),
-             "repository_policy_text": t.get("repositoryPolicy"),
-             "lifecycle_policy_text": t.get("lifecyclePolicy"),
-             "custom_role_arn": t.get("customRoleArn"),
-             "created_at": t.get("createdAt"), "updated_at": t.get("updatedAt")} for t in templates]
+def transform_creation_templates(account_id: str, region: str, templates: list,
+                                 problems: Problems | None = None) -> list[dict]:
+    problems = problems_or_strict(problems)
+
+    def row(f: Fields) -> dict:
+        encryption = Fields(f.obj("encryptionConfiguration"), "an encryption configuration")
+        out = {"account_id": account_id, "region": region, "prefix": f.text("prefix", required=True),
+               "description": f.text("description"), "applied_for": f.texts("appliedFor"),
+               "image_tag_mutability": f.text("imageTagMutability"),
+               "encryption_type": encryption.text("encryptionType"),
+               "repository_policy_text": f.text("repositoryPolicy"),
+               "lifecycle_policy_text": f.text("lifecyclePolicy"), "custom_role_arn": f.text("customRoleArn"),
+               "created_at": f.time("createdAt"), "updated_at": f.time("updatedAt")}
+        f.problem = f.problem or encryption.problem
+        return out
+
+    rows = rows_of(templates, "a repository creation template", row, problems)
+    return first_of_each(rows, lambda r: r["prefix"], problems, "a creation template prefix listed twice")
 
 
-def transform_pull_time_exclusions(account_id: str, region: str, principals: list[str]) -> list[dict]:
-    return [{"account_id": account_id, "region": region, "principal_arn": p} for p in principals]
+def transform_pull_time_exclusions(account_id: str, region: str, principals: list,
+                                   problems: Problems | None = None) -> list[dict]:
+    problems = problems_or_strict(problems)
+    rows = []
+    for i, p in enumerate(principals):
+        if not is_text(p) or not p:
+            problems.add("a pull-time exclusion that is not an ARN text", f"item {i}")
+            continue
+        rows.append({"account_id": account_id, "region": region, "principal_arn": p})
+    return first_of_each(rows, lambda r: r["principal_arn"], problems, "a pull-time exclusion listed twice")
 
 
-def transform_scanning(config: dict) -> dict:
-    rules = config.get("rules")
-    return {"scan_type": config.get("scanType"),
-            "scanning_rules": json.dumps(rules, sort_keys=True, default=str) if rules is not None else None}
+def transform_account_setting(name: str, value, problems: Problems | None = None) -> dict:
+    """{column: value} for GetAccountSetting `name` (REGISTRY_POLICY_SCOPE → registry_policy_scope)."""
+    if value is not None and not is_text(value):
+        problems_or_strict(problems).add(f"a {name} setting whose value is not text", "GetAccountSetting")
+        value = None
+    return {name.lower(): value}
+
+
+def transform_scanning(config: dict, problems: Problems | None = None) -> dict:
+    f = Fields(config, "a registry scanning configuration")
+    scan_type, rules = f.text("scanType"), f.item.get("rules")
+    if f.problem:
+        problems_or_strict(problems).add(f.problem, "GetRegistryScanningConfiguration")
+    try:   # ASCII JSON: text from the answer that UTF-8 cannot encode is escaped, not stored raw
+        rules_text = json.dumps(rules, sort_keys=True, default=str) if rules is not None else None
+    except (ValueError, TypeError, RecursionError):   # keys of mixed types, nesting beyond the stack
+        problems_or_strict(problems).add("scanning rules that cannot be written as JSON",
+                                         "GetRegistryScanningConfiguration")
+        rules_text = None
+    return {"scan_type": scan_type, "scanning_rules": rules_text}

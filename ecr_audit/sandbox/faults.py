@@ -6,6 +6,12 @@ sts:AssumeRole credentials. A matched fault answers with a real AWS error respon
 service's protocol (JSON `__type` for ECR, XML `<Error>` for STS / EC2 / query services), so
 botocore raises `ClientError` with the intended code and HTTP status.
 
+Answers no endpoint should give (`add_answer`): a matched call gets the document a function
+builds from the request (and, if it asks, moto's own answer) as a 200 JSON answer that botocore
+parses as it would a real one — page tokens that cycle, items with missing or mistyped fields,
+duplicates, values out of range. Only for the JSON-protocol services (ECR, Organizations, STS is
+XML: not supported).
+
 Not-implemented operations: a real endpoint that lacks an operation answers
 `UnknownOperationException` with HTTP 400 on the JSON protocol (what AWS JSON services send for an
 unknown X-Amz-Target). `add_not_implemented(..., http_status=501)` gives the other shape some
@@ -16,6 +22,7 @@ NotImplementedError inside the client.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -24,14 +31,18 @@ class Fault:
     operation: str                      # API operation name, e.g. "DescribeImages" (None: any)
     code: str
     http_status: int = 400
-    message: str = ""
+    message: str | Callable[[], str] = ""   # a callable is asked when the fault fires
     account_id: str | None = None       # the account the call lands in (for AssumeRole: the target)
     region: str | None = None
     repository_name: str | None = None
     times: int | None = None            # fire this many times, then stop (None: always)
     service: str | None = None          # e.g. "ecr", "sts" (None: any)
     timeout: bool = False               # no answer: the client sees a read timeout
+    answer: Callable | None = None      # answer(request params, real) -> the answer document
     fired: int = field(default=0)
+
+    def message_text(self) -> str:
+        return self.message() if callable(self.message) else self.message
 
     def matches(self, service: str, operation: str, account_id: str, region: str,
                 repository_name: str | None) -> bool:
@@ -52,11 +63,12 @@ class Faults:
         self._faults: list[Fault] = []
         self.latency_seconds = 0.0
 
-    def add(self, operation: str | None, code: str, http_status: int = 400, message: str = "",
+    def add(self, operation: str | None, code: str, http_status: int = 400, message: str | Callable = "",
             account_id: str | None = None, region: str | None = None,
             repository_name: str | None = None, times: int | None = None,
             service: str | None = None) -> Fault:
-        """Make matching calls fail with `code` (None filters match anything)."""
+        """Make matching calls fail with `code` (None filters match anything). `message` may be a
+        callable, asked each time the fault fires (e.g. to echo credentials minted meanwhile)."""
         if times is not None and times < 1:
             raise ValueError("times must be >= 1 or None")
         f = Fault(operation, code, http_status, message or code, account_id, region,
@@ -92,6 +104,16 @@ class Faults:
         f = self.add(operation, "ReadTimeout", 0, "Read timeout on endpoint URL", account_id, region,
                      repository_name, times)
         f.timeout = True
+        return f
+
+    def add_answer(self, operation: str, answer: Callable, account_id: str | None = None,
+                   region: str | None = None, repository_name: str | None = None, times: int | None = None,
+                   service: str | None = None) -> Fault:
+        """Matching calls are answered `answer(params, real)`: `params` is the request's JSON body
+        as a dict, `real()` moto's own answer to that request (a dict; call it only for requests
+        moto can answer). The returned dict is sent as a 200 JSON answer, unchecked."""
+        f = self.add(operation, "Answer", 200, "", account_id, region, repository_name, times, service)
+        f.answer = answer
         return f
 
     def latency(self, seconds: float) -> None:

@@ -20,6 +20,8 @@ ECR behaviour emulated (moto-notes §3, ecr-facts §1):
   DescribeRepositoryCreationTemplates, GetSigningConfiguration answer from the world.
 - GetLifecyclePolicy reports the world's lastEvaluatedAt (moto: wall-clock now).
 - sts:AssumeRole into a SUSPENDED (or otherwise not ACTIVE) account fails with AccessDenied 403.
+- Faults (`faults.Faults`): error answers, timeouts, latency, and answers no endpoint should give
+  (`add_answer`: cycling page tokens, malformed items) for the collector's hardening tests.
 - ec2:DescribeRegions lists the account's world regions (AllRegions adds its disabled opt-in
   regions as not-opted-in); ECR calls into a disabled region fail as AWS does for a region the
   account has not opted into (UnrecognizedClientException, HTTP 400).
@@ -518,7 +520,9 @@ def _call_action(self):
         if fault.timeout:
             from botocore.exceptions import ReadTimeoutError
             raise ReadTimeoutError(endpoint_url=f"https://{self.headers.get('Host', service)}/")
-        return _error(self, fault.code, fault.message, fault.http_status)
+        if fault.answer is not None:
+            return _answer(self, orig, fault.answer)
+        return _error(self, fault.code, fault.message_text(), fault.http_status)
     if service == "sts" and op == "AssumeRole" and rt.states.get(target, "ACTIVE") != "ACTIVE":
         # A suspended or closed account cannot be entered.
         return _error(self, "AccessDenied", f"Account {target} is {rt.states[target]}; "
@@ -531,6 +535,30 @@ def _call_action(self):
     except NotImplementedError:
         # A real endpoint that lacks the operation (see faults.py).
         return _error(self, "UnknownOperationException", f"Unknown operation {op}", 400)
+
+
+class _Refused(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+def _answer(resp: BaseResponse, orig, build):
+    """A 200 JSON answer built by `build(params, real)` (see `Faults.add_answer`)."""
+    body = resp.body or b"{}"
+    params = json.loads(body) if body else {}
+
+    def real() -> dict:
+        status, headers, text = orig(resp)
+        if int(status) >= 300:
+            raise _Refused((status, headers, text))
+        return json.loads(text)
+
+    try:
+        doc = build(params, real)
+    except _Refused as e:
+        return e.response
+    headers = {"Content-Type": "application/x-amz-json-1.1", "status": 200}
+    return 200, headers, json.dumps(doc, default=str)
 
 
 def install(rt: Runtime):
