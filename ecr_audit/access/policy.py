@@ -15,8 +15,9 @@ account ids) where that keeps the grant wider: a Deny's Principal and Action, an
 NotAction. Leniently (trimmed, look-alike letters folded) where that does: an Allow's Principal and
 Action, a Deny's NotPrincipal and NotAction. Text that is not plain printable ASCII (surrounding
 whitespace, control characters, `ı` for `i`, fullwidth digits) is reported (`inexact_text`)
-either way. A document that repeats a key anywhere is undetermined (`duplicate_key`, issue 12 #7):
-IAM does not document which value wins, and json.loads would silently keep the last one.
+either way. A document that repeats a key anywhere with different values is undetermined
+(`duplicate_key`, issue 12 #7): IAM does not document which value wins, and json.loads would
+silently keep the last one.
 """
 from __future__ import annotations
 
@@ -335,11 +336,18 @@ def parse_policy(text) -> ParsedPolicy:
         return fail(f"invalid JSON: {exc}")
     if not isinstance(doc, dict):
         return fail(f"policy must be a JSON object, got {type(doc).__name__}")
-    for path, key in repeated:
+    conflicting = False
+    for path, key, same in repeated:
         where = path or "the policy"
-        problems.append(Problem("duplicate_key", f"key {key!r} appears more than once in {where}; IAM "
-                                "does not document which value counts, so every grant of this policy is "
-                                "undetermined", _statement_label(path, doc), key))
+        if same:
+            problems.append(Problem("duplicate_key_same_value", f"key {key!r} appears more than once in "
+                                    f"{where}, with the same value each time; remove the copies",
+                                    _statement_label(path, doc), key))
+            continue
+        conflicting = True
+        problems.append(Problem("duplicate_key", f"key {key!r} appears more than once in {where} with "
+                                "different values; IAM does not document which one counts, so every grant "
+                                "of this policy is undetermined", _statement_label(path, doc), key))
     version = doc.get("Version")
     if version is not None and version not in VERSIONS:
         problems.append(Problem("unknown_version", f"Version {version!r} is not 2012-10-17 or 2008-10-17"))
@@ -368,7 +376,7 @@ def parse_policy(text) -> ParsedPolicy:
             ok = ok and is_deny
     if not ok:
         problems.append(Problem("unparseable", "an Allow statement could not be read; grants undetermined"))
-    return ParsedPolicy(version, tuple(statements), tuple(problems), ok and not repeated)
+    return ParsedPolicy(version, tuple(statements), tuple(problems), ok and not conflicting)
 
 
 def _statement_label(path: str, doc: dict) -> str:

@@ -7,9 +7,10 @@ one ECR would reject (PutLifecyclePolicy fails), or one whose meaning the simula
 and the simulator does not evaluate it. Constraints marked "inferred" are our reading of the
 documentation, not a documented rule.
 
-A key repeated within one JSON object (issue 12 #7) is such an error: ECR does not document which
-value it uses, json.loads would silently keep the last, and evaluating either reading as if the
-policy were clean could hide what ECR expires. `lint` reports it as its own finding.
+A key repeated within one JSON object with different values (issue 12 #7) is such an error: ECR
+does not document which value it uses, json.loads would silently keep the last, and evaluating
+either reading as if the policy were clean could hide what ECR expires. Repeated with the same
+value it is a warning. `lint` reports both as their own finding.
 """
 from __future__ import annotations
 
@@ -242,11 +243,15 @@ def parse(text) -> Policy:
             doc, repeated = jsondoc.loads(text)
         except (ValueError, RecursionError) as e:
             return Policy((), tuple(problems) + (Problem("error", "policy", f"not valid JSON: {str(e)[:200]}"),))
-        for path, key in repeated:
-            problems.append(Problem("error", f"{path}.{key}"[:120] if path else str(key)[:80],
-                                    "this key appears more than once in one object; ECR does not document "
-                                    "which value it uses, so the policy is not simulated",
-                                    code="duplicate_key"))
+        for path, key, same in repeated:
+            where = f"{path}.{key}"[:120] if path else str(key)[:80]
+            if same:
+                problems.append(Problem("warning", where, "this key appears more than once in one object, "
+                                        "with the same value each time", code="duplicate_key"))
+            else:
+                problems.append(Problem("error", where, "this key appears more than once in one object with "
+                                        "different values; ECR does not document which one it uses, so the "
+                                        "policy is not simulated", code="duplicate_key"))
     elif isinstance(text, dict):
         doc = text
     else:
