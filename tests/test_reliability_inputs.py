@@ -602,7 +602,7 @@ def test_issue12_9_as_of_far_in_the_future_or_past_saturates_instead_of_raising(
 
 
 @pytest.mark.parametrize("n", [2**63, 10**30, 2**63 - 1])
-def test_issue12_9_huge_image_count_keeps_everything(n):
+def test_huge_image_count_keeps_everything(n):
     text = json.dumps({"rules": [{"rulePriority": 1, "description": "keep a huge number",
                                   "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
                                                 "countNumber": n}, "action": {"type": "expire"}}]})
