@@ -76,9 +76,12 @@ def _registry_scans_on_push(inv: Inventory) -> pd.Series:
 
     True when a SCAN_ON_PUSH or CONTINUOUS_SCAN rule's wildcard filter matches the repository,
     False when the configuration was read and none does, None when it was not read (undetermined).
+    A WILDCARD filter's only wildcard is `*` (its documented pattern allows no other), matched
+    case-sensitively over the whole name by `ecr_audit.wildcard` (fnmatch would also read `?`, `[`).
     """
-    import fnmatch
     import json
+
+    from . import wildcard
 
     rules_by_registry = {}
     for acct, region, text in inv.registries[["account_id", "region", "scanning_rules"]].itertuples(index=False):
@@ -94,7 +97,7 @@ def _registry_scans_on_push(inv: Inventory) -> pd.Series:
             out.append(None)
             continue
         out.append(any(
-            isinstance(f, dict) and fnmatch.fnmatchcase(name, str(f.get("filter", "")))
+            isinstance(f, dict) and wildcard.match(str(f.get("filter", "")), name, single=False)
             for rule in rules
             if isinstance(rule, dict) and rule.get("scanFrequency") in {"SCAN_ON_PUSH", "CONTINUOUS_SCAN"}
             for f in rule.get("repositoryFilters") or []))

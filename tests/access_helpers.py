@@ -1,5 +1,9 @@
-"""Builders shared by the access tests: a tiny inventory around one policy."""
+"""Builders shared by the access tests: a tiny inventory around one policy; a hang guard."""
 import json
+import signal
+from contextlib import contextmanager
+
+import pytest
 
 from ecr_audit.inventory import Inventory
 from tests.data.policy_corpus import OWNER, SIBLING, ORG
@@ -35,3 +39,25 @@ def caps(row) -> str:
 
 def classified(df) -> dict:
     return {r["grantee"]: (r["exposure"], caps(r)) for _, r in df.iterrows()}
+
+
+class _Hung(BaseException):
+    """Raised by the alarm; a BaseException so that no `except Exception` in the code swallows it."""
+
+
+@contextmanager
+def time_limit(seconds: float, what: str = "the block"):
+    """Fail the test instead of hanging when the block runs past `seconds`: a hang guard, not a speed
+    test (callers allow ~100× the expected time). SIGALRM interrupts Python code and `re` matching
+    alike, which a thread's join(timeout) cannot (the regex engine holds the GIL)."""
+    def expired(signum, frame):
+        raise _Hung()
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Hung:
+        pytest.fail(f"{what} did not finish within {seconds} s (hung)")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

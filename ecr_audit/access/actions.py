@@ -21,8 +21,9 @@ so a new action is classified deliberately rather than by a guess.
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
+
+from .. import wildcard
 
 CAPABILITIES = ("pull", "push", "delete", "manage")
 
@@ -94,21 +95,25 @@ def capability_actions(capability: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=4096)
-def match_actions(pattern: str) -> frozenset[str]:
-    """ECR actions an Action/NotAction entry names. IAM matches case-insensitively; `*` and `?`
-    are the only wildcards. Patterns for other services match nothing."""
-    p = pattern.strip().lower()
-    if p == "*":
-        return frozenset(all_actions())
-    rx = glob_regex(p)
-    return frozenset(a for a in all_actions() if rx.match(a.lower()))
+def match_actions(pattern: str, *, exact: bool = False) -> frozenset[str]:
+    """ECR actions an Action/NotAction entry names (`*` any run, `?` one character).
 
-
-@lru_cache(maxsize=16384)
-def glob_regex(pattern: str) -> "re.Pattern[str]":
-    """IAM wildcard pattern (`*` any run, `?` one character, nothing else special) as a regex."""
-    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile("".join(parts) + r"\Z", re.IGNORECASE | re.DOTALL)
+    exact=True is IAM's own matching, what a Deny must satisfy to count: the entry is `*`, or the
+    service prefix is `ecr` and the wildcards are in the action name; A-Z equal a-z and nothing
+    else; no trimming [IAM docs reference_policies_elements_action: "The prefix and the action name
+    are case insensitive"]. exact=False is the wider reading an Allow may take: surrounding
+    whitespace ignored, wildcards anywhere, the Unicode look-alikes of ASCII letters folded (what
+    str.lower and re.IGNORECASE did). Patterns for other services match nothing either way."""
+    if exact:
+        if pattern == "*":
+            return frozenset(all_actions())
+        prefix, sep, name = pattern.partition(":")
+        if not sep or wildcard.ascii_lower(prefix) != "ecr":
+            return frozenset()
+        glob = wildcard.compile(name, case=wildcard.ASCII)
+        return frozenset(a for a in all_actions() if glob.match(a[4:]))
+    glob = wildcard.compile(pattern.strip(), case=wildcard.LOOSE)
+    return frozenset(a for a in all_actions() if glob.match(a))
 
 
 def capabilities(actions: frozenset[str]) -> dict[str, bool]:

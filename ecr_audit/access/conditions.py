@@ -20,15 +20,18 @@ Pitfalls encoded here: IfExists passes when the key is absent (service principal
 anonymous callers lack aws:PrincipalOrgID), so an IfExists test confines nothing; ForAllValues
 is true for an absent key, so it confines nothing either; wildcard values that leave the
 account or organization open confine nothing.
+
+One-sided reading of values (issue 12 #8): an Allow's values are trimmed (the wider audience); a
+Deny's positive test counts only the values IAM could match exactly, and a Deny whose exception
+list (a negated test) holds inexact text is not counted at all — what that text spares is unknown.
 """
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass
 
-from .actions import glob_regex
-from .policy import Condition
+from .. import wildcard
+from .policy import Condition, inexact
 
 IDENTITY_KEYS = {
     "aws:principalorgid": ("org", False),
@@ -57,7 +60,6 @@ _OTHER_PREFIXES = ("aws:resourcetag/", "ecr:resourcetag/", "aws:requesttag/", "a
 POSITIVE = frozenset({"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"})
 NEGATED = frozenset({"stringnotequals", "stringnotequalsignorecase", "stringnotlike", "arnnotequals",
                      "arnnotlike"})
-_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ PUBLIC = Grantee("public", "*")
 
 
 def key_class(key: str) -> str:
-    k = key.lower()
+    k = wildcard.ascii_lower(key)
     if k in IDENTITY_KEYS:
         return "identity"
     if k in NETWORK_KEYS:
@@ -92,17 +94,27 @@ def _has_wildcard(value: str) -> bool:
     return "*" in value or "?" in value
 
 
-def identity_atom(key: str, value: str, wildcards: bool) -> Grantee:
-    """The audience one value of an identity key names (PUBLIC when it confines nothing)."""
+def identity_atom(key: str, value: str, wildcards: bool, exact: bool = False) -> Grantee | None:
+    """The audience one value of an identity key names (PUBLIC when it confines nothing).
+
+    Not exact (an Allow's confining test, a Deny's exceptions): a superset of what IAM matches —
+    trimmed, an OU path as its whole organization, an ARN pattern or a condition value naming
+    `:root` as its whole account. exact (whom a Deny hits): a subset — the value as IAM compares
+    it, None when no identity can be shown to match it (inexact text, a path below the
+    organization), a root or wildcard ARN only the principals it matches."""
     kind, is_source = IDENTITY_KEYS[key]
-    v = value.strip()
+    if exact and inexact(value):
+        return None
+    v = value if exact else value.strip()
     tie = v if is_source else None
     if kind == "org":
         return PUBLIC if wildcards and _has_wildcard(v) else Grantee("org", v, tied_to=tie)
     if kind == "orgpath":
-        first = v.split("/", 1)[0]
+        first, _, below = v.partition("/")
         if not first.startswith("o-") or (wildcards and _has_wildcard(first)):
             return PUBLIC
+        if exact and not (wildcards and below == "*"):
+            return None   # an OU path covers part of the organization: which accounts, unknown
         return Grantee("org", first, tied_to=first if is_source else None)
     if kind == "account":
         return PUBLIC if wildcards and _has_wildcard(v) else Grantee("account", v, v, tied_to=tie)
@@ -118,6 +130,11 @@ def identity_atom(key: str, value: str, wildcards: bool) -> Grantee:
         return Grantee("resource", v) if is_source else PUBLIC
     if is_source:
         return Grantee("account", account, account, tied_to=v)
+    if exact:
+        # aws:PrincipalArn is the caller's own ARN: `:root` is the root user alone, a pattern only
+        # the principals it matches (evaluate.covers matches it part by part); StringEquals has no
+        # wildcards, and no IAM name holds `*` or `?`.
+        return Grantee("principal", v, account) if wildcards or not _has_wildcard(v) else None
     if parts[2] == "iam" and parts[5] == "root" and not _has_wildcard(v):
         return Grantee("account", account, account)
     if wildcards and _has_wildcard(v):
@@ -131,8 +148,8 @@ def _network_is_open(cond: Condition) -> bool:
         if v.strip() in ("*", ""):
             return True
         if cond.key in ("aws:sourceip", "aws:vpcsourceip"):
-            try:
-                if ipaddress.ip_network(v.strip(), strict=False).prefixlen == 0:
+            try:   # not trimmed: a range IAM could not read restricts nothing
+                if ipaddress.ip_network(v, strict=False).prefixlen == 0:
                     return True
             except ValueError:
                 return True  # unreadable range: assume it admits everything
@@ -154,10 +171,18 @@ class Effect:
     known: bool = True
 
 
-def _atoms(cond: Condition) -> tuple[Grantee, ...]:
+def _atoms(cond: Condition, exact: bool = False) -> tuple[Grantee, ...]:
     wildcards = cond.base in ("stringlike", "arnlike", "stringnotlike", "arnnotlike", "arnequals",
                               "arnnotequals")
-    return tuple(dict.fromkeys(identity_atom(cond.key, v, wildcards) for v in cond.values))
+    atoms = (identity_atom(cond.key, v, wildcards, exact) for v in cond.values)
+    return tuple(dict.fromkeys(a for a in atoms if a is not None))
+
+
+def inexact_values(cond: Condition) -> list[tuple[str, str]]:
+    """(value, why) for the values of an identity or network test that are not exact IAM text."""
+    if key_class(cond.key) not in ("identity", "network"):
+        return []
+    return [(v, why) for v in cond.values if (why := inexact(v))]
 
 
 def for_allow(cond: Condition) -> Effect:
@@ -182,10 +207,14 @@ def for_deny(cond: Condition) -> Effect:
         # Negated operators are true when the key is absent, so the Deny also hits callers
         # without the key (anonymous, services). ForAnyValue + negated is false then: unproven.
         if cond.base in NEGATED and cond.qualifier in (None, "forallvalues"):
+            if inexact_values(cond):
+                return Effect("none", cond.key)   # whom inexact text spares is unknown: not proven
             return Effect("except", cond.key, _atoms(cond))
         if cond.base in POSITIVE and cond.qualifier in (None, "foranyvalue"):
-            atoms = _atoms(cond)
-            return Effect("none", cond.key) if PUBLIC in atoms else Effect("only", cond.key, atoms)
+            atoms = _atoms(cond, exact=True)
+            if not atoms or PUBLIC in atoms:
+                return Effect("none", cond.key)
+            return Effect("only", cond.key, atoms)
         return Effect("none", cond.key)
     if cls == "network" and cond.qualifier in (None, "forallvalues") and (
             cond.base in NEGATED or cond.base == "notipaddress") and not _network_is_open(cond):
@@ -193,9 +222,15 @@ def for_deny(cond: Condition) -> Effect:
     return Effect("none", cond.key)
 
 
-def arn_matches(pattern: str, arn: str) -> bool:
-    return bool(glob_regex(pattern).match(arn))
+def arn_matches(pattern: str, arn: str, *, exact: bool = False) -> bool:
+    """Does ARN `pattern` (`*`, `?` wildcards) match `arn`?
 
+    exact (a Deny must prove it applies): IAM's ArnLike — each of the six colon-separated parts
+    matched on its own, case-sensitively [IAM docs reference_policies_elements_condition_operators,
+    "Amazon Resource Name (ARN) condition operators"]. Otherwise the wider reading: wildcards may
+    span colons and ASCII letters (and their look-alikes) match in any case."""
+    if not exact:
+        return wildcard.match(pattern, arn, case=wildcard.LOOSE)
+    p, a = pattern.split(":", 5), arn.split(":", 5)
+    return len(p) == len(a) == 6 and all(wildcard.match(x, y) for x, y in zip(p, a))
 
-def is_account_id(value: str | None) -> bool:
-    return bool(value) and bool(_ACCOUNT.match(value))

@@ -11,14 +11,16 @@ Deny:  hits a grantee when its principal covers it, every `only` condition cover
        (everyone except our organization) replaces it, for the denied actions, by the part it
        spares. A Deny guarded by a negated network test leaves the grant reachable only from
        that network. A Deny with any condition we cannot place (tags, time, unknown) is skipped.
+       Whether a Deny covers a principal or a resource ARN is decided by IAM's exact matching
+       (case-sensitive, part by part); an Allow's confining ARN patterns match leniently.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 from .actions import NO_EFFECT, REGISTRY_V1_ACTIONS, all_actions
-from .conditions import PUBLIC, Grantee, arn_matches, for_allow, for_deny
-from .policy import ParsedPolicy, Principal, Problem, Statement
+from .conditions import PUBLIC, Grantee, arn_matches, for_allow, for_deny, inexact_values
+from .policy import ParsedPolicy, Principal, Problem, Statement, inexact_problem
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,11 @@ def covers(outer: Grantee, g: Grantee, org: OrgView, strict: bool) -> bool:
         return False
     if outer.tied_to is not None or outer.kind == "resource":
         if g.kind == "service" and g.tied_to:
+            # A tie to a whole account (aws:SourceAccount) covers every tie into it; a tie to one
+            # resource (aws:SourceArn) provably covers only that resource.
+            whole_account = outer.kind == "account" and (not strict or outer.tied_to == outer.account_id)
             return g.tied_to == (outer.tied_to or outer.value) or (
-                outer.kind in ("account",) and g.account_id == outer.account_id)
+                whole_account and g.account_id == outer.account_id)
         return not strict
     if g.kind == "service":
         return not strict  # service calls lack aws:Principal* keys; whether a Deny hits them is unproven
@@ -127,7 +132,7 @@ def covers(outer: Grantee, g: Grantee, org: OrgView, strict: bool) -> bool:
     if outer.kind == "account":
         return g.kind in ("account", "principal") and g.account_id == outer.account_id
     if outer.kind == "principal":
-        return g.kind == "principal" and arn_matches(outer.value, g.value)
+        return g.kind == "principal" and arn_matches(outer.value, g.value, exact=strict)
     return not strict
 
 
@@ -161,6 +166,7 @@ def allow_pieces(st: Statement, scope_actions: frozenset[str], ev: Evaluation, o
     restricted: set[str] = set()
     network: set[str] = set()
     for c in st.conditions:
+        _report_inexact(c, st, ev, narrows=False)
         eff = for_allow(c)
         if not eff.known and c.base != "unknown":  # unknown operators are reported by the parser
             ev.problems.append(Problem("unknown_condition_key",
@@ -173,6 +179,12 @@ def allow_pieces(st: Statement, scope_actions: frozenset[str], ev: Evaluation, o
         elif eff.role == "network":
             network.add(c.key_as_written)
     return [Piece(g, actions, frozenset(restricted), frozenset(network), conds, (st.label,)) for g in grantees]
+
+
+def _report_inexact(c, st: Statement, ev: Evaluation, narrows: bool) -> None:
+    for value, why in inexact_values(c):
+        ev.problems.append(inexact_problem(f"{st.effect} condition {c.key_as_written}", value, why, st.label,
+                                           narrows=narrows))
 
 
 @dataclass(frozen=True)
@@ -205,6 +217,7 @@ def deny_rule(st: Statement, ev: Evaluation) -> DenyRule | None:
         excepted.extend(g for g in (principal_grantee(p) for p in st.not_principals or ()) if g is not None)
         keys.add("NotPrincipal")
     for c in st.conditions:
+        _report_inexact(c, st, ev, narrows=True)
         eff = for_deny(c)
         if not eff.known:
             if c.base != "unknown":  # unknown operators are reported by the parser
@@ -229,11 +242,11 @@ def deny_rule(st: Statement, ev: Evaluation) -> DenyRule | None:
 
 
 def _resource_applies(rule: DenyRule, resource_arn: str | None) -> bool:
-    if rule.resources is None or any(r.strip() == "*" for r in rule.resources):
+    if rule.resources is None or "*" in rule.resources:
         return True
     if resource_arn is None:
         return False  # registry or template scope: cannot show the Deny covers every repository
-    return any(arn_matches(r, resource_arn) for r in rule.resources)
+    return any(arn_matches(r, resource_arn, exact=True) for r in rule.resources)
 
 
 def apply_deny(piece: Piece, rule: DenyRule, org: OrgView) -> list[Piece]:

@@ -84,6 +84,9 @@ FINDINGS = {
     "unknown_action": ("ecr_policy_unknown_action", "low"),
     "unknown_version": ("ecr_policy_unknown_version", "low"),
     "unknown_element": ("ecr_policy_unknown_element", "low"),
+    "duplicate_key": ("ecr_policy_duplicate_key", "high"),
+    "duplicate_key_same_value": ("ecr_policy_duplicate_key", "low"),
+    "inexact_text": ("ecr_policy_inexact_text", "medium"),
 }
 
 

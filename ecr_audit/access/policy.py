@@ -7,14 +7,28 @@ is dropped with a problem: ignoring a Deny can only make grants look wider, neve
 
 IAM element names (Version, Statement, Effect, Principal, ...) are case-sensitive; an element
 spelled otherwise is ignored by IAM, so it is ignored here too and reported as a problem.
+
+Every reading is one-sided (issue 12 #8): an Allow may be read wider than IAM reads it, a Deny
+counts only where it provably matches the way IAM matches. So text that decides what a statement
+covers is read two ways. Exactly (no trimming, A-Z = a-z only for action names, ASCII digits in
+account ids) where that keeps the grant wider: a Deny's Principal and Action, an Allow's
+NotAction. Leniently (trimmed, look-alike letters folded) where that does: an Allow's Principal and
+Action, a Deny's NotPrincipal and NotAction. Text that is not plain printable ASCII (surrounding
+whitespace, control characters, `ı` for `i`, fullwidth digits) is reported (`inexact_text`)
+either way. A document that repeats a key anywhere with different values is undetermined
+(`duplicate_key`, issue 12 #7): IAM does not document which value wins, and json.loads would
+silently keep the last one.
 """
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .. import jsondoc
+from ..wildcard import ascii_lower
 from .actions import all_actions, match_actions
 
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -23,10 +37,12 @@ MAX_STATEMENTS = 2_000
 
 _STATEMENT_KEYS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
                    "Resource", "NotResource", "Condition"}
-_ACCOUNT = re.compile(r"^\d{12}$")
+# Used with fullmatch; [0-9], not \d (which matches any Unicode digit), and no `$` (which also
+# matches before a trailing newline).
+_ACCOUNT = re.compile(r"[0-9]{12}")
 # IAM unique-id prefixes: a principal shown this way was deleted (the policy keeps its id).
-_UNIQUE_ID = re.compile(r"^(AIDA|AROA|AIPA|ANPA|ANVA|AGPA|ASIA|AKIA|APKA|ABIA|ACCA)[A-Z0-9]{8,}$")
-_ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso[a-z-]*):(iam|sts)::(\d{12}|\*?):(.+)$")
+_UNIQUE_ID = re.compile(r"(AIDA|AROA|AIPA|ANPA|ANVA|AGPA|ASIA|AKIA|APKA|ABIA|ACCA)[A-Z0-9]{8,}")
+_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov|aws-iso[a-z-]*):(iam|sts)::([0-9]{12}|\*?):(.+)", re.DOTALL)
 
 _OPERATORS = {
     "stringequals", "stringnotequals", "stringequalsignorecase", "stringnotequalsignorecase",
@@ -94,6 +110,24 @@ class Problem:
     subject: str = ""
 
 
+def inexact(text: str) -> str | None:
+    """Why `text` cannot be an exact IAM name, ARN, account id, org id or address (None if it can):
+    those are printable ASCII without spaces; anything else is a look-alike or padding."""
+    for ch in text:
+        if not "\x21" <= ch <= "\x7e":
+            kind = ("whitespace" if ch.isspace() else "a control character"
+                    if unicodedata.category(ch).startswith("C") else "a non-ASCII character")
+            return f"{kind} (U+{ord(ch):04X})"
+    return None
+
+
+def inexact_problem(what: str, text: str, why: str, label: str, *, narrows: bool) -> Problem:
+    """The finding for inexact text; `narrows`: the text could only have narrowed a grant."""
+    outcome = ("IAM matches exactly, so it is not counted as matching anything and the grant stays"
+               if narrows else "it is read leniently (trimmed, look-alike letters as ASCII): the wider grant")
+    return Problem("inexact_text", f"{what} {text!r} contains {why}; {outcome}", label, text)
+
+
 @dataclass(frozen=True)
 class ParsedPolicy:
     version: str | None
@@ -127,40 +161,57 @@ def _condition_values(value) -> tuple[str, ...]:
     return tuple(out)
 
 
-def parse_principal_value(kind_key: str, value: str, problems: list, label: str) -> Principal:
+def parse_principal_value(kind_key: str, value: str, problems: list, label: str,
+                          exact: bool = False) -> Principal:
+    """One principal. exact (a Deny's Principal): only text IAM itself would match counts; padded,
+    look-alike or partly wildcarded text is `unknown`, which a Deny never hits with. Otherwise
+    (an Allow's Principal, any NotPrincipal) trimmed, and partial wildcards read as any principal."""
+    why = inexact(value)
+    if why:
+        problems.append(inexact_problem("principal", value, why, label, narrows=exact))
+        if exact:
+            return Principal("unknown", value)
     if kind_key == "Service":
-        return Principal("service", value.strip().lower())
+        return Principal("service", value if exact else ascii_lower(value.strip()))
     if kind_key == "Federated":
         return Principal("federated", value)
     if kind_key == "CanonicalUser":
         return Principal("canonical_user", value)
-    v = value.strip()
+    v = value if exact else value.strip()
     if v == "*":
         return Principal("any", "*")
-    if _ACCOUNT.match(v):
+    if _ACCOUNT.fullmatch(v):
         return Principal("account", v, v)
-    m = _ARN.match(v)
+    m = _ARN.fullmatch(v)
+    wildcard_what = None
     if m:
         account, rest = m.group(3), m.group(4)
         if account in ("", "*") or "*" in v:
-            problems.append(Problem("unrecognized_principal",
-                                    f"wildcard in principal ARN {v!r}: treated as any principal", label, v))
-            return Principal("any", "*")
-        if m.group(2) == "iam" and rest == "root":
+            wildcard_what = "wildcard in principal ARN"
+        elif m.group(2) == "iam" and rest == "root":
             return Principal("account", account, account)
-        return Principal("arn", v, account)
-    if _UNIQUE_ID.match(v):
+        else:
+            return Principal("arn", v, account)
+    elif _UNIQUE_ID.fullmatch(v):
         return Principal("unique_id", v)
-    if "*" in v:
+    elif "*" in v:
+        wildcard_what = "wildcard principal"
+    if wildcard_what:
+        # IAM matches no partial wildcard in a principal: a Deny naming one hits nobody provably.
+        if exact:
+            problems.append(Problem("unrecognized_principal",
+                                    f"{wildcard_what} {v!r} in a Deny: IAM does not match partial wildcards "
+                                    "in principals, so the Deny is not counted for it", label, v))
+            return Principal("unknown", v)
         problems.append(Problem("unrecognized_principal",
-                                f"wildcard principal {v!r}: treated as any principal", label, v))
+                                f"{wildcard_what} {v!r}: treated as any principal", label, v))
         return Principal("any", "*")
     problems.append(Problem("unrecognized_principal", f"principal {v!r} is not an account, ARN or unique id",
                             label, v))
     return Principal("unknown", v)
 
 
-def _principals(value, problems: list, label: str) -> tuple[Principal, ...]:
+def _principals(value, problems: list, label: str, exact: bool = False) -> tuple[Principal, ...]:
     if value == "*":
         return (Principal("any", "*"),)
     if not isinstance(value, dict) or not value:
@@ -170,20 +221,21 @@ def _principals(value, problems: list, label: str) -> tuple[Principal, ...]:
         if kind_key not in ("AWS", "Service", "Federated", "CanonicalUser"):
             raise _Invalid(f"unknown principal type {kind_key!r}")
         for v in _strings(raw, f"Principal.{kind_key}"):
-            out.append(parse_principal_value(kind_key, v, problems, label))
+            out.append(parse_principal_value(kind_key, v, problems, label, exact))
     return tuple(out)
 
 
 def split_operator(operator: str) -> tuple[str, str | None, bool]:
-    """("ForAnyValue:StringLikeIfExists") -> ("stringlike", "foranyvalue", True); unknown base -> "unknown"."""
-    op = operator.strip()
+    """("ForAnyValue:StringLikeIfExists") -> ("stringlike", "foranyvalue", True); unknown base -> "unknown".
+    Not trimmed, A-Z folded only: an operator IAM would not read never narrows and never denies."""
+    op = operator
     qualifier = None
     if ":" in op:
         q, op = op.split(":", 1)
-        qualifier = q.lower()
+        qualifier = ascii_lower(q)
         if qualifier not in ("foranyvalue", "forallvalues"):
             return "unknown", qualifier, False
-    low = op.lower()
+    low = ascii_lower(op)
     if_exists = low.endswith("ifexists") and low != "ifexists"
     if if_exists:
         low = low[: -len("ifexists")]
@@ -206,20 +258,26 @@ def _conditions(value, problems: list, label: str) -> tuple[Condition, ...]:
                                     "an Allow and a Deny guarded by it is treated as not applying",
                                     label, operator))
         for key, raw in block.items():
-            out.append(Condition(operator, base, qualifier, if_exists, str(key).lower(), str(key),
+            out.append(Condition(operator, base, qualifier, if_exists, ascii_lower(str(key)), str(key),
                                  _condition_values(raw)))
     return tuple(out)
 
 
-def _actions(st: dict, problems: list, label: str) -> tuple[frozenset[str], str]:
+def _actions(st: dict, effect: str, problems: list, label: str) -> tuple[frozenset[str], str]:
     has_a, has_na = "Action" in st, "NotAction" in st
     if has_a == has_na:
         raise _Invalid("a statement needs exactly one of Action or NotAction")
-    patterns = _strings(st["Action" if has_a else "NotAction"], "Action" if has_a else "NotAction")
+    element = "Action" if has_a else "NotAction"
+    patterns = _strings(st[element], element)
+    # Exact where matching less keeps grants wider: a Deny's Action, an Allow's NotAction.
+    exact = (effect == "Deny") == has_a
     matched: set[str] = set()
     for p in patterns:
-        m = match_actions(p)
-        if not m and p.lower().startswith("ecr:"):
+        m = match_actions(p, exact=exact)
+        why = inexact(p)
+        if why:
+            problems.append(inexact_problem(f"{effect} {element}", p, why, label, narrows=exact))
+        elif not m and ascii_lower(p).startswith("ecr:"):
             problems.append(Problem("unknown_action", f"{p!r} matches no ECR action", label, p))
         matched |= m
     if has_na:
@@ -243,10 +301,15 @@ def _statement(index: int, st, problems: list) -> Statement:
     has_p, has_np = "Principal" in st, "NotPrincipal" in st
     if has_p == has_np:
         raise _Invalid("a resource-policy statement needs exactly one of Principal or NotPrincipal")
-    principals = _principals(st["Principal"], problems, label) if has_p else None
+    principals = _principals(st["Principal"], problems, label, exact=effect == "Deny") if has_p else None
     not_principals = _principals(st["NotPrincipal"], problems, label) if has_np else None
-    actions, action_text = _actions(st, problems, label)
+    actions, action_text = _actions(st, effect, problems, label)
     resources = _strings(st["Resource"], "Resource") if "Resource" in st else None
+    if effect == "Deny":
+        for r in resources or ():
+            why = inexact(r)
+            if why:
+                problems.append(inexact_problem("Deny Resource", r, why, label, narrows=True))
     not_resources = _strings(st["NotResource"], "NotResource") if "NotResource" in st else None
     conditions = _conditions(st["Condition"], problems, label) if "Condition" in st else ()
     return Statement(index, sid, effect, principals, not_principals, actions, action_text,
@@ -266,13 +329,25 @@ def parse_policy(text) -> ParsedPolicy:
     if len(text) > MAX_POLICY_CHARS:
         return fail(f"policy text is {len(text)} characters (limit {MAX_POLICY_CHARS})")
     try:
-        doc = json.loads(text)
+        doc, repeated = jsondoc.loads(text)
     except RecursionError:
         return fail("policy JSON is nested too deeply to parse")
     except ValueError as exc:
         return fail(f"invalid JSON: {exc}")
     if not isinstance(doc, dict):
         return fail(f"policy must be a JSON object, got {type(doc).__name__}")
+    conflicting = False
+    for path, key, same in repeated:
+        where = path or "the policy"
+        if same:
+            problems.append(Problem("duplicate_key_same_value", f"key {key!r} appears more than once in "
+                                    f"{where}, with the same value each time; remove the copies",
+                                    _statement_label(path, doc), key))
+            continue
+        conflicting = True
+        problems.append(Problem("duplicate_key", f"key {key!r} appears more than once in {where} with "
+                                "different values; IAM does not document which one counts, so every grant "
+                                "of this policy is undetermined", _statement_label(path, doc), key))
     version = doc.get("Version")
     if version is not None and version not in VERSIONS:
         problems.append(Problem("unknown_version", f"Version {version!r} is not 2012-10-17 or 2008-10-17"))
@@ -301,4 +376,15 @@ def parse_policy(text) -> ParsedPolicy:
             ok = ok and is_deny
     if not ok:
         problems.append(Problem("unparseable", "an Allow statement could not be read; grants undetermined"))
-    return ParsedPolicy(version, tuple(statements), tuple(problems), ok)
+    return ParsedPolicy(version, tuple(statements), tuple(problems), ok and not conflicting)
+
+
+def _statement_label(path: str, doc: dict) -> str:
+    """Sid (or #index) of the statement a JSON path lies in ("" outside statements)."""
+    m = re.match(r"Statement(?:\[(\d+)\])?(?:\.|\[|$)", path)
+    if not m:
+        return ""
+    raw = doc.get("Statement")
+    st = raw[int(m.group(1))] if m.group(1) and isinstance(raw, list) else raw
+    sid = st.get("Sid") if isinstance(st, dict) else None
+    return sid if isinstance(sid, str) and sid else f"#{m.group(1) or 0}"

@@ -6,28 +6,23 @@ text; data checks read the images of the repository. "Could not look" is reporte
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
 from .. import images as _images
-from .policy import Rule, parse
+from .. import wildcard
+from .policy import SINCE_TYPES, Rule, parse
 
 REPO_KEY = _images.REPO_KEY
 COLUMNS = ["finding_id", "severity", "account_id", "region", "repository_name", "rule_priority", "message"]
 
 
 def _entries(r: Rule) -> list[str]:
-    """Selection entries as wildcard patterns (a prefix p is the pattern p*)."""
-    return [p + "*" for p in r.tag_prefixes] + list(r.tag_patterns)
-
-
-def _pattern_within(f: str, e: str) -> bool:
-    """Every tag matching pattern f also matches pattern e (sound, not complete)."""
-    if f == e or e == "*":
-        return True
-    if e.endswith("*") and "*" not in e[:-1]:
-        return f.split("*", 1)[0].startswith(e[:-1]) if "*" in f else f.startswith(e[:-1])
-    return False
+    """Selection entries as wildcard patterns (a prefix p is the pattern p*; a prefix holding a
+    literal `*` has no such pattern and is left out, which only makes the rule look narrower)."""
+    return [p + "*" for p in r.tag_prefixes if "*" not in p] + list(r.tag_patterns)
 
 
 def shadowed_by(rule: Rule, higher: Rule) -> bool:
@@ -41,7 +36,9 @@ def shadowed_by(rule: Rule, higher: Rule) -> bool:
     if rule.tag_status != "tagged":
         return False
     # rule's images carry a tag for each of its entries; higher needs, per entry, some such tag.
-    return all(any(_pattern_within(f, e) for f in _entries(rule)) for e in _entries(higher))
+    if any("*" in p for p in higher.tag_prefixes):
+        return False
+    return all(any(wildcard.within(f, e) for f in _entries(rule)) for e in _entries(higher))
 
 
 def _row(fid, sev, key, prio, msg) -> dict:
@@ -66,16 +63,56 @@ def _repository_findings(inv, rows: list[dict]) -> dict[tuple, object]:
         p = parse(text)
         parsed[key] = p
         for prob in p.problems:
-            fid = "ecr_lifecycle_policy_invalid" if prob.severity == "error" else "ecr_lifecycle_policy_questionable"
+            fid = ("ecr_lifecycle_policy_duplicate_key" if prob.code == "duplicate_key"
+                   else "ecr_lifecycle_policy_invalid" if prob.severity == "error"
+                   else "ecr_lifecycle_policy_questionable")
             rows.append(_row(fid, "high" if prob.severity == "error" else "low", key, prob.rule_priority,
                              f"{prob.where}: {prob.message}"))
     return parsed
 
 
-def _static_findings(key, policy, rows):
+@lru_cache(maxsize=1)
+def ecr_epoch() -> pd.Timestamp:
+    """No ECR image predates the ECR API: the date of its version in the botocore model (2015-09-21)."""
+    import botocore.session
+    version = botocore.session.get_session().get_service_model("ecr").metadata["apiVersion"]
+    return pd.Timestamp(version, tz="UTC")
+
+
+def _reference_time(inv) -> pd.Timestamp:
+    """The snapshot's collection time; now when it has none that pandas can read."""
+    try:
+        return _images._as_of(inv, None)
+    except (ValueError, TypeError, OverflowError):
+        return pd.Timestamp.now(tz="UTC")
+
+
+def unreachable_age(r: Rule, ref: pd.Timestamp) -> tuple[str, str] | None:
+    """(severity, message) when a sinceImage* rule's age cannot be reached by `ref`: no ECR image
+    is older than the ECR API (`ecr_epoch`); past pandas' last date (year 2262) it never can."""
+    if r.count_type not in SINCE_TYPES:
+        return None
+    epoch = ecr_epoch()
+    if r.count_number > (pd.Timestamp.max.tz_localize("UTC") - epoch).days:
+        return "medium", (f"{r.count_type} {r.count_number} days is longer than any date can be represented "
+                          "(past the year 2262): this rule can never act")
+    earliest = epoch + pd.Timedelta(days=r.count_number)
+    if earliest <= ref:
+        return None
+    return "low", (f"{r.count_type} {r.count_number} days: no ECR image can be that old before "
+                   f"{earliest:%Y-%m-%d} (the ECR API dates from {epoch:%Y-%m-%d}); the rule does nothing "
+                   "until then")
+
+
+def _static_findings(key, policy, rows, ref):
     rules = policy.rules
     if not rules:
         return
+    for r in rules:
+        unreachable = unreachable_age(r, ref)
+        if unreachable:
+            severity, message = unreachable
+            rows.append(_row("ecr_lifecycle_rule_age_unreachable", severity, key, r.priority, message))
     last = max(r.priority for r in rules)
     for r in rules:
         if r.tag_status == "any" and r.priority != last:
@@ -92,6 +129,7 @@ def _static_findings(key, policy, rows):
 def _data_findings(inv, parsed, rows):
     if not parsed:
         return
+    ref = _reference_time(inv)
     roles = _images.classify(inv)
     roles = roles.assign(_untagged=roles["tags"].map(len) == 0,
                          _std=(roles["image_status"].fillna("ACTIVE") == "ACTIVE"),
@@ -106,7 +144,7 @@ def _data_findings(inv, parsed, rows):
     for key, policy in parsed.items():
         if not policy.is_valid:
             continue
-        _static_findings(key, policy, rows)
+        _static_findings(key, policy, rows, ref)
         if key not in per_repo.index:
             continue
         stats = per_repo.loc[key]

@@ -3,13 +3,20 @@
 Grammar and constraints: ecr-facts §3.1 (docs lifecycle_policy_parameters, LifecyclePolicies,
 lifecycle_policy_examples; service quotas). Policy text is untrusted: `parse` never raises; it
 returns the policy it could read and a list of `Problem`s. A policy with any `error` problem is
-one ECR would reject (PutLifecyclePolicy fails), and the simulator does not evaluate it.
-Constraints marked "inferred" are our reading of the documentation, not a documented rule.
+one ECR would reject (PutLifecyclePolicy fails), or one whose meaning the simulator cannot know,
+and the simulator does not evaluate it. Constraints marked "inferred" are our reading of the
+documentation, not a documented rule.
+
+A key repeated within one JSON object with different values (issue 12 #7) is such an error: ECR
+does not document which value it uses, json.loads would silently keep the last, and evaluating
+either reading as if the policy were clean could hide what ECR expires. Repeated with the same
+value it is a warning. `lint` reports both as their own finding.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+
+from .. import jsondoc
 
 TAG_STATUSES = ("tagged", "untagged", "any")
 COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned")
@@ -20,14 +27,18 @@ MAX_RULES = 50
 MIN_TEXT, MAX_TEXT = 100, 30_720
 MAX_WILDCARDS = 4
 ARCHIVE_MINIMUM_DAYS = 90
+# ECR reports a rule's priority as LifecyclePolicyRulePriority, a 32-bit integer in its API model
+# (appliedRulePriority of GetLifecyclePolicyPreview): a larger one cannot be a rule ECR runs (inferred).
+MAX_PRIORITY = 2**31 - 1
 
 
 @dataclass(frozen=True)
 class Problem:
-    severity: str          # error (ECR would reject it) | warning
+    severity: str          # error (ECR would reject it, or its meaning is unknown) | warning
     where: str             # e.g. "rules[2].selection.countUnit"
     message: str
     rule_priority: int | None = None
+    code: str = ""         # "duplicate_key" for a repeated JSON key, else ""
 
 
 @dataclass(frozen=True)
@@ -92,8 +103,9 @@ def _rule(i: int, raw, problems: list[Problem]) -> Rule | None:
         problems.append(Problem("error", w, "a rule must be a JSON object"))
         return None
     prio = raw.get("rulePriority")
-    if not _is_int(prio) or prio < 1:
-        problems.append(Problem("error", f"{w}.rulePriority", "required: a positive integer"))
+    if not _is_int(prio) or not 1 <= prio <= MAX_PRIORITY:
+        problems.append(Problem("error", f"{w}.rulePriority",
+                                f"required: an integer from 1 to {MAX_PRIORITY}"))
         prio = None
     n_before = len(problems)
     for key in set(raw) - {"rulePriority", "description", "selection", "action"}:
@@ -228,9 +240,18 @@ def parse(text) -> Policy:
             problems.append(Problem("error", "policy", f"policy text must be {MIN_TEXT}–{MAX_TEXT} characters "
                                     f"(it has {len(text)})"))
         try:
-            doc = json.loads(text)
+            doc, repeated = jsondoc.loads(text)
         except (ValueError, RecursionError) as e:
             return Policy((), tuple(problems) + (Problem("error", "policy", f"not valid JSON: {str(e)[:200]}"),))
+        for path, key, same in repeated:
+            where = f"{path}.{key}"[:120] if path else str(key)[:80]
+            if same:
+                problems.append(Problem("warning", where, "this key appears more than once in one object, "
+                                        "with the same value each time", code="duplicate_key"))
+            else:
+                problems.append(Problem("error", where, "this key appears more than once in one object with "
+                                        "different values; ECR does not document which one it uses, so the "
+                                        "policy is not simulated", code="duplicate_key"))
     elif isinstance(text, dict):
         doc = text
     else:

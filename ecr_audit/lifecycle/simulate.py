@@ -14,19 +14,23 @@ Algorithm (ecr-facts §3.2 documented rules, §3.4 sketch; "inferred" marks our 
 - sinceImagePushed / sinceImagePulled / sinceImageTransitioned compare with `as_of` minus
   countNumber days, strictly older (day rounding undocumented). sinceImagePushed uses the same
   push time as ranking (inferred); never-pulled images use push (or restore) time;
-  sinceImageTransitioned never acts on images archived less than 90 days.
+  sinceImageTransitioned never acts on images archived less than 90 days. Ages are computed in
+  Python integers and saturate: a countNumber of 400,000 days (beyond the int64 nanoseconds of
+  pandas timestamps) selects nothing instead of wrapping around (issue 12 #9), and `as_of` may
+  lie beyond pandas' nanosecond range.
+- tagPatternList / tagPrefixList are matched with `ecr_audit.wildcard` (`*` only, case-sensitive,
+  the whole tag), never a backtracking regex.
 - Referrers of acted-on subjects follow with the same action (within 24 h in ECR).
 Not simulated: children of an expired index become ordinary untagged images only at the *next*
 evaluation, so a single run does not remove them.
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
 from .. import images as _images
+from .. import wildcard
 from ..keys import digest_rows, keys, reference_rows
 from .policy import ARCHIVE_MINIMUM_DAYS, Policy, parse
 
@@ -36,11 +40,35 @@ COLUMNS = IMAGE_KEY + ["tags", "image_status", "storage_class", "rule_priority",
                        "reason", "pushed_at", "last_pulled_at", "size_bytes", "bytes_freed", "is_decided",
                        "undecided_reason", "policy_source"]
 _DAY_NS = 86_400 * 10**9
+_INT64 = np.iinfo(np.int64)
+_UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
-def glob_regex(pattern: str) -> str:
-    """ECR tagPatternList wildcard → a regex for the whole tag (`*` = zero or more characters)."""
-    return "".join(".*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern))
+def ns_since_epoch(ts: pd.Timestamp) -> int:
+    """`ts` as nanoseconds since 1970 in a Python int: exact for any date pandas holds, also past
+    the year 2262 where `Timestamp.value` raises."""
+    return int(ts.asm8.astype(np.int64)) * _UNIT_NS[ts.unit]
+
+
+def older_than(t: np.ndarray, now_ns: int, days: int) -> np.ndarray:
+    """Which int64-ns times (NaT excluded) lie strictly before `now_ns` minus `days` days; the
+    arithmetic is done on Python ints, so it saturates instead of wrapping."""
+    cutoff = now_ns - int(days) * _DAY_NS
+    known = t != _images._NAT
+    if cutoff > _INT64.max:
+        return known
+    if cutoff <= _INT64.min + 1:
+        return np.zeros(len(t), bool)
+    return known & (t < cutoff)
+
+
+def days_since(t: np.ndarray, now_ns: int) -> np.ndarray:
+    """Whole days from each int64-ns time to `now_ns` (-1 for NaT), without int64 overflow:
+    floor((now - t) / day) = (q_now - q_t) - (r_now < r_t) for quotients q and remainders r."""
+    q_now, r_now = divmod(now_ns, _DAY_NS)
+    q_t, r_t = np.divmod(t, _DAY_NS)
+    idle = (q_now - q_t) - (r_now < r_t)
+    return np.where(t != _images._NAT, idle, -1)
 
 
 def _policies_for(inv, policy, repositories) -> tuple[pd.DataFrame, dict[int, Policy], str]:
@@ -76,14 +104,16 @@ def _rule_table(parsed: dict[int, Policy], ids) -> tuple[pd.DataFrame, pd.DataFr
         for r in parsed[pid].rules:
             rid = len(rows)
             rows.append({"rule_id": rid, "policy_id": pid, "priority": r.priority, "tag_status": r.tag_status,
-                         "count_type": r.count_type, "count_number": r.count_number, "action": r.action,
+                         # saturated: no rank or age in days reaches 2**63 - 1 anyway
+                         "count_type": r.count_type, "count_number": min(r.count_number, int(_INT64.max)),
+                         "action": r.action,
                          "storage_class": r.storage_class, "target_storage_class": r.target_storage_class,
                          "n_entries": len(r.tag_prefixes) + len(r.tag_patterns), "summary": r.summary()})
             for j, p in enumerate(r.tag_prefixes):
-                entries.append({"rule_id": rid, "entry": j, "regex": re.escape(p) + ".*"})
+                entries.append({"rule_id": rid, "entry": j, "kind": "prefix", "pattern": p})
             for j, p in enumerate(r.tag_patterns):
-                entries.append({"rule_id": rid, "entry": j, "regex": glob_regex(p)})
-    return pd.DataFrame(rows), pd.DataFrame(entries, columns=["rule_id", "entry", "regex"])
+                entries.append({"rule_id": rid, "entry": j, "kind": "pattern", "pattern": p})
+    return pd.DataFrame(rows), pd.DataFrame(entries, columns=["rule_id", "entry", "kind", "pattern"])
 
 
 def _image_facts(inv, as_of) -> pd.DataFrame:
@@ -130,7 +160,7 @@ def simulate(inv, policy=None, as_of=None, repositories=None, rank_index_childre
     rank_index_children: count index children in imageCountMoreThan ranks (undocumented).
     """
     now = _images._as_of(inv, as_of)
-    now_ns = now.value
+    now_ns = ns_since_epoch(now)
     im = inv.images.reset_index(drop=True)
     assign, parsed, source = _policies_for(inv, policy, repositories)
     if im.empty or assign.empty:
@@ -180,11 +210,12 @@ def simulate(inv, policy=None, as_of=None, repositories=None, rank_index_childre
         m = ct == kind
         if not m.any():
             continue
-        days = np.maximum(n, floor)
+        days = np.maximum(n.astype(np.int64), floor)
         t = pairs[col].to_numpy()
-        old = (t != _images._NAT) & (t < now_ns - days * _DAY_NS)
-        idle = np.where(t != _images._NAT, (now_ns - t) // _DAY_NS, -1)
-        cand |= m & old
+        for d in np.unique(days[m]):
+            sel = m & (days == d)
+            cand[sel] |= older_than(t[sel], now_ns, d)
+        idle = days_since(t, now_ns)
         what = {"push_t": "pushed", "pull_t": "last pulled (or pushed/restored)", "archived_t": "archived"}[col]
         reason = np.where(m, what + " " + idle.astype(str) + " days ago, limit " + days.astype(str), reason)
     acted = pairs[cand & pairs["claimed"].to_numpy() & pairs["actionable"].to_numpy()].copy()
@@ -204,8 +235,14 @@ def _tag_match(im: pd.DataFrame, pairs: pd.DataFrame, entries: pd.DataFrame) -> 
     tag_rows = pd.DataFrame({"img": tags.index.to_numpy(), "tag": tags.astype(str).to_numpy()})
     j = p.merge(entries, on="rule_id").merge(tag_rows, on="img")
     ok = np.zeros(len(j), bool)
-    for regex, idx in j.groupby("regex", sort=False).indices.items():
-        ok[idx] = j["tag"].iloc[idx].str.fullmatch(regex, flags=re.DOTALL).to_numpy()
+    for (kind, pattern), idx in j.groupby(["kind", "pattern"], sort=False).indices.items():
+        tags = j["tag"].iloc[idx]
+        if kind == "prefix":
+            ok[idx] = tags.str.startswith(pattern).to_numpy(dtype=bool)
+            continue
+        glob = wildcard.compile(pattern, single=False)
+        hit = {t: glob.match(t) for t in pd.unique(tags)}
+        ok[idx] = tags.map(hit).to_numpy(dtype=bool)
     hits = j[ok].drop_duplicates(["img", "rule_id", "entry"]).groupby(["img", "rule_id"]).size()
     full = hits.rename("_hits").reset_index().merge(p.drop_duplicates(["img", "rule_id"]), on=["img", "rule_id"])
     full = full[full["_hits"] == full["n_entries"]][["img", "rule_id"]]

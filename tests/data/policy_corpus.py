@@ -5,7 +5,11 @@ ids replaced by the placeholders below), `policy` (dict, or str for raw text), o
 ("repository" default, "registry_v1", "registry_v2"), and `expected`: grantee -> (exposure,
 capabilities) where capabilities is a "+"-joined subset of pull/push/delete/manage ("" for
 metadata only). A grantee absent from `expected` must not appear. `undetermined=True` means the
-policy cannot be read and the only row is the undetermined one.
+policy cannot be read and the only row is the undetermined one. `findings`: finding ids the policy
+must produce (default for undetermined cases: ecr_policy_unparseable).
+
+The `hostile_*` cases are issue 12's shapes (#4 many wildcards, #7 duplicate keys, #8 look-alike and
+padded text): each must leave a grant at least as wide as the clean policy's, and say why.
 
 Organization used by every case: ORG (accounts OWNER, SIBLING); OUTSIDER is not in it.
 """
@@ -222,4 +226,63 @@ CASES = [
                      {"Effect": "Deny", "Principal": "*", "Action": "*",
                       "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": OTHER_ORG}}}),
          expected={OTHER_ORG: ("external", "pull")}),
+
+    # -- issue 12: hostile shapes ------------------------------------------------------------------
+    dict(name="hostile_duplicate_statement_key_hides_a_public_allow",
+         source="issue 12 #7: json.loads keeps the last of repeated keys",
+         policy='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", '
+                '"Action": "ecr:BatchGetImage"}], "Statement": []}',
+         expected={}, undetermined=True, findings={"ecr_policy_duplicate_key"}),
+    dict(name="hostile_duplicate_effect_key",
+         source="issue 12 #7: Effect given twice in one statement",
+         policy='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", '
+                '"Action": "ecr:BatchGetImage", "Effect": "Deny"}]}',
+         expected={}, undetermined=True, findings={"ecr_policy_duplicate_key"}),
+    dict(name="hostile_duplicate_condition_key_in_a_deny",
+         source="issue 12 #7: the Deny's exception list given twice (which one IAM reads is undocumented)",
+         policy='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", '
+                '"Action": "ecr:BatchGetImage"}, {"Effect": "Deny", "Principal": "*", "Action": "ecr:*", '
+                f'"Condition": {{"StringNotEquals": {{"aws:PrincipalOrgID": "{ORG}", '
+                f'"aws:PrincipalOrgID": "{OTHER_ORG}"}}}}}}]}}',
+         expected={}, undetermined=True, findings={"ecr_policy_duplicate_key"}),
+    dict(name="hostile_many_wildcards_action_is_evaluated_not_hung",
+         source="issue 12 #4: 157-byte Action with 24 wildcards (a backtracking regex never returns)",
+         policy=_doc({"Effect": "Allow", "Principal": "*", "Action": ["ecr:" + "*" * 24 + "q",
+                                                                      "ecr:BatchGetImage"]}),
+         expected={"*": ("public", "pull")}, findings={"ecr_policy_unknown_action"}),
+    dict(name="hostile_dotless_i_deny_action_keeps_public",
+         source="issue 12 #8: `ı` (U+0131) equals `I` only under Unicode case folding, not IAM's",
+         policy=_doc({"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"},
+                     {"Effect": "Deny", "Principal": "*", "Action": "ecr:batchgetımage"}),
+         expected={"*": ("public", "pull")}, findings={"ecr_policy_inexact_text"}),
+    dict(name="hostile_newline_and_space_padded_deny_actions_keep_public",
+         source="issue 12 #8: IAM does not trim action names",
+         policy=_doc({"Effect": "Allow", "Principal": "*", "Action": ["ecr:BatchGetImage", "ecr:PutImage"]},
+                     {"Effect": "Deny", "Principal": "*",
+                      "Action": ["ecr:BatchGetImage\n", " ecr:PutImage"]}),
+         expected={"*": ("public", "pull+push")}, findings={"ecr_policy_inexact_text"}),
+    dict(name="hostile_padded_star_deny_principal_keeps_public",
+         source="issue 12 #8: Principal \" * \" is not \"*\" to IAM",
+         policy=_doc({"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"},
+                     {"Effect": "Deny", "Principal": {"AWS": " * "}, "Action": "ecr:*"}),
+         expected={"*": ("public", "pull")}, findings={"ecr_policy_inexact_text"}),
+    dict(name="hostile_padded_operator_neither_confines_an_allow_nor_applies_a_deny",
+         source="issue 12 #8: condition operators are not trimmed by IAM",
+         policy=_doc({"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage",
+                      "Condition": {" StringEquals": {"aws:PrincipalOrgID": ORG}}},
+                     {"Effect": "Deny", "Principal": "*", "Action": "ecr:*",
+                      "Condition": {"StringNotEquals ": {"aws:PrincipalOrgID": ORG}}}),
+         expected={"*": ("public", "pull")}, findings={"ecr_policy_unknown_condition_operator"}),
+    dict(name="hostile_deny_role_arn_in_other_case_does_not_remove_the_grant",
+         source="issue 12 #8: principal ARNs match case-sensitively (IAM ArnLike); an Allow may read wider",
+         policy=_doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{SIBLING}:role/ci"},
+                      "Action": "ecr:BatchGetImage"},
+                     {"Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{SIBLING}:role/CI"},
+                      "Action": "ecr:*"}),
+         expected={f"arn:aws:iam::{SIBLING}:role/ci": ("org", "pull")}),
+    dict(name="hostile_fullwidth_digit_account_is_an_unknown_external_principal",
+         source="issue 12 #8: \\d matches any Unicode digit; an account id is ASCII 0-9",
+         policy=_doc({"Effect": "Allow", "Principal": {"AWS": "\uff14" * 12}, "Action": "ecr:BatchGetImage"}),
+         expected={"\uff14" * 12: ("external", "pull")},
+         findings={"ecr_policy_inexact_text", "ecr_policy_unrecognized_principal"}),
 ]
