@@ -72,7 +72,7 @@ def _collect_kwargs(args) -> dict:
 
 
 def cmd_collect(args) -> int:
-    from .snapshot import check_writable
+    from .snapshot import check_writable, save
     kwargs = _collect_kwargs(args)
     out = check_writable(Path(args.out) if args.out else _default_out())  # before minutes of collection
     from .collect import collect
@@ -88,7 +88,7 @@ def cmd_collect(args) -> int:
         import boto3
         session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
         inv = collect(session, **kwargs)
-    path = inv.save(out)
+    path = save(inv, out)
     print(f"wrote {path}")
     print(_summary(inv))
     return COMPLETENESS_EXIT.get(inv.meta.get("completeness"), EXIT_PARTIAL)

@@ -4,17 +4,10 @@ Layout of a snapshot directory:
     manifest.json       schema_version, tool_version, meta (provenance), per-frame file, rows, sha256
     <frame>.parquet     one per frame in schema.FRAMES
 
-Compact frames (schema version 2). The big frames repeat the key of an image on every row; on
-disk they name it by its row in images.parquet instead, and image_tags (a copy of images.tags)
-is not written at all:
-    layers.parquet                image_row, blob_first (the first row with the same blob, whose
-                                  blob_digest is the only one written) + the layer columns
-    manifest_references.parquet   source_row, target_row (null: no such image; then target_digest)
-                                  + the edge columns
-    image_tags.parquet            empty; rebuilt from images.tags on load
-manifest.json marks such a frame `"encoding": "compact"`. A frame that does not fit (a row
-naming an image the snapshot lacks, tags that differ from images.tags) is written in full, as
-in version 1. Version 1 snapshots load unchanged.
+Compact frames (schema version 2): layers, manifest_references and image_tags name their
+image by its row in images.parquet (compact.py); manifest.json marks such a frame
+`"encoding": "compact"`. A frame that does not fit is written in full, as in version 1.
+Version 1 snapshots load unchanged.
 
 Loading is lazy: manifest.json, every file's checksum and Parquet metadata are checked up
 front; a frame is read and conformed when first used, so a report page that needs only the
@@ -41,12 +34,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import __version__, schema
-from .schema import IMAGE_KEY
+from . import compact, keys, schema
+from ._version import __version__
 from .inventory import Frames, Inventory
 
 MANIFEST = "manifest.json"
-TAG_HINT = "images.tags"                # (image row, tag) of every image × tag, for keys.tag_rows
 READS = (1, schema.SCHEMA_VERSION)      # schema versions this release loads
 
 
@@ -72,8 +64,7 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_frame(df: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
-    # Row numbers of a compact frame mostly ascend: delta encoding stores them in a few bits.
-    rows = [c for c in ("image_row", "blob_first", "source_row") if c in table.column_names]
+    rows = [c for c in compact.DELTA_CODED if c in table.column_names]
     extra = {"use_dictionary": [c for c in table.column_names if c not in rows],
              "column_encoding": dict.fromkeys(rows, "DELTA_BINARY_PACKED")} if rows else {}
     pq.write_table(table, path, compression="zstd", **extra)
@@ -81,97 +72,21 @@ def _write_frame(df: pd.DataFrame, path: Path) -> None:
         os.fsync(f.fileno())
 
 
-# -- compact encodings -----------------------------------------------------------------------
-
 def _compact(inv: Inventory, name: str) -> pd.DataFrame:
-    """Frame `name` as written to disk: compact when it fits (see the module docstring), else
-    the frame itself."""
-    from . import keys
+    """Frame `name` as written to disk: its compact form when it has one and fits, else itself."""
     df = inv.frames[name]
-    if not len(df) or name not in ("layers", "manifest_references", "image_tags"):
+    if not len(df) or name not in compact.STORED:
         return df
-    if name != "image_tags" and not keys.keys(inv).image_index.is_unique:
-        return df           # two images with one key: a row number would not say which
     if name == "image_tags":
-        return df.iloc[:0] if _same_frame(df, _tags_from_images(inv.images)) else df
-    if name == "layers":
+        out = compact.encode_tags(df, inv.images)
+    elif not keys.keys(inv).image_index.is_unique:
+        out = None          # two images with one key: a row number would not say which
+    elif name == "layers":
         lk = keys.layer_keys(inv)
-        if (lk.image_row < 0).any() or df["blob_digest"].isna().any():
-            return df
-        # Each blob's digest is written once, on its first row; later rows point to that row.
-        _, first = np.unique(lk.blob, return_index=True)
-        blob_first = first[lk.blob]
-        out = df.drop(columns=IMAGE_KEY).reset_index(drop=True)
-        out["blob_digest"] = out["blob_digest"].where(blob_first == np.arange(len(out)), None)
-        out.insert(0, "image_row", lk.image_row.astype(np.int32))
-        out.insert(1, "blob_first", blob_first.astype(np.int32))
-        return out
-    src, dst = keys.reference_rows(inv)
-    if (src < 0).any():
-        return df
-    out = df.drop(columns=IMAGE_KEY[:3] + ["source_digest"]).reset_index(drop=True)
-    out["target_digest"] = out["target_digest"].where(dst < 0, None)
-    out.insert(0, "source_row", src.astype(np.int32))
-    out.insert(1, "target_row", pd.array(np.where(dst >= 0, dst, 0), dtype="Int32").copy())
-    out.loc[dst < 0, "target_row"] = pd.NA
-    return out
-
-
-def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    return len(a) == len(b) and a.reset_index(drop=True).equals(b.reset_index(drop=True))
-
-
-def _tags_from_images(images: pd.DataFrame, flat=None) -> pd.DataFrame:
-    """image_tags as the collector builds it: one row per image × tag, in image order.
-    `flat`: `keys.flat_tags` of images["tags"] when already known."""
-    from .keys import flat_tags
-    rows, tags = flat if flat is not None else flat_tags(images["tags"])
-    out = images[IMAGE_KEY].take(rows).reset_index(drop=True)
-    out["tag"] = pd.Series(pd.arrays.ArrowStringArray(tags) if len(tags) else [], dtype=schema.STR)
-    return schema.conform("image_tags", out)
-
-
-def _expand(name: str, df: pd.DataFrame, frames: Frames) -> pd.DataFrame:
-    """The in-memory form of a compact frame read from disk (inverse of `_compact`); leaves the image
-    rows it decoded in `frames.hints` so the key computations need not find them again."""
-    if name == "image_tags":
-        images = frames["images"]
-        return _tags_from_images(images, frames.hints.get(TAG_HINT))
-    if name == "layers":
-        rows = df.pop("image_row").to_numpy(dtype=np.int64)
-        keys = _take(frames["images"], IMAGE_KEY, rows, "layers")
-        frames.hints["layers.image_row"] = rows
-        if "blob_first" not in df.columns:      # written before blob_first existed: digests in full
-            return pd.concat([keys, df], axis=1)
-        first = df.pop("blob_first").to_numpy(dtype=np.int64)
-        is_first = first == np.arange(len(first))
-        if len(first) and ((first < 0).any() or (first > np.arange(len(first))).any()
-                           or not is_first[first].all() or df["blob_digest"][is_first].isna().any()):
-            raise ValueError("blob_first must name an earlier row that carries the blob digest")
-        df["blob_digest"] = df["blob_digest"].take(first).reset_index(drop=True)
-        frames.hints["layers.blob"] = (np.cumsum(is_first) - 1)[first]
-        return pd.concat([keys, df], axis=1)
-    if name == "manifest_references":
-        src = df.pop("source_row").to_numpy(dtype=np.int64)
-        dst = df.pop("target_row").fillna(-1).to_numpy(dtype=np.int64)
-        images = frames["images"]
-        keys = _take(images, IMAGE_KEY, src, name).rename(columns={"image_digest": "source_digest"})
-        target = _take(images, ["image_digest"], np.where(dst >= 0, dst, 0))["image_digest"]
-        df["target_digest"] = target.where(dst >= 0, df["target_digest"])
-        frames.hints["manifest_references.rows"] = (src, dst)
-        return pd.concat([keys, df], axis=1)
-    return df
-
-
-def _take(images: pd.DataFrame, columns, rows: np.ndarray, name: str = "") -> pd.DataFrame:
-    """images[columns] at `rows`; columns that frame `name` declares categorical are encoded on
-    the images side first, so the take moves integer codes rather than strings."""
-    n = len(images)
-    if len(rows) and (rows.min() < 0 or rows.max() >= n):
-        raise ValueError(f"an image row is outside images.parquet (0..{n - 1})")
-    cat = {c.name for c in schema.FRAMES[name].columns if c.dtype == schema.CAT} if name else set()
-    return pd.DataFrame({c: (images[c].astype(schema.CAT) if c in cat else images[c]).take(rows).reset_index(drop=True)
-                         for c in columns})
+        out = compact.encode_layers(df, lk.image_row, lk.blob)
+    else:
+        out = compact.encode_references(df, *keys.reference_rows(inv))
+    return df if out is None else out
 
 
 def check_writable(path) -> Path:
@@ -301,13 +216,13 @@ def load(path, verify: bool = True) -> Inventory:
             stored = pq.read_metadata(fpath).num_rows
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
-        expected, compact = entry.get("rows"), entry.get("encoding") == "compact"
-        if stored != expected and not (compact and name == "image_tags"):   # not written: derived
+        expected, compact_encoded = entry.get("rows"), entry.get("encoding") == "compact"
+        if stored != expected and not (compact_encoded and name == "image_tags"):   # not written: derived
             raise SnapshotError(f"{fpath}: has {stored} rows, manifest says {expected}")
-        files[name], rows[name] = (fpath, compact, _identity(os.stat(fpath))), expected
+        files[name], rows[name] = (fpath, compact_encoded, _identity(os.stat(fpath))), expected
     frames = Frames(rows=rows)
-    for name, (fpath, compact, identity) in files.items():
-        frames.lazy(name, _loader(name, fpath, frames, compact, identity))
+    for name, (fpath, compact_encoded, identity) in files.items():
+        frames.lazy(name, _loader(name, fpath, frames, compact_encoded, identity))
     return Inventory.from_conformed(frames, manifest.get("meta") or {})
 
 
@@ -337,7 +252,7 @@ def _str_lists(table: pa.Table, name: str, hints: dict) -> dict[str, list]:
             if enabled:
                 gc.enable()
         if (name, col.name) == ("images", "tags"):          # keys.tag_rows takes them from here
-            hints[TAG_HINT] = (np.asarray(pc.list_parent_indices(arr), dtype=np.int64), flat)
+            hints[compact.TAG_ROWS] = (np.asarray(pc.list_parent_indices(arr), dtype=np.int64), flat)
     return out
 
 
@@ -345,7 +260,7 @@ def _identity(st: os.stat_result) -> tuple:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _loader(name: str, fpath: Path, frames: Frames, compact: bool, identity: tuple):
+def _loader(name: str, fpath: Path, frames: Frames, compact_encoded: bool, identity: tuple):
     def load_frame() -> pd.DataFrame:
         # The file must still be the one checked at load(): a snapshot saved again at the same
         # path in between (a new collection) must not be mixed into this one. Checked before and
@@ -368,7 +283,8 @@ def _loader(name: str, fpath: Path, frames: Frames, compact: bool, identity: tup
         for col, values in lists.items():
             df[col] = pd.Series(values, index=df.index, dtype=object)
         try:
-            df = schema.conform(name, _expand(name, df, frames) if compact else df, ready=lists)
+            df = schema.conform(name, compact.decode(name, df, frames) if compact_encoded else df,
+                                ready=lists)
         except (ValueError, TypeError, KeyError) as e:
             raise SnapshotError(f"{fpath}: does not match the schema of {name!r} ({e})") from None
         if len(df) != frames.rows(name):

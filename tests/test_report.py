@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ecr_audit import Inventory, cli, report
+from ecr_audit import Inventory, cli, report, save
 
 CANARY = "<script>alert(1)</script>"
 PROBE = Path(__file__).parent / "data" / "probe_report.ipynb"
@@ -25,7 +25,7 @@ def probe_env(tmp_path, monkeypatch):
                           "key": "team", "value": CANARY}],
         coverage=[{"account_id": "012345678901", "region": "us-east-1", "status": "complete"}],
     )
-    return inv.save(tmp_path / "snap"), tmp_path / "out"
+    return save(inv, tmp_path / "snap"), tmp_path / "out"
 
 
 @pytest.mark.slow
