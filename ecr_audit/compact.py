@@ -40,7 +40,8 @@ STORED = {
 }
 # Pointer columns whose value is a row of images.parquet (the others point into their own frame).
 IMAGE_POINTERS = (IMAGE_ROW, SOURCE_ROW, TARGET_ROW)
-DELTA_CODED = (IMAGE_ROW, BLOB_FIRST, SOURCE_ROW)   # mostly ascending: delta encoding stores them in a few bits
+# Mostly ascending: delta encoding stores them in a few bits.
+DELTA_CODED = (IMAGE_ROW, BLOB_FIRST, SOURCE_ROW)
 
 
 def hint(frames, name: str):

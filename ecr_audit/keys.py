@@ -354,14 +354,15 @@ class Coded:
         pair = layers[PAIR].to_numpy()
         gone = freed_rows(pair, self.n_pairs, is_img[row] & (row >= 0))
         g = layers.loc[gone, [REPOSITORY_ID, PAIR, "size_bytes"]].drop_duplicates(PAIR)
-        out = (g.groupby(REPOSITORY_ID, sort=True).agg(freed_bytes=("size_bytes", "sum"), freed_blobs=(PAIR, "size"))
-               .reset_index())
+        out = (g.groupby(REPOSITORY_ID, sort=True)
+               .agg(freed_bytes=("size_bytes", "sum"), freed_blobs=(PAIR, "size")).reset_index())
         return out.astype({"freed_bytes": "Int64", "freed_blobs": "Int64"})
 
 
 def _compute_coded(inv) -> Coded:
     k, lk = keys(inv), layer_keys(inv)
-    images = pd.DataFrame({REPOSITORY_ID: k.image_repo, IMAGE_ROW: np.arange(len(inv.images), dtype=np.int64)})
+    images = pd.DataFrame({REPOSITORY_ID: k.image_repo,
+                           IMAGE_ROW: np.arange(len(inv.images), dtype=np.int64)})
     layers = pd.DataFrame({REPOSITORY_ID: lk.repo, IMAGE_ROW: lk.image_row, BLOB_ID: lk.blob,
                            "size_bytes": lk.size, PAIR: lk.pair})
     return Coded(k, images, layers, lk.n_pairs)

@@ -1,31 +1,34 @@
-"""Snapshots on disk: one Parquet file per frame plus manifest.json, written atomically.
+"""Snapshots on disk: one Parquet file per frame plus manifest.json.
 
 Layout of a snapshot directory:
-    manifest.json       schema_version, tool_version, meta (provenance), per-frame file, rows, sha256
+    manifest.json       format ("ecr-audit-snapshot"), schema_version, tool_version, meta
+                        (provenance), and per frame: file, rows, sha256 (and "encoding": "compact")
     <frame>.parquet     one per frame in schema.FRAMES
+Schema version 2 stores layers, manifest_references and image_tags compactly (compact.py);
+version 1 snapshots, and version 2 ones written before the format marker, load unchanged.
 
-Compact frames (schema version 2): layers, manifest_references and image_tags name their
-image by its row in images.parquet (compact.py); manifest.json marks such a frame
-`"encoding": "compact"`. A frame that does not fit is written in full, as in version 1.
-Version 1 snapshots load unchanged.
+Saving (`save`):
+  - replaces only a directory that is provably an ecr-audit snapshot (`snapshot_checks.
+    foreign_reason`), never a symbolic link; `check_writable` says so before long work;
+  - writes into a hidden sibling, fsyncs every file, manifest.json last, then swaps it into
+    place atomically (`atomic_dir`); an interrupted swap is finished by the next save or load,
+    and siblings left by dead writers are removed;
+  - never loses the data: when the snapshot cannot be written or put in place, it is written
+    to `<path>.unsaved-<time>` beside it or to the temp directory, and the error names it.
+Files and directories are created under the process umask (the CLI sets 077: owner only).
 
-Loading is lazy: manifest.json, every file's checksum and Parquet metadata are checked up
-front; a frame is read and conformed when first used, so a report page that needs only the
-policies never reads the million-row frames.
-
-Atomicity: everything is written into a hidden sibling directory, fsynced, manifest.json last,
-then renamed into place. A crash at any point leaves either the previous snapshot or nothing
-that loads (a directory without manifest.json is not a snapshot). Checksums in manifest.json
-catch truncated or altered Parquet files.
+Loading (`load`) is lazy: manifest.json (types and bounds, `meta` included), every file's
+checksum and Parquet footer are checked up front (`snapshot_checks`); a frame is read and
+conformed when first used, so a report page that needs only the policies never reads the
+million-row frames.
 """
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import os
-import shutil
-import uuid
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,32 +37,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import compact, keys, schema
+from . import atomic_dir, compact, keys, schema
+from . import snapshot_checks as checks
 from ._version import __version__
 from .inventory import Frames, Inventory
+from .snapshot_checks import FORMAT, MANIFEST, foreign_reason, sha256
 
-MANIFEST = "manifest.json"
 READS = (1, schema.SCHEMA_VERSION)      # schema versions this release loads
+_FRAME_FILES = {f"{name}.parquet" for name in schema.FRAMES}
 
 
 class SnapshotError(Exception):
     """A snapshot cannot be loaded or written; the message names the file and the reason."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_frame(df: pd.DataFrame, path: Path) -> None:
@@ -89,12 +78,46 @@ def _compact(inv: Inventory, name: str) -> pd.DataFrame:
     return df if out is None else out
 
 
-def check_writable(path) -> Path:
-    """Raise SnapshotError unless a snapshot can be written at `path` (call before long work).
+def _write(inv: Inventory, directory: Path) -> None:
+    """Every frame and manifest.json (last) into the existing empty `directory`, fsynced."""
+    files = {}
+    for name in schema.FRAMES:
+        fname = f"{name}.parquet"
+        df = inv.frames[name]
+        stored = _compact(inv, name)
+        _write_frame(stored, directory / fname)
+        files[name] = {"file": fname, "rows": len(df), "sha256": sha256(directory / fname)}
+        if stored is not df:
+            files[name]["encoding"] = "compact"
+    manifest = {"format": FORMAT, "schema_version": schema.SCHEMA_VERSION, "tool_version": __version__,
+                "meta": inv.meta, "frames": files}
+    with open(directory / MANIFEST, "w") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    atomic_dir.fsync_dir(directory)
 
-    Creates the parent directory if needed; never touches `path` itself."""
+
+# -- where a snapshot may be written ---------------------------------------------------------
+
+def check_writable(path) -> Path:
+    """Raise SnapshotError unless a snapshot can be written at `path` (call before long work):
+    not a symbolic link, no file or dangling link on the way, a writable parent, and nothing
+    there but an ecr-audit snapshot (replaced) or an empty directory.
+
+    Creates the parent directory if needed; never changes `path` itself."""
     path = Path(path)
+    if path.is_symlink():
+        try:
+            target = f"pointing to {path.resolve(strict=True)}; give that directory itself"
+        except (OSError, RuntimeError):
+            target = "dangling or a loop"
+        raise SnapshotError(f"{path}: is a symbolic link ({target}); a snapshot is written only "
+                            "to a real directory path")
     for parent in [path.parent, *path.parent.parents]:
+        if parent.is_symlink() and not parent.exists():
+            raise SnapshotError(f"{parent}: is a symbolic link that leads nowhere (dangling or a loop), "
+                                f"so {path} cannot be created")
         if parent.exists():
             if not parent.is_dir():
                 raise SnapshotError(f"{parent}: is a file, so {path} cannot be created")
@@ -105,58 +128,132 @@ def check_writable(path) -> Path:
         raise SnapshotError(f"{path.parent}: cannot create directory ({e.strerror})") from None
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise SnapshotError(f"{path.parent}: not writable")
-    if path.exists() and not path.is_dir():
-        raise SnapshotError(f"{path}: exists and is a file, not a snapshot directory")
-    if path.exists() and not (path / MANIFEST).is_file() and any(path.iterdir()):
-        raise SnapshotError(f"{path}: exists and is not a snapshot; refusing to overwrite it")
+    if path.exists():
+        if not path.is_dir():
+            raise SnapshotError(f"{path}: exists and is a file, not a snapshot directory")
+        reason = foreign_reason(path, READS)
+        if reason:
+            raise SnapshotError(f"{path}: exists and is not a snapshot written by ecr-audit ({reason}); "
+                                "nothing was changed. Choose another output directory, or move this "
+                                "one away if you mean to replace it")
+    probe = atomic_dir.temp_sibling(path)
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as e:
+        raise SnapshotError(f"{path.parent}: cannot create a directory there ({e.strerror})") from None
     return path
+
+
+def _is_complete(directory: Path) -> bool:
+    """A complete ecr-audit snapshot (its manifest is written last)."""
+    return (directory / MANIFEST).is_file() and foreign_reason(directory, READS) is None
+
+
+def _is_leftover(directory: Path) -> bool:
+    """Written by `save` and nothing else: a complete snapshot, or frame files without manifest."""
+    names = os.listdir(directory)
+    if MANIFEST in names:
+        return foreign_reason(directory, READS) is None
+    return all(n in _FRAME_FILES and (directory / n).is_file() and not (directory / n).is_symlink()
+               for n in names)
+
+
+def _rescue(inv: Inventory, path: Path) -> Path | None:
+    """Write `inv` somewhere new when it cannot go to `path`: beside it, else the temp directory."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for where in (path.parent / f"{path.name}.unsaved-{stamp}",
+                  Path(tempfile.gettempdir()) / f"ecr-audit-unsaved-{stamp}-{os.getpid()}"):
+        try:
+            where.mkdir()
+        except OSError:
+            continue
+        try:
+            _write(inv, where)
+            return where
+        except OSError:
+            atomic_dir.remove(where)
+    return None
+
+
+def _saved_instead(problem: str, where: Path) -> SnapshotError:
+    return SnapshotError(f"{problem}; the data was saved to {where} instead (a complete snapshot: "
+                         "load or move it from there)")
+
+
+def _unsaved(inv: Inventory, path: Path, problem: str) -> SnapshotError:
+    where = _rescue(inv, path)
+    if where is None:
+        return SnapshotError(f"{problem}; the data could not be written anywhere else either "
+                             f"(tried beside {path} and in {tempfile.gettempdir()})")
+    return _saved_instead(problem, where)
 
 
 def save(inv: Inventory, path) -> Path:
-    """Write `inv` to directory `path` atomically; replaces an existing snapshot there."""
-    path = check_writable(path)
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    """Write `inv` to directory `path` atomically, replacing the ecr-audit snapshot there if any
+    (see the module docstring). Raises SnapshotError when it cannot; the data is then written
+    elsewhere and the message says where."""
+    try:
+        path = check_writable(path)
+    except SnapshotError as e:
+        raise _unsaved(inv, Path(path), str(e)) from None
+    with atomic_dir.locked(path.parent):
+        try:
+            atomic_dir.recover(path, _is_complete)
+        except OSError:
+            pass                        # the replacement below puts a complete snapshot there anyway
+        atomic_dir.sweep(path, _is_leftover)
+    tmp = atomic_dir.temp_sibling(path)
     try:
         tmp.mkdir()
-        files = {}
-        for name in schema.FRAMES:
-            fname = f"{name}.parquet"
-            df = inv.frames[name]
-            stored = _compact(inv, name)
-            _write_frame(stored, tmp / fname)
-            files[name] = {"file": fname, "rows": len(df), "sha256": _sha256(tmp / fname)}
-            if stored is not df:
-                files[name]["encoding"] = "compact"
-        manifest = {
-            "schema_version": schema.SCHEMA_VERSION,
-            "tool_version": __version__,
-            "meta": inv.meta,
-            "frames": files,
-        }
-        with open(tmp / MANIFEST, "w") as f:
-            json.dump(manifest, f, indent=2, sort_keys=True, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        _fsync_dir(tmp)
-        if path.exists():
-            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(path, old)
-            os.rename(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
-        _fsync_dir(path.parent)
+        _write(inv, tmp)
     except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise SnapshotError(f"{path}: cannot write snapshot ({e.strerror or e})") from None
+        atomic_dir.remove(tmp)
+        raise _unsaved(inv, path, f"{path}: cannot write snapshot ({e.strerror or e})") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        atomic_dir.remove(tmp)
         raise
+    with atomic_dir.locked(path.parent):
+        # The directory may have changed since check_writable: it is checked again under the lock.
+        problem = None
+        if path.is_symlink() or (path.exists() and (not path.is_dir() or foreign_reason(path, READS))):
+            problem = f"{path}: changed while the snapshot was written; it is no longer an ecr-audit snapshot"
+        else:
+            try:
+                atomic_dir.replace(tmp, path)
+            except OSError as e:
+                problem = f"{path}: cannot put the snapshot in place ({e.strerror or e})"
+        if problem:
+            keep = path.parent / f"{path.name}.unsaved-{time.strftime('%Y%m%dT%H%M%S')}"
+            try:
+                os.rename(tmp, keep)
+            except OSError:
+                keep = tmp
+            raise _saved_instead(problem, keep)
     return path
 
 
+# -- loading ---------------------------------------------------------------------------------
+
+def _recover_for_load(path: Path) -> None:
+    """Finish a save that stopped between its two renames (nothing at `path`)."""
+    if os.path.lexists(path) or not path.parent.is_dir():
+        return
+    try:
+        with atomic_dir.locked(path.parent):
+            atomic_dir.recover(path, _is_complete)
+    except OSError as e:
+        try:
+            found = atomic_dir.interrupted(path, _is_complete)
+        except OSError:
+            found = None
+        if found is not None:
+            raise SnapshotError(f"{path}: a save was interrupted; the snapshot is complete at {found}: "
+                                f"rename it to {path.name} ({e.strerror})") from None
+
+
 def read_manifest(path) -> dict:
-    """Read and check manifest.json of snapshot `path`."""
+    """Read and check manifest.json of snapshot `path` (sizes, types and bounds, `meta` included)."""
     path = Path(path)
     mpath = path / MANIFEST
     if not path.exists():
@@ -164,16 +261,15 @@ def read_manifest(path) -> dict:
     if not mpath.is_file():
         raise SnapshotError(f"{mpath}: missing; {path} is not a complete snapshot")
     try:
-        manifest = json.loads(mpath.read_text())
-    except (OSError, ValueError) as e:
-        raise SnapshotError(f"{mpath}: unreadable or not JSON ({e})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("frames"), dict):
-        raise SnapshotError(f"{mpath}: not an ecr-audit snapshot manifest")
-    version = manifest.get("schema_version")
-    if version not in READS:
-        raise SnapshotError(
-            f"{mpath}: schema version {version!r} is not supported by ecr-audit {__version__} "
-            f"(it reads versions {', '.join(map(str, READS))})")
+        with open(mpath, "rb") as f:
+            raw = f.read(checks.MANIFEST_MAX_BYTES + 1)
+    except OSError as e:
+        raise SnapshotError(f"{mpath}: unreadable ({e.strerror})") from None
+    manifest, problem = checks.read_manifest_bytes(raw)
+    problem = (problem or checks.manifest_problem(manifest, READS)
+               or checks.meta_problem(manifest.get("meta")))
+    if problem:
+        raise SnapshotError(f"{mpath}: {problem}")
     return manifest
 
 
@@ -194,32 +290,37 @@ def _prefer_jemalloc() -> None:
 def load(path, verify: bool = True) -> Inventory:
     """Load the snapshot at `path`. Raises SnapshotError naming the bad file on any problem.
 
-    Files are checked now (present, inside the directory, checksum, Parquet metadata, row
-    count); each frame is read on first use. A frame that then fails to conform raises
-    SnapshotError naming its file."""
+    Checked now: manifest.json, and per file its presence inside the directory, checksum and
+    Parquet footer (`snapshot_checks.parquet_problem`). Each frame is read on first use; a
+    frame that then fails to decode or conform raises SnapshotError naming its file."""
     path = Path(path)
+    _recover_for_load(path)
     manifest = read_manifest(path)
     _prefer_jemalloc()
+    entries = manifest["frames"]
+    n_images = entries["images"]["rows"] if isinstance(entries.get("images"), dict) else None
+    memory = checks.machine_memory()
     files, rows = {}, {}
     for name in schema.FRAMES:
-        entry = manifest["frames"].get(name)
+        entry = entries.get(name)
         if not isinstance(entry, dict):
             raise SnapshotError(f"{path / MANIFEST}: frame {name!r} is not listed")
-        fpath = path / str(entry.get("file", ""))
-        if fpath.parent != path or not fpath.is_file():
+        fpath = path / entry["file"]
+        if not fpath.is_file():
             raise SnapshotError(f"{fpath}: missing frame file {name!r}")
         if fpath.resolve().parent != path.resolve():  # a symlink (tampering) pointing elsewhere
             raise SnapshotError(f"{fpath}: frame file {name!r} resolves outside the snapshot directory")
-        if verify and _sha256(fpath) != entry.get("sha256"):
+        if verify and sha256(fpath) != entry["sha256"]:
             raise SnapshotError(f"{fpath}: checksum mismatch (truncated or modified since it was written)")
+        compact_encoded = entry.get("encoding") == "compact"
         try:
-            stored = pq.read_metadata(fpath).num_rows
+            with pq.ParquetFile(fpath) as pf:
+                problem = checks.parquet_problem(name, pf, entry["rows"], compact_encoded, n_images, memory)
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
-        expected, compact_encoded = entry.get("rows"), entry.get("encoding") == "compact"
-        if stored != expected and not (compact_encoded and name == "image_tags"):   # not written: derived
-            raise SnapshotError(f"{fpath}: has {stored} rows, manifest says {expected}")
-        files[name], rows[name] = (fpath, compact_encoded, _identity(os.stat(fpath))), expected
+        if problem:
+            raise SnapshotError(f"{fpath}: {problem}")
+        files[name], rows[name] = (fpath, compact_encoded, _identity(os.stat(fpath))), entry["rows"]
     frames = Frames(rows=rows)
     for name, (fpath, compact_encoded, identity) in files.items():
         frames.lazy(name, _loader(name, fpath, frames, compact_encoded, identity))
