@@ -120,10 +120,11 @@ def test_manifest_nested_deeper_than_any_snapshot_inside_meta_is_refused(snap, t
     ({"sha256": "x" * 64}, "sha256 is not 64 lowercase hex digits"),
     ({"encoding": "zip"}, "encoding 'zip' is unknown"),
 ])
-def test_hostile_frame_entries_are_refused_naming_the_frame(snap, change, why):
+def test_hostile_frame_entries_are_refused_naming_the_frame(snap, tmp_path, capsys, change, why):
     m = _manifest(snap)
     m["frames"]["errors"].update(change)
     (snap / "manifest.json").write_text(json.dumps(m))
+    _refused_by_show_and_report(capsys, snap, tmp_path, "manifest.json", why)
     with pytest.raises(SnapshotError, match="manifest.json: frame 'errors': ") as e:
         load(snap)
     assert why in str(e.value)
@@ -168,19 +169,17 @@ def test_a_small_parquet_of_2m_rows_with_a_wrong_column_type_is_refused_before_d
      "has column 'evil', which frame 'errors' does not declare"),
     ({"operation": "x", "error_code": "x"}, "required column 'error_kind' is missing"),
 ])
-def test_a_small_parquet_of_2m_rows_that_does_not_fit_the_schema_is_refused_before_decoding(snap, no_decoding,
-                                                                                            columns, why):
+def test_a_small_parquet_of_2m_rows_that_does_not_fit_the_schema_is_refused_before_decoding(
+        snap, tmp_path, capsys, no_decoding, columns, why):
     _replace_frame(snap, "errors", _bomb(columns))
-    with pytest.raises(SnapshotError, match=r"errors\.parquet: ") as e:
-        load(snap)
-    assert why in str(e.value)
+    _refused_by_show_and_report(capsys, snap, tmp_path, "errors.parquet", why)
 
 
-def test_nulls_in_a_required_column_are_refused_from_the_footer(snap, no_decoding):
+def test_nulls_in_a_required_column_are_refused_from_the_footer(snap, tmp_path, capsys, no_decoding):
     images = _table(snap / "images.parquet")
     _replace_frame(snap, "images", _with(images, "image_digest", ["sha256:" + "a" * 64, None, None]))
-    with pytest.raises(SnapshotError, match=r"images\.parquet: required column 'image_digest' has nulls"):
-        load(snap)
+    _refused_by_show_and_report(capsys, snap, tmp_path, "images.parquet",
+                                "required column 'image_digest' has nulls")
 
 
 def test_rows_beyond_the_manifest_are_refused(snap, no_decoding):

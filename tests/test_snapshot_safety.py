@@ -277,17 +277,29 @@ def test_collect_out_that_cannot_take_a_snapshot_is_refused_before_any_aws_call(
     assert sorted(os.listdir(tmp_path)) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any directory")
+def _unwritable(directory):
+    """Make `directory` unwritable, for root too (immutable); returns the undo, or None."""
+    if os.geteuid() != 0:
+        directory.chmod(0o500)
+        return lambda: directory.chmod(0o700)
+    if subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode != 0:
+        return None
+    return lambda: subprocess.run(["chattr", "-i", str(directory)], check=True)
+
+
 def test_collect_out_under_an_unwritable_directory_is_refused_before_any_aws_call(tmp_path, capsys,
                                                                                   no_collection):
     locked = tmp_path / "locked"
     locked.mkdir()
-    locked.chmod(0o500)
+    undo = _unwritable(locked)
+    if undo is None:
+        pytest.skip("cannot make a directory unwritable for root here (no chattr)")
     try:
         err = one_line_error(capsys, main(["collect", "--sandbox", "--quiet", "--out", str(locked / "snap")]))
     finally:
-        locked.chmod(0o700)
-    assert "not writable" in err or "cannot create" in err
+        undo()
+    assert f"{locked}: not writable" in err
+    assert list(locked.iterdir()) == []
 
 
 @pytest.fixture
