@@ -107,6 +107,14 @@ def check_writable(path) -> Path:
 
     Creates the parent directory if needed; never changes `path` itself."""
     path = Path(path)
+    try:
+        cwd = Path.cwd()
+    except OSError:
+        cwd = None
+    absolute = Path(os.path.abspath(path))
+    if cwd is not None and (absolute == cwd or absolute in cwd.parents):
+        raise SnapshotError(f"{path}: is the current directory or contains it; give the path of a "
+                            "snapshot directory, e.g. snapshots/today")
     if path.is_symlink():
         try:
             target = f"pointing to {path.resolve(strict=True)}; give that directory itself"

@@ -89,7 +89,8 @@ def no_decoding(monkeypatch):
     ("caller", ["arn"], "meta.caller: list where an object is expected"),
     ("regions", {"a": 1}, "meta.regions: dict where a list of text is expected"),
     ("options", "auto", "meta.options: str where an object is expected"),
-    ("completeness", "hacked", "meta.completeness: 'hacked' is not one of complete, partial, empty"),
+    ("completeness", ["complete"], "meta.completeness: list where text is expected"),
+    ("options", {"read_manifests": {"x": 1}}, "meta.options: read_manifests: dict where text is expected"),
     ("organization", {"id": 5}, "meta.organization: id: int where text is expected"),
     ("accounts", ["1" * 5000], "text longer than 4096 characters"),
 ])

@@ -231,49 +231,61 @@ def test_the_swap_uses_rename_exchange_where_the_os_has_it(tmp_path):
 
 # -- issue 12 #3: every --out check before the first AWS call; a failed save loses nothing --------
 
-def _dangling(tmp_path):
+def _dangling(tmp_path, monkeypatch):
     link = tmp_path / "out"
     os.symlink(tmp_path / "nowhere", link)
     return link, "is a symbolic link (dangling or a loop)"
 
 
-def _loop(tmp_path):
+def _loop(tmp_path, monkeypatch):
     a, b = tmp_path / "a", tmp_path / "b"
     os.symlink(b, a)
     os.symlink(a, b)
     return a, "is a symbolic link (dangling or a loop)"
 
 
-def _link_to_snapshot(tmp_path):
+def _link_to_snapshot(tmp_path, monkeypatch):
     real = save(_inventory(), tmp_path / "real")
     link = tmp_path / "out"
     os.symlink(real, link)
     return link, f"pointing to {real}"
 
 
-def _dangling_parent(tmp_path):
+def _dangling_parent(tmp_path, monkeypatch):
     os.symlink(tmp_path / "nowhere", tmp_path / "parent")
     return tmp_path / "parent" / "snap", "is a symbolic link that leads nowhere"
 
 
-def _file(tmp_path):
+def _file(tmp_path, monkeypatch):
     (tmp_path / "out").write_text("a file")
     return tmp_path / "out", "exists and is a file"
 
 
-def _foreign(tmp_path):
+def _foreign(tmp_path, monkeypatch):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("keep")
     return tmp_path / "out", "not a snapshot written by ecr-audit"
 
 
-@pytest.mark.parametrize("make", [_dangling, _loop, _link_to_snapshot, _dangling_parent, _file, _foreign])
+def _current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                  # empty: nothing would refuse it as foreign
+    return ".", "is the current directory or contains it"
+
+
+def _parent_of_the_current_directory(tmp_path, monkeypatch):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    return "..", "is the current directory or contains it"
+
+
+@pytest.mark.parametrize("make", [_dangling, _loop, _link_to_snapshot, _dangling_parent, _file, _foreign,
+                                  _current_directory, _parent_of_the_current_directory])
 def test_collect_out_that_cannot_take_a_snapshot_is_refused_before_any_aws_call(tmp_path, capsys, make,
-                                                                                 no_collection):
-    out, why = make(tmp_path)
+                                                                                 no_collection, monkeypatch):
+    out, why = make(tmp_path, monkeypatch)
     before = sorted(os.listdir(tmp_path))
     err = one_line_error(capsys, main(["collect", "--sandbox", "--quiet", "--out", str(out)]))
-    assert why in err and str(out).split("/")[-1] in err
+    assert why in err and str(out) in err
     assert sorted(os.listdir(tmp_path)) == before
 
 
