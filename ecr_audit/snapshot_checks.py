@@ -270,8 +270,8 @@ def _required(name: str, compact_encoded: bool) -> set[str]:
 def _type_fits(t: pa.DataType, dtype: str) -> bool:
     if pa.types.is_null(t):
         return True
-    if pa.types.is_dictionary(t):
-        t = t.value_type
+    if pa.types.is_dictionary(t):               # only text is stored dictionary-typed
+        return dtype in (schema.STR, schema.CAT) and _type_fits(t.value_type, schema.STR)
     if dtype in (schema.STR, schema.CAT):
         return pa.types.is_string(t) or pa.types.is_large_string(t)
     if dtype in (schema.INT, "pointer"):
@@ -417,8 +417,10 @@ def foreign_reason(path: Path, readable_versions) -> str | None:
     if not entries:
         return None
     mpath = path / MANIFEST
-    if MANIFEST not in entries or not mpath.is_file() or mpath.is_symlink():
+    if MANIFEST not in entries:
         return f"it has no {MANIFEST}"
+    if mpath.is_symlink() or not mpath.is_file():
+        return f"its {MANIFEST} is not a regular file"
     try:
         with open(mpath, "rb") as f:
             raw = f.read(MANIFEST_MAX_BYTES + 1)
