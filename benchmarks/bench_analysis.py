@@ -362,14 +362,14 @@ def main(argv=None) -> int:
     if not args.rebuild and (snapshot / "manifest.json").is_file() and \
             json.loads((snapshot / "manifest.json").read_text()).get("schema_version") != SCHEMA_VERSION:
         t = time.perf_counter()                          # an older format: rewrite it in the current one
-        snap.load(snapshot).save(snapshot)
+        snap.save(snap.load(snapshot), snapshot)
         print(f"rewrote {snapshot} in schema version {SCHEMA_VERSION} in {time.perf_counter() - t:.1f} s")
     if args.rebuild or not (snapshot / "manifest.json").is_file():
         t = time.perf_counter()
         inv = build(args.images)
         built = time.perf_counter() - t
         t = time.perf_counter()
-        inv.save(snapshot)
+        snap.save(inv, snapshot)
         saved = time.perf_counter() - t
         print(f"built {len(inv.images):,} images in {built:.1f} s, saved in {saved:.1f} s → {snapshot}")
         del inv

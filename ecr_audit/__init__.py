@@ -1,11 +1,11 @@
 """ecr-audit: collect, analyze and report on Amazon ECR across an AWS Organization."""
-__version__ = "0.1.0"
+from ._version import __version__
 
-from .inventory import Inventory  # noqa: E402
-from .snapshot import SnapshotError, load  # noqa: E402
+from .inventory import Inventory
+from .snapshot import SnapshotError, load, save
 
 # Imported eagerly: importing the `collect` subpackage binds `ecr_audit.collect` to the module,
 # and this import rebinds it to the function, which is what users call.
-from .collect import collect  # noqa: E402
+from .collect import collect
 
-__all__ = ["Inventory", "SnapshotError", "__version__", "collect", "load"]
+__all__ = ["Inventory", "SnapshotError", "__version__", "collect", "load", "save"]

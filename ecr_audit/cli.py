@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -94,9 +95,11 @@ def _collect_kwargs(args) -> dict:
 
 
 def cmd_collect(args) -> int:
-    from .snapshot import check_writable
+    from .snapshot import SnapshotError, check_writable, save
     kwargs = _collect_kwargs(args)
-    out = check_writable(Path(args.out) if args.out else _default_out())  # before minutes of collection
+    # Before the first AWS call: a collection must never run for minutes and then find it
+    # cannot be saved (dangling links, files on the way, foreign directories, no permission).
+    out = check_writable(Path(args.out) if args.out else _default_out())
     from .collect import collect
     if args.sandbox:
         from . import sandbox
@@ -108,7 +111,11 @@ def cmd_collect(args) -> int:
         inv.meta["source"] = "sandbox:demo"
     else:
         inv = collect(profile=args.profile, **kwargs)
-    path = inv.save(out)
+    try:
+        path = save(inv, out)
+    except SnapshotError:       # its message names where the data was saved instead
+        print(_summary(inv))
+        raise
     print(f"wrote {path}")
     print(_summary(inv))
     return COMPLETENESS_EXIT.get(inv.meta.get("completeness"), EXIT_PARTIAL)
@@ -129,8 +136,7 @@ def cmd_report(args) -> int:
 def cmd_demo(args) -> int:
     from . import report
     from .demo import build_demo_snapshot
-    from .snapshot import load
-    from .snapshot import check_writable
+    from .snapshot import check_writable, load
     out = Path(args.out)
     snap = check_writable(out / "snapshot")
     _say(args, "building the simulated organization and collecting it ...")
@@ -138,10 +144,33 @@ def cmd_demo(args) -> int:
     inv = load(snap)
     print(f"snapshot: {snap} — {_summary(inv)}")
     _say(args, "running the report notebooks ...")
-    results = report.run(snap, out / "report", log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    log = None if args.quiet else (lambda m: print(m, file=sys.stderr))
+    results = report.run(snap, out / "report", log=log)
     index = (out / "report" / "index.html").resolve()
     print(f"open {index}")
     return EXIT_OK if all(r.ok for r in results) else EXIT_REPORT
+
+
+def _umask(value: str) -> int:
+    try:
+        mask = int(value, 8)
+    except ValueError:
+        mask = -1
+    if not 0 <= mask <= 0o777:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an octal umask such as 077 or 022")
+    return mask
+
+
+def _under_umask(func):
+    """`func(args)` with the process umask set to --umask (snapshots, reports and exports are
+    created owner-only by default), restored afterwards."""
+    def run(args) -> int:
+        before = os.umask(args.umask)
+        try:
+            return func(args)
+        finally:
+            os.umask(before)
+    return run
 
 
 def cmd_permissions(args) -> int:
@@ -184,8 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug-traceback", action="store_true",
                    help="re-raise internal errors with their traceback (for bug reports)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    writes = _Parser(add_help=False)
+    writes.add_argument("--umask", type=_umask, default=0o077, metavar="OCTAL",
+                        help="umask for the files and directories written (default 077: owner only; "
+                             "022 lets others read them)")
 
-    c = sub.add_parser("collect", help="collect ECR from accounts and regions into a snapshot")
+    c = sub.add_parser("collect", help="collect ECR from accounts and regions into a snapshot",
+                       parents=[writes])
     c.add_argument("--org", action="store_true", help="every ACTIVE account of the caller's organization")
     c.add_argument("--accounts", help="comma-separated account ids (default: the caller's account)")
     c.add_argument("--role-name", help="role to assume in each account other than the caller's")
@@ -194,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--regions", default="all", help="'all' (enabled regions of each account) or a comma list")
     c.add_argument("--read-manifests", choices=["auto", "always", "never"], default="auto",
                    help="auto: only where the tool's principal is excluded from pull-time updates")
-    c.add_argument("--out", help="snapshot directory (default snapshots/<UTC timestamp>)")
+    c.add_argument("--out", help="snapshot directory: new, empty, or an ecr-audit snapshot to replace "
+                                  "(default snapshots/<UTC timestamp>)")
     c.add_argument("--workers", type=int, default=8, help="account × region units in parallel")
     c.add_argument("--throttle-budget", type=float, default=THROTTLE_BUDGET_SECONDS, metavar="SECONDS",
                    help="seconds one persistently throttled read may take in all, retries and pauses "
@@ -202,9 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS")
     c.add_argument("--quiet", action="store_true")
     c.add_argument("--verbose", action="store_true")
-    c.set_defaults(func=cmd_collect)
+    c.set_defaults(func=_under_umask(cmd_collect))
 
-    r = sub.add_parser("report", help="run the report notebooks on a snapshot and write HTML")
+    r = sub.add_parser("report", help="run the report notebooks on a snapshot and write HTML",
+                       parents=[writes])
     r.add_argument("snapshot")
     r.add_argument("--out", help="report directory (default reports/<snapshot directory name>)")
     r.add_argument("--only", nargs="+", metavar="NAME", help="only these notebooks")
@@ -214,19 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop a notebook still running after this long; its page says so and the "
                         "command exits 5 (default 1800 = 30 min per notebook; 0 = no limit)")
     r.add_argument("--quiet", action="store_true")
-    r.set_defaults(func=cmd_report)
+    r.set_defaults(func=_under_umask(cmd_report))
 
-    d = sub.add_parser("demo", help="simulated organization -> snapshot -> HTML audit")
+    d = sub.add_parser("demo", help="simulated organization -> snapshot -> HTML audit", parents=[writes])
     d.add_argument("--out", default="reports/demo", help="where the demo snapshot and report go")
     d.add_argument("--quiet", action="store_true")
     d.add_argument("--verbose", action="store_true")
-    d.set_defaults(func=cmd_demo)
+    d.set_defaults(func=_under_umask(cmd_demo))
 
-    f = sub.add_parser("findings", help="export findings with stable ids")
+    f = sub.add_parser("findings", help="export findings with stable ids", parents=[writes])
     f.add_argument("snapshot")
     f.add_argument("--format", choices=["csv", "json"], default="csv")
     f.add_argument("--out", help="file to write (default stdout)")
-    f.set_defaults(func=cmd_findings)
+    f.set_defaults(func=_under_umask(cmd_findings))
 
     s = sub.add_parser("show", help="summarize a snapshot: provenance and frame sizes")
     s.add_argument("snapshot")

@@ -5,8 +5,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from . import __version__
-from .snapshot import SnapshotError, load
+from ._version import __version__
+from .snapshot import SnapshotError, load, save
 
 
 def build_demo_snapshot(path, read_manifests: str = "auto", progress=None) -> Path:
@@ -18,17 +18,18 @@ def build_demo_snapshot(path, read_manifests: str = "auto", progress=None) -> Pa
         inv = collect(org.session(), org=True, role_name=org.role_name,
                       read_manifests=read_manifests, progress=progress)
     inv.meta["source"] = "sandbox:demo"
-    return inv.save(path)
+    return save(inv, path)
 
 
 def _code_fingerprint() -> str:
-    """Changes whenever the code that produces the demo snapshot changes."""
+    """Changes whenever the code that produces the demo snapshot changes: the sandbox, the
+    collector, and the snapshot writer with its encoding."""
     root = Path(__file__).parent
     h = hashlib.sha256(__version__.encode())
     for sub in ("sandbox", "collect"):
         for f in sorted((root / sub).rglob("*.py")):
             h.update(f.read_bytes())
-    for f in ("schema.py", "aws.py", "ecr.py"):
+    for f in ("schema.py", "aws.py", "ecr.py", "snapshot.py", "snapshot_checks.py", "compact.py", "keys.py"):
         if (root / f).exists():
             h.update((root / f).read_bytes())
     return h.hexdigest()[:12]

@@ -77,6 +77,7 @@ class Inventory:
 
     `meta` is the provenance written to manifest.json: collected_at, caller, organization,
     accounts, regions, options, completeness, source. Analyses read frames and `meta`, never AWS.
+    `ecr_audit.save(inv, path)` writes it as a snapshot, `ecr_audit.load(path)` reads one.
 
     Frames are immutable after construction: analyses cache what they derive from them on the
     Inventory (`cached`), so changing a frame in place would leave stale results behind. Build a
@@ -147,10 +148,6 @@ class Inventory:
         if not isinstance(frames, Frames):
             return {name: len(df) for name, df in frames.items()}
         return {name: frames.rows(name) for name in frames}
-
-    def save(self, path) -> "Path":
-        from .snapshot import save
-        return save(self, path)
 
     def __repr__(self) -> str:
         c = self.counts()

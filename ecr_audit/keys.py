@@ -8,7 +8,6 @@ on the Inventory (`inv.cached`), so every analysis of one Inventory shares them.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import compact
+from .compact import flat_tags
 from .schema import IMAGE_KEY, REPO_KEY  # declared once in schema; other modules import them from here
 
 
@@ -248,7 +249,7 @@ class LayerKeys:
 def _compute_layer_keys(inv) -> LayerKeys:
     k = keys(inv)
     lay = inv.layers
-    image_row = _hint(inv, "layers.image_row")          # decoded from a compact snapshot
+    image_row = compact.hint(inv.frames, compact.LAYER_IMAGE_ROWS)    # decoded from a compact snapshot
     if image_row is not None:
         repo = k.image_repo[image_row]
     elif len(lay):
@@ -259,7 +260,7 @@ def _compute_layer_keys(inv) -> LayerKeys:
         image_row, repo = k.rows(head_rows, repo_ids=head_repo)[run], head_repo[run]
     else:
         image_row = repo = np.zeros(0, np.int64)
-    blob = _hint(inv, "layers.blob")                    # decoded from a compact snapshot
+    blob = compact.hint(inv.frames, compact.LAYER_BLOBS)              # decoded from a compact snapshot
     if blob is not None:
         n_blobs = int(blob.max()) + 1 if len(blob) else 0
     else:
@@ -277,32 +278,19 @@ def layer_keys(inv) -> LayerKeys:
     return inv.cached("layer_keys", lambda: _compute_layer_keys(inv))
 
 
-def _hint(inv, name: str):
-    """Ids a compact snapshot stored for a frame's rows (see snapshot.py), or None."""
-    hints = getattr(inv.frames, "hints", {})
-    return hints.get(name)
-
-
-def flat_tags(tags: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """(row of each tag, the tags as an Arrow string array) for a Series of tag lists, in row order."""
-    lens = np.fromiter(map(len, tags), np.int64, len(tags))
-    return (np.repeat(np.arange(len(tags)), lens),
-            pa.array(list(itertools.chain.from_iterable(tags)), pa.string()))
-
-
 def tag_rows(inv) -> tuple[np.ndarray, pa.Array]:
     """`flat_tags` of inv.images["tags"]: image row and tag, one entry per image × tag (cached;
     a compact snapshot hands them over from the Parquet list column)."""
     def compute():
         inv.images                                          # loading it may leave the hint
-        hint = _hint(inv, "images.tags")
+        hint = compact.hint(inv.frames, compact.TAG_ROWS)
         return hint if hint is not None else flat_tags(inv.images["tags"])
     return inv.cached("tag_rows", compute)
 
 
 def _compute_reference_rows(inv) -> tuple[np.ndarray, np.ndarray]:
     inv.manifest_references                                 # loading it may leave the hint
-    rows = _hint(inv, "manifest_references.rows")
+    rows = compact.hint(inv.frames, compact.REFERENCE_ROWS)
     if rows is not None:
         return rows
     k = keys(inv)
@@ -325,21 +313,29 @@ def digest_rows(inv, digests: pd.Series, rows: np.ndarray) -> np.ndarray:
     return k._image_rows(k.image_repo[rows], k.digest_codes(digests))
 
 
+# Columns of the integer-coded frames (`Coded`).
+REPOSITORY_ID = "repository_id"     # row position in Keys.repos
+IMAGE_ROW = "image_row"             # row position in inv.images (-1: the image is not listed)
+BLOB_ID = "blob_id"                 # equal ids ⇔ equal blob digests
+PAIR = "pair"                       # repository × blob id (0..n_pairs-1): one billed blob
+
+
 @dataclass(frozen=True)
 class Coded:
-    """Integer-coded views for blob accounting (cost): the shared `blobs` functions run on them
-    unchanged. The repository id is carried in `account_id` (`region` and `repository_name` are
-    0) and the image row of inv.images in `image_digest`; `decode` restores the strings."""
+    """Integer-coded views for blob accounting (cost). `images` is row-aligned with inv.images
+    (repository_id, image_row); `layers` is row-aligned with inv.layers (repository_id,
+    image_row, blob_id, pair, size_bytes). Group by REPOSITORY_ID, then `decode` restores the
+    repository's account_id, region and repository_name."""
 
     keys: Keys
-    images: pd.DataFrame        # coded IMAGE_KEY, row-aligned with inv.images
-    layers: pd.DataFrame        # coded IMAGE_KEY + blob_digest (blob id), size_bytes, image_row, pair
+    images: pd.DataFrame
+    layers: pd.DataFrame
     n_pairs: int
 
     def decode(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Coded REPO_KEY (repository id in account_id) → the three string columns."""
-        ids = frame["account_id"].to_numpy(dtype=np.int64)
-        out = frame.drop(columns=REPO_KEY)
+        """`frame` with its repository_id column replaced by the three REPO_KEY string columns."""
+        ids = frame[REPOSITORY_ID].to_numpy(dtype=np.int64)
+        out = frame.drop(columns=REPOSITORY_ID)
         strings = self.keys.repos.iloc[ids].reset_index(drop=True)
         strings.index = out.index
         return pd.concat([strings, out], axis=1)
@@ -349,31 +345,26 @@ class Coded:
         return self.keys.rows(frame)
 
     def freed(self, layers: pd.DataFrame, removed_rows: np.ndarray) -> pd.DataFrame:
-        """`blobs.freed_bytes` on coded `layers` (a subset of `self.layers`) for the images at
-        `removed_rows`: coded REPO_KEY + freed_bytes + freed_blobs per repository."""
+        """`blobs.freed_rows` on coded `layers` (a subset of `self.layers`) for the images at
+        `removed_rows`: repository_id + freed_bytes + freed_blobs per repository."""
         from .blobs import freed_rows
         is_img = np.zeros(len(self.images), bool)
         is_img[removed_rows] = True
-        row = layers["image_row"].to_numpy()
-        pair = layers["pair"].to_numpy()
+        row = layers[IMAGE_ROW].to_numpy()
+        pair = layers[PAIR].to_numpy()
         gone = freed_rows(pair, self.n_pairs, is_img[row] & (row >= 0))
-        g = layers.loc[gone, ["account_id", "pair", "size_bytes"]].drop_duplicates("pair")
-        out = (g.groupby("account_id", sort=True).agg(freed_bytes=("size_bytes", "sum"), freed_blobs=("pair", "size"))
-               .reset_index())
-        out.insert(1, "region", 0)
-        out.insert(2, "repository_name", 0)
+        g = layers.loc[gone, [REPOSITORY_ID, PAIR, "size_bytes"]].drop_duplicates(PAIR)
+        out = (g.groupby(REPOSITORY_ID, sort=True)
+               .agg(freed_bytes=("size_bytes", "sum"), freed_blobs=(PAIR, "size")).reset_index())
         return out.astype({"freed_bytes": "Int64", "freed_blobs": "Int64"})
 
 
 def _compute_coded(inv) -> Coded:
     k, lk = keys(inv), layer_keys(inv)
-    n, m = len(inv.images), len(lk.image_row)
-    images = pd.DataFrame({"account_id": k.image_repo, "region": np.zeros(n, np.int64),
-                           "repository_name": np.zeros(n, np.int64), "image_digest": np.arange(n, dtype=np.int64)})
-    layers = pd.DataFrame({"account_id": lk.repo, "region": np.zeros(m, np.int64),
-                           "repository_name": np.zeros(m, np.int64), "image_digest": lk.image_row,
-                           "blob_digest": lk.blob, "size_bytes": lk.size, "image_row": lk.image_row,
-                           "pair": lk.pair})
+    images = pd.DataFrame({REPOSITORY_ID: k.image_repo,
+                           IMAGE_ROW: np.arange(len(inv.images), dtype=np.int64)})
+    layers = pd.DataFrame({REPOSITORY_ID: lk.repo, IMAGE_ROW: lk.image_row, BLOB_ID: lk.blob,
+                           "size_bytes": lk.size, PAIR: lk.pair})
     return Coded(k, images, layers, lk.n_pairs)
 
 

@@ -1,38 +1,34 @@
-"""Snapshots on disk: one Parquet file per frame plus manifest.json, written atomically.
+"""Snapshots on disk: one Parquet file per frame plus manifest.json.
 
 Layout of a snapshot directory:
-    manifest.json       schema_version, tool_version, meta (provenance), per-frame file, rows, sha256
+    manifest.json       format ("ecr-audit-snapshot"), schema_version, tool_version, meta
+                        (provenance), and per frame: file, rows, sha256 (and "encoding": "compact")
     <frame>.parquet     one per frame in schema.FRAMES
+Schema version 2 stores layers, manifest_references and image_tags compactly (compact.py);
+version 1 snapshots, and version 2 ones written before the format marker, load unchanged.
 
-Compact frames (schema version 2). The big frames repeat the key of an image on every row; on
-disk they name it by its row in images.parquet instead, and image_tags (a copy of images.tags)
-is not written at all:
-    layers.parquet                image_row, blob_first (the first row with the same blob, whose
-                                  blob_digest is the only one written) + the layer columns
-    manifest_references.parquet   source_row, target_row (null: no such image; then target_digest)
-                                  + the edge columns
-    image_tags.parquet            empty; rebuilt from images.tags on load
-manifest.json marks such a frame `"encoding": "compact"`. A frame that does not fit (a row
-naming an image the snapshot lacks, tags that differ from images.tags) is written in full, as
-in version 1. Version 1 snapshots load unchanged.
+Saving (`save`):
+  - replaces only a directory that is provably an ecr-audit snapshot (`snapshot_checks.
+    foreign_reason`), never a symbolic link; `check_writable` says so before long work;
+  - writes into a hidden sibling, fsyncs every file, manifest.json last, then swaps it into
+    place atomically (`atomic_dir`); an interrupted swap is finished by the next save or load,
+    and siblings left by dead writers are removed;
+  - never loses the data: when the snapshot cannot be written or put in place, it is written
+    to `<path>.unsaved-<time>` beside it or to the temp directory, and the error names it.
+Files and directories are created under the process umask (the CLI sets 077: owner only).
 
-Loading is lazy: manifest.json, every file's checksum and Parquet metadata are checked up
-front; a frame is read and conformed when first used, so a report page that needs only the
-policies never reads the million-row frames.
-
-Atomicity: everything is written into a hidden sibling directory, fsynced, manifest.json last,
-then renamed into place. A crash at any point leaves either the previous snapshot or nothing
-that loads (a directory without manifest.json is not a snapshot). Checksums in manifest.json
-catch truncated or altered Parquet files.
+Loading (`load`) is lazy: manifest.json (types and bounds, `meta` included), every file's
+checksum and Parquet footer are checked up front (`snapshot_checks`); a frame is read and
+conformed when first used, so a report page that needs only the policies never reads the
+million-row frames.
 """
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import os
-import shutil
-import uuid
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,39 +37,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import __version__, schema
-from .schema import IMAGE_KEY
+from . import atomic_dir, compact, keys, schema
+from . import snapshot_checks as checks
+from ._version import __version__
 from .inventory import Frames, Inventory
+from .snapshot_checks import FORMAT, MANIFEST, foreign_reason, sha256
 
-MANIFEST = "manifest.json"
-TAG_HINT = "images.tags"                # (image row, tag) of every image × tag, for keys.tag_rows
 READS = (1, schema.SCHEMA_VERSION)      # schema versions this release loads
+_FRAME_FILES = {f"{name}.parquet" for name in schema.FRAMES}
 
 
 class SnapshotError(Exception):
     """A snapshot cannot be loaded or written; the message names the file and the reason."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_frame(df: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
-    # Row numbers of a compact frame mostly ascend: delta encoding stores them in a few bits.
-    rows = [c for c in ("image_row", "blob_first", "source_row") if c in table.column_names]
+    rows = [c for c in compact.DELTA_CODED if c in table.column_names]
     extra = {"use_dictionary": [c for c in table.column_names if c not in rows],
              "column_encoding": dict.fromkeys(rows, "DELTA_BINARY_PACKED")} if rows else {}
     pq.write_table(table, path, compression="zstd", **extra)
@@ -81,105 +61,71 @@ def _write_frame(df: pd.DataFrame, path: Path) -> None:
         os.fsync(f.fileno())
 
 
-# -- compact encodings -----------------------------------------------------------------------
-
 def _compact(inv: Inventory, name: str) -> pd.DataFrame:
-    """Frame `name` as written to disk: compact when it fits (see the module docstring), else
-    the frame itself."""
-    from . import keys
+    """Frame `name` as written to disk: its compact form when it has one and fits, else itself."""
     df = inv.frames[name]
-    if not len(df) or name not in ("layers", "manifest_references", "image_tags"):
+    if not len(df) or name not in compact.STORED:
         return df
-    if name != "image_tags" and not keys.keys(inv).image_index.is_unique:
-        return df           # two images with one key: a row number would not say which
     if name == "image_tags":
-        return df.iloc[:0] if _same_frame(df, _tags_from_images(inv.images)) else df
-    if name == "layers":
+        out = compact.encode_tags(df, inv.images)
+    elif not keys.keys(inv).image_index.is_unique:
+        out = None          # two images with one key: a row number would not say which
+    elif name == "layers":
         lk = keys.layer_keys(inv)
-        if (lk.image_row < 0).any() or df["blob_digest"].isna().any():
-            return df
-        # Each blob's digest is written once, on its first row; later rows point to that row.
-        _, first = np.unique(lk.blob, return_index=True)
-        blob_first = first[lk.blob]
-        out = df.drop(columns=IMAGE_KEY).reset_index(drop=True)
-        out["blob_digest"] = out["blob_digest"].where(blob_first == np.arange(len(out)), None)
-        out.insert(0, "image_row", lk.image_row.astype(np.int32))
-        out.insert(1, "blob_first", blob_first.astype(np.int32))
-        return out
-    src, dst = keys.reference_rows(inv)
-    if (src < 0).any():
-        return df
-    out = df.drop(columns=IMAGE_KEY[:3] + ["source_digest"]).reset_index(drop=True)
-    out["target_digest"] = out["target_digest"].where(dst < 0, None)
-    out.insert(0, "source_row", src.astype(np.int32))
-    out.insert(1, "target_row", pd.array(np.where(dst >= 0, dst, 0), dtype="Int32").copy())
-    out.loc[dst < 0, "target_row"] = pd.NA
-    return out
+        out = compact.encode_layers(df, lk.image_row, lk.blob)
+    else:
+        out = compact.encode_references(df, *keys.reference_rows(inv))
+    return df if out is None else out
 
 
-def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    return len(a) == len(b) and a.reset_index(drop=True).equals(b.reset_index(drop=True))
+def _write(inv: Inventory, directory: Path) -> None:
+    """Every frame and manifest.json (last) into the existing empty `directory`, fsynced."""
+    files = {}
+    for name in schema.FRAMES:
+        fname = f"{name}.parquet"
+        df = inv.frames[name]
+        stored = _compact(inv, name)
+        _write_frame(stored, directory / fname)
+        files[name] = {"file": fname, "rows": len(df), "sha256": sha256(directory / fname)}
+        if stored is not df:
+            files[name]["encoding"] = "compact"
+    manifest = {"format": FORMAT, "schema_version": schema.SCHEMA_VERSION, "tool_version": __version__,
+                "meta": inv.meta, "frames": files}
+    with open(directory / MANIFEST, "w") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    atomic_dir.fsync_dir(directory)
 
 
-def _tags_from_images(images: pd.DataFrame, flat=None) -> pd.DataFrame:
-    """image_tags as the collector builds it: one row per image × tag, in image order.
-    `flat`: `keys.flat_tags` of images["tags"] when already known."""
-    from .keys import flat_tags
-    rows, tags = flat if flat is not None else flat_tags(images["tags"])
-    out = images[IMAGE_KEY].take(rows).reset_index(drop=True)
-    out["tag"] = pd.Series(pd.arrays.ArrowStringArray(tags) if len(tags) else [], dtype=schema.STR)
-    return schema.conform("image_tags", out)
-
-
-def _expand(name: str, df: pd.DataFrame, frames: Frames) -> pd.DataFrame:
-    """The in-memory form of a compact frame read from disk (inverse of `_compact`); leaves the image
-    rows it decoded in `frames.hints` so the key computations need not find them again."""
-    if name == "image_tags":
-        images = frames["images"]
-        return _tags_from_images(images, frames.hints.get(TAG_HINT))
-    if name == "layers":
-        rows = df.pop("image_row").to_numpy(dtype=np.int64)
-        keys = _take(frames["images"], IMAGE_KEY, rows, "layers")
-        frames.hints["layers.image_row"] = rows
-        if "blob_first" not in df.columns:      # written before blob_first existed: digests in full
-            return pd.concat([keys, df], axis=1)
-        first = df.pop("blob_first").to_numpy(dtype=np.int64)
-        is_first = first == np.arange(len(first))
-        if len(first) and ((first < 0).any() or (first > np.arange(len(first))).any()
-                           or not is_first[first].all() or df["blob_digest"][is_first].isna().any()):
-            raise ValueError("blob_first must name an earlier row that carries the blob digest")
-        df["blob_digest"] = df["blob_digest"].take(first).reset_index(drop=True)
-        frames.hints["layers.blob"] = (np.cumsum(is_first) - 1)[first]
-        return pd.concat([keys, df], axis=1)
-    if name == "manifest_references":
-        src = df.pop("source_row").to_numpy(dtype=np.int64)
-        dst = df.pop("target_row").fillna(-1).to_numpy(dtype=np.int64)
-        images = frames["images"]
-        keys = _take(images, IMAGE_KEY, src, name).rename(columns={"image_digest": "source_digest"})
-        target = _take(images, ["image_digest"], np.where(dst >= 0, dst, 0))["image_digest"]
-        df["target_digest"] = target.where(dst >= 0, df["target_digest"])
-        frames.hints["manifest_references.rows"] = (src, dst)
-        return pd.concat([keys, df], axis=1)
-    return df
-
-
-def _take(images: pd.DataFrame, columns, rows: np.ndarray, name: str = "") -> pd.DataFrame:
-    """images[columns] at `rows`; columns that frame `name` declares categorical are encoded on
-    the images side first, so the take moves integer codes rather than strings."""
-    n = len(images)
-    if len(rows) and (rows.min() < 0 or rows.max() >= n):
-        raise ValueError(f"an image row is outside images.parquet (0..{n - 1})")
-    cat = {c.name for c in schema.FRAMES[name].columns if c.dtype == schema.CAT} if name else set()
-    return pd.DataFrame({c: (images[c].astype(schema.CAT) if c in cat else images[c]).take(rows).reset_index(drop=True)
-                         for c in columns})
-
+# -- where a snapshot may be written ---------------------------------------------------------
 
 def check_writable(path) -> Path:
-    """Raise SnapshotError unless a snapshot can be written at `path` (call before long work).
+    """Raise SnapshotError unless a snapshot can be written at `path` (call before long work):
+    not a symbolic link, no file or dangling link on the way, a writable parent, and nothing
+    there but an ecr-audit snapshot (replaced) or an empty directory.
 
-    Creates the parent directory if needed; never touches `path` itself."""
+    Creates the parent directory if needed; never changes `path` itself."""
     path = Path(path)
+    try:
+        cwd = Path.cwd()
+    except OSError:
+        cwd = None
+    absolute = Path(os.path.abspath(path))
+    if cwd is not None and (absolute == cwd or absolute in cwd.parents):
+        raise SnapshotError(f"{path}: is the current directory or contains it; give the path of a "
+                            "snapshot directory, e.g. snapshots/today")
+    if path.is_symlink():
+        try:
+            target = f"pointing to {path.resolve(strict=True)}; give that directory itself"
+        except (OSError, RuntimeError):
+            target = "dangling or a loop"
+        raise SnapshotError(f"{path}: is a symbolic link ({target}); a snapshot is written only "
+                            "to a real directory path")
     for parent in [path.parent, *path.parent.parents]:
+        if parent.is_symlink() and not parent.exists():
+            raise SnapshotError(f"{parent}: is a symbolic link that leads nowhere (dangling or a loop), "
+                                f"so {path} cannot be created")
         if parent.exists():
             if not parent.is_dir():
                 raise SnapshotError(f"{parent}: is a file, so {path} cannot be created")
@@ -190,58 +136,132 @@ def check_writable(path) -> Path:
         raise SnapshotError(f"{path.parent}: cannot create directory ({e.strerror})") from None
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise SnapshotError(f"{path.parent}: not writable")
-    if path.exists() and not path.is_dir():
-        raise SnapshotError(f"{path}: exists and is a file, not a snapshot directory")
-    if path.exists() and not (path / MANIFEST).is_file() and any(path.iterdir()):
-        raise SnapshotError(f"{path}: exists and is not a snapshot; refusing to overwrite it")
+    if path.exists():
+        if not path.is_dir():
+            raise SnapshotError(f"{path}: exists and is a file, not a snapshot directory")
+        reason = foreign_reason(path, READS)
+        if reason:
+            raise SnapshotError(f"{path}: exists and is not a snapshot written by ecr-audit ({reason}); "
+                                "nothing was changed. Choose another output directory, or move this "
+                                "one away if you mean to replace it")
+    probe = atomic_dir.temp_sibling(path)
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as e:
+        raise SnapshotError(f"{path.parent}: cannot create a directory there ({e.strerror})") from None
     return path
+
+
+def _is_complete(directory: Path) -> bool:
+    """A complete ecr-audit snapshot (its manifest is written last)."""
+    return (directory / MANIFEST).is_file() and foreign_reason(directory, READS) is None
+
+
+def _is_leftover(directory: Path) -> bool:
+    """Written by `save` and nothing else: a complete snapshot, or frame files without manifest."""
+    names = os.listdir(directory)
+    if MANIFEST in names:
+        return foreign_reason(directory, READS) is None
+    return all(n in _FRAME_FILES and (directory / n).is_file() and not (directory / n).is_symlink()
+               for n in names)
+
+
+def _rescue(inv: Inventory, path: Path) -> Path | None:
+    """Write `inv` somewhere new when it cannot go to `path`: beside it, else the temp directory."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for where in (path.parent / f"{path.name}.unsaved-{stamp}",
+                  Path(tempfile.gettempdir()) / f"ecr-audit-unsaved-{stamp}-{os.getpid()}"):
+        try:
+            where.mkdir()
+        except OSError:
+            continue
+        try:
+            _write(inv, where)
+            return where
+        except OSError:
+            atomic_dir.remove(where)
+    return None
+
+
+def _saved_instead(problem: str, where: Path) -> SnapshotError:
+    return SnapshotError(f"{problem}; the data was saved to {where} instead (a complete snapshot: "
+                         "load or move it from there)")
+
+
+def _unsaved(inv: Inventory, path: Path, problem: str) -> SnapshotError:
+    where = _rescue(inv, path)
+    if where is None:
+        return SnapshotError(f"{problem}; the data could not be written anywhere else either "
+                             f"(tried beside {path} and in {tempfile.gettempdir()})")
+    return _saved_instead(problem, where)
 
 
 def save(inv: Inventory, path) -> Path:
-    """Write `inv` to directory `path` atomically; replaces an existing snapshot there."""
-    path = check_writable(path)
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    """Write `inv` to directory `path` atomically, replacing the ecr-audit snapshot there if any
+    (see the module docstring). Raises SnapshotError when it cannot; the data is then written
+    elsewhere and the message says where."""
+    try:
+        path = check_writable(path)
+    except SnapshotError as e:
+        raise _unsaved(inv, Path(path), str(e)) from None
+    with atomic_dir.locked(path.parent):
+        try:
+            atomic_dir.recover(path, _is_complete)
+        except OSError:
+            pass                        # the replacement below puts a complete snapshot there anyway
+        atomic_dir.sweep(path, _is_leftover)
+    tmp = atomic_dir.temp_sibling(path)
     try:
         tmp.mkdir()
-        files = {}
-        for name in schema.FRAMES:
-            fname = f"{name}.parquet"
-            df = inv.frames[name]
-            stored = _compact(inv, name)
-            _write_frame(stored, tmp / fname)
-            files[name] = {"file": fname, "rows": len(df), "sha256": _sha256(tmp / fname)}
-            if stored is not df:
-                files[name]["encoding"] = "compact"
-        manifest = {
-            "schema_version": schema.SCHEMA_VERSION,
-            "tool_version": __version__,
-            "meta": inv.meta,
-            "frames": files,
-        }
-        with open(tmp / MANIFEST, "w") as f:
-            json.dump(manifest, f, indent=2, sort_keys=True, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        _fsync_dir(tmp)
-        if path.exists():
-            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(path, old)
-            os.rename(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
-        _fsync_dir(path.parent)
+        _write(inv, tmp)
     except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise SnapshotError(f"{path}: cannot write snapshot ({e.strerror or e})") from None
+        atomic_dir.remove(tmp)
+        raise _unsaved(inv, path, f"{path}: cannot write snapshot ({e.strerror or e})") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        atomic_dir.remove(tmp)
         raise
+    with atomic_dir.locked(path.parent):
+        # The directory may have changed since check_writable: it is checked again under the lock.
+        problem = None
+        if path.is_symlink() or (path.exists() and (not path.is_dir() or foreign_reason(path, READS))):
+            problem = f"{path}: changed while the snapshot was written; it is no longer an ecr-audit snapshot"
+        else:
+            try:
+                atomic_dir.replace(tmp, path)
+            except OSError as e:
+                problem = f"{path}: cannot put the snapshot in place ({e.strerror or e})"
+        if problem:
+            keep = path.parent / f"{path.name}.unsaved-{time.strftime('%Y%m%dT%H%M%S')}"
+            try:
+                os.rename(tmp, keep)
+            except OSError:
+                keep = tmp
+            raise _saved_instead(problem, keep)
     return path
 
 
+# -- loading ---------------------------------------------------------------------------------
+
+def _recover_for_load(path: Path) -> None:
+    """Finish a save that stopped between its two renames (nothing at `path`)."""
+    if os.path.lexists(path) or not path.parent.is_dir():
+        return
+    try:
+        with atomic_dir.locked(path.parent):
+            atomic_dir.recover(path, _is_complete)
+    except OSError as e:
+        try:
+            found = atomic_dir.interrupted(path, _is_complete)
+        except OSError:
+            found = None
+        if found is not None:
+            raise SnapshotError(f"{path}: a save was interrupted; the snapshot is complete at {found}: "
+                                f"rename it to {path.name} ({e.strerror})") from None
+
+
 def read_manifest(path) -> dict:
-    """Read and check manifest.json of snapshot `path`."""
+    """Read and check manifest.json of snapshot `path` (sizes, types and bounds, `meta` included)."""
     path = Path(path)
     mpath = path / MANIFEST
     if not path.exists():
@@ -249,16 +269,15 @@ def read_manifest(path) -> dict:
     if not mpath.is_file():
         raise SnapshotError(f"{mpath}: missing; {path} is not a complete snapshot")
     try:
-        manifest = json.loads(mpath.read_text())
-    except (OSError, ValueError) as e:
-        raise SnapshotError(f"{mpath}: unreadable or not JSON ({e})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("frames"), dict):
-        raise SnapshotError(f"{mpath}: not an ecr-audit snapshot manifest")
-    version = manifest.get("schema_version")
-    if version not in READS:
-        raise SnapshotError(
-            f"{mpath}: schema version {version!r} is not supported by ecr-audit {__version__} "
-            f"(it reads versions {', '.join(map(str, READS))})")
+        with open(mpath, "rb") as f:
+            raw = f.read(checks.MANIFEST_MAX_BYTES + 1)
+    except OSError as e:
+        raise SnapshotError(f"{mpath}: unreadable ({e.strerror})") from None
+    manifest, problem = checks.read_manifest_bytes(raw)
+    problem = (problem or checks.manifest_problem(manifest, READS)
+               or checks.meta_problem(manifest.get("meta")))
+    if problem:
+        raise SnapshotError(f"{mpath}: {problem}")
     return manifest
 
 
@@ -279,35 +298,40 @@ def _prefer_jemalloc() -> None:
 def load(path, verify: bool = True) -> Inventory:
     """Load the snapshot at `path`. Raises SnapshotError naming the bad file on any problem.
 
-    Files are checked now (present, inside the directory, checksum, Parquet metadata, row
-    count); each frame is read on first use. A frame that then fails to conform raises
-    SnapshotError naming its file."""
+    Checked now: manifest.json, and per file its presence inside the directory, checksum and
+    Parquet footer (`snapshot_checks.parquet_problem`). Each frame is read on first use; a
+    frame that then fails to decode or conform raises SnapshotError naming its file."""
     path = Path(path)
+    _recover_for_load(path)
     manifest = read_manifest(path)
     _prefer_jemalloc()
+    entries = manifest["frames"]
+    n_images = entries["images"]["rows"] if isinstance(entries.get("images"), dict) else None
+    memory = checks.machine_memory()
     files, rows = {}, {}
     for name in schema.FRAMES:
-        entry = manifest["frames"].get(name)
+        entry = entries.get(name)
         if not isinstance(entry, dict):
             raise SnapshotError(f"{path / MANIFEST}: frame {name!r} is not listed")
-        fpath = path / str(entry.get("file", ""))
-        if fpath.parent != path or not fpath.is_file():
+        fpath = path / entry["file"]
+        if not fpath.is_file():
             raise SnapshotError(f"{fpath}: missing frame file {name!r}")
         if fpath.resolve().parent != path.resolve():  # a symlink (tampering) pointing elsewhere
             raise SnapshotError(f"{fpath}: frame file {name!r} resolves outside the snapshot directory")
-        if verify and _sha256(fpath) != entry.get("sha256"):
+        if verify and sha256(fpath) != entry["sha256"]:
             raise SnapshotError(f"{fpath}: checksum mismatch (truncated or modified since it was written)")
+        compact_encoded = entry.get("encoding") == "compact"
         try:
-            stored = pq.read_metadata(fpath).num_rows
+            with pq.ParquetFile(fpath) as pf:
+                problem = checks.parquet_problem(name, pf, entry["rows"], compact_encoded, n_images, memory)
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
-        expected, compact = entry.get("rows"), entry.get("encoding") == "compact"
-        if stored != expected and not (compact and name == "image_tags"):   # not written: derived
-            raise SnapshotError(f"{fpath}: has {stored} rows, manifest says {expected}")
-        files[name], rows[name] = (fpath, compact, _identity(os.stat(fpath))), expected
+        if problem:
+            raise SnapshotError(f"{fpath}: {problem}")
+        files[name], rows[name] = (fpath, compact_encoded, _identity(os.stat(fpath))), entry["rows"]
     frames = Frames(rows=rows)
-    for name, (fpath, compact, identity) in files.items():
-        frames.lazy(name, _loader(name, fpath, frames, compact, identity))
+    for name, (fpath, compact_encoded, identity) in files.items():
+        frames.lazy(name, _loader(name, fpath, frames, compact_encoded, identity))
     return Inventory.from_conformed(frames, manifest.get("meta") or {})
 
 
@@ -337,7 +361,7 @@ def _str_lists(table: pa.Table, name: str, hints: dict) -> dict[str, list]:
             if enabled:
                 gc.enable()
         if (name, col.name) == ("images", "tags"):          # keys.tag_rows takes them from here
-            hints[TAG_HINT] = (np.asarray(pc.list_parent_indices(arr), dtype=np.int64), flat)
+            hints[compact.TAG_ROWS] = (np.asarray(pc.list_parent_indices(arr), dtype=np.int64), flat)
     return out
 
 
@@ -345,7 +369,7 @@ def _identity(st: os.stat_result) -> tuple:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _loader(name: str, fpath: Path, frames: Frames, compact: bool, identity: tuple):
+def _loader(name: str, fpath: Path, frames: Frames, compact_encoded: bool, identity: tuple):
     def load_frame() -> pd.DataFrame:
         # The file must still be the one checked at load(): a snapshot saved again at the same
         # path in between (a new collection) must not be mixed into this one. Checked before and
@@ -368,7 +392,8 @@ def _loader(name: str, fpath: Path, frames: Frames, compact: bool, identity: tup
         for col, values in lists.items():
             df[col] = pd.Series(values, index=df.index, dtype=object)
         try:
-            df = schema.conform(name, _expand(name, df, frames) if compact else df, ready=lists)
+            df = schema.conform(name, compact.decode(name, df, frames) if compact_encoded else df,
+                                ready=lists)
         except (ValueError, TypeError, KeyError) as e:
             raise SnapshotError(f"{fpath}: does not match the schema of {name!r} ({e})") from None
         if len(df) != frames.rows(name):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ecr_audit import report
+from ecr_audit import report, save
 
 NOTEBOOKS = sorted(report.notebooks())
 pytestmark = pytest.mark.slow
@@ -88,7 +88,7 @@ def test_access_page_with_math_and_bidi_text_from_aws_draws_its_chart_and_tables
         "Sid": evil_sid, "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage",
         "Condition": {"StringEquals": {"aws:PrincipalOrgID": evil_org}}}]})
     inv.frames["repository_policies"] = policies
-    snap = inv.save(tmp_path / "snap")
+    snap = save(inv, tmp_path / "snap")
     [result] = report.run(snap, tmp_path / "report", only=["cross_account_access"])
     assert result.ok, result.error
     page = result.html.read_text()

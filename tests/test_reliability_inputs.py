@@ -16,7 +16,7 @@ from ecr_audit import Inventory, access, images, lifecycle
 from ecr_audit.cli import main
 from ecr_audit.collect.manifests import (ACCEPTED_MEDIA_TYPES, INDEX_TYPES, MAX_DESCRIPTORS, OCI_INDEX,
                                          OCI_MANIFEST, parse_manifest)
-from ecr_audit.snapshot import MANIFEST, SnapshotError, load
+from ecr_audit.snapshot import MANIFEST, SnapshotError, load, save
 from tests.access_helpers import classified, inventory, time_limit
 from tests.data.policy_corpus import ORG, OUTSIDER, OWNER, SIBLING
 from tests.test_images import NOW, R, child, d, img, inv_of
@@ -37,7 +37,7 @@ def one_line_error(capsys, rc, expected_rc=2):
 
 def _tiny_snapshot(tmp_path):
     inv = Inventory.from_frames(meta={"completeness": "complete"}, images=[img("a", ["v1"])])
-    return inv.save(tmp_path / "snap")
+    return save(inv, tmp_path / "snap")
 
 
 def _edit_manifest(path, frame, **entry):

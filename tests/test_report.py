@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ecr_audit import Inventory, cli, report
+from ecr_audit import Inventory, cli, report, save
 
 CANARY = "<script>alert(1)</script>"
 PROBE = Path(__file__).parent / "data" / "probe_report.ipynb"
@@ -26,7 +26,7 @@ def probe_env(tmp_path, monkeypatch):
                           "key": "team", "value": CANARY}],
         coverage=[{"account_id": "012345678901", "region": "us-east-1", "status": "complete"}],
     )
-    return inv.save(tmp_path / "snap"), tmp_path / "out"
+    return save(inv, tmp_path / "snap"), tmp_path / "out"
 
 
 @pytest.mark.slow
@@ -66,8 +66,8 @@ def test_unknown_parameter_is_refused_with_the_valid_names(probe_env, capsys):
 def test_snapshot_parameter_is_refused_so_data_and_provenance_come_from_the_same_snapshot(probe_env, capsys):
     """issue 12 #15: `report A -p snapshot B` showed B's data under A's provenance."""
     snap, out = probe_env
-    other = Inventory.from_frames(meta={"source": "other", "collected_at": "2020-01-01T00:00:00Z"}).save(
-        snap.parent / "other")
+    other = save(Inventory.from_frames(meta={"source": "other", "collected_at": "2020-01-01T00:00:00Z"}),
+                 snap.parent / "other")
     rc = cli.main(["report", str(snap), "--out", str(out), "-p", "snapshot", str(other), "--quiet"])
     assert rc == cli.EXIT_INPUT
     err = capsys.readouterr().err

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..blobs import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
-from ..keys import coded
+from ..keys import REPOSITORY_ID, coded
 from .storage import image_flags, repository_basis, storage as _storage
 
 SCOPES = {"account_region": ["account_id", "region"], "region": ["region"]}
@@ -80,7 +80,7 @@ def archive_advice(inv, prices=None, unused_days: int = 90, scope: str = "accoun
     active_layers = layers[~flags["is_archived"].to_numpy()[layers["image_row"].to_numpy()]]
     exact = enc.decode(enc.freed(active_layers, rows))[REPO_KEY + ["freed_bytes"]]
     per_repo = enc.decode(cand.assign(_b=cand["size_bytes"].where(~cand["is_index"], 0))
-                          .groupby(REPO_KEY, observed=True).agg(_bound=("_b", "sum"), _images=("_b", "size"))
+                          .groupby(REPOSITORY_ID, observed=True).agg(_bound=("_b", "sum"), _images=("_b", "size"))
                           .reset_index())
     repo = per_repo.merge(exact, on=REPO_KEY, how="left").merge(basis, on=REPO_KEY, how="left")
     is_exact = repo["basis"].eq("exact")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..blobs import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
-from ..keys import Coded, coded
+from ..keys import REPOSITORY_ID, Coded, coded
 from .storage import image_flags, repository_basis
 
 
@@ -68,10 +68,10 @@ def freed(inv, removed: pd.DataFrame, prices=None, flags: pd.DataFrame | None = 
     else:
         standard = everything
 
-    out = enc.decode(sel.groupby(REPO_KEY, observed=True).agg(
+    out = enc.decode(sel.groupby(REPOSITORY_ID, observed=True).agg(
         images_removed=("is_blocked", "size"), images_blocked=("is_blocked", "sum")).reset_index())
     bound = enc.decode(deletable.assign(_b=deletable["size_bytes"].where(~deletable["is_index"], 0))
-                       .groupby(REPO_KEY, observed=True).agg(freed_bytes_upper_bound=("_b", "sum")).reset_index())
+                       .groupby(REPOSITORY_ID, observed=True).agg(freed_bytes_upper_bound=("_b", "sum")).reset_index())
     out = (out.merge(bound, on=REPO_KEY, how="left")
               .merge(enc.decode(everything), on=REPO_KEY, how="left")
               .merge(enc.decode(standard)[REPO_KEY + ["freed_bytes"]].rename(columns={"freed_bytes": "_std"}),

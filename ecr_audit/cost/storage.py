@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..blobs import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
-from ..keys import Coded, coded
+from ..keys import REPOSITORY_ID, Coded, coded
 
 INDEX_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -82,11 +82,11 @@ def image_roles(inv, roles: pd.DataFrame | None = None) -> tuple[pd.Series, str]
 
 
 def image_flags(inv, enc: Coded | None = None) -> pd.DataFrame:
-    """Row-aligned with inv.images: coded IMAGE_KEY, size_bytes, is_index, has_blobs (its blobs
+    """Row-aligned with inv.images: repository_id, image_row, size_bytes, is_index, has_blobs (its blobs
     are known), is_archived, needs_estimate (non-index image whose blobs are unknown)."""
     enc = coded(inv) if enc is None else enc
     img = inv.images
-    out = enc.images[IMAGE_KEY].copy()
+    out = enc.images.copy()
     out["size_bytes"] = img["size_bytes"].fillna(0).to_numpy(dtype="int64")  # null size counts 0
     out["is_index"] = img["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
     has_layers = np.zeros(len(img), bool)
@@ -108,7 +108,7 @@ def _repositories(inv) -> pd.DataFrame:
 
 def _by_repo(enc: Coded, frame: pd.DataFrame, aggs: dict) -> pd.DataFrame:
     """Group a coded frame by repository, aggregate, decode the keys to strings."""
-    out = frame.groupby(REPO_KEY, observed=True, sort=False).agg(**aggs).reset_index()
+    out = frame.groupby(REPOSITORY_ID, observed=True, sort=False).agg(**aggs).reset_index()
     return enc.decode(out)
 
 
@@ -149,7 +149,7 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
         "estimated_bytes": ("_est", "sum"),
         "_est_archive": ("_est_archive", "sum"),
     })
-    by_role = (flags.groupby(REPO_KEY + ["role"], observed=False, sort=False).size()
+    by_role = (flags.groupby([REPOSITORY_ID, "role"], observed=False, sort=False).size()
                .unstack("role").reindex(columns=list(ROLES), fill_value=0))
     by_role.columns = [f"images_{r}" for r in by_role.columns]
     by_role = enc.decode(by_role.reset_index())
