@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test setup lab clean
+.PHONY: demo test setup lab clean lint format
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# ruff: the linter and formatter configured in pyproject.toml (CI runs `make lint`).
+lint: $(STAMP)
+	$(BIN)/ruff check ecr_audit tests benchmarks docs
+	$(BIN)/ruff format --check ecr_audit tests benchmarks docs
+
+format: $(STAMP)
+	$(BIN)/ruff format ecr_audit tests benchmarks docs
+	$(BIN)/ruff check --fix ecr_audit tests benchmarks docs
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -17,8 +17,10 @@ repositories a lifecycle policy.
 
 Each step runs in a fresh subprocess: "load" is snapshot.load plus reading every frame (loading
 is lazy; "open" is the eager part alone); every other step is timed after that load (load time
-excluded), and its peak RSS (getrusage maxrss) includes the loaded inventory. "report" runs `ecr-audit report` and reports the largest RSS among its processes.
+excluded), and its peak RSS (getrusage maxrss) includes the loaded inventory. "report" runs
+`ecr-audit report` and reports the largest RSS among its processes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,21 +57,69 @@ SBOM = "application/spdx+json"
 BLOCK = 10  # images per block, see the module docstring
 
 LIFECYCLE_TEMPLATES = [
-    {"rules": [{"rulePriority": 1, "description": "untagged", "selection": {
-        "tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 14},
-        "action": {"type": "expire"}}]},
-    {"rules": [{"rulePriority": 1, "description": "keep 10 releases", "selection": {
-        "tagStatus": "tagged", "tagPrefixList": ["release-"], "countType": "imageCountMoreThan",
-        "countNumber": 10}, "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": "untagged", "selection": {
-            "tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 20},
-         "action": {"type": "expire"}}]},
-    {"rules": [{"rulePriority": 1, "description": "builds", "selection": {
-        "tagStatus": "tagged", "tagPatternList": ["build-*"], "countType": "sinceImagePushed",
-        "countUnit": "days", "countNumber": 90}, "action": {"type": "expire"}},
-        {"rulePriority": 5, "description": "anything old", "selection": {
-            "tagStatus": "any", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 365},
-         "action": {"type": "expire"}}]},
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "untagged",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": 14,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    },
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "keep 10 releases",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": ["release-"],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 10,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": "untagged",
+                "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 20},
+                "action": {"type": "expire"},
+            },
+        ]
+    },
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "builds",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPatternList": ["build-*"],
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": 90,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 5,
+                "description": "anything old",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": 365,
+                },
+                "action": {"type": "expire"},
+            },
+        ]
+    },
 ]
 
 
@@ -82,6 +132,7 @@ def _digests(n: int, rng: np.random.Generator) -> np.ndarray:
 def build(n_images: int, n_accounts: int = 200, n_repos: int = 5000, seed: int = 0):
     """The synthetic Inventory (see the module docstring)."""
     from ecr_audit.inventory import Inventory
+
     rng = np.random.default_rng(seed)
     regions = np.array(["us-east-1", "eu-west-1"], dtype=object)
     accounts = np.array([f"{100000000000 + 7919 * i:012d}" for i in range(n_accounts)], dtype=object)
@@ -91,14 +142,14 @@ def build(n_images: int, n_accounts: int = 200, n_repos: int = 5000, seed: int =
     repo_acct = np.arange(n_repos) % n_accounts
     repo_region = (np.arange(n_repos) // n_accounts) % 2
     repo_names = np.array([f"team{r % 40}/service-{r}" for r in range(n_repos)], dtype=object)
-    unread_accounts = set(range(n_accounts - 5, n_accounts))   # no manifests read there
+    unread_accounts = set(range(n_accounts - 5, n_accounts))  # no manifests read there
 
     # -- images ------------------------------------------------------------------------------
     repo = np.repeat(np.arange(n_repos), per_repo)
     pos = np.tile(np.arange(per_repo), n_repos)
     block, slot = pos // BLOCK, pos % BLOCK
     digest = _digests(n, rng)
-    base = np.arange(n) - slot                       # row of the block's index
+    base = np.arange(n) - slot  # row of the block's index
     read = ~np.isin(repo_acct[repo], list(unread_accounts))
     idx_tagged = block % 5 != 4
     hexes = np.array([d[7:] for d in digest[base[slot == 0]]], dtype=object)
@@ -108,7 +159,11 @@ def build(n_images: int, n_accounts: int = 200, n_repos: int = 5000, seed: int =
         0: lambda i: [f"v{block[i]}"] if idx_tagged[i] else [],
         4: lambda i: [f"sha256-{idx_hex[i]}.sig"],
         6: lambda i: [f"build-{block[i]}"],
-        8: lambda i: [f"release-{block[i]}", "latest"] if block[i] == per_repo // BLOCK - 1 else [f"release-{block[i]}"],
+        8: lambda i: (
+            [f"release-{block[i]}", "latest"]
+            if block[i] == per_repo // BLOCK - 1
+            else [f"release-{block[i]}"]
+        ),
     }
     slot_l = slot.tolist()
     for i in range(n):
@@ -119,26 +174,43 @@ def build(n_images: int, n_accounts: int = 200, n_repos: int = 5000, seed: int =
     pulled_days = age_days - rng.integers(0, np.maximum(age_days, 1))
     pulled = (NOW - pd.to_timedelta(pulled_days, unit="D")).to_series(index=range(n))
     pulled[rng.random(n) < 0.3] = pd.NaT
-    mmt = np.select([slot == 0, np.isin(slot, [1, 2, 6, 7, 8, 9])], [OCI_INDEX, DOCKER_MANIFEST], OCI_MANIFEST)
-    sizes = np.select([np.isin(slot, [3, 4, 5])], [rng.integers(800, 4000, n)], rng.integers(20_000_000, 400_000_000, n))
+    mmt = np.select(
+        [slot == 0, np.isin(slot, [1, 2, 6, 7, 8, 9])], [OCI_INDEX, DOCKER_MANIFEST], OCI_MANIFEST
+    )
+    sizes = np.select(
+        [np.isin(slot, [3, 4, 5])], [rng.integers(800, 4000, n)], rng.integers(20_000_000, 400_000_000, n)
+    )
     status = np.where((slot == 9) & (block % 2 == 0), "ARCHIVED", "ACTIVE")
     subject = np.where(slot == 5, digest[base], None)
-    config_type = np.select([np.isin(slot, [1, 2, 6, 7, 8, 9]), slot == 3, slot == 4, slot == 5],
-                            [DOCKER_CONFIG, OCI_CONFIG, OCI_CONFIG, OCI_CONFIG], None)
+    config_type = np.select(
+        [np.isin(slot, [1, 2, 6, 7, 8, 9]), slot == 3, slot == 4, slot == 5],
+        [DOCKER_CONFIG, OCI_CONFIG, OCI_CONFIG, OCI_CONFIG],
+        None,
+    )
     artifact_type = np.where(slot == 5, SBOM, None)
     manifest_status = np.where(~read, "skipped", np.where(status == "ARCHIVED", "skipped", "present"))
     has_manifest = manifest_status == "present"
-    images = pd.DataFrame({
-        "account_id": accounts[repo_acct[repo]], "region": regions[repo_region[repo]],
-        "repository_name": repo_names[repo], "image_digest": digest, "tags": tags,
-        "pushed_at": pushed, "last_pulled_at": pulled.to_numpy(), "size_bytes": sizes,
-        "manifest_media_type": mmt, "artifact_media_type": np.where(slot == 5, SBOM, config_type),
-        "image_status": status, "subject_digest": subject, "scan_status": "COMPLETE",
-        "manifest_status": manifest_status,
-        "manifest_size_bytes": np.where(has_manifest, rng.integers(400, 2000, n), None),
-        "config_media_type": np.where(has_manifest, config_type, None),
-        "artifact_type": np.where(has_manifest, artifact_type, None),
-    })
+    images = pd.DataFrame(
+        {
+            "account_id": accounts[repo_acct[repo]],
+            "region": regions[repo_region[repo]],
+            "repository_name": repo_names[repo],
+            "image_digest": digest,
+            "tags": tags,
+            "pushed_at": pushed,
+            "last_pulled_at": pulled.to_numpy(),
+            "size_bytes": sizes,
+            "manifest_media_type": mmt,
+            "artifact_media_type": np.where(slot == 5, SBOM, config_type),
+            "image_status": status,
+            "subject_digest": subject,
+            "scan_status": "COMPLETE",
+            "manifest_status": manifest_status,
+            "manifest_size_bytes": np.where(has_manifest, rng.integers(400, 2000, n), None),
+            "config_media_type": np.where(has_manifest, config_type, None),
+            "artifact_type": np.where(has_manifest, artifact_type, None),
+        }
+    )
     key = images[["account_id", "region", "repository_name"]]
 
     # -- image_tags ------------------------------------------------------------------------
@@ -157,10 +229,19 @@ def build(n_images: int, n_accounts: int = 200, n_repos: int = 5000, seed: int =
         for k, v in extra.items():
             df[k] = v
         return df
-    refs = [edges(0, 1, "index_child", platform="linux/amd64", media_type=DOCKER_MANIFEST),
-            edges(0, 2, "index_child", platform="linux/arm64", media_type=DOCKER_MANIFEST),
-            edges(0, 3, "index_child", platform="unknown/unknown", media_type=OCI_MANIFEST,
-                  reference_type="attestation-manifest")]
+
+    refs = [
+        edges(0, 1, "index_child", platform="linux/amd64", media_type=DOCKER_MANIFEST),
+        edges(0, 2, "index_child", platform="linux/arm64", media_type=DOCKER_MANIFEST),
+        edges(
+            0,
+            3,
+            "index_child",
+            platform="unknown/unknown",
+            media_type=OCI_MANIFEST,
+            reference_type="attestation-manifest",
+        ),
+    ]
     att = edges(0, 3, "attestation_subject", media_type=OCI_MANIFEST, reference_type="attestation-manifest")
     att["source_digest"], att["target_digest"] = att["target_digest"], digest[base[(slot == 3) & read] + 1]
     sig = edges(0, 4, "signature_subject", only_read=False, reference_type="cosign:sig")
@@ -174,92 +255,220 @@ def build(n_images: int, n_accounts: int = 200, n_repos: int = 5000, seed: int =
     runnable = with_m[np.isin(slot[with_m], [1, 2, 6, 7, 8, 9])]
     repo_base = _digests(2 * n_repos, rng).reshape(n_repos, 2)
     parts = [
-        pd.DataFrame({"row": with_m, "blob_digest": _digests(len(with_m), rng),
-                      "size_bytes": rng.integers(500, 12_000, len(with_m)), "media_type": OCI_CONFIG,
-                      "kind": "config"}),
-        pd.DataFrame({"row": runnable, "blob_digest": repo_base[repo[runnable], 0], "size_bytes": 30_000_000,
-                      "media_type": DOCKER_LAYER, "kind": "layer"}),
-        pd.DataFrame({"row": runnable, "blob_digest": repo_base[repo[runnable], 1], "size_bytes": 5_000_000,
-                      "media_type": DOCKER_LAYER, "kind": "layer"}),
-        pd.DataFrame({"row": with_m, "blob_digest": _digests(len(with_m), rng),
-                      "size_bytes": rng.integers(1_000, 300_000_000, len(with_m)), "media_type": OCI_LAYER,
-                      "kind": "layer"}),
+        pd.DataFrame(
+            {
+                "row": with_m,
+                "blob_digest": _digests(len(with_m), rng),
+                "size_bytes": rng.integers(500, 12_000, len(with_m)),
+                "media_type": OCI_CONFIG,
+                "kind": "config",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "row": runnable,
+                "blob_digest": repo_base[repo[runnable], 0],
+                "size_bytes": 30_000_000,
+                "media_type": DOCKER_LAYER,
+                "kind": "layer",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "row": runnable,
+                "blob_digest": repo_base[repo[runnable], 1],
+                "size_bytes": 5_000_000,
+                "media_type": DOCKER_LAYER,
+                "kind": "layer",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "row": with_m,
+                "blob_digest": _digests(len(with_m), rng),
+                "size_bytes": rng.integers(1_000, 300_000_000, len(with_m)),
+                "media_type": OCI_LAYER,
+                "kind": "layer",
+            }
+        ),
     ]
     lay = pd.concat(parts, ignore_index=True).sort_values("row", kind="stable")
-    layers = pd.concat([images[["account_id", "region", "repository_name", "image_digest"]]
-                        .iloc[lay["row"].to_numpy()].reset_index(drop=True),
-                        lay.drop(columns="row").reset_index(drop=True)], axis=1)
+    layers = pd.concat(
+        [
+            images[["account_id", "region", "repository_name", "image_digest"]]
+            .iloc[lay["row"].to_numpy()]
+            .reset_index(drop=True),
+            lay.drop(columns="row").reset_index(drop=True),
+        ],
+        axis=1,
+    )
 
     # -- repositories, policies, registries, coverage, accounts --------------------------------
     ra, rr = accounts[repo_acct], regions[repo_region]
-    repositories = pd.DataFrame({
-        "account_id": ra, "region": rr, "repository_name": repo_names,
-        "repository_arn": [f"arn:aws:ecr:{r}:{a}:repository/{p}" for a, r, p in zip(ra, rr, repo_names)],
-        "created_at": NOW - pd.Timedelta(days=1500), "image_tag_mutability": "MUTABLE",
-        "encryption_type": "AES256", "policy_status": np.where(np.arange(n_repos) % 5 < 2, "present", "absent"),
-        "lifecycle_policy_status": np.where(np.arange(n_repos) % 2 == 0, "present", "absent"),
-        "tags_status": "absent", "images_status": "present",
-        "manifests_status": np.where(np.isin(repo_acct, list(unread_accounts)), "skipped", "present"),
-    })
+    repositories = pd.DataFrame(
+        {
+            "account_id": ra,
+            "region": rr,
+            "repository_name": repo_names,
+            "repository_arn": [f"arn:aws:ecr:{r}:{a}:repository/{p}" for a, r, p in zip(ra, rr, repo_names)],
+            "created_at": NOW - pd.Timedelta(days=1500),
+            "image_tag_mutability": "MUTABLE",
+            "encryption_type": "AES256",
+            "policy_status": np.where(np.arange(n_repos) % 5 < 2, "present", "absent"),
+            "lifecycle_policy_status": np.where(np.arange(n_repos) % 2 == 0, "present", "absent"),
+            "tags_status": "absent",
+            "images_status": "present",
+            "manifests_status": np.where(np.isin(repo_acct, list(unread_accounts)), "skipped", "present"),
+        }
+    )
     with_policy = np.flatnonzero(np.arange(n_repos) % 5 < 2)
     templates = []
     for k in range(50):
         other = accounts[(k * 13) % n_accounts]
-        st = [{"Sid": "pull", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other}:root"},
-               "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]},
-              {"Sid": "org", "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage",
-               "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-bench12345"}}}]
+        st = [
+            {
+                "Sid": "pull",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{other}:root"},
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            },
+            {
+                "Sid": "org",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "ecr:BatchGetImage",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-bench12345"}},
+            },
+        ]
         if k % 10 == 0:
-            st.append({"Sid": "lambda", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                       "Action": "ecr:BatchGetImage"})
+            st.append(
+                {
+                    "Sid": "lambda",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "ecr:BatchGetImage",
+                }
+            )
         if k % 25 == 0:
             st.append({"Sid": "public", "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"})
         if k % 7 == 0:
-            st.append({"Sid": "push", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::999988887777:role/ci"},
-                       "Action": ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
-                                  "ecr:CompleteLayerUpload"]})
+            st.append(
+                {
+                    "Sid": "push",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::999988887777:role/ci"},
+                    "Action": [
+                        "ecr:PutImage",
+                        "ecr:InitiateLayerUpload",
+                        "ecr:UploadLayerPart",
+                        "ecr:CompleteLayerUpload",
+                    ],
+                }
+            )
         templates.append(json.dumps({"Version": "2012-10-17", "Statement": st}))
-    repository_policies = pd.DataFrame({"account_id": ra[with_policy], "region": rr[with_policy],
-                                        "repository_name": repo_names[with_policy],
-                                        "policy_text": [templates[i % 50] for i in range(len(with_policy))]})
+    repository_policies = pd.DataFrame(
+        {
+            "account_id": ra[with_policy],
+            "region": rr[with_policy],
+            "repository_name": repo_names[with_policy],
+            "policy_text": [templates[i % 50] for i in range(len(with_policy))],
+        }
+    )
     with_lc = np.flatnonzero(np.arange(n_repos) % 2 == 0)
-    lifecycle_policies = pd.DataFrame({
-        "account_id": ra[with_lc], "region": rr[with_lc], "repository_name": repo_names[with_lc],
-        "policy_text": [json.dumps(LIFECYCLE_TEMPLATES[i % 3]) for i in range(len(with_lc))]})
+    lifecycle_policies = pd.DataFrame(
+        {
+            "account_id": ra[with_lc],
+            "region": rr[with_lc],
+            "repository_name": repo_names[with_lc],
+            "policy_text": [json.dumps(LIFECYCLE_TEMPLATES[i % 3]) for i in range(len(with_lc))],
+        }
+    )
     units = pd.DataFrame([(a, r) for a in accounts for r in regions], columns=["account_id", "region"])
     unit_read = ~units["account_id"].isin(accounts[list(unread_accounts)])
-    registry_policies = units.assign(policy_text=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "replicate", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{accounts[0]}:root"},
-         "Action": ["ecr:ReplicateImage", "ecr:CreateRepository"], "Resource": "*"}]}))
-    registries = units.assign(registry_policy_status="present", registry_policy_scope="V2",
-                              replication_status="absent", pull_through_cache_status="absent",
-                              creation_templates_status="absent", pull_time_exclusions_status="present")
+    registry_policies = units.assign(
+        policy_text=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "replicate",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{accounts[0]}:root"},
+                        "Action": ["ecr:ReplicateImage", "ecr:CreateRepository"],
+                        "Resource": "*",
+                    }
+                ],
+            }
+        )
+    )
+    registries = units.assign(
+        registry_policy_status="present",
+        registry_policy_scope="V2",
+        replication_status="absent",
+        pull_through_cache_status="absent",
+        creation_templates_status="absent",
+        pull_time_exclusions_status="present",
+    )
     per_unit = images.groupby(["account_id", "region"]).size().rename("images").reset_index()
     coverage = units.merge(per_unit, how="left").assign(
-        status="complete", manifest_mode="auto", manifests_read=unit_read.to_numpy(),
+        status="complete",
+        manifest_mode="auto",
+        manifests_read=unit_read.to_numpy(),
         is_pull_time_excluded=unit_read.to_numpy(),
-        manifests_reason=np.where(unit_read, "principal is excluded from pull-time updates",
-                                  "principal is not in ListPullTimeUpdateExclusions"),
-        repositories=n_repos // len(units), errors=0)
-    accounts_df = pd.DataFrame({"account_id": accounts, "account_name": [f"acct-{i}" for i in range(n_accounts)],
-                                "state": "ACTIVE", "collection_status": "collected",
-                                "ou_path": [f"r-ab12/ou-ab12-{i % 8}" for i in range(n_accounts)]})
-    meta = {"source": "synthetic:bench_analysis", "collected_at": NOW.isoformat(),
-            "caller": {"arn": f"arn:aws:iam::{accounts[0]}:role/audit", "account_id": accounts[0]},
-            "organization": {"id": "o-bench12345", "management_account_id": accounts[0],
-                             "account_ids": list(accounts)},
-            "accounts": list(accounts), "regions": list(regions),
-            "options": {"read_manifests": "auto", "role_name": "audit", "regions": "all",
-                        "account_source": "organization"},
-            "completeness": "complete"}
+        manifests_reason=np.where(
+            unit_read,
+            "principal is excluded from pull-time updates",
+            "principal is not in ListPullTimeUpdateExclusions",
+        ),
+        repositories=n_repos // len(units),
+        errors=0,
+    )
+    accounts_df = pd.DataFrame(
+        {
+            "account_id": accounts,
+            "account_name": [f"acct-{i}" for i in range(n_accounts)],
+            "state": "ACTIVE",
+            "collection_status": "collected",
+            "ou_path": [f"r-ab12/ou-ab12-{i % 8}" for i in range(n_accounts)],
+        }
+    )
+    meta = {
+        "source": "synthetic:bench_analysis",
+        "collected_at": NOW.isoformat(),
+        "caller": {"arn": f"arn:aws:iam::{accounts[0]}:role/audit", "account_id": accounts[0]},
+        "organization": {
+            "id": "o-bench12345",
+            "management_account_id": accounts[0],
+            "account_ids": list(accounts),
+        },
+        "accounts": list(accounts),
+        "regions": list(regions),
+        "options": {
+            "read_manifests": "auto",
+            "role_name": "audit",
+            "regions": "all",
+            "account_source": "organization",
+        },
+        "completeness": "complete",
+    }
     return Inventory.from_frames(
-        meta=meta, accounts=accounts_df, coverage=coverage, registries=registries, repositories=repositories,
-        images=images, image_tags=image_tags, manifest_references=manifest_references, layers=layers,
-        repository_policies=repository_policies, registry_policies=registry_policies,
-        lifecycle_policies=lifecycle_policies)
+        meta=meta,
+        accounts=accounts_df,
+        coverage=coverage,
+        registries=registries,
+        repositories=repositories,
+        images=images,
+        image_tags=image_tags,
+        manifest_references=manifest_references,
+        layers=layers,
+        repository_policies=repository_policies,
+        registry_policies=registry_policies,
+        lifecycle_policies=lifecycle_policies,
+    )
 
 
 # -- steps (each in its own process) -----------------------------------------------------------
+
 
 def _maxrss_mb(who=resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux: KiB
@@ -267,12 +476,14 @@ def _maxrss_mb(who=resource.RUSAGE_SELF) -> float:
 
 def _step_grants(inv):
     from ecr_audit import access
+
     g = access.grants(inv)
     return {"rows": len(g)}
 
 
 def _step_classify(inv):
     from ecr_audit import images
+
     roles = images.classify(inv)
     o = images.orphans(inv, roles)
     return {"rows": len(roles), "orphans": len(o)}
@@ -280,6 +491,7 @@ def _step_classify(inv):
 
 def _step_stale(inv):
     from ecr_audit import images
+
     s = images.stale(inv)
     sup = images.superseded(inv)
     return {"stale": len(s), "superseded": len(sup)}
@@ -287,25 +499,32 @@ def _step_stale(inv):
 
 def _step_simulate(inv):
     from ecr_audit import lifecycle
+
     sim = lifecycle.simulate(inv)
     return {"rows": len(sim)}
 
 
 def _step_cost(inv):
     from ecr_audit import cost
+
     s = cost.storage(inv)
     return {"rows": len(s)}
 
 
-ANALYSES = {"grants": _step_grants, "classify": _step_classify, "stale": _step_stale,
-            "simulate": _step_simulate, "cost": _step_cost}
+ANALYSES = {
+    "grants": _step_grants,
+    "classify": _step_classify,
+    "stale": _step_stale,
+    "simulate": _step_simulate,
+    "cost": _step_cost,
+}
 
 
 def run_step(step: str, snapshot: str) -> dict:
     t = time.perf_counter()
     inv = snap.load(snapshot)
     open_s = time.perf_counter() - t
-    for name in inv.frames:            # loading is lazy: read every frame, as the figures always did
+    for name in inv.frames:  # loading is lazy: read every frame, as the figures always did
         inv.frames[name]
     load_s = time.perf_counter() - t
     out = {"step": step, "open_s": round(open_s, 2), "load_s": round(load_s, 2), "images": len(inv.images)}
@@ -334,24 +553,33 @@ def _report(snapshot: Path, out: Path) -> dict:
     p = subprocess.run([str(exe), "report", str(snapshot), "--out", str(out)], capture_output=True, text=True)
     seconds = time.perf_counter() - t
     tail = (p.stdout + p.stderr).strip().splitlines()[-12:]
-    return {"seconds": round(seconds, 1), "rc": p.returncode,
-            "peak_rss_mb_children": round(_maxrss_mb(resource.RUSAGE_CHILDREN)), "tail": tail}
+    return {
+        "seconds": round(seconds, 1),
+        "rc": p.returncode,
+        "peak_rss_mb_children": round(_maxrss_mb(resource.RUSAGE_CHILDREN)),
+        "tail": tail,
+    }
 
 
 def _versions() -> str:
     import pyarrow
+
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{os.cpu_count()} cpus, {mem:.1f} GiB, python {platform.python_version()}, pandas {pd.__version__}, "
-            f"pyarrow {pyarrow.__version__}, numpy {np.__version__}")
+    return (
+        f"{os.cpu_count()} cpus, {mem:.1f} GiB, python {platform.python_version()}, pandas {pd.__version__}, "
+        f"pyarrow {pyarrow.__version__}, numpy {np.__version__}"
+    )
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=int, default=1_000_000)
-    p.add_argument("--snapshot", default=None, help="snapshot directory (default /tmp/ecr-audit-bench/<images>)")
+    p.add_argument(
+        "--snapshot", default=None, help="snapshot directory (default /tmp/ecr-audit-bench/<images>)"
+    )
     p.add_argument("--rebuild", action="store_true", help="build the snapshot even if it exists")
     p.add_argument("--no-report", action="store_true", help="skip `ecr-audit report`")
-    p.add_argument("--step", help=argparse.SUPPRESS)   # internal: run one step, print JSON
+    p.add_argument("--step", help=argparse.SUPPRESS)  # internal: run one step, print JSON
     args = p.parse_args(argv)
     snapshot = Path(args.snapshot or f"/tmp/ecr-audit-bench/{args.images}")
     if args.step:
@@ -359,9 +587,12 @@ def main(argv=None) -> int:
         return 0
 
     print(f"machine: {_versions()}")
-    if not args.rebuild and (snapshot / "manifest.json").is_file() and \
-            json.loads((snapshot / "manifest.json").read_text()).get("schema_version") != SCHEMA_VERSION:
-        t = time.perf_counter()                          # an older format: rewrite it in the current one
+    if (
+        not args.rebuild
+        and (snapshot / "manifest.json").is_file()
+        and json.loads((snapshot / "manifest.json").read_text()).get("schema_version") != SCHEMA_VERSION
+    ):
+        t = time.perf_counter()  # an older format: rewrite it in the current one
         snap.save(snap.load(snapshot), snapshot)
         print(f"rewrote {snapshot} in schema version {SCHEMA_VERSION} in {time.perf_counter() - t:.1f} s")
     if args.rebuild or not (snapshot / "manifest.json").is_file():
@@ -378,7 +609,9 @@ def main(argv=None) -> int:
     sizes = {f.stem: f.stat().st_size for f in snapshot.glob("*.parquet")}
     total = sum(sizes.values())
     rows = {k: v["rows"] for k, v in manifest["frames"].items()}
-    print(f"snapshot: {n:,} images, {total / 2**20:.1f} MiB on disk = {total / n:.0f} bytes per image (target ≤ 100)")
+    print(
+        f"snapshot: {n:,} images, {total / 2**20:.1f} MiB on disk = {total / n:.0f} bytes per image (target ≤ 100)"
+    )
     for name, size in sorted(sizes.items(), key=lambda kv: -kv[1])[:6]:
         print(f"  {name:22} {rows.get(name, 0):>10,} rows {size / 2**20:8.1f} MiB {size / n:6.1f} B/image")
 
@@ -390,15 +623,21 @@ def main(argv=None) -> int:
             print(f"{step:10} ERROR {r['error']}")
             continue
         detail = {k: v for k, v in r.get(step, {}).items() if k != "s"} if step in ANALYSES else ""
-        print(f"{step:10} {r['seconds']:6.2f} s  peak RSS {r['peak_rss_mb'] / 1024:5.2f} GiB  "
-              f"(load {r['load_s']:.2f} s, of which open {r['open_s']:.2f} s) {detail}")
+        print(
+            f"{step:10} {r['seconds']:6.2f} s  peak RSS {r['peak_rss_mb'] / 1024:5.2f} GiB  "
+            f"(load {r['load_s']:.2f} s, of which open {r['open_s']:.2f} s) {detail}"
+        )
     ok = [r for s, r in results.items() if s in ANALYSES and "error" not in r]
-    print(f"sum of analyses in separate processes: {sum(r['seconds'] for r in ok):.2f} s (target ≤ 15); "
-          f"in one process: {results['all'].get('seconds', float('nan')):.2f} s")
+    print(
+        f"sum of analyses in separate processes: {sum(r['seconds'] for r in ok):.2f} s (target ≤ 15); "
+        f"in one process: {results['all'].get('seconds', float('nan')):.2f} s"
+    )
     if not args.no_report:
         r = _report(snapshot, snapshot.parent / f"{snapshot.name}-report")
-        print(f"report     {r['seconds']:6.1f} s  rc {r['rc']}  peak RSS of any child "
-              f"{r['peak_rss_mb_children'] / 1024:.2f} GiB (target ≤ 90 s)")
+        print(
+            f"report     {r['seconds']:6.1f} s  rc {r['rc']}  peak RSS of any child "
+            f"{r['peak_rss_mb_children'] / 1024:.2f} GiB (target ≤ 90 s)"
+        )
         for line in r["tail"]:
             print(f"    {line}")
     return 0

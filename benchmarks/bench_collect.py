@@ -15,6 +15,7 @@ and that real AWS does not have. The last part runs the collection and the basel
 the sandbox's recorded answers (benchmarks/replay.py): an endpoint that costs our process nothing
 but the latency, which is what the concurrency bound assumes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,18 +29,24 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ecr_audit import sandbox
-from ecr_audit.collect.run import collect
 from ecr_audit.collect.manifests import ACCEPTED_MEDIA_TYPES
+from ecr_audit.collect.run import collect
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from replay import Recorder, Replayer  # noqa: E402  (benchmarks/ is not a package)
 
-ORG_PAGE = 20          # organizations:ListAccounts MaxResults limit
-IMAGES_PAGE = 1000     # DescribeImages maxResults limit
-MANIFEST_BATCH = 100   # BatchGetImage imageIds limit
-REGISTRY_OPS = {"DescribeRegistry": 1, "GetRegistryPolicy": 1, "GetAccountSetting": 2,
-                "GetRegistryScanningConfiguration": 1, "DescribePullThroughCacheRules": 1,
-                "DescribeRepositoryCreationTemplates": 1, "ListPullTimeUpdateExclusions": 1}
+ORG_PAGE = 20  # organizations:ListAccounts MaxResults limit
+IMAGES_PAGE = 1000  # DescribeImages maxResults limit
+MANIFEST_BATCH = 100  # BatchGetImage imageIds limit
+REGISTRY_OPS = {
+    "DescribeRegistry": 1,
+    "GetRegistryPolicy": 1,
+    "GetAccountSetting": 2,
+    "GetRegistryScanningConfiguration": 1,
+    "DescribePullThroughCacheRules": 1,
+    "DescribeRepositoryCreationTemplates": 1,
+    "ListPullTimeUpdateExclusions": 1,
+}
 
 
 def minimum_calls(world, manifest_units: set[tuple[str, str]]) -> dict[str, int]:
@@ -55,8 +62,14 @@ def minimum_calls(world, manifest_units: set[tuple[str, str]]) -> dict[str, int]
     need = {"GetCallerIdentity": 1, "AssumeRole": n_accounts - 1, "DescribeRegions": n_accounts}
     for op in REGISTRY_OPS:
         need[op] = 0
-    for op in ("DescribeRepositories", "GetRepositoryPolicy", "GetLifecyclePolicy", "ListTagsForResource",
-               "DescribeImages", "BatchGetImage"):
+    for op in (
+        "DescribeRepositories",
+        "GetRepositoryPolicy",
+        "GetLifecyclePolicy",
+        "ListTagsForResource",
+        "DescribeImages",
+        "BatchGetImage",
+    ):
         need[op] = 0
     for acct in world.accounts:
         for reg in acct.registries:
@@ -75,8 +88,10 @@ def minimum_calls(world, manifest_units: set[tuple[str, str]]) -> dict[str, int]
 
 # -- the baseline: a sequential collector written the obvious way -------------------------------
 
-def sequential_collect(session: boto3.Session, role_name: str, regions: list[str],
-                       manifest_units: set[tuple[str, str]]) -> int:
+
+def sequential_collect(
+    session: boto3.Session, role_name: str, regions: list[str], manifest_units: set[tuple[str, str]]
+) -> int:
     """One call at a time, default boto3 clients; the same reads as the collector. Returns images read."""
     images = 0
     me = session.client("sts").get_caller_identity()["Account"]
@@ -89,10 +104,15 @@ def sequential_collect(session: boto3.Session, role_name: str, regions: list[str
         if a["Id"] == me:
             s = session
         else:
-            c = session.client("sts").assume_role(RoleArn=f"arn:aws:iam::{a['Id']}:role/{role_name}",
-                                                  RoleSessionName="baseline")["Credentials"]
-            s = boto3.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                              aws_session_token=c["SessionToken"], region_name=session.region_name)
+            c = session.client("sts").assume_role(
+                RoleArn=f"arn:aws:iam::{a['Id']}:role/{role_name}", RoleSessionName="baseline"
+            )["Credentials"]
+            s = boto3.Session(
+                aws_access_key_id=c["AccessKeyId"],
+                aws_secret_access_key=c["SecretAccessKey"],
+                aws_session_token=c["SessionToken"],
+                region_name=session.region_name,
+            )
         s.client("ec2").describe_regions()
         for region in regions:
             ecr = s.client("ecr", region_name=region)
@@ -108,7 +128,9 @@ def sequential_collect(session: boto3.Session, role_name: str, regions: list[str
             ecr.describe_pull_through_cache_rules()
             ecr.describe_repository_creation_templates()
             ecr.list_pull_time_update_exclusions()
-            repos = [r for p in ecr.get_paginator("describe_repositories").paginate() for r in p["repositories"]]
+            repos = [
+                r for p in ecr.get_paginator("describe_repositories").paginate() for r in p["repositories"]
+            ]
             for repo in repos:
                 name = repo["repositoryName"]
                 for call in (ecr.get_repository_policy, ecr.get_lifecycle_policy):
@@ -117,28 +139,43 @@ def sequential_collect(session: boto3.Session, role_name: str, regions: list[str
                     except ClientError:
                         pass
                 ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])
-                details = [d for p in ecr.get_paginator("describe_images").paginate(
-                    repositoryName=name, filter={"tagStatus": "ANY", "imageStatus": "ANY"},
-                    PaginationConfig={"PageSize": IMAGES_PAGE}) for d in p["imageDetails"]]
+                details = [
+                    d
+                    for p in ecr.get_paginator("describe_images").paginate(
+                        repositoryName=name,
+                        filter={"tagStatus": "ANY", "imageStatus": "ANY"},
+                        PaginationConfig={"PageSize": IMAGES_PAGE},
+                    )
+                    for d in p["imageDetails"]
+                ]
                 digests = [d["imageDigest"] for d in details]
                 if (a["Id"], region) not in manifest_units:
                     digests = []
                 for i in range(0, len(digests), MANIFEST_BATCH):
-                    ecr.batch_get_image(repositoryName=name,
-                                        imageIds=[{"imageDigest": d} for d in digests[i:i + MANIFEST_BATCH]],
-                                        acceptedMediaTypes=ACCEPTED_MEDIA_TYPES)
+                    ecr.batch_get_image(
+                        repositoryName=name,
+                        imageIds=[{"imageDigest": d} for d in digests[i : i + MANIFEST_BATCH]],
+                        acceptedMediaTypes=ACCEPTED_MEDIA_TYPES,
+                    )
                 images += len(details)
     return images
 
 
 # -- runs ----------------------------------------------------------------------------------------
 
+
 def run_collector(org, latency: float, regions, workers: int, repository_workers: int):
     """(wall seconds, process CPU seconds, inventory) of one collection."""
     org.faults.latency(latency)
     t, c = time.perf_counter(), time.process_time()
-    inv = collect(org.session(), org=True, role_name=org.role_name, regions=regions,
-                  max_workers=workers, repository_workers=repository_workers)
+    inv = collect(
+        org.session(),
+        org=True,
+        role_name=org.role_name,
+        regions=regions,
+        max_workers=workers,
+        repository_workers=repository_workers,
+    )
     return time.perf_counter() - t, time.process_time() - c, inv
 
 
@@ -153,13 +190,20 @@ def main(argv=None) -> int:
     p.add_argument("--repositories", type=int, default=25, help="repositories per region")
     p.add_argument("--images", type=int, default=40, help="images per repository")
     p.add_argument("--latency", type=float, default=0.05, help="seconds added to every call")
-    p.add_argument("--workers", type=int, default=None, help="account × region units in parallel (default: collect()'s)")
-    p.add_argument("--repository-workers", type=int, default=None,
-                   help="repositories in parallel per unit (default: collect()'s)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="account × region units in parallel (default: collect()'s)"
+    )
+    p.add_argument(
+        "--repository-workers",
+        type=int,
+        default=None,
+        help="repositories in parallel per unit (default: collect()'s)",
+    )
     p.add_argument("--no-baseline", action="store_true", help="skip the sequential baseline")
     args = p.parse_args(argv)
 
     import inspect
+
     defaults = inspect.signature(collect).parameters
     workers = args.workers or defaults["max_workers"].default
     rworkers = args.repository_workers or defaults["repository_workers"].default
@@ -168,13 +212,15 @@ def main(argv=None) -> int:
     regions = sorted({r.region for a in world.accounts for r in a.registries})
     n_images = world.image_count()
     print(f"machine: {os.cpu_count()} cpus, python {platform.python_version()}, {platform.platform()}")
-    print(f"world: {args.accounts} accounts × {args.regions} regions × {args.repositories} repositories × "
-          f"{args.images} images = {n_images:,} images; latency {args.latency * 1000:.0f} ms per call")
+    print(
+        f"world: {args.accounts} accounts × {args.regions} regions × {args.repositories} repositories × "
+        f"{args.images} images = {n_images:,} images; latency {args.latency * 1000:.0f} ms per call"
+    )
     print(f"collector settings: workers={workers} (account × region units), repository_workers={rworkers}")
 
     with sandbox.running(world) as org:
         # moto's own CPU time, without injected latency (not part of a real endpoint's cost to us).
-        run_collector(org, 0.0, regions, workers, rworkers)   # warm-up: imports, moto lazy state
+        run_collector(org, 0.0, regions, workers, rworkers)  # warm-up: imports, moto lazy state
         with Recorder() as recorder:
             cpu_wall, cpu, _ = run_collector(org, 0.0, regions, workers, rworkers)
         before = server_calls(org)
@@ -196,13 +242,22 @@ def main(argv=None) -> int:
 
     # The same collection against a zero-CPU endpoint: the answers above, replayed (replay.py).
     def replayed_session():
-        return boto3.Session(aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
-                             region_name=caller.region_name)
+        return boto3.Session(
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+            region_name=caller.region_name,
+        )
 
     with Replayer(recorder.responses, args.latency) as replayer:
         t, c = time.perf_counter(), time.process_time()
-        rinv = collect(replayed_session(), org=True, role_name=role_name, regions=regions,
-                       max_workers=workers, repository_workers=rworkers)
+        rinv = collect(
+            replayed_session(),
+            org=True,
+            role_name=role_name,
+            regions=regions,
+            max_workers=workers,
+            repository_workers=rworkers,
+        )
         r_wall, r_cpu = time.perf_counter() - t, time.process_time() - c
         r_calls = replayer.calls
         if not args.no_baseline:
@@ -228,27 +283,46 @@ def main(argv=None) -> int:
     # Concurrent calls possible: units in flight × repository workers (registry reads are one per unit).
     concurrency = min(workers, n_units) * rworkers
     bound = total * args.latency / concurrency
-    print(f"{'total':38} {total:7d}   (server counted {served}; retries {retries}; over minimum {extra_total})")
+    print(
+        f"{'total':38} {total:7d}   (server counted {served}; retries {retries}; over minimum {extra_total})"
+    )
     print(f"\nimages collected: {len(inv.images):,} of {n_images:,}; completeness {inv.meta['completeness']}")
-    print(f"collector wall: {wall:.2f} s at {args.latency * 1000:.0f} ms (process CPU {wall_cpu:.2f} s); "
-          f"{total / wall:.0f} calls/s")
-    print(f"  same collection at 0 ms latency: wall {cpu_wall:.2f} s, process CPU {cpu:.2f} s "
-          f"(moto serving + botocore; one GIL, so this is a floor no concurrency removes here)")
-    print(f"  concurrency bound: {total} calls × {args.latency * 1000:.0f} ms ÷ {concurrency} "
-          f"(= {min(workers, n_units)} units × {rworkers} repository workers) = {bound:.2f} s; "
-          f"wall / bound = {wall / bound:.2f}; wall / max(bound, 0-ms wall) = {wall / max(bound, cpu_wall):.2f}")
+    print(
+        f"collector wall: {wall:.2f} s at {args.latency * 1000:.0f} ms (process CPU {wall_cpu:.2f} s); "
+        f"{total / wall:.0f} calls/s"
+    )
+    print(
+        f"  same collection at 0 ms latency: wall {cpu_wall:.2f} s, process CPU {cpu:.2f} s "
+        f"(moto serving + botocore; one GIL, so this is a floor no concurrency removes here)"
+    )
+    print(
+        f"  concurrency bound: {total} calls × {args.latency * 1000:.0f} ms ÷ {concurrency} "
+        f"(= {min(workers, n_units)} units × {rworkers} repository workers) = {bound:.2f} s; "
+        f"wall / bound = {wall / bound:.2f}; wall / max(bound, 0-ms wall) = {wall / max(bound, cpu_wall):.2f}"
+    )
     if not args.no_baseline:
-        print(f"sequential baseline: {seq_wall:.2f} s, {seq_calls} calls, {seq_images:,} images; "
-              f"collector is {seq_wall / wall:.1f}× faster")
+        print(
+            f"sequential baseline: {seq_wall:.2f} s, {seq_calls} calls, {seq_images:,} images; "
+            f"collector is {seq_wall / wall:.1f}× faster"
+        )
     r_bound = r_calls * args.latency / concurrency
-    print(f"\nagainst a zero-CPU endpoint (the sandbox's answers replayed after {args.latency * 1000:.0f} ms; "
-          f"botocore still signs and parses every call):")
-    print(f"  collector wall: {r_wall:.2f} s (process CPU {r_cpu:.2f} s), {r_calls} calls, {r_calls / r_wall:.0f} calls/s, "
-          f"{len(rinv.images):,} images, 0 errors")
-    print(f"  concurrency bound: {r_calls} × {args.latency * 1000:.0f} ms ÷ {concurrency} = {r_bound:.2f} s; "
-          f"wall / bound = {r_wall / r_bound:.2f} (target ≤ 1.5)")
+    print(
+        f"\nagainst a zero-CPU endpoint (the sandbox's answers replayed after {args.latency * 1000:.0f} ms; "
+        f"botocore still signs and parses every call):"
+    )
+    print(
+        f"  collector wall: {r_wall:.2f} s (process CPU {r_cpu:.2f} s), {r_calls} calls, "
+        f"{r_calls / r_wall:.0f} calls/s, "
+        f"{len(rinv.images):,} images, 0 errors"
+    )
+    print(
+        f"  concurrency bound: {r_calls} × {args.latency * 1000:.0f} ms ÷ {concurrency} = {r_bound:.2f} s; "
+        f"wall / bound = {r_wall / r_bound:.2f} (target ≤ 1.5)"
+    )
     if not args.no_baseline:
-        print(f"  sequential baseline: {r_seq_wall:.2f} s; collector is {r_seq_wall / r_wall:.1f}× faster (target ≥ 10)")
+        print(
+            f"  sequential baseline: {r_seq_wall:.2f} s; collector is {r_seq_wall / r_wall:.1f}× faster (target ≥ 10)"
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ client's cost: the collector plus botocore, the part a real collection pays too.
 
 A request that was not recorded raises (the benchmark must not reach a network).
 """
+
 from __future__ import annotations
 
 import threading
@@ -31,7 +32,13 @@ def request_key(request) -> tuple:
     the access key id (which account and role) does not."""
     auth = _bytes(request.headers.get("Authorization")).decode()
     akid = auth.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in auth else ""
-    return (request.method, request.url, _bytes(request.headers.get("X-Amz-Target")), _bytes(request.body), akid)
+    return (
+        request.method,
+        request.url,
+        _bytes(request.headers.get("X-Amz-Target")),
+        _bytes(request.body),
+        akid,
+    )
 
 
 class Recorder:
@@ -42,7 +49,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._orig = None
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         self._orig = orig = BotocoreStubber.__call__
         recorder = self
 
@@ -82,7 +89,7 @@ class Replayer:
         status, headers, body = entry
         return AWSResponse(request.url, status, dict(headers), MockRawResponse(body))
 
-    def __enter__(self) -> "Replayer":
+    def __enter__(self) -> Replayer:
         BUILTIN_HANDLERS.append(self._entry)
         return self
 

@@ -5,6 +5,7 @@
 
 tests/test_docs.py runs the check, so a schema change without a regenerated page fails the suite.
 """
+
 from __future__ import annotations
 
 import sys
@@ -41,10 +42,18 @@ def render() -> str:
     for name in names:
         rows = table[table["frame"] == name]
         grain = rows["grain"].iloc[0]
-        out += [f"## {name}", "", f"Grain: {_cell(grain)}.", "",
-                "| column | dtype | description |", "|---|---|---|"]
-        out += [f"| `{r.column}` | {_cell(r.dtype)} | {_cell(r.description)} |"
-                for r in rows.itertuples(index=False)]
+        out += [
+            f"## {name}",
+            "",
+            f"Grain: {_cell(grain)}.",
+            "",
+            "| column | dtype | description |",
+            "|---|---|---|",
+        ]
+        out += [
+            f"| `{r.column}` | {_cell(r.dtype)} | {_cell(r.description)} |"
+            for r in rows.itertuples(index=False)
+        ]
         out.append("")
     return "\n".join(out)
 

@@ -14,6 +14,7 @@ directory) and `.{name}.old-{pid}-{token}` (the old directory between the two re
 `sweep` removes siblings whose writer is gone. Replacements in one parent directory are
 serialized with flock(2) on the parent where the OS offers it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,8 +27,8 @@ import shutil
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # A sibling the pattern matches but whose writer's pid is unknown (written by an older
 # release: `.{name}.tmp-{token}`) is abandoned once it is this old.
@@ -63,8 +64,16 @@ def _c_library():
 
 
 # renameat2's syscall number where libc lacks the wrapper (glibc < 2.28).
-_SYS_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "i686": 353, "i386": 353, "armv7l": 382, "ppc64le": 357,
-                  "s390x": 347, "riscv64": 276}
+_SYS_RENAMEAT2 = {
+    "x86_64": 316,
+    "aarch64": 276,
+    "i686": 353,
+    "i386": 353,
+    "armv7l": 382,
+    "ppc64le": 357,
+    "s390x": 347,
+    "riscv64": 276,
+}
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -84,7 +93,7 @@ def _exchange(a: Path, b: Path) -> bool:
                 return False
             rc = libc.syscall(number, at_fdcwd, fa, at_fdcwd, fb, ctypes.c_uint(rename_exchange))
     elif sys.platform == "darwin" and hasattr(libc, "renamex_np"):
-        rc = libc.renamex_np(fa, fb, ctypes.c_uint(0x2))               # RENAME_SWAP
+        rc = libc.renamex_np(fa, fb, ctypes.c_uint(0x2))  # RENAME_SWAP
     else:
         return False
     if rc == 0:
@@ -96,6 +105,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 # -- replacing ---------------------------------------------------------------------------------
+
 
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -111,6 +121,7 @@ def locked(directory: Path):
     Not re-entrant: a second `locked` on the same directory in one process waits forever."""
     try:
         import fcntl
+
         fd = os.open(directory, os.O_RDONLY)
     except (ImportError, OSError):
         yield
@@ -136,12 +147,12 @@ def replace(new: Path, path: Path) -> None:
         return
     if _exchange(new, path):
         fsync_dir(path.parent)
-        remove(new)                    # the old directory, now under the temporary name
+        remove(new)  # the old directory, now under the temporary name
         return
     _kind, pid, token = _parse(path, new.name)
     old = _sibling(path, "old", pid, token)
     os.rename(path, old)
-    os.rename(new, path)                # a crash before this line is what `recover` finishes
+    os.rename(new, path)  # a crash before this line is what `recover` finishes
     fsync_dir(path.parent)
     remove(old)
 
@@ -178,7 +189,7 @@ def recover(path: Path, is_complete: Callable[[Path], bool]) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid() or os.name == "nt":      # Windows' os.kill(pid, 0) would end the process
+    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill(pid, 0) would end the process
         return True
     try:
         os.kill(pid, 0)

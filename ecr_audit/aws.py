@@ -14,6 +14,7 @@ bucket per client, but the SDK guide calls it experimental and it was not needed
 persistently throttled call may take in all is the collector's throttle budget
 (`collect.reading`), after which it is an errors row (error_kind throttled).
 """
+
 from __future__ import annotations
 
 import re
@@ -37,13 +38,18 @@ _CREATE_LOCK = threading.Lock()
 
 class MalformedAnswer(BotoCoreError):
     """An answer without a member the collector cannot do without (e.g. AssumeRole's credentials)."""
+
     fmt = "{detail}"
 
 
 def client_config(max_pool_connections: int = 10) -> Config:
-    return Config(retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
-                  max_pool_connections=max_pool_connections, connect_timeout=10, read_timeout=60,
-                  user_agent_extra="ecr-audit")
+    return Config(
+        retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
+        max_pool_connections=max_pool_connections,
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra="ecr-audit",
+    )
 
 
 def default_session(profile: str | None = None) -> boto3.Session:
@@ -62,8 +68,9 @@ class Clients:
     The connection pool (`max_pool_connections`, 10) exceeds a unit's repository workers.
     """
 
-    def __init__(self, session: boto3.Session, account_id: str, instrument=None,
-                 config: Config | None = None):
+    def __init__(
+        self, session: boto3.Session, account_id: str, instrument=None, config: Config | None = None
+    ):
         """`instrument(client, account_id, region)` is called once for every client made."""
         self.session = session
         self.account_id = account_id
@@ -98,9 +105,17 @@ def _explicit_profile(session: boto3.Session) -> str | None:
     return name if name in session.available_profiles else None
 
 
-def assume_role(caller: boto3.Session, account_id: str, role_name: str, *, partition: str = "aws",
-                external_id: str | None = None, instrument=None, config: Config | None = None,
-                on_credentials=None):
+def assume_role(
+    caller: boto3.Session,
+    account_id: str,
+    role_name: str,
+    *,
+    partition: str = "aws",
+    external_id: str | None = None,
+    instrument=None,
+    config: Config | None = None,
+    on_credentials=None,
+):
     """Session in `account_id` through sts:AssumeRole, refreshed automatically when it expires.
 
     Returns (boto3.Session, assumed-role ARN). Raises ClientError when the role cannot be
@@ -122,8 +137,12 @@ def assume_role(caller: boto3.Session, account_id: str, role_name: str, *, parti
         extra["ExternalId"] = external_id
     cache: dict = {}
     fetcher = AssumeRoleCredentialFetcher(
-        client_creator=sts_client, source_credentials=caller.get_credentials(),
-        role_arn=ecr.role_arn(partition, account_id, role_name), extra_args=extra, cache=cache)
+        client_creator=sts_client,
+        source_credentials=caller.get_credentials(),
+        role_arn=ecr.role_arn(partition, account_id, role_name),
+        extra_args=extra,
+        cache=cache,
+    )
 
     def fetch():
         fetched = fetcher.fetch_credentials()
@@ -137,7 +156,8 @@ def assume_role(caller: boto3.Session, account_id: str, role_name: str, *, parti
         principal = next(iter(cache.values()))["AssumedRoleUser"]["Arn"]
     except (KeyError, TypeError, StopIteration) as e:
         raise MalformedAnswer(
-            detail=f"AssumeRole answered without credentials or AssumedRoleUser ({e!r})") from None
+            detail=f"AssumeRole answered without credentials or AssumedRoleUser ({e!r})"
+        ) from None
     if not isinstance(principal, str):
         raise MalformedAnswer(detail="AssumeRole answered an AssumedRoleUser ARN that is not text")
     core = botocore.session.Session(profile=_explicit_profile(caller))
@@ -149,8 +169,9 @@ def assume_role(caller: boto3.Session, account_id: str, role_name: str, *, parti
     return boto3.Session(botocore_session=core, region_name=caller.region_name), principal
 
 
-_ARN = re.compile(r"arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>[0-9]{12}):(?P<resource>.+)",
-                  re.DOTALL)
+_ARN = re.compile(
+    r"arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>[0-9]{12}):(?P<resource>.+)", re.DOTALL
+)
 
 
 def principal_key(arn: str) -> tuple | None:

@@ -7,6 +7,7 @@ that stays in the same repository. Repositories do not share storage with each o
 The core (`freed_rows`) works on integer ids (`keys.layer_keys`); the frame functions below
 take string-keyed frames for ad-hoc use and tests.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,7 +38,7 @@ def freed_blobs(layers: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
         return layers[REPO_KEY + ["blob_digest", "size_bytes"]]
     both = pd.concat([layers[IMAGE_KEY], removed[IMAGE_KEY]], ignore_index=True)
     image_id = both.groupby(IMAGE_KEY, sort=False, observed=True, dropna=False).ngroup().to_numpy()
-    is_removed = np.isin(image_id[:len(layers)], image_id[len(layers):])
+    is_removed = np.isin(image_id[: len(layers)], image_id[len(layers) :])
     pair, uniq = pd.factorize(pd.MultiIndex.from_frame(layers[REPO_KEY + ["blob_digest"]]))
     gone = freed_rows(pair.astype(np.int64), len(uniq), is_removed)
     return unique_blobs(layers.loc[gone])
@@ -51,9 +52,11 @@ def freed_bytes(layers: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:
     that have known layers (repositories whose manifests were not read are absent: unknown).
     """
     gone = freed_blobs(layers, removed)
-    out = (gone.groupby(REPO_KEY, observed=True, sort=True)
-           .agg(freed_bytes=("size_bytes", "sum"), freed_blobs=("blob_digest", "size"))
-           .reset_index())
+    out = (
+        gone.groupby(REPO_KEY, observed=True, sort=True)
+        .agg(freed_bytes=("size_bytes", "sum"), freed_blobs=("blob_digest", "size"))
+        .reset_index()
+    )
     out["freed_bytes"] = out["freed_bytes"].astype("Int64")
     out["freed_blobs"] = out["freed_blobs"].astype("Int64")
     return out

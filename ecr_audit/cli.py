@@ -16,6 +16,7 @@ unknown --profile) exit 2 with one line saying how to fix them; when AWS cannot 
 caller is (throttling, 5xx, network, after retries) the exit is 4 with one line. `--debug-traceback`
 (before the command) re-raises internal errors with their traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,14 +67,17 @@ def _summary(inv) -> str:
     c = inv.counts()
     regions = inv.coverage["region"].nunique() if len(inv.coverage) else 0
     collected = int((inv.accounts["collection_status"].isin(["collected", "partial"])).sum())
-    return (f"{collected} accounts, {regions} regions, {c['repositories']} repositories, "
-            f"{c['images']} images, {c['errors']} errors ({inv.meta.get('completeness', 'unknown')})")
+    return (
+        f"{collected} accounts, {regions} regions, {c['repositories']} repositories, "
+        f"{c['images']} images, {c['errors']} errors ({inv.meta.get('completeness', 'unknown')})"
+    )
 
 
 def _progress(args):
     if args.quiet:
         return None
     from .collect import StderrProgress
+
     return StderrProgress(verbose=args.verbose)
 
 
@@ -81,28 +85,41 @@ def _collect_kwargs(args) -> dict:
     if args.org and args.accounts:
         raise UsageError("ecr-audit collect: --org and --accounts are mutually exclusive")
     from .ecr import is_account_id
+
     accounts = _csv(args.accounts) if args.accounts else None
     for a in accounts or []:
         if not is_account_id(a):
             raise UsageError(f"ecr-audit collect: {a!r} is not a 12-digit account id")
     regions = "all" if args.regions == "all" else _csv(args.regions)
     if not args.throttle_budget > 0:
-        raise UsageError("ecr-audit collect: --throttle-budget must be more than 0 seconds, "
-                         f"got {args.throttle_budget}")
-    return dict(org=args.org, accounts=accounts, role_name=args.role_name, external_id=args.external_id,
-                regions=regions, read_manifests=args.read_manifests, max_workers=args.workers,
-                progress=_progress(args), throttle_budget=args.throttle_budget)
+        raise UsageError(
+            f"ecr-audit collect: --throttle-budget must be more than 0 seconds, got {args.throttle_budget}"
+        )
+    return dict(
+        org=args.org,
+        accounts=accounts,
+        role_name=args.role_name,
+        external_id=args.external_id,
+        regions=regions,
+        read_manifests=args.read_manifests,
+        max_workers=args.workers,
+        progress=_progress(args),
+        throttle_budget=args.throttle_budget,
+    )
 
 
 def cmd_collect(args) -> int:
     from .snapshot import SnapshotError, check_writable, save
+
     kwargs = _collect_kwargs(args)
     # Before the first AWS call: a collection must never run for minutes and then find it
     # cannot be saved (dangling links, files on the way, foreign directories, no permission).
     out = check_writable(Path(args.out) if args.out else _default_out())
     from .collect import collect
+
     if args.sandbox:
         from . import sandbox
+
         with sandbox.running(sandbox.demo_world()) as org:
             kwargs.update(role_name=kwargs["role_name"] or org.role_name)
             if not kwargs["accounts"]:
@@ -113,7 +130,7 @@ def cmd_collect(args) -> int:
         inv = collect(profile=args.profile, **kwargs)
     try:
         path = save(inv, out)
-    except SnapshotError:       # its message names where the data was saved instead
+    except SnapshotError:  # its message names where the data was saved instead
         print(_summary(inv))
         raise
     print(f"wrote {path}")
@@ -123,11 +140,18 @@ def cmd_collect(args) -> int:
 
 def cmd_report(args) -> int:
     from . import report
+
     params = dict(args.param or [])
     out = Path(args.out) if args.out else Path("reports") / Path(args.snapshot).resolve().name
     timeout = report.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-    results = report.run(args.snapshot, out, only=args.only, params=params, timeout=timeout,
-                         log=None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    results = report.run(
+        args.snapshot,
+        out,
+        only=args.only,
+        params=params,
+        timeout=timeout,
+        log=None if args.quiet else (lambda m: print(m, file=sys.stderr)),
+    )
     index = Path(results[0].html).parent / "index.html" if results else None
     print(f"wrote {index}")
     return EXIT_OK if all(r.ok for r in results) else EXIT_REPORT
@@ -137,6 +161,7 @@ def cmd_demo(args) -> int:
     from . import report
     from .demo import build_demo_snapshot
     from .snapshot import check_writable, load
+
     out = Path(args.out)
     snap = check_writable(out / "snapshot")
     _say(args, "building the simulated organization and collecting it ...")
@@ -164,17 +189,20 @@ def _umask(value: str) -> int:
 def _under_umask(func):
     """`func(args)` with the process umask set to --umask (snapshots, reports and exports are
     created owner-only by default), restored afterwards."""
+
     def run(args) -> int:
         before = os.umask(args.umask)
         try:
             return func(args)
         finally:
             os.umask(before)
+
     return run
 
 
 def cmd_permissions(args) -> int:
     from . import permissions
+
     doc = permissions.audit_role_policy() if args.scope == "member" else permissions.caller_policy()
     print(json.dumps(doc, indent=2))
     return EXIT_OK
@@ -183,6 +211,7 @@ def cmd_permissions(args) -> int:
 def cmd_show(args) -> int:
     from .notebook import provenance
     from .snapshot import load
+
     inv = load(args.snapshot)
     for k, v in provenance(inv).items():
         print(f"{k:>16}: {v}")
@@ -195,6 +224,7 @@ def cmd_findings(args) -> int:
     from . import findings
     from .export import to_csv
     from .snapshot import load
+
     df = findings.findings(load(args.snapshot))
     text = df.to_json(orient="records", date_format="iso", indent=2) if args.format == "json" else to_csv(df)
     if args.out:
@@ -208,47 +238,82 @@ def cmd_findings(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .collect.reading import THROTTLE_BUDGET_SECONDS
+
     p = _Parser(prog="ecr-audit", description="Audit Amazon ECR across an AWS Organization.")
     p.add_argument("--version", action="version", version=f"ecr-audit {__version__}")
-    p.add_argument("--debug-traceback", action="store_true",
-                   help="re-raise internal errors with their traceback (for bug reports)")
+    p.add_argument(
+        "--debug-traceback",
+        action="store_true",
+        help="re-raise internal errors with their traceback (for bug reports)",
+    )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     writes = _Parser(add_help=False)
-    writes.add_argument("--umask", type=_umask, default=0o077, metavar="OCTAL",
-                        help="umask for the files and directories written (default 077: owner only; "
-                             "022 lets others read them)")
+    writes.add_argument(
+        "--umask",
+        type=_umask,
+        default=0o077,
+        metavar="OCTAL",
+        help="umask for the files and directories written (default 077: owner only; "
+        "022 lets others read them)",
+    )
 
-    c = sub.add_parser("collect", help="collect ECR from accounts and regions into a snapshot",
-                       parents=[writes])
+    c = sub.add_parser(
+        "collect", help="collect ECR from accounts and regions into a snapshot", parents=[writes]
+    )
     c.add_argument("--org", action="store_true", help="every ACTIVE account of the caller's organization")
     c.add_argument("--accounts", help="comma-separated account ids (default: the caller's account)")
     c.add_argument("--role-name", help="role to assume in each account other than the caller's")
     c.add_argument("--external-id", help="ExternalId for AssumeRole")
     c.add_argument("--profile", help="AWS profile for the caller's credentials")
     c.add_argument("--regions", default="all", help="'all' (enabled regions of each account) or a comma list")
-    c.add_argument("--read-manifests", choices=["auto", "always", "never"], default="auto",
-                   help="auto: only where the tool's principal is excluded from pull-time updates")
-    c.add_argument("--out", help="snapshot directory: new, empty, or an ecr-audit snapshot to replace "
-                                  "(default snapshots/<UTC timestamp>)")
+    c.add_argument(
+        "--read-manifests",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="auto: only where the tool's principal is excluded from pull-time updates",
+    )
+    c.add_argument(
+        "--out",
+        help="snapshot directory: new, empty, or an ecr-audit snapshot to replace "
+        "(default snapshots/<UTC timestamp>)",
+    )
     c.add_argument("--workers", type=int, default=8, help="account × region units in parallel")
-    c.add_argument("--throttle-budget", type=float, default=THROTTLE_BUDGET_SECONDS, metavar="SECONDS",
-                   help="seconds one persistently throttled read may take in all, retries and pauses "
-                        "included, before it is recorded as throttled (default %(default)s)")
-    c.add_argument("--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS")
+    c.add_argument(
+        "--throttle-budget",
+        type=float,
+        default=THROTTLE_BUDGET_SECONDS,
+        metavar="SECONDS",
+        help="seconds one persistently throttled read may take in all, retries and pauses "
+        "included, before it is recorded as throttled (default %(default)s)",
+    )
+    c.add_argument(
+        "--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS"
+    )
     c.add_argument("--quiet", action="store_true")
     c.add_argument("--verbose", action="store_true")
     c.set_defaults(func=_under_umask(cmd_collect))
 
-    r = sub.add_parser("report", help="run the report notebooks on a snapshot and write HTML",
-                       parents=[writes])
+    r = sub.add_parser(
+        "report", help="run the report notebooks on a snapshot and write HTML", parents=[writes]
+    )
     r.add_argument("snapshot")
     r.add_argument("--out", help="report directory (default reports/<snapshot directory name>)")
     r.add_argument("--only", nargs="+", metavar="NAME", help="only these notebooks")
-    r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                   help="notebook parameter (repeatable)")
-    r.add_argument("--timeout", type=_seconds, metavar="SECONDS",
-                   help="stop a notebook still running after this long; its page says so and the "
-                        "command exits 5 (default 1800 = 30 min per notebook; 0 = no limit)")
+    r.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="notebook parameter (repeatable)",
+    )
+    r.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop a notebook still running after this long; its page says so and the "
+        "command exits 5 (default 1800 = 30 min per notebook; 0 = no limit)",
+    )
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=_under_umask(cmd_report))
 
@@ -269,8 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_show)
 
     pe = sub.add_parser("permissions", help="print the least-privilege IAM policy the collector needs")
-    pe.add_argument("--scope", choices=["member", "caller"], default="member",
-                    help="member: the audit role in each account; caller: the management-account caller")
+    pe.add_argument(
+        "--scope",
+        choices=["member", "caller"],
+        default="member",
+        help="member: the audit role in each account; caller: the management-account caller",
+    )
     pe.set_defaults(func=cmd_permissions)
     return p
 
@@ -281,6 +350,7 @@ def main(argv=None) -> int:
     from .collect import CollectionError, CredentialsError
     from .collect.errors import credentials_fix, scrub
     from .snapshot import SnapshotError
+
     try:
         from .report import ReportError
     except ImportError:  # report extras not installed
@@ -290,7 +360,7 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         code = args.func(args)
-        sys.stdout.flush()   # here, not at exit: a closed pipe is then this function's to handle
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then this function's to handle
         return code
     except UsageError as e:
         print(str(e), file=sys.stderr)
@@ -323,8 +393,11 @@ def main(argv=None) -> int:
             return EXIT_INPUT
         if getattr(args, "debug_traceback", False):
             raise
-        print(f"ecr-audit: internal error: {type(e).__name__}: {scrub(e)} "
-              "(run with --debug-traceback for the traceback)", file=sys.stderr)
+        print(
+            f"ecr-audit: internal error: {type(e).__name__}: {scrub(e)} "
+            "(run with --debug-traceback for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_BUG
 
 
@@ -333,6 +406,7 @@ def _quiet_library_logs() -> None:
     print to stderr beside the CLI's own one-line message; the CLI says what happened itself.
     Left alone when the user configured logging."""
     import logging
+
     botocore = logging.getLogger("botocore")
     if not logging.getLogger().handlers and not botocore.handlers:
         botocore.addHandler(logging.NullHandler())
@@ -342,10 +416,11 @@ def _silence_stdout() -> None:
     """The reader closed the pipe: send what Python still has to flush to /dev/null, so the exit
     does not print "Exception ignored ... BrokenPipeError" (the Python docs' SIGPIPE recipe)."""
     import os
+
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):   # stdout without a file descriptor (captured, closed)
+    except (OSError, ValueError):  # stdout without a file descriptor (captured, closed)
         pass
 
 

@@ -13,6 +13,7 @@ the snapshot lacks, tags that differ from images.tags): it is then written in fu
 `decode` is the inverse. It leaves the row ids it decoded in `frames.hints` under the names
 below, so that `keys` need not find them again (`hint`).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -25,9 +26,9 @@ from . import schema
 from .schema import IMAGE_KEY, REPO_KEY
 
 # Hints: row ids a decoded frame hands to keys.py (Frames.hints[name]).
-TAG_ROWS = "images.tags"                    # (image row, tag) per image × tag, as `flat_tags` returns
-LAYER_IMAGE_ROWS = "layers.image_row"       # image row of each layers row
-LAYER_BLOBS = "layers.blob"                 # blob id of each layers row: equal ids ⇔ equal digests
+TAG_ROWS = "images.tags"  # (image row, tag) per image × tag, as `flat_tags` returns
+LAYER_IMAGE_ROWS = "layers.image_row"  # image row of each layers row
+LAYER_BLOBS = "layers.blob"  # blob id of each layers row: equal ids ⇔ equal digests
 REFERENCE_ROWS = "manifest_references.rows"  # (source row, target row or -1) of each edge
 
 # Columns of the stored form.
@@ -52,8 +53,10 @@ def hint(frames, name: str):
 def flat_tags(tags: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """(row of each tag, the tags as an Arrow string array) for a Series of tag lists, in row order."""
     lens = np.fromiter(map(len, tags), np.int64, len(tags))
-    return (np.repeat(np.arange(len(tags)), lens),
-            pa.array(list(itertools.chain.from_iterable(tags)), pa.string()))
+    return (
+        np.repeat(np.arange(len(tags)), lens),
+        pa.array(list(itertools.chain.from_iterable(tags)), pa.string()),
+    )
 
 
 def tags_from_images(images: pd.DataFrame, flat=None) -> pd.DataFrame:
@@ -67,11 +70,13 @@ def tags_from_images(images: pd.DataFrame, flat=None) -> pd.DataFrame:
 
 # -- encoding ----------------------------------------------------------------------------------
 
+
 def encode_tags(image_tags: pd.DataFrame, images: pd.DataFrame) -> pd.DataFrame | None:
     """Nothing (an empty frame) when image_tags is exactly what images.tags rebuilds."""
     rebuilt = tags_from_images(images)
-    same = (len(image_tags) == len(rebuilt)
-            and image_tags.reset_index(drop=True).equals(rebuilt.reset_index(drop=True)))
+    same = len(image_tags) == len(rebuilt) and image_tags.reset_index(drop=True).equals(
+        rebuilt.reset_index(drop=True)
+    )
     return image_tags.iloc[:0] if same else None
 
 
@@ -103,6 +108,7 @@ def encode_references(refs: pd.DataFrame, source: np.ndarray, target: np.ndarray
 
 # -- decoding ----------------------------------------------------------------------------------
 
+
 def decode(name: str, df: pd.DataFrame, frames) -> pd.DataFrame:
     """The in-memory form of compact frame `name` read from disk (`frames`: the snapshot's
     Frames, whose images it decodes against). Raises ValueError on a pointer that is out of
@@ -116,17 +122,21 @@ def decode(name: str, df: pd.DataFrame, frames) -> pd.DataFrame:
         rows = df.pop(IMAGE_ROW).to_numpy(dtype=np.int64)
         keys = _take(images, IMAGE_KEY, rows, name)
         frames.hints[LAYER_IMAGE_ROWS] = rows
-        if BLOB_FIRST not in df.columns:      # written before blob_first existed: digests in full
+        if BLOB_FIRST not in df.columns:  # written before blob_first existed: digests in full
             return pd.concat([keys, df], axis=1)
         first = df.pop(BLOB_FIRST).to_numpy(dtype=np.int64)
         is_first = first == np.arange(len(first))
-        if len(first) and ((first < 0).any() or (first > np.arange(len(first))).any()
-                           or not is_first[first].all() or df["blob_digest"][is_first].isna().any()):
+        if len(first) and (
+            (first < 0).any()
+            or (first > np.arange(len(first))).any()
+            or not is_first[first].all()
+            or df["blob_digest"][is_first].isna().any()
+        ):
             raise ValueError(f"{BLOB_FIRST} must name an earlier row that carries the blob digest")
         df["blob_digest"] = df["blob_digest"].take(first).reset_index(drop=True)
         frames.hints[LAYER_BLOBS] = (np.cumsum(is_first) - 1)[first]
         return pd.concat([keys, df], axis=1)
-    src = df.pop(SOURCE_ROW).to_numpy(dtype=np.int64)                 # manifest_references
+    src = df.pop(SOURCE_ROW).to_numpy(dtype=np.int64)  # manifest_references
     dst = df.pop(TARGET_ROW).fillna(-1).to_numpy(dtype=np.int64)
     keys = _take(images, IMAGE_KEY, src, name).rename(columns={"image_digest": "source_digest"})
     target = _take(images, ["image_digest"], np.where(dst >= 0, dst, 0))["image_digest"]
@@ -142,5 +152,9 @@ def _take(images: pd.DataFrame, columns, rows: np.ndarray, name: str = "") -> pd
     if len(rows) and (rows.min() < 0 or rows.max() >= n):
         raise ValueError(f"an image row is outside images.parquet (0..{n - 1})")
     cat = {c.name for c in schema.FRAMES[name].columns if c.dtype == schema.CAT} if name else set()
-    return pd.DataFrame({c: (images[c].astype(schema.CAT) if c in cat else images[c]).take(rows)
-                         .reset_index(drop=True) for c in columns})
+    return pd.DataFrame(
+        {
+            c: (images[c].astype(schema.CAT) if c in cat else images[c]).take(rows).reset_index(drop=True)
+            for c in columns
+        }
+    )

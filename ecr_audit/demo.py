@@ -1,4 +1,5 @@
 """The demo: the simulated organization collected into a snapshot, cached for notebooks."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,9 @@ def build_demo_snapshot(path, read_manifests: str = "auto", progress=None) -> Pa
     from .collect import collect
 
     with sandbox.running(sandbox.demo_world()) as org:
-        inv = collect(org.session(), org=True, role_name=org.role_name,
-                      read_manifests=read_manifests, progress=progress)
+        inv = collect(
+            org.session(), org=True, role_name=org.role_name, read_manifests=read_manifests, progress=progress
+        )
     inv.meta["source"] = "sandbox:demo"
     return save(inv, path)
 
@@ -49,7 +51,7 @@ def demo_snapshot() -> Path:
     path = demo_snapshot_path()
     try:
         inv = load(path, verify=False)
-        for name in inv.frames:                  # loading is lazy: read every frame now
+        for name in inv.frames:  # loading is lazy: read every frame now
             inv.frames[name]
         return path
     except SnapshotError:

@@ -12,6 +12,7 @@ imports only this, never an analysis module). Sources:
   resource type, in the Service Authorization Reference:
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
 """
+
 from __future__ import annotations
 
 import re

@@ -15,6 +15,7 @@ something was there, and nothing obeys it.
 Arrow's CSV writer does the writing (a 300,000-row table: 0.5 s, against 2-3 s for pandas'
 to_csv); a frame Arrow cannot convert (mixed cell types) is written by pandas instead.
 """
+
 from __future__ import annotations
 
 import io
@@ -52,19 +53,22 @@ def _formula(v) -> bool:
 
 def _text(s: pd.Series) -> pd.Series:
     kind = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else "string"
-    if kind not in ("string", "empty"):     # lists (tags) or mixed values: cell by cell
+    if kind not in ("string", "empty"):  # lists (tags) or mixed values: cell by cell
         s = s.map(lambda v: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
         s = s.map(lambda v: visible(v) if isinstance(v, str) else v)
         risky = s.map(_formula).astype(bool)
-    else:                                   # text and nulls: vectorized
+    else:  # text and nulls: vectorized
         text = s.astype("str")
         hidden = text.str.contains(HIDDEN, regex=True).fillna(False).astype(bool)
         if hidden.any():
             s = s.astype(object)
             s[hidden] = s[hidden].map(visible)
             text = s.astype("str")
-        risky = (text.str.startswith(FORMULA_START) | text.str.lstrip().str.startswith(FORMULA_START)
-                 ).fillna(False).astype(bool)
+        risky = (
+            (text.str.startswith(FORMULA_START) | text.str.lstrip().str.startswith(FORMULA_START))
+            .fillna(False)
+            .astype(bool)
+        )
     if not risky.any():
         return s
     s = s.astype(object)
@@ -73,12 +77,13 @@ def _text(s: pd.Series) -> pd.Series:
 
 
 def _is_text(dtype) -> bool:
-    if dtype == object or isinstance(dtype, pd.StringDtype):
+    if dtype == object or isinstance(dtype, pd.StringDtype):  # noqa: E721 (numpy dtype equality)
         return True
     if isinstance(dtype, pd.CategoricalDtype):
         return _is_text(dtype.categories.dtype)
-    return isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype)
-                                                 or pa.types.is_large_string(dtype.pyarrow_dtype))
+    return isinstance(dtype, pd.ArrowDtype) and (
+        pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    )
 
 
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:

@@ -7,25 +7,37 @@ resource and the check's own stable key — a grantee, a statement, a rule — n
 whose counts and ages change from day to day). Where the collector could not read something, the check says
 so with an `ecr_audit_unreadable` finding instead of passing silently.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 
 from .inventory import Inventory
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
-COLUMNS = ["finding_id", "severity", "resource_arn", "account_id", "region", "repository_name",
-           "title", "details", "remediation", "finding_uid"]
+COLUMNS = [
+    "finding_id",
+    "severity",
+    "resource_arn",
+    "account_id",
+    "region",
+    "repository_name",
+    "title",
+    "details",
+    "remediation",
+    "finding_uid",
+]
 # Checks may add `uid_key` (a stable discriminator for several findings of one kind on one resource).
 
 
 @dataclass(frozen=True)
 class Check:
     """`run(inv, memo)` returns rows; a family check (id ending in `*`) gives each row its own id."""
+
     finding_id: str
     severity: str
     title: str
@@ -44,6 +56,7 @@ def check(finding_id: str, severity: str, title: str, remediation: str):
     def register(fn):
         CHECKS[finding_id] = Check(finding_id, severity, title, remediation, fn)
         return fn
+
     return register
 
 
@@ -55,7 +68,14 @@ def memoized(memo: dict, key: str, compute: Callable[[], pd.DataFrame]) -> pd.Da
 
 
 def repository_arn(account_id: pd.Series, region: pd.Series, repository_name: pd.Series) -> pd.Series:
-    return "arn:aws:ecr:" + region.astype(str) + ":" + account_id.astype(str) + ":repository/" + repository_name.astype(str)
+    return (
+        "arn:aws:ecr:"
+        + region.astype(str)
+        + ":"
+        + account_id.astype(str)
+        + ":repository/"
+        + repository_name.astype(str)
+    )
 
 
 def _registry_arn(account_id: str, region: str) -> str:
@@ -65,11 +85,19 @@ def _registry_arn(account_id: str, region: str) -> str:
 def _repos_where(inv: Inventory, mask: pd.Series, details: pd.Series | str) -> pd.DataFrame:
     r = inv.repositories[mask]
     d = details[mask] if isinstance(details, pd.Series) else details
-    return pd.DataFrame({"resource_arn": r["repository_arn"], "account_id": r["account_id"],
-                         "region": r["region"], "repository_name": r["repository_name"], "details": d})
+    return pd.DataFrame(
+        {
+            "resource_arn": r["repository_arn"],
+            "account_id": r["account_id"],
+            "region": r["region"],
+            "repository_name": r["repository_name"],
+            "details": d,
+        }
+    )
 
 
 # --- hygiene: what Prowler and Security Hub (ECR.1-ECR.5) check, from the collected frames -----
+
 
 def _registry_scans_on_push(inv: Inventory) -> pd.Series:
     """Per repository: does the registry's scanning configuration scan it on push?
@@ -84,39 +112,56 @@ def _registry_scans_on_push(inv: Inventory) -> pd.Series:
     from . import wildcard
 
     rules_by_registry = {}
-    for acct, region, text in inv.registries[["account_id", "region", "scanning_rules"]].itertuples(index=False):
+    for acct, region, text in inv.registries[["account_id", "region", "scanning_rules"]].itertuples(
+        index=False
+    ):
         try:
             rules = json.loads(text) if isinstance(text, str) else None
         except ValueError:
             rules = None
         rules_by_registry[(acct, region)] = rules if isinstance(rules, list) else None
     out = []
-    for acct, region, name in inv.repositories[["account_id", "region", "repository_name"]].itertuples(index=False):
+    for acct, region, name in inv.repositories[["account_id", "region", "repository_name"]].itertuples(
+        index=False
+    ):
         rules = rules_by_registry.get((acct, region))
         if rules is None:
             out.append(None)
             continue
-        out.append(any(
-            isinstance(f, dict) and wildcard.match(str(f.get("filter", "")), name, single=False)
-            for rule in rules
-            if isinstance(rule, dict) and rule.get("scanFrequency") in {"SCAN_ON_PUSH", "CONTINUOUS_SCAN"}
-            for f in rule.get("repositoryFilters") or []))
+        out.append(
+            any(
+                isinstance(f, dict) and wildcard.match(str(f.get("filter", "")), name, single=False)
+                for rule in rules
+                if isinstance(rule, dict) and rule.get("scanFrequency") in {"SCAN_ON_PUSH", "CONTINUOUS_SCAN"}
+                for f in rule.get("repositoryFilters") or []
+            )
+        )
     return pd.Series(out, index=inv.repositories.index, dtype="boolean")
 
 
-@check("ecr_repository_scan_on_push_disabled", "medium", "Images are not scanned on push",
-       "Enable scan on push (put-image-scanning-configuration) or a registry scanning rule "
-       "(put-registry-scanning-configuration) that matches the repository.")
+@check(
+    "ecr_repository_scan_on_push_disabled",
+    "medium",
+    "Images are not scanned on push",
+    "Enable scan on push (put-image-scanning-configuration) or a registry scanning rule "
+    "(put-registry-scanning-configuration) that matches the repository.",
+)
 def _scan_on_push(inv, memo):
     repos = inv.repositories
     registry = _registry_scans_on_push(inv)
     # Only where both were read: an unread registry configuration is reported by ecr_audit_unreadable.
-    off = repos["scan_on_push"].eq(False).fillna(False).astype(bool) & registry.eq(False).fillna(False).astype(bool)
+    off = repos["scan_on_push"].eq(False).fillna(False).astype(bool) & registry.eq(False).fillna(
+        False
+    ).astype(bool)
     return _repos_where(inv, off, "neither the repository nor a registry scanning rule scans on push")
 
 
-@check("ecr_repository_tags_mutable", "medium", "Image tags are mutable",
-       "Set image tag mutability to IMMUTABLE (or IMMUTABLE_WITH_EXCLUSION for tags such as latest).")
+@check(
+    "ecr_repository_tags_mutable",
+    "medium",
+    "Image tags are mutable",
+    "Set image tag mutability to IMMUTABLE (or IMMUTABLE_WITH_EXCLUSION for tags such as latest).",
+)
 def _mutable(inv, memo):
     m = inv.repositories["image_tag_mutability"].fillna("").str.startswith("MUTABLE")
     return _repos_where(inv, m, "imageTagMutability=" + inv.repositories["image_tag_mutability"].fillna("?"))
@@ -125,18 +170,27 @@ def _mutable(inv, memo):
 # A missing lifecycle policy is reported by lifecycle.lint (ecr_repository_lifecycle_missing).
 
 
-@check("ecr_repository_not_kms_encrypted", "low", "Repository is not encrypted with a KMS key",
-       "Create repositories with KMS encryption (encryption cannot be changed after creation; use a "
-       "repository creation template for new ones).")
+@check(
+    "ecr_repository_not_kms_encrypted",
+    "low",
+    "Repository is not encrypted with a KMS key",
+    "Create repositories with KMS encryption (encryption cannot be changed after creation; use a "
+    "repository creation template for new ones).",
+)
 def _kms(inv, memo):
     m = inv.repositories["encryption_type"].fillna("AES256") == "AES256"
     return _repos_where(inv, m, "encryptionType=AES256")
 
 
-@check("ecr_registry_scanning_not_configured", "medium", "Registry has no scanning rules",
-       "Configure registry scanning (basic scan on push for all repositories, or enhanced scanning).")
+@check(
+    "ecr_registry_scanning_not_configured",
+    "medium",
+    "Registry has no scanning rules",
+    "Configure registry scanning (basic scan on push for all repositories, or enhanced scanning).",
+)
 def _registry_scanning(inv, memo):
     import json
+
     regs = inv.registries
 
     def empty(rules):
@@ -145,29 +199,61 @@ def _registry_scanning(inv, memo):
         except ValueError:
             return False
         return parsed == []
+
     m = regs["scanning_rules"].map(empty).astype(bool)
     r = regs[m]
-    return pd.DataFrame({"resource_arn": [_registry_arn(a, g) for a, g in zip(r["account_id"], r["region"])],
-                         "account_id": r["account_id"], "region": r["region"], "repository_name": "",
-                         "details": "scan type " + r["scan_type"].fillna("?") + " with no rules"})
+    return pd.DataFrame(
+        {
+            "resource_arn": [_registry_arn(a, g) for a, g in zip(r["account_id"], r["region"])],
+            "account_id": r["account_id"],
+            "region": r["region"],
+            "repository_name": "",
+            "details": "scan type " + r["scan_type"].fillna("?") + " with no rules",
+        }
+    )
 
 
-@check("ecr_audit_unreadable", "info", "The audit could not read part of the registry",
-       "Grant the audit role the permissions in `ecr-audit permissions` and re-run; see the errors frame.")
+@check(
+    "ecr_audit_unreadable",
+    "info",
+    "The audit could not read part of the registry",
+    "Grant the audit role the permissions in `ecr-audit permissions` and re-run; see the errors frame.",
+)
 def _unreadable(inv, memo):
     e = inv.errors
     if e.empty:
         return pd.DataFrame()
-    g = (e.assign(repository_name=e["repository_name"].fillna(""), region=e["region"].fillna(""),
-                  account_id=e["account_id"].fillna(""))
-         .groupby(["account_id", "region", "repository_name", "error_kind"], dropna=False)
-         .agg(operations=("operation", lambda s: ", ".join(sorted(set(s)))), n=("operation", "size"))
-         .reset_index())
-    arn = [f"arn:aws:ecr:{r}:{a}:repository/{n}" if n else (_registry_arn(a, r) if r else f"arn:aws::{a}:account")
-           for a, r, n in zip(g["account_id"], g["region"], g["repository_name"])]
-    return pd.DataFrame({"resource_arn": arn, "account_id": g["account_id"], "region": g["region"],
-                         "repository_name": g["repository_name"], "uid_key": g["error_kind"],
-                         "details": g["error_kind"] + ": " + g["n"].astype(str) + " failed call(s) (" + g["operations"] + ")"})
+    g = (
+        e.assign(
+            repository_name=e["repository_name"].fillna(""),
+            region=e["region"].fillna(""),
+            account_id=e["account_id"].fillna(""),
+        )
+        .groupby(["account_id", "region", "repository_name", "error_kind"], dropna=False)
+        .agg(operations=("operation", lambda s: ", ".join(sorted(set(s)))), n=("operation", "size"))
+        .reset_index()
+    )
+    arn = [
+        f"arn:aws:ecr:{r}:{a}:repository/{n}"
+        if n
+        else (_registry_arn(a, r) if r else f"arn:aws::{a}:account")
+        for a, r, n in zip(g["account_id"], g["region"], g["repository_name"])
+    ]
+    return pd.DataFrame(
+        {
+            "resource_arn": arn,
+            "account_id": g["account_id"],
+            "region": g["region"],
+            "repository_name": g["repository_name"],
+            "uid_key": g["error_kind"],
+            "details": g["error_kind"]
+            + ": "
+            + g["n"].astype(str)
+            + " failed call(s) ("
+            + g["operations"]
+            + ")",
+        }
+    )
 
 
 def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
@@ -201,10 +287,14 @@ def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
     # The uid names what is wrong where, not how bad it is today: id, resource and the check's own
     # stable key (grantee, statement, rule...), never the free-text details (counts, ages change daily).
     key = out["uid_key"].fillna("").astype(str) if "uid_key" in out else pd.Series("", index=out.index)
-    out["finding_uid"] = [hashlib.sha1(f"{f}|{r}|{k}".encode()).hexdigest()[:16]
-                          for f, r, k in zip(out["finding_id"], out["resource_arn"], key)]
+    out["finding_uid"] = [
+        hashlib.sha1(f"{f}|{r}|{k}".encode()).hexdigest()[:16]
+        for f, r, k in zip(out["finding_id"], out["resource_arn"], key)
+    ]
     out["_rank"] = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(len(SEVERITIES))
-    out = out.sort_values(["_rank", "finding_id", "account_id", "region", "repository_name", "details"], kind="stable")
+    out = out.sort_values(
+        ["_rank", "finding_id", "account_id", "region", "repository_name", "details"], kind="stable"
+    )
     # Rows the check could not tell apart by key (rare): number them in details order.
     dup = out.groupby("finding_uid").cumcount()
     out["finding_uid"] = out["finding_uid"].where(dup == 0, out["finding_uid"] + "-" + dup.astype(str))
@@ -214,8 +304,17 @@ def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
 def catalog() -> pd.DataFrame:
     """Every finding kind this version can report: id, default severity, title, remediation."""
     _load_analysis_checks()
-    return pd.DataFrame([{"finding_id": c.finding_id, "severity": c.severity, "title": c.title,
-                          "remediation": c.remediation} for c in CHECKS.values()])
+    return pd.DataFrame(
+        [
+            {
+                "finding_id": c.finding_id,
+                "severity": c.severity,
+                "title": c.title,
+                "remediation": c.remediation,
+            }
+            for c in CHECKS.values()
+        ]
+    )
 
 
 def _load_analysis_checks() -> None:

@@ -5,6 +5,7 @@ rows (`ecr_policy_*` from access, `ecr_lifecycle_*` from lifecycle lint) pass th
 ids; image findings are rolled up per repository so an organization of millions of images yields
 a readable list.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -16,6 +17,7 @@ CAPABILITIES = ["pull", "push", "delete", "manage"]
 
 def _grants(inv, memo):
     from . import access
+
     return memoized(memo, "grants", lambda: access.grants(inv))
 
 
@@ -40,58 +42,108 @@ SEVERITY_BELOW = {"critical": "high", "high": "medium", "medium": "low", "low": 
 
 def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity: str) -> pd.DataFrame:
     g = _grants(inv, memo)
-    g = g[(g["scope"] == scope) & (g["exposure"] == exposure) & g[f"can_{capability}"].fillna(False).astype(bool)]
+    g = g[
+        (g["scope"] == scope)
+        & (g["exposure"] == exposure)
+        & g[f"can_{capability}"].fillna(False).astype(bool)
+    ]
     if g.empty:
         return pd.DataFrame()
     narrowed = g["restricted_by"].map(_text)
-    details = ("grantee " + g["grantee"].astype(str) + " via statement(s) " + g["statement_ids"].map(_text)
-               + narrowed.map(lambda r: f"; narrowed only by network conditions ({r})" if r else ""))
+    details = (
+        "grantee "
+        + g["grantee"].astype(str)
+        + " via statement(s) "
+        + g["statement_ids"].map(_text)
+        + narrowed.map(lambda r: f"; narrowed only by network conditions ({r})" if r else "")
+    )
     # Network conditions (source VPC/IP) do not confine who can call, but they do shrink the reach.
-    sev = g["is_network_restricted"].fillna(False).astype(bool).map(
-        lambda restricted: SEVERITY_BELOW[severity] if restricted else severity)
-    return pd.DataFrame({"resource_arn": _resource_arn(g), "account_id": g["account_id"], "region": g["region"],
-                         "repository_name": g["repository_name"].fillna(""), "details": details, "severity": sev,
-                         "uid_key": g["grantee"].astype(str)})
+    sev = (
+        g["is_network_restricted"]
+        .fillna(False)
+        .astype(bool)
+        .map(lambda restricted: SEVERITY_BELOW[severity] if restricted else severity)
+    )
+    return pd.DataFrame(
+        {
+            "resource_arn": _resource_arn(g),
+            "account_id": g["account_id"],
+            "region": g["region"],
+            "repository_name": g["repository_name"].fillna(""),
+            "details": details,
+            "severity": sev,
+            "uid_key": g["grantee"].astype(str),
+        }
+    )
 
 
-_VERB = {"pull": "pull images", "push": "push images", "delete": "delete images or the repository",
-         "manage": "change its policies or settings"}
+_VERB = {
+    "pull": "pull images",
+    "push": "push images",
+    "delete": "delete images or the repository",
+    "manage": "change its policies or settings",
+}
 _WHO = {"public": "Anyone (public)", "external": "An account outside the organization"}
 
 
 def _register_grant_checks():
     for exposure in ("public", "external"):
         for cap in CAPABILITIES:
-            sev = {"public": {"pull": "high"}, "external": {"pull": "medium"}}[exposure].get(cap, "critical" if exposure == "public" else "high")
+            sev = {"public": {"pull": "high"}, "external": {"pull": "medium"}}[exposure].get(
+                cap, "critical" if exposure == "public" else "high"
+            )
 
-            @check(f"ecr_repository_{exposure}_{cap}", sev, f"{_WHO[exposure]} can {_VERB[cap]}",
-                   "Remove or narrow the repository policy statement (Principal, or a condition on "
-                   "aws:PrincipalOrgID / aws:PrincipalAccount); see the cross-account access report.")
+            @check(
+                f"ecr_repository_{exposure}_{cap}",
+                sev,
+                f"{_WHO[exposure]} can {_VERB[cap]}",
+                "Remove or narrow the repository policy statement (Principal, or a condition on "
+                "aws:PrincipalOrgID / aws:PrincipalAccount); see the cross-account access report.",
+            )
             def _repo(inv, memo, exposure=exposure, cap=cap, sev=sev):
                 return _grant_rows(inv, memo, "repository", exposure, cap, sev)
 
-        @check(f"ecr_registry_{exposure}_access", "high", f"{_WHO[exposure]} is granted ECR actions by a registry policy",
-               "Narrow the registry policy (put-registry-policy); with REGISTRY_POLICY_SCOPE V2 it applies to every "
-               "repository of the registry.")
+        @check(
+            f"ecr_registry_{exposure}_access",
+            "high",
+            f"{_WHO[exposure]} is granted ECR actions by a registry policy",
+            "Narrow the registry policy (put-registry-policy); with REGISTRY_POLICY_SCOPE V2 it applies to every "
+            "repository of the registry.",
+        )
         def _registry(inv, memo, exposure=exposure):
             rows = [_grant_rows(inv, memo, "registry", exposure, c, "high") for c in CAPABILITIES]
             return pd.concat(rows).drop_duplicates(["resource_arn", "details"])
 
-        @check(f"ecr_creation_template_{exposure}_access", "high",
-               f"A repository creation template gives new repositories a policy open to {exposure} principals",
-               "Fix the template's repositoryPolicy (update-repository-creation-template) before more "
-               "repositories are created from it.")
+        @check(
+            f"ecr_creation_template_{exposure}_access",
+            "high",
+            f"A repository creation template gives new repositories a policy open to {exposure} principals",
+            "Fix the template's repositoryPolicy (update-repository-creation-template) before more "
+            "repositories are created from it.",
+        )
         def _template(inv, memo, exposure=exposure):
             g = _grants(inv, memo)
             g = g[(g["scope"] == "creation_template") & (g["exposure"] == exposure)]
             if g.empty:
                 return pd.DataFrame()
-            return pd.DataFrame({
-                "resource_arn": "arn:aws:ecr:" + g["region"] + ":" + g["account_id"] + ":repository-creation-template/"
-                                + g["template_prefix"].fillna("").astype(str),
-                "account_id": g["account_id"], "region": g["region"], "repository_name": "",
-                "details": "template " + g["template_prefix"].fillna("").astype(str) + " grants " + g["grantee"].astype(str),
-                "uid_key": g["grantee"].astype(str)})
+            return pd.DataFrame(
+                {
+                    "resource_arn": "arn:aws:ecr:"
+                    + g["region"]
+                    + ":"
+                    + g["account_id"]
+                    + ":repository-creation-template/"
+                    + g["template_prefix"].fillna("").astype(str),
+                    "account_id": g["account_id"],
+                    "region": g["region"],
+                    "repository_name": "",
+                    "details": "template "
+                    + g["template_prefix"].fillna("").astype(str)
+                    + " grants "
+                    + g["grantee"].astype(str),
+                    "uid_key": g["grantee"].astype(str),
+                }
+            )
 
 
 _register_grant_checks()
@@ -103,37 +155,60 @@ def _passthrough(f: pd.DataFrame, key_columns: list[str]) -> pd.DataFrame:
     if f.empty:
         return f
     key = f[key_columns].astype("string").fillna("").agg("|".join, axis=1)
-    return pd.DataFrame({"finding_id": f["finding_id"], "severity": f["severity"], "resource_arn": _resource_arn(f),
-                         "account_id": f["account_id"], "region": f["region"],
-                         "repository_name": f["repository_name"].fillna(""),
-                         "title": f["finding_id"].str.replace("_", " ").str.removeprefix("ecr "),
-                         "details": f["message"], "uid_key": key})
+    return pd.DataFrame(
+        {
+            "finding_id": f["finding_id"],
+            "severity": f["severity"],
+            "resource_arn": _resource_arn(f),
+            "account_id": f["account_id"],
+            "region": f["region"],
+            "repository_name": f["repository_name"].fillna(""),
+            "title": f["finding_id"].str.replace("_", " ").str.removeprefix("ecr "),
+            "details": f["message"],
+            "uid_key": key,
+        }
+    )
 
 
 @check("ecr_policy_*", "medium", "Policy quality", "See the finding's details; fix or remove the statement.")
 def _policy_findings(inv, memo):
     from . import access
+
     return _passthrough(access.policy_findings(inv), ["scope", "template_prefix", "statement_id", "subject"])
 
 
-@check("ecr_registry_replicates_outside_org", "high", "Images are replicated to an account outside the organization",
-       "Remove the replication rule (put-replication-configuration) or confirm the destination is trusted.")
+@check(
+    "ecr_registry_replicates_outside_org",
+    "high",
+    "Images are replicated to an account outside the organization",
+    "Remove the replication rule (put-replication-configuration) or confirm the destination is trusted.",
+)
 def _replication(inv, memo):
     from . import access
+
     r = access.replication(inv)
     r = r[r["relation"] == "external"]
     if r.empty:
         return pd.DataFrame()
-    return pd.DataFrame({"resource_arn": "arn:aws:ecr:" + r["region"] + ":" + r["account_id"] + ":registry",
-                         "account_id": r["account_id"], "region": r["region"], "repository_name": "",
-                         "details": "to account " + r["destination_account_id"].astype(str) + " in "
-                                    + r["destination_region"].astype(str),
-                         "uid_key": r["destination_account_id"].astype(str) + "|" + r["destination_region"].astype(str)})
+    return pd.DataFrame(
+        {
+            "resource_arn": "arn:aws:ecr:" + r["region"] + ":" + r["account_id"] + ":registry",
+            "account_id": r["account_id"],
+            "region": r["region"],
+            "repository_name": "",
+            "details": "to account "
+            + r["destination_account_id"].astype(str)
+            + " in "
+            + r["destination_region"].astype(str),
+            "uid_key": r["destination_account_id"].astype(str) + "|" + r["destination_region"].astype(str),
+        }
+    )
 
 
 @check("ecr_lifecycle_*", "medium", "Lifecycle policy", "See the finding's details and the lifecycle report.")
 def _lifecycle(inv, memo):
     from . import lifecycle
+
     return _passthrough(lifecycle.lint(inv), ["rule_priority"])
 
 
@@ -150,83 +225,158 @@ def _reasons(df: pd.DataFrame) -> pd.Series:
 def _per_repository(df: pd.DataFrame, details) -> pd.DataFrame:
     g = df.groupby(_REPO, observed=True, sort=True)
     out = details(g).reset_index()
-    return pd.DataFrame({"resource_arn": repository_arn(out["account_id"], out["region"], out["repository_name"]),
-                         "account_id": out["account_id"], "region": out["region"],
-                         "repository_name": out["repository_name"], "details": out["details"]})
+    return pd.DataFrame(
+        {
+            "resource_arn": repository_arn(out["account_id"], out["region"], out["repository_name"]),
+            "account_id": out["account_id"],
+            "region": out["region"],
+            "repository_name": out["repository_name"],
+            "details": out["details"],
+        }
+    )
 
 
 def _orphans(inv, memo):
     from . import images
+
     return memoized(memo, "orphans", lambda: images.orphans(inv))
 
 
-@check("ecr_repository_orphaned_images", "low", "Orphaned images take storage",
-       "Delete them (batch-delete-image), or add a lifecycle rule for untagged images; indexes before their children.")
+@check(
+    "ecr_repository_orphaned_images",
+    "low",
+    "Orphaned images take storage",
+    "Delete them (batch-delete-image), or add a lifecycle rule for untagged images; indexes before their children.",
+)
 def _orphaned(inv, memo):
     o = _orphans(inv, memo)
     o = o[~o["reason"].isin(["dangling_signature", "dangling_referrer"])]
     if o.empty:
         return pd.DataFrame()
     o = o.assign(_unknown=o["reclaimable_bytes"].isna())
-    return _per_repository(o, lambda g: g.agg(
-        n=("image_digest", "size"), unknown=("_unknown", "any"), b=("reclaimable_bytes", "sum"))
-        .assign(r=_reasons(o),
+    return _per_repository(
+        o,
+        lambda g: (
+            g.agg(n=("image_digest", "size"), unknown=("_unknown", "any"), b=("reclaimable_bytes", "sum"))
+            .assign(
+                r=_reasons(o),
                 # one unknown figure makes the repository's total unknown: never shown as 0
-                details=lambda d: d["n"].astype(str) + " orphaned image(s) (" + d["r"] + "), "
-                + d["b"].astype("Int64").astype(str).where(~d["unknown"], "") + " reclaimable bytes")
-        .assign(details=lambda d: d["details"].where(
-            ~d["unknown"], d["n"].astype(str) + " orphaned image(s) (" + d["r"]
-            + "), reclaimable bytes undetermined (not every manifest was read)"))["details"])
+                details=lambda d: (
+                    d["n"].astype(str)
+                    + " orphaned image(s) ("
+                    + d["r"]
+                    + "), "
+                    + d["b"].astype("Int64").astype(str).where(~d["unknown"], "")
+                    + " reclaimable bytes"
+                ),
+            )
+            .assign(
+                details=lambda d: d["details"].where(
+                    ~d["unknown"],
+                    d["n"].astype(str)
+                    + " orphaned image(s) ("
+                    + d["r"]
+                    + "), reclaimable bytes undetermined (not every manifest was read)",
+                )
+            )["details"]
+        ),
+    )
 
 
-@check("ecr_image_dangling_signature", "medium", "Signatures or referrers whose subject image is gone",
-       "Delete the dangling signature/referrer artifacts; check whether the signed image was deleted on purpose.")
+@check(
+    "ecr_image_dangling_signature",
+    "medium",
+    "Signatures or referrers whose subject image is gone",
+    "Delete the dangling signature/referrer artifacts; check whether the signed image was deleted on purpose.",
+)
 def _dangling(inv, memo):
     o = _orphans(inv, memo)
     o = o[o["reason"].isin(["dangling_signature", "dangling_referrer"])]
     if o.empty:
         return pd.DataFrame()
-    return _per_repository(o, lambda g: g.agg(n=("image_digest", "size")).assign(r=_reasons(o))
-                           .assign(details=lambda d: d["n"].astype(str) + " artifact(s): " + d["r"])["details"])
+    return _per_repository(
+        o,
+        lambda g: (
+            g.agg(n=("image_digest", "size"))
+            .assign(r=_reasons(o))
+            .assign(details=lambda d: d["n"].astype(str) + " artifact(s): " + d["r"])["details"]
+        ),
+    )
 
 
-@check("ecr_repository_stale_images", "low", "Images not pulled for 90 days",
-       "Archive or delete them, or add a lifecycle rule (sinceImagePulled transition to archive).")
+@check(
+    "ecr_repository_stale_images",
+    "low",
+    "Images not pulled for 90 days",
+    "Archive or delete them, or add a lifecycle rule (sinceImagePulled transition to archive).",
+)
 def _stale(inv, memo):
     from . import images
+
     s = images.stale(inv, days=90)
     s = s[s["is_stale"].fillna(False).astype(bool)]
     if s.empty:
         return pd.DataFrame()
-    return _per_repository(s, lambda g: g.agg(n=("image_digest", "size"), d=("idle_days", "max"))
-                           .assign(details=lambda d: d["n"].astype(str) + " image(s) idle 90+ days (longest "
-                                   + d["d"].astype("Int64").astype(str) + " days; ECR records pulls at most daily)")["details"])
+    return _per_repository(
+        s,
+        lambda g: g.agg(n=("image_digest", "size"), d=("idle_days", "max")).assign(
+            details=lambda d: (
+                d["n"].astype(str)
+                + " image(s) idle 90+ days (longest "
+                + d["d"].astype("Int64").astype(str)
+                + " days; ECR records pulls at most daily)"
+            )
+        )["details"],
+    )
 
 
-@check("ecr_audit_manifests_not_read", "info", "Manifests were not read: orphans and exact storage are undetermined",
-       "Register the audit role as a pull-time exclusion (aws ecr register-pull-time-update-exclusion "
-       "--principal-arn <role ARN>) in this account and region, then collect again.")
+@check(
+    "ecr_audit_manifests_not_read",
+    "info",
+    "Manifests were not read: orphans and exact storage are undetermined",
+    "Register the audit role as a pull-time exclusion (aws ecr register-pull-time-update-exclusion "
+    "--principal-arn <role ARN>) in this account and region, then collect again.",
+)
 def _unread(inv, memo):
     c = inv.coverage
     c = c[~c["manifests_read"].fillna(False).astype(bool) & c["status"].isin(["complete", "partial"])]
     if c.empty:
         return pd.DataFrame()
-    return pd.DataFrame({"resource_arn": "arn:aws:ecr:" + c["region"] + ":" + c["account_id"] + ":registry",
-                         "account_id": c["account_id"], "region": c["region"], "repository_name": "",
-                         "details": c["manifests_reason"].fillna("")})
+    return pd.DataFrame(
+        {
+            "resource_arn": "arn:aws:ecr:" + c["region"] + ":" + c["account_id"] + ":registry",
+            "account_id": c["account_id"],
+            "region": c["region"],
+            "repository_name": "",
+            "details": c["manifests_reason"].fillna(""),
+        }
+    )
 
 
-@check("ecr_repository_reclaimable_storage", "low", "Cleanup would free storage in this repository",
-       "Delete the orphaned images (see the orphaned images report) or let a lifecycle rule do it.")
+@check(
+    "ecr_repository_reclaimable_storage",
+    "low",
+    "Cleanup would free storage in this repository",
+    "Delete the orphaned images (see the orphaned images report) or let a lifecycle rule do it.",
+)
 def _reclaimable(inv, memo):
     from . import cost
+
     s = cost.savings(inv, removals={"orphans": _orphans(inv, memo)})
     s = s[(s["basis"] != "undetermined") & (s["freed_bytes"].fillna(0) > 0)]
     if s.empty:
         return pd.DataFrame()
-    return pd.DataFrame({
-        "resource_arn": repository_arn(s["account_id"], s["region"], s["repository_name"]),
-        "account_id": s["account_id"], "region": s["region"], "repository_name": s["repository_name"],
-        "details": s["freed_bytes"].astype("int64").astype(str) + " bytes (USD "
-                   + s["cost_usd_per_month_freed"].round(4).astype(str) + " per month) freed by deleting "
-                   + s["images_removed"].astype(str) + " orphaned image(s); shared layers excluded"})
+    return pd.DataFrame(
+        {
+            "resource_arn": repository_arn(s["account_id"], s["region"], s["repository_name"]),
+            "account_id": s["account_id"],
+            "region": s["region"],
+            "repository_name": s["repository_name"],
+            "details": s["freed_bytes"].astype("int64").astype(str)
+            + " bytes (USD "
+            + s["cost_usd_per_month_freed"].round(4).astype(str)
+            + " per month) freed by deleting "
+            + s["images_removed"].astype(str)
+            + " orphaned image(s); shared layers excluded",
+        }
+    )

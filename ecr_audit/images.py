@@ -17,6 +17,7 @@ for its account × region, or an index manifest that could not be read in its re
 Everything is vectorized over frames (numpy reachability over integer node ids); loops are
 bounded by the depth of the graph, never by the number of images.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,13 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import blobs
-from .keys import digest_rows, keys, layer_keys, reference_rows, tag_rows
-
-from .schema import IMAGE_KEY, REPO_KEY  # declared once in schema; other modules import them from here
 
 # The ECR vocabulary is declared in ecr.py (re-exported here under the names analyses import).
 from .ecr import COSIGN_TAG  # cosign's tag scheme: the tag names the subject
 from .ecr import INDEX_TYPES as INDEX_MEDIA_TYPES
+from .keys import digest_rows, keys, layer_keys, reference_rows, tag_rows
+from .schema import IMAGE_KEY, REPO_KEY  # declared once in schema; other modules import them from here
+
 # Artifact/config types of signature artifacts (cosign, Notation/AWS Signer, sigstore bundles).
 SIGNATURE_TYPES = (
     "application/vnd.dev.cosign.artifact.sig.v1+json",
@@ -42,24 +43,35 @@ SIGNATURE_TYPES = (
 )
 ROLES = ("image", "index", "index_child", "attestation", "signature", "referrer", "undetermined")
 LIVENESS = ("live", "orphan", "undetermined")
-ORPHAN_REASONS = ("untagged_unreferenced", "orphaned_index", "orphaned_index_child",
-                  "dangling_signature", "dangling_referrer", "orphaned_attachment")
+ORPHAN_REASONS = (
+    "untagged_unreferenced",
+    "orphaned_index",
+    "orphaned_index_child",
+    "dangling_signature",
+    "dangling_referrer",
+    "orphaned_attachment",
+)
 
-PULL_TIME_NOTE = ("ECR records lastRecordedPullTime at most once every 24 hours, and every "
-                  "BatchGetImage (including an audit's) moves it unless the caller is registered "
-                  "as a pull-time update exclusion.")
-EXCLUSION_HOWTO = ("Register the audit role as a pull-time update exclusion in every account and "
-                   "region, then collect again with manifests: "
-                   "aws ecr register-pull-time-update-exclusion --principal-arn <audit-role-arn> "
-                   "--region <region>")
+PULL_TIME_NOTE = (
+    "ECR records lastRecordedPullTime at most once every 24 hours, and every "
+    "BatchGetImage (including an audit's) moves it unless the caller is registered "
+    "as a pull-time update exclusion."
+)
+EXCLUSION_HOWTO = (
+    "Register the audit role as a pull-time update exclusion in every account and "
+    "region, then collect again with manifests: "
+    "aws ecr register-pull-time-update-exclusion --principal-arn <audit-role-arn> "
+    "--region <region>"
+)
 
-_KEEP_PARENT_KINDS = ("index_child",)               # source keeps target
+_KEEP_PARENT_KINDS = ("index_child",)  # source keeps target
 _KEEP_SUBJECT_KINDS = ("referrer_subject", "signature_subject", "attestation_subject")  # target keeps source
 
 
 # --------------------------------------------------------------------------------------------
 # Graph
 # --------------------------------------------------------------------------------------------
+
 
 def _tag_facts(inv, images: pd.DataFrame) -> pd.DataFrame:
     """Per image: number of tags, of ordinary tags, and the subject named by its first cosign tag."""
@@ -68,11 +80,16 @@ def _tag_facts(inv, images: pd.DataFrame) -> pd.DataFrame:
     hexes = pc.struct_field(pc.extract_regex(flat, COSIGN_TAG), "hex") if len(flat) else flat
     is_cosign = np.asarray(hexes.is_valid(), dtype=bool)
     subject = np.full(n, None, dtype=object)
-    cos_rows, first = np.unique(rows[is_cosign], return_index=True)     # first cosign tag of each image
+    cos_rows, first = np.unique(rows[is_cosign], return_index=True)  # first cosign tag of each image
     subject[cos_rows] = ["sha256:" + h for h in hexes.filter(pa.array(is_cosign)).take(first).to_pylist()]
-    return pd.DataFrame({"n_tags": np.bincount(rows, minlength=n), "n_plain_tags": np.bincount(rows[~is_cosign], minlength=n),
-                         "cosign_subject": pd.Series(subject, index=images.index, dtype="str")},
-                        index=images.index)
+    return pd.DataFrame(
+        {
+            "n_tags": np.bincount(rows, minlength=n),
+            "n_plain_tags": np.bincount(rows[~is_cosign], minlength=n),
+            "cosign_subject": pd.Series(subject, index=images.index, dtype="str"),
+        },
+        index=images.index,
+    )
 
 
 def _manifests_read(inv) -> pd.DataFrame:
@@ -84,20 +101,26 @@ def _manifests_read(inv) -> pd.DataFrame:
 
 def _completeness_by_repo(inv) -> tuple[np.ndarray, np.ndarray]:
     """Per repository id (keys.repos): graph_known, and the reason when it is not (cached)."""
+
     def compute():
         k = keys(inv)
         im = inv.images
-        read = k.repos[["account_id", "region"]].merge(_manifests_read(inv), on=["account_id", "region"],
-                                                      how="left")
+        read = k.repos[["account_id", "region"]].merge(
+            _manifests_read(inv), on=["account_id", "region"], how="left"
+        )
         region_read = read["manifests_read"].fillna(False).astype(bool).to_numpy()
         status = im["manifest_status"]
         is_index = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
         bad_index = is_index & status.notna().to_numpy() & ~(status == "present").fillna(False).to_numpy()
         bad = np.bincount(k.image_repo, weights=bad_index, minlength=k.n_repos) > 0
         known = region_read & ~bad
-        reason = np.where(~region_read, "manifests not read in this account × region",
-                          np.where(bad, "some index manifests could not be read", "")).astype(object)
+        reason = np.where(
+            ~region_read,
+            "manifests not read in this account × region",
+            np.where(bad, "some index manifests could not be read", ""),
+        ).astype(object)
         return known, reason
+
     return inv.cached("images.completeness", compute)
 
 
@@ -118,7 +141,7 @@ def _on_subject_cycle(sub_idx: np.ndarray) -> np.ndarray:
     """True where following subjects (sub_idx: row of each image's subject, -1 none) never
     ends: the image is on, or leads into, a cycle. Pointer doubling: log2(n) vectorized steps."""
     n = len(sub_idx)
-    step = np.where(sub_idx >= 0, sub_idx, np.arange(n))     # an image without a subject is a fixed point
+    step = np.where(sub_idx >= 0, sub_idx, np.arange(n))  # an image without a subject is a fixed point
     for _ in range(max(int(n).bit_length(), 1) + 1):
         step = step[step]
     return sub_idx[step] >= 0 if n else np.zeros(0, bool)
@@ -151,8 +174,9 @@ class _Graph:
         cos_tgt = digest_rows(inv, self.cosign_subject[cos], np.flatnonzero(cos))
 
         keeper = np.concatenate([src[parent_kind], tgt[subject_kind], sd_tgt, cos_tgt]).astype(np.int64)
-        kept = np.concatenate([tgt[parent_kind], src[subject_kind],
-                               np.flatnonzero(has_sd), np.flatnonzero(cos)]).astype(np.int64)
+        kept = np.concatenate(
+            [tgt[parent_kind], src[subject_kind], np.flatnonzero(has_sd), np.flatnonzero(cos)]
+        ).astype(np.int64)
         ok = (keeper >= 0) & (kept >= 0) & (keeper != kept)
         self.keeper, self.kept = keeper[ok], kept[ok]  # duplicates are harmless for reachability
 
@@ -207,10 +231,24 @@ def classify(inv) -> pd.DataFrame:
     return _classify(inv)[0].copy()
 
 
-CLASSIFY_COLUMNS = IMAGE_KEY + ["tags", "role", "liveness", "is_live", "parent_index_digest", "parent_index_count",
-                                "subject_digest", "has_subject_present", "platform", "size_bytes", "pushed_at",
-                                "last_pulled_at", "image_status", "manifest_media_type", "graph_known",
-                                "graph_reason"]
+CLASSIFY_COLUMNS = IMAGE_KEY + [
+    "tags",
+    "role",
+    "liveness",
+    "is_live",
+    "parent_index_digest",
+    "parent_index_count",
+    "subject_digest",
+    "has_subject_present",
+    "platform",
+    "size_bytes",
+    "pushed_at",
+    "last_pulled_at",
+    "image_status",
+    "manifest_media_type",
+    "graph_known",
+    "graph_reason",
+]
 
 
 def _classify(inv):
@@ -239,8 +277,9 @@ def _compute_classify(inv):
     is_att_child = np.zeros(n, bool)
     if len(children):
         is_child[children["_tgt"].to_numpy()] = True
-        att = (children["reference_type"] == "attestation-manifest").fillna(False) | \
-              (children["platform"] == "unknown/unknown").fillna(False)
+        att = (children["reference_type"] == "attestation-manifest").fillna(False) | (
+            children["platform"] == "unknown/unknown"
+        ).fillna(False)
         is_att_child[children.loc[att.to_numpy(), "_tgt"].to_numpy()] = True
     ref = g.ref
     att_source = np.zeros(n, bool)
@@ -249,14 +288,17 @@ def _compute_classify(inv):
         att_source[a["_src"].to_numpy()] = True
 
     role = np.select(
-        [cosign_only | (sig_type & g.has_subject),
-         is_index,
-         g.has_subject & ~att_source & ~is_att_child,
-         is_att_child | att_source | (intoto & g.has_subject),
-         is_child,
-         g.is_tagged | graph_known],
+        [
+            cosign_only | (sig_type & g.has_subject),
+            is_index,
+            g.has_subject & ~att_source & ~is_att_child,
+            is_att_child | att_source | (intoto & g.has_subject),
+            is_child,
+            g.is_tagged | graph_known,
+        ],
         [ROLES.index(r) for r in ("signature", "index", "referrer", "attestation", "index_child", "image")],
-        default=ROLES.index("undetermined"))
+        default=ROLES.index("undetermined"),
+    )
 
     roots = g.n_plain_tags > 0
     # Could be kept alive by an edge we could not read: untagged, graph unknown, and no subject
@@ -265,7 +307,7 @@ def _compute_classify(inv):
     unknown = ~graph_known & ~g.is_tagged & (~g.has_subject | g.subject_cycle)
     live = g.reach(roots)
     possibly = g.reach(roots | unknown)
-    liveness = np.where(live, 0, np.where(possibly, 2, 1))           # LIVENESS codes
+    liveness = np.where(live, 0, np.where(possibly, 2, 1))  # LIVENESS codes
 
     platform = pd.Series(pd.NA, index=im.index, dtype=object)
     if len(children):
@@ -304,6 +346,7 @@ def _compute_classify(inv):
 # Orphans
 # --------------------------------------------------------------------------------------------
 
+
 def attributed_freed_bytes(inv, removed: pd.DataFrame) -> pd.Series:
     """Blob-aware bytes freed by removing `removed` (IMAGE_KEY rows), attributed per image.
 
@@ -321,22 +364,26 @@ def attributed_freed_bytes(inv, removed: pd.DataFrame) -> pd.Series:
 
 def _repo_blobs_known(inv) -> np.ndarray:
     """Per repository id: every image's blobs are known (manifest read, or layers present)."""
+
     def compute():
         k, lk = keys(inv), layer_keys(inv)
         im = inv.images
         known = (im["manifest_status"] == "present").fillna(False).to_numpy().copy()
         known[lk.image_row[lk.image_row >= 0]] = True
         return np.bincount(k.image_repo, weights=~known, minlength=k.n_repos) == 0
+
     return inv.cached("images.repo_blobs_known", compute)
 
 
-def _attributed_freed_bytes_rows(inv, rows: np.ndarray, repo: np.ndarray | None = None) -> pd.arrays.IntegerArray:
+def _attributed_freed_bytes_rows(
+    inv, rows: np.ndarray, repo: np.ndarray | None = None
+) -> pd.arrays.IntegerArray:
     """`attributed_freed_bytes` for removed images given as rows of inv.images (-1: not an
     image of the inventory; then `repo`, the repository id, decides known or not)."""
     k, lk = keys(inv), layer_keys(inv)
     n = len(inv.images)
     repo = k.image_repo[rows.clip(0)] if repo is None else repo
-    is_removed_img = np.zeros(n + 1, bool)               # slot n: "not an image" (row -1)
+    is_removed_img = np.zeros(n + 1, bool)  # slot n: "not an image" (row -1)
     is_removed_img[rows[rows >= 0]] = True
     is_removed = is_removed_img[np.where(lk.image_row >= 0, lk.image_row, n)]
     gone = np.flatnonzero(blobs.freed_rows(lk.pair, lk.n_pairs, is_removed))
@@ -344,8 +391,10 @@ def _attributed_freed_bytes_rows(inv, rows: np.ndarray, repo: np.ndarray | None 
     if len(gone):
         owner = lk.image_row[gone]
         imgs, inverse = np.unique(owner, return_inverse=True)
-        digest_rank = np.argsort(np.argsort(inv.images["image_digest"].iloc[imgs].to_numpy(dtype=object),
-                                            kind="stable"), kind="stable")
+        digest_rank = np.argsort(
+            np.argsort(inv.images["image_digest"].iloc[imgs].to_numpy(dtype=object), kind="stable"),
+            kind="stable",
+        )
         order = np.lexsort((digest_rank[inverse], lk.pair[gone]))
         pairs = lk.pair[gone][order]
         first = order[np.r_[True, pairs[1:] != pairs[:-1]]]
@@ -370,28 +419,47 @@ def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
     reclaimable_bytes: blobs that no remaining image of the repository uses, with all orphans
     removed together (null when the repository's blobs are not fully known).
     """
-    c = _classify(inv)[0] if roles is None else roles     # cached: its index is the inv.images row
+    c = _classify(inv)[0] if roles is None else roles  # cached: its index is the inv.images row
     o = c[c["liveness"] == "orphan"].copy()
     role = o["role"]
     subject_missing = o["subject_digest"].notna() & ~o["has_subject_present"].astype(bool)
     in_orphan_index = o["parent_index_count"] > 0
     o["reason"] = np.select(
-        [(role == "signature") & subject_missing,
-         role.isin(["referrer", "attestation"]) & subject_missing,
-         role == "index",
-         in_orphan_index,
-         role.isin(["signature", "referrer", "attestation"])],
-        ["dangling_signature", "dangling_referrer", "orphaned_index", "orphaned_index_child",
-         "orphaned_attachment"],
-        default="untagged_unreferenced")
+        [
+            (role == "signature") & subject_missing,
+            role.isin(["referrer", "attestation"]) & subject_missing,
+            role == "index",
+            in_orphan_index,
+            role.isin(["signature", "referrer", "attestation"]),
+        ],
+        [
+            "dangling_signature",
+            "dangling_referrer",
+            "orphaned_index",
+            "orphaned_index_child",
+            "orphaned_attachment",
+        ],
+        default="untagged_unreferenced",
+    )
     if not len(o):
         o["reclaimable_bytes"] = pd.Series(dtype="Int64")
     elif roles is None:
         o["reclaimable_bytes"] = _attributed_freed_bytes_rows(inv, o.index.to_numpy())
     else:
         o["reclaimable_bytes"] = attributed_freed_bytes(inv, o[IMAGE_KEY])
-    cols = IMAGE_KEY + ["tags", "role", "reason", "subject_digest", "parent_index_digest", "platform",
-                        "size_bytes", "reclaimable_bytes", "pushed_at", "last_pulled_at", "image_status"]
+    cols = IMAGE_KEY + [
+        "tags",
+        "role",
+        "reason",
+        "subject_digest",
+        "parent_index_digest",
+        "platform",
+        "size_bytes",
+        "reclaimable_bytes",
+        "pushed_at",
+        "last_pulled_at",
+        "image_status",
+    ]
     return o[cols].reset_index(drop=True)
 
 
@@ -400,8 +468,10 @@ def undetermined(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
     c = _classify(inv)[0] if roles is None else roles
     u = c[c["liveness"] == "undetermined"].copy()
     u["why"] = np.where(
-        u["graph_known"], "its subject or parent is undetermined",
-        "untagged, and index manifests were not read here (" + u["graph_reason"].astype(str) + ")")
+        u["graph_known"],
+        "its subject or parent is undetermined",
+        "untagged, and index manifests were not read here (" + u["graph_reason"].astype(str) + ")",
+    )
     u["how_to_decide"] = EXCLUSION_HOWTO
     cols = IMAGE_KEY + ["tags", "role", "why", "how_to_decide", "size_bytes", "pushed_at", "last_pulled_at"]
     return u[cols].reset_index(drop=True)
@@ -410,6 +480,7 @@ def undetermined(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Staleness
 # --------------------------------------------------------------------------------------------
+
 
 def _as_of(inv, as_of) -> pd.Timestamp:
     raw = as_of if as_of not in (None, "") else inv.meta.get("collected_at")
@@ -464,12 +535,13 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
         eff = nxt
     basis = np.where(eff > own, 3, basis)
     out = im[IMAGE_KEY + ["tags"]].copy()
-    out["role"] = roles["role"].array              # row-aligned: both follow inv.images
+    out["role"] = roles["role"].array  # row-aligned: both follow inv.images
     out["liveness"] = roles["liveness"].array
-    out["last_activity_at"] = pd.to_datetime(np.where(eff == _NAT, np.datetime64("NaT"), eff.view("datetime64[ns]")),
-                                             utc=True)
+    out["last_activity_at"] = pd.to_datetime(
+        np.where(eff == _NAT, np.datetime64("NaT"), eff.view("datetime64[ns]")), utc=True
+    )
     out["activity_basis"] = _labels(basis, ACTIVITY_BASES)
-    idle = (now - out["last_activity_at"])
+    idle = now - out["last_activity_at"]
     out["idle_days"] = (idle.dt.total_seconds() // 86400).astype("Int64")
     out["is_stale"] = (out["idle_days"] >= days).astype("boolean")
     out["size_bytes"] = im["size_bytes"]
@@ -477,26 +549,40 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
     return out
 
 
-def stale_by_repository(inv, days: int = 90, as_of=None, per_image: pd.DataFrame | None = None) -> pd.DataFrame:
+def stale_by_repository(
+    inv, days: int = 90, as_of=None, per_image: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per repository: images, stale images, their sizes and the newest activity.
 
     Sizes sum imageSizeInBytes over non-index images only (an index reports the max of its
     children, ecr-facts §4.3); shared layers are still counted per image (an upper bound).
     """
     s = stale(inv, days, as_of) if per_image is None else per_image
-    s = s.assign(_sz=s["size_bytes"].where(~s["is_index"], 0).fillna(0),
-                 _st=s["is_stale"].fillna(False).astype(bool),
-                 _tagged=s["tags"].map(len) > 0)
+    s = s.assign(
+        _sz=s["size_bytes"].where(~s["is_index"], 0).fillna(0),
+        _st=s["is_stale"].fillna(False).astype(bool),
+        _tagged=s["tags"].map(len) > 0,
+    )
     s["_stale_sz"] = s["_sz"].where(s["_st"], 0)
     s["_stale_tagged"] = s["_st"] & s["_tagged"]
-    g = s.groupby(REPO_KEY, observed=True).agg(
-        images=("image_digest", "size"), stale_images=("_st", "sum"),
-        stale_tagged_images=("_stale_tagged", "sum"), size_bytes=("_sz", "sum"),
-        stale_size_bytes=("_stale_sz", "sum"), last_activity_at=("last_activity_at", "max")).reset_index()
+    g = (
+        s.groupby(REPO_KEY, observed=True)
+        .agg(
+            images=("image_digest", "size"),
+            stale_images=("_st", "sum"),
+            stale_tagged_images=("_stale_tagged", "sum"),
+            size_bytes=("_sz", "sum"),
+            stale_size_bytes=("_stale_sz", "sum"),
+            last_activity_at=("last_activity_at", "max"),
+        )
+        .reset_index()
+    )
     g["is_all_stale"] = g["images"] == g["stale_images"]
     for c in ("images", "stale_images", "stale_tagged_images", "size_bytes", "stale_size_bytes"):
         g[c] = g[c].astype("Int64")
-    return g.sort_values(["stale_size_bytes", "repository_name"], ascending=[False, True]).reset_index(drop=True)
+    return g.sort_values(["stale_size_bytes", "repository_name"], ascending=[False, True]).reset_index(
+        drop=True
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,8 +615,15 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
     subject. Children and attachments of a superseded image go with it (see `classify`).
     """
     im = inv.images
-    cols = IMAGE_KEY + ["tags", "family", "family_rank", "family_size", "pushed_at", "size_bytes",
-                        "manifest_media_type"]
+    cols = IMAGE_KEY + [
+        "tags",
+        "family",
+        "family_rank",
+        "family_size",
+        "pushed_at",
+        "size_bytes",
+        "manifest_media_type",
+    ]
     rows, flat = tag_rows(inv)
     if len(flat):
         plain = ~np.asarray(pc.match_substring_regex(flat, COSIGN_TAG), dtype=bool)
@@ -543,12 +636,18 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
     rows, fam_code = rows[first], fam_code[first]
     k = keys(inv)
     repo_rank = np.empty(k.n_repos, np.int64)
-    repo_rank[np.lexsort([k.repos[c].to_numpy(dtype=object) for c in reversed(REPO_KEY)])] = np.arange(k.n_repos)
+    repo_rank[np.lexsort([k.repos[c].to_numpy(dtype=object) for c in reversed(REPO_KEY)])] = np.arange(
+        k.n_repos
+    )
     repo = repo_rank[k.image_repo[rows]]
     t = _ns(im["last_activated_at"].where(im["last_activated_at"].notna(), im["pushed_at"]))[rows]
-    newest_first = np.where(t == _NAT, np.iinfo(np.int64).max, -t)           # never-pushed last
-    digest_rank = np.asarray(pc.rank(pa.array(im["image_digest"].array).take(pa.array(rows)),
-                                     sort_keys="ascending", tiebreaker="dense"), dtype=np.int64)
+    newest_first = np.where(t == _NAT, np.iinfo(np.int64).max, -t)  # never-pushed last
+    digest_rank = np.asarray(
+        pc.rank(
+            pa.array(im["image_digest"].array).take(pa.array(rows)), sort_keys="ascending", tiebreaker="dense"
+        ),
+        dtype=np.int64,
+    )
     order = np.lexsort((digest_rank, newest_first, fam_code, repo))
     rows, fam_code, repo = rows[order], fam_code[order], repo[order]
     group = np.r_[True, (repo[1:] != repo[:-1]) | (fam_code[1:] != fam_code[:-1])]
@@ -562,7 +661,11 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
     best = best[rank[best] > keep]
     best = best[np.lexsort((rank[best], fam_code[best], repo[best]))]
     r = rows[best]
-    out = im[IMAGE_KEY + ["tags", "pushed_at", "size_bytes", "manifest_media_type"]].take(r).reset_index(drop=True)
+    out = (
+        im[IMAGE_KEY + ["tags", "pushed_at", "size_bytes", "manifest_media_type"]]
+        .take(r)
+        .reset_index(drop=True)
+    )
     out["family"] = pd.Series(np.asarray(fam_names, dtype=object)[fam_code[best]], dtype="str")
     out["family_rank"] = pd.array(rank[best], dtype="Int64")
     out["family_size"] = pd.array(size[best], dtype="Int64")
@@ -573,33 +676,50 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
 # Summaries for reports
 # --------------------------------------------------------------------------------------------
 
+
 def role_mix(roles: pd.DataFrame) -> pd.DataFrame:
     """Per role × liveness: images, how many are untagged, and their reported size.
 
     Shows how much of "untagged" is really index children and attachments of live images.
     Index sizes are excluded from size_bytes (an index reports the max of its children).
     """
-    r = roles.assign(_untagged=roles["tags"].map(len) == 0,
-                     _size=roles["size_bytes"].where(~roles["manifest_media_type"].isin(INDEX_MEDIA_TYPES), 0))
-    out = (r.groupby(["role", "liveness"], observed=True)
-           .agg(images=("image_digest", "size"), untagged_images=("_untagged", "sum"), size_bytes=("_size", "sum"))
-           .reset_index())
+    r = roles.assign(
+        _untagged=roles["tags"].map(len) == 0,
+        _size=roles["size_bytes"].where(~roles["manifest_media_type"].isin(INDEX_MEDIA_TYPES), 0),
+    )
+    out = (
+        r.groupby(["role", "liveness"], observed=True)
+        .agg(
+            images=("image_digest", "size"), untagged_images=("_untagged", "sum"), size_bytes=("_size", "sum")
+        )
+        .reset_index()
+    )
     for c in ("images", "untagged_images", "size_bytes"):
         out[c] = out[c].astype("Int64")
     return out.sort_values(["untagged_images", "images"], ascending=False).reset_index(drop=True)
 
 
-def orphan_summary(orphan_rows: pd.DataFrame, by=("account_id", "region", "repository_name", "reason")) -> pd.DataFrame:
+def orphan_summary(
+    orphan_rows: pd.DataFrame, by=("account_id", "region", "repository_name", "reason")
+) -> pd.DataFrame:
     """Orphans grouped by `by`: images, reported size, reclaimable bytes (null if any unknown)."""
     by = list(by)
     o = orphan_rows.assign(_unknown=orphan_rows["reclaimable_bytes"].isna())
-    out = (o.groupby(by, observed=True)
-           .agg(images=("image_digest", "size"), size_bytes=("size_bytes", "sum"),
-                reclaimable_bytes=("reclaimable_bytes", "sum"), _unknown=("_unknown", "any"))
-           .reset_index())
+    out = (
+        o.groupby(by, observed=True)
+        .agg(
+            images=("image_digest", "size"),
+            size_bytes=("size_bytes", "sum"),
+            reclaimable_bytes=("reclaimable_bytes", "sum"),
+            _unknown=("_unknown", "any"),
+        )
+        .reset_index()
+    )
     out["reclaimable_bytes"] = out["reclaimable_bytes"].astype("Int64").mask(out.pop("_unknown"))
     out["images"] = out["images"].astype("Int64")
-    return out.sort_values(["reclaimable_bytes", "size_bytes"], ascending=False, na_position="last").reset_index(drop=True)
+    return out.sort_values(
+        ["reclaimable_bytes", "size_bytes"], ascending=False, na_position="last"
+    ).reset_index(drop=True)
 
 
 IDLE_BINS = (0, 30, 90, 180, 365, 730)
@@ -611,5 +731,7 @@ def idle_histogram(stale_rows: pd.DataFrame, bins=IDLE_BINS) -> pd.DataFrame:
     labels = [f"{a}–{b - 1} days" if np.isfinite(b) else f"{a}+ days" for a, b in zip(edges[:-1], edges[1:])]
     bucket = pd.cut(stale_rows["idle_days"].astype("float"), edges, right=False, labels=labels)
     s = stale_rows.assign(bucket=bucket, _size=stale_rows["size_bytes"].where(~stale_rows["is_index"], 0))
-    out = s.groupby("bucket", observed=False).agg(images=("image_digest", "size"), size_bytes=("_size", "sum"))
+    out = s.groupby("bucket", observed=False).agg(
+        images=("image_digest", "size"), size_bytes=("_size", "sum")
+    )
     return out.reset_index().astype({"images": "Int64", "size_bytes": "Int64"})

@@ -1,9 +1,10 @@
 """`Inventory`: the collected frames of one snapshot plus its provenance (`meta`)."""
+
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -26,7 +27,7 @@ class Frames(MutableMapping):
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
-            loader = self._loaders[name]        # KeyError for an unknown frame, as a dict would
+            loader = self._loaders[name]  # KeyError for an unknown frame, as a dict would
             self._frames[name] = loader()
             del self._loaders[name]
         return self._frames[name]
@@ -94,7 +95,7 @@ class Inventory:
         self.frames = Frames({name: schema.conform(name, self.frames.get(name)) for name in schema.FRAMES})
 
     @classmethod
-    def from_conformed(cls, frames, meta: dict[str, Any]) -> "Inventory":
+    def from_conformed(cls, frames, meta: dict[str, Any]) -> Inventory:
         """Wrap frames that already passed `schema.conform` (every frame present; a `Frames` may
         hold loaders that conform on first access) without re-casting."""
         missing = set(schema.FRAMES) - set(frames)
@@ -106,7 +107,7 @@ class Inventory:
         return inv
 
     @classmethod
-    def from_frames(cls, meta: dict[str, Any] | None = None, **frames) -> "Inventory":
+    def from_frames(cls, meta: dict[str, Any] | None = None, **frames) -> Inventory:
         """Build from any subset of frames (records or DataFrames); the rest are empty."""
         return cls(frames=frames, meta=dict(meta or {}))
 
@@ -114,8 +115,11 @@ class Inventory:
         """`compute()` once per Inventory under `name`, then the same object (do not mutate it)."""
         # Replacing a frame (not recommended either) drops everything cached.
         frames = self.frames
-        stamp = ((id(frames), frames.version) if isinstance(frames, Frames)
-                 else tuple(id(df) for df in frames.values()))
+        stamp = (
+            (id(frames), frames.version)
+            if isinstance(frames, Frames)
+            else tuple(id(df) for df in frames.values())
+        )
         if self.__dict__.get("_cache_stamp") != stamp:
             self.__dict__["_cache"], self.__dict__["_cache_stamp"] = {}, stamp
         cache = self.__dict__["_cache"]
@@ -151,5 +155,7 @@ class Inventory:
 
     def __repr__(self) -> str:
         c = self.counts()
-        return (f"Inventory(accounts={c['accounts']}, repositories={c['repositories']}, "
-                f"images={c['images']}, errors={c['errors']})")
+        return (
+            f"Inventory(accounts={c['accounts']}, repositories={c['repositories']}, "
+            f"images={c['images']}, errors={c['errors']})"
+        )

@@ -6,6 +6,7 @@ which of the values it uses, so the resource-policy and lifecycle-policy parsers
 refuse to evaluate a document that repeats a key with different values, rather than guess the
 narrowest reading. A key repeated with the same value each time reads the same either way.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,13 +14,14 @@ from typing import NamedTuple
 
 
 class Repeat(NamedTuple):
-    path: str        # the object holding the key: `Statement[0].Condition`, "" for the top level
+    path: str  # the object holding the key: `Statement[0].Condition`, "" for the top level
     key: str
-    same: bool       # every occurrence has the same value: the document reads the same either way
+    same: bool  # every occurrence has the same value: the document reads the same either way
 
 
 class _Repeated(dict):
     """A JSON object whose text repeats keys (the last value kept, as json.loads does)."""
+
     repeated: tuple[tuple[str, bool], ...] = ()
 
 
@@ -53,14 +55,18 @@ def loads(text: str) -> tuple[object, tuple[Repeat, ...]]:
     doc = json.loads(text, object_pairs_hook=hook)
     found: list[Repeat] = []
     stack = [("", doc)] if any_repeated else []
-    while stack:                      # iterative: documents may be nested deeply
+    while stack:  # iterative: documents may be nested deeply
         path, node = stack.pop()
         if isinstance(node, _Repeated):
             found.extend(Repeat(path, k, same) for k, same in node.repeated)
         if isinstance(node, dict):
-            stack.extend((_label(path, k), v) for k, v in reversed(node.items())
-                         if isinstance(v, (dict, list)))
+            stack.extend(
+                (_label(path, k), v) for k, v in reversed(node.items()) if isinstance(v, (dict, list))
+            )
         elif isinstance(node, list):
-            stack.extend((_label(path, i), v) for i, v in reversed(list(enumerate(node)))
-                         if isinstance(v, (dict, list)))
+            stack.extend(
+                (_label(path, i), v)
+                for i, v in reversed(list(enumerate(node)))
+                if isinstance(v, (dict, list))
+            )
     return doc, tuple(found)

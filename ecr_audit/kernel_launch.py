@@ -14,6 +14,7 @@ from the thread running its event loop, which is the thread inside `report.run` 
 event loop is already running there, jupyter_core's long-lived runner thread), so the signal
 comes when `report` ends, not earlier. Elsewhere the command is exec'd unchanged.
 """
+
 import os
 import signal
 import sys
@@ -27,11 +28,15 @@ def main(argv: list[str]) -> None:
         sys.exit("usage: kernel_launch.py PARENT_PID -- KERNEL_COMMAND...")
     if sys.platform.startswith("linux"):
         import ctypes
+
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            print(f"ecr-audit: prctl(PR_SET_PDEATHSIG) failed ({os.strerror(ctypes.get_errno())}); "
-                  "this kernel may outlive a killed report", file=sys.stderr)
-        if os.getppid() != parent:      # the report died before the request: nothing to run for
+            print(
+                f"ecr-audit: prctl(PR_SET_PDEATHSIG) failed ({os.strerror(ctypes.get_errno())}); "
+                "this kernel may outlive a killed report",
+                file=sys.stderr,
+            )
+        if os.getppid() != parent:  # the report died before the request: nothing to run for
             os._exit(1)
     os.execvp(cmd[0], cmd)
 

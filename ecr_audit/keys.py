@@ -6,6 +6,7 @@ an image's id is its row position in `inv.images`, a repository's id its positio
 `Keys.repos`; layers and manifest references get the image ids they name. Results are cached
 on the Inventory (`inv.cached`), so every analysis of one Inventory shares them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ import pyarrow.compute as pc
 from . import compact
 from .compact import flat_tags
 from .schema import IMAGE_KEY, REPO_KEY  # declared once in schema; other modules import them from here
-
 
 # -- hashing digests fast -----------------------------------------------------------------------
 # A canonical digest is `sha256:` + 64 lowercase hex characters; 64 of its bits hash as an
@@ -49,10 +49,12 @@ def _records_chunk(a: pa.Array):
     if a.null_count:
         a = a.fill_null(_FILL)
     bufs = a.buffers()
-    off = np.frombuffer(bufs[1], np.int64 if pa.types.is_large_string(a.type) else np.int32)[a.offset:a.offset + n + 1]
+    off = np.frombuffer(bufs[1], np.int64 if pa.types.is_large_string(a.type) else np.int32)[
+        a.offset : a.offset + n + 1
+    ]
     if off[-1] - off[0] != _LEN * n or not np.all(np.diff(off) == _LEN):
         return None
-    rec = np.frombuffer(bufs[2], np.uint8)[off[0]:off[-1]].reshape(n, _LEN)
+    rec = np.frombuffer(bufs[2], np.uint8)[off[0] : off[-1]].reshape(n, _LEN)
     # Only the hashed 16 hex digits must parse: matches are confirmed on all 71 bytes.
     if not np.all(rec[:, :7] == _PREFIX) or np.any(_HEX[rec[:, 7:23]] == 255):
         return None
@@ -90,11 +92,14 @@ def _same(rec_a: np.ndarray, rec_b: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class _Fast:
     """The fast path's view of a set of unique digests: their 64-bit prefixes and bytes."""
+
     prefixes: pd.Index
-    records: np.ndarray | None      # None when the caller did not ask for the uniques
+    records: np.ndarray | None  # None when the caller did not ask for the uniques
 
 
-def _factorize_digests(values: pd.Series, uniques: bool = True) -> tuple[np.ndarray, pd.Index | None, _Fast | None]:
+def _factorize_digests(
+    values: pd.Series, uniques: bool = True
+) -> tuple[np.ndarray, pd.Index | None, _Fast | None]:
     """(code per row, -1 for null; unique values (None unless `uniques`) — or, on the string
     path, always; the fast path's prefixes and bytes of the uniques, or None)."""
     r = _records(values)
@@ -107,10 +112,13 @@ def _factorize_digests(values: pd.Series, uniques: bool = True) -> tuple[np.ndar
         first = keep[new]
         codes = np.full(len(values), -1, np.int64)
         codes[keep] = c
-        dup = ~new                    # rows repeating a prefix: they must repeat the whole digest
+        dup = ~new  # rows repeating a prefix: they must repeat the whole digest
         if not dup.any() or _same(rec[keep[dup]], rec[first[c[dup]]]).all():
-            return (codes, pd.Index(values.iloc[first].array) if uniques else None,
-                    _Fast(pd.Index(uniq), rec[first] if uniques else None))
+            return (
+                codes,
+                pd.Index(values.iloc[first].array) if uniques else None,
+                _Fast(pd.Index(uniq), rec[first] if uniques else None),
+            )
     codes, uniq = pd.factorize(values)
     return codes.astype(np.int64), pd.Index(uniq), None
 
@@ -145,12 +153,12 @@ def _codes(values: pd.Series, uniques: pd.Index) -> np.ndarray:
 class Keys:
     """Repository and image ids of one Inventory (see `keys`)."""
 
-    image_repo: np.ndarray           # repository id of each inv.images row
-    repos: pd.DataFrame              # repository id (row position) → account_id, region, repository_name
-    uniques: dict                    # REPO_KEY column / "image_digest" → pd.Index of its values
-    repo_index: pd.Index             # combined column codes → repository id
-    image_index: pd.Index            # repository id × digest code → image row
-    digest_fast: _Fast | None        # prefixes and bytes of uniques["image_digest"] (fast path)
+    image_repo: np.ndarray  # repository id of each inv.images row
+    repos: pd.DataFrame  # repository id (row position) → account_id, region, repository_name
+    uniques: dict  # REPO_KEY column / "image_digest" → pd.Index of its values
+    repo_index: pd.Index  # combined column codes → repository id
+    image_index: pd.Index  # repository id × digest code → image row
+    digest_fast: _Fast | None  # prefixes and bytes of uniques["image_digest"] (fast path)
 
     @property
     def n_repos(self) -> int:
@@ -167,7 +175,9 @@ class Keys:
             out[ok] = self.repo_index.get_indexer(_combine(self.uniques, *(c[ok] for c in codes)))
         return out
 
-    def rows(self, frame: pd.DataFrame, digest="image_digest", repo_ids: np.ndarray | None = None) -> np.ndarray:
+    def rows(
+        self, frame: pd.DataFrame, digest="image_digest", repo_ids: np.ndarray | None = None
+    ) -> np.ndarray:
         """Row in inv.images of the image each row of `frame` names (REPO_KEY + `digest`, a
         column name or a Series aligned with frame); -1 when absent or the digest is null."""
         if not len(frame):
@@ -189,8 +199,7 @@ class Keys:
 
 
 def _combine(uniques, acc, reg, repo) -> np.ndarray:
-    return ((acc.astype(np.int64) * len(uniques["region"]) + reg) * len(uniques["repository_name"])
-            + repo)
+    return (acc.astype(np.int64) * len(uniques["region"]) + reg) * len(uniques["repository_name"]) + repo
 
 
 def _compute_keys(inv) -> Keys:
@@ -202,15 +211,17 @@ def _compute_keys(inv) -> Keys:
         codes[c] = col_codes.astype(np.int64)
     codes["image_digest"], uniques["image_digest"], fast = _factorize_digests(im["image_digest"])
     sizes = [max(len(uniques[c]), 1) for c in IMAGE_KEY]
-    if float(np.prod(sizes, dtype=float)) >= 2.0 ** 62:
+    if float(np.prod(sizes, dtype=float)) >= 2.0**62:
         raise ValueError(f"too many distinct keys to combine into one int64: {sizes}")
     repo_id, repo_keys = pd.factorize(_combine(uniques, *(codes[c] for c in REPO_KEY)))
     repo_id = repo_id.astype(np.int64)
-    first = np.unique(repo_id, return_index=True)[1]           # first image row of each repository
+    first = np.unique(repo_id, return_index=True)[1]  # first image row of each repository
     repos = pd.DataFrame({c: im[c].iloc[first].reset_index(drop=True) for c in REPO_KEY})
     dig = codes["image_digest"]
     # A null digest (hand-built frames) names nothing.
-    image_key = np.where(dig >= 0, repo_id * max(len(uniques["image_digest"]), 1) + dig, -1 - np.arange(len(im)))
+    image_key = np.where(
+        dig >= 0, repo_id * max(len(uniques["image_digest"]), 1) + dig, -1 - np.arange(len(im))
+    )
     return Keys(repo_id, repos, uniques, pd.Index(repo_keys), pd.Index(image_key), fast)
 
 
@@ -227,8 +238,11 @@ def _run_heads(frame: pd.DataFrame, cols) -> np.ndarray:
         change[0] = True
         for c in cols:
             col = frame[c].reset_index(drop=True)
-            change[1:] |= (col.iloc[1:].reset_index(drop=True) != col.iloc[:-1].reset_index(drop=True)
-                           ).fillna(True).to_numpy(dtype=bool)
+            change[1:] |= (
+                (col.iloc[1:].reset_index(drop=True) != col.iloc[:-1].reset_index(drop=True))
+                .fillna(True)
+                .to_numpy(dtype=bool)
+            )
     return change
 
 
@@ -249,7 +263,7 @@ class LayerKeys:
 def _compute_layer_keys(inv) -> LayerKeys:
     k = keys(inv)
     lay = inv.layers
-    image_row = compact.hint(inv.frames, compact.LAYER_IMAGE_ROWS)    # decoded from a compact snapshot
+    image_row = compact.hint(inv.frames, compact.LAYER_IMAGE_ROWS)  # decoded from a compact snapshot
     if image_row is not None:
         repo = k.image_repo[image_row]
     elif len(lay):
@@ -260,17 +274,23 @@ def _compute_layer_keys(inv) -> LayerKeys:
         image_row, repo = k.rows(head_rows, repo_ids=head_repo)[run], head_repo[run]
     else:
         image_row = repo = np.zeros(0, np.int64)
-    blob = compact.hint(inv.frames, compact.LAYER_BLOBS)              # decoded from a compact snapshot
+    blob = compact.hint(inv.frames, compact.LAYER_BLOBS)  # decoded from a compact snapshot
     if blob is not None:
         n_blobs = int(blob.max()) + 1 if len(blob) else 0
     else:
         blob, _uniq, fast = _factorize_digests(lay["blob_digest"], uniques=False)
         n_blobs = len(fast.prefixes) if fast is not None else len(_uniq)
-        blob = np.where(blob >= 0, blob, n_blobs)             # a null blob digest is one more blob
+        blob = np.where(blob >= 0, blob, n_blobs)  # a null blob digest is one more blob
     # Layers of repositories without images (repo -1) get pair ids of their own, never shared.
     pair, pair_uniq = pd.factorize(repo * (n_blobs + 1) + blob)
-    return LayerKeys(image_row, repo, blob, pair.astype(np.int64), len(pair_uniq),
-                     lay["size_bytes"].fillna(0).to_numpy(dtype="int64"))
+    return LayerKeys(
+        image_row,
+        repo,
+        blob,
+        pair.astype(np.int64),
+        len(pair_uniq),
+        lay["size_bytes"].fillna(0).to_numpy(dtype="int64"),
+    )
 
 
 def layer_keys(inv) -> LayerKeys:
@@ -281,15 +301,17 @@ def layer_keys(inv) -> LayerKeys:
 def tag_rows(inv) -> tuple[np.ndarray, pa.Array]:
     """`flat_tags` of inv.images["tags"]: image row and tag, one entry per image × tag (cached;
     a compact snapshot hands them over from the Parquet list column)."""
+
     def compute():
-        inv.images                                          # loading it may leave the hint
+        inv.images  # noqa: B018 (loading it may leave the hint)
         hint = compact.hint(inv.frames, compact.TAG_ROWS)
         return hint if hint is not None else flat_tags(inv.images["tags"])
+
     return inv.cached("tag_rows", compute)
 
 
 def _compute_reference_rows(inv) -> tuple[np.ndarray, np.ndarray]:
-    inv.manifest_references                                 # loading it may leave the hint
+    inv.manifest_references  # noqa: B018 (loading it may leave the hint)
     rows = compact.hint(inv.frames, compact.REFERENCE_ROWS)
     if rows is not None:
         return rows
@@ -314,10 +336,10 @@ def digest_rows(inv, digests: pd.Series, rows: np.ndarray) -> np.ndarray:
 
 
 # Columns of the integer-coded frames (`Coded`).
-REPOSITORY_ID = "repository_id"     # row position in Keys.repos
-IMAGE_ROW = "image_row"             # row position in inv.images (-1: the image is not listed)
-BLOB_ID = "blob_id"                 # equal ids ⇔ equal blob digests
-PAIR = "pair"                       # repository × blob id (0..n_pairs-1): one billed blob
+REPOSITORY_ID = "repository_id"  # row position in Keys.repos
+IMAGE_ROW = "image_row"  # row position in inv.images (-1: the image is not listed)
+BLOB_ID = "blob_id"  # equal ids ⇔ equal blob digests
+PAIR = "pair"  # repository × blob id (0..n_pairs-1): one billed blob
 
 
 @dataclass(frozen=True)
@@ -348,23 +370,35 @@ class Coded:
         """`blobs.freed_rows` on coded `layers` (a subset of `self.layers`) for the images at
         `removed_rows`: repository_id + freed_bytes + freed_blobs per repository."""
         from .blobs import freed_rows
+
         is_img = np.zeros(len(self.images), bool)
         is_img[removed_rows] = True
         row = layers[IMAGE_ROW].to_numpy()
         pair = layers[PAIR].to_numpy()
         gone = freed_rows(pair, self.n_pairs, is_img[row] & (row >= 0))
         g = layers.loc[gone, [REPOSITORY_ID, PAIR, "size_bytes"]].drop_duplicates(PAIR)
-        out = (g.groupby(REPOSITORY_ID, sort=True)
-               .agg(freed_bytes=("size_bytes", "sum"), freed_blobs=(PAIR, "size")).reset_index())
+        out = (
+            g.groupby(REPOSITORY_ID, sort=True)
+            .agg(freed_bytes=("size_bytes", "sum"), freed_blobs=(PAIR, "size"))
+            .reset_index()
+        )
         return out.astype({"freed_bytes": "Int64", "freed_blobs": "Int64"})
 
 
 def _compute_coded(inv) -> Coded:
     k, lk = keys(inv), layer_keys(inv)
-    images = pd.DataFrame({REPOSITORY_ID: k.image_repo,
-                           IMAGE_ROW: np.arange(len(inv.images), dtype=np.int64)})
-    layers = pd.DataFrame({REPOSITORY_ID: lk.repo, IMAGE_ROW: lk.image_row, BLOB_ID: lk.blob,
-                           "size_bytes": lk.size, PAIR: lk.pair})
+    images = pd.DataFrame(
+        {REPOSITORY_ID: k.image_repo, IMAGE_ROW: np.arange(len(inv.images), dtype=np.int64)}
+    )
+    layers = pd.DataFrame(
+        {
+            REPOSITORY_ID: lk.repo,
+            IMAGE_ROW: lk.image_row,
+            BLOB_ID: lk.blob,
+            "size_bytes": lk.size,
+            PAIR: lk.pair,
+        }
+    )
     return Coded(k, images, layers, lk.n_pairs)
 
 

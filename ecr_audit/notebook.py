@@ -8,6 +8,7 @@ AWS is never matplotlib math and TeX is off. When a notebook runs under `ecr-aud
 environment names the report directory so that full tables are written beside the page as
 CSV and headline numbers are collected for index.html.
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,6 +31,7 @@ REPORT_NAME_ENV = "ECR_AUDIT_REPORT_NAME"
 
 def _display_html(markup: str) -> None:
     from IPython.display import HTML, display
+
     display(HTML(markup))
 
 
@@ -37,6 +39,7 @@ def open_snapshot(snapshot: str = "") -> Inventory:
     """Load `snapshot`; empty means the demo snapshot (built on first use)."""
     if not snapshot:
         from .demo import demo_snapshot
+
         snapshot = str(demo_snapshot())
     return load(snapshot)
 
@@ -86,8 +89,10 @@ def provenance(inv: Inventory) -> dict:
 
 
 # JupyterLab's stylesheet right-aligns table cells; names and ARNs read better left-aligned.
-_STYLE = ("<style>table.ecr-audit td, table.ecr-audit th, table.provenance td, table.provenance th"
-          "{text-align:left !important; vertical-align:top}</style>")
+_STYLE = (
+    "<style>table.ecr-audit td, table.ecr-audit th, table.provenance td, table.provenance th"
+    "{text-align:left !important; vertical-align:top}</style>"
+)
 
 
 def header(inv: Inventory, title: str | None = None) -> None:
@@ -100,14 +105,20 @@ def header(inv: Inventory, title: str | None = None) -> None:
     status = inv.coverage.groupby("status", dropna=False).size().rename("account × region units")
     table(status.reset_index(), caption="Coverage", top=20)
     if len(inv.errors):
-        summary = (inv.errors.groupby(["error_kind", "operation"], dropna=False).size()
-                   .rename("errors").reset_index().sort_values("errors", ascending=False))
+        summary = (
+            inv.errors.groupby(["error_kind", "operation"], dropna=False)
+            .size()
+            .rename("errors")
+            .reset_index()
+            .sort_values("errors", ascending=False)
+        )
         table(summary, caption="What could not be read (see errors for every row)", top=20, name="errors")
 
 
 def markdown(markup: str) -> None:
     """Show the notebook author's own Markdown (never AWS text: use `table`, which escapes)."""
     from IPython.display import Markdown, display
+
     display(Markdown(markup))
 
 
@@ -128,8 +139,12 @@ def table(df: pd.DataFrame, top: int = 50, name: str | None = None, caption: str
     if df.empty:
         parts.append("<p><em>none</em></p>")
     else:
-        parts.append(_STYLE + shown.to_html(index=False, escape=True, na_rep="", border=0, classes="ecr-audit"))
-        note = f"{len(df):,} row{'s' if len(df) != 1 else ''}" + (f", first {top} shown" if len(df) > top else "")
+        parts.append(
+            _STYLE + shown.to_html(index=False, escape=True, na_rep="", border=0, classes="ecr-audit")
+        )
+        note = f"{len(df):,} row{'s' if len(df) != 1 else ''}" + (
+            f", first {top} shown" if len(df) > top else ""
+        )
         csv = _write_csv(df, name) if name else None
         if csv:
             note += f" — <a href='{esc(csv)}' download>all rows as CSV</a>"
@@ -153,10 +168,11 @@ def _displayed(df: pd.DataFrame) -> pd.DataFrame:
     for i in range(df.shape[1]):
         s = df.iloc[:, i]
         if pd.api.types.is_float_dtype(s.dtype):
-            s = s.astype("float64")                        # Float64's NA -> NaN, which na_rep blanks
-        elif not ((isinstance(s.dtype, np.dtype) and s.dtype != object)
-                  or isinstance(s.dtype, pd.DatetimeTZDtype)):      # NaN / NaT: na_rep blanks them
-            s = s.astype(object).map(_cell)                # text, categories, Int64, boolean, ...
+            s = s.astype("float64")  # Float64's NA -> NaN, which na_rep blanks
+        elif not (
+            (isinstance(s.dtype, np.dtype) and s.dtype != object) or isinstance(s.dtype, pd.DatetimeTZDtype)
+        ):  # NaN / NaT: na_rep blanks them
+            s = s.astype(object).map(_cell)  # text, categories, Int64, boolean, ...
         cols[i] = s
     out = pd.concat(cols, axis=1) if cols else df.copy()
     out.columns = [text(c) for c in df.columns]
@@ -215,6 +231,7 @@ def _escaped_formatter_class():
 
         def set_locs(self, locs):
             self.inner.set_locs(locs)
+
     return Escaped
 
 
@@ -227,11 +244,14 @@ def _escape_figure(fig) -> None:
     from matplotlib.category import StrCategoryFormatter
     from matplotlib.text import Text
     from matplotlib.ticker import FixedFormatter, FuncFormatter
+
     escaped = _escaped_formatter_class()
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
-            for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
-                             (axis.get_minor_formatter, axis.set_minor_formatter)):
+            for get, put in (
+                (axis.get_major_formatter, axis.set_major_formatter),
+                (axis.get_minor_formatter, axis.set_minor_formatter),
+            ):
                 if isinstance(get(), (FixedFormatter, FuncFormatter, StrCategoryFormatter)):
                     put(escaped(get()))
     for t in fig.findobj(Text):
@@ -247,6 +267,7 @@ def chart(ax, title: str | None = None):
     Every chart of a report goes through here: its texts (ticks, titles, axis labels, legends,
     annotations) are made literal by `chart_text` before it is drawn."""
     import matplotlib.pyplot as plt
+
     if title:
         ax.set_title(title)
     _escape_figure(ax.figure)
@@ -258,13 +279,15 @@ def chart(ax, title: str | None = None):
 def fold(matrix: pd.DataFrame, limit: int = 30) -> pd.DataFrame:
     """`matrix` with at most `limit` rows and columns: the largest by total are kept and the rest
     summed into one "other (N)" row and column, so totals are unchanged."""
+
     def fold_axis(m: pd.DataFrame) -> pd.DataFrame:
         if len(m) <= limit:
             return m
-        keep = m.sum(axis=1).sort_values(ascending=False, kind="stable").index[:limit - 1]
+        keep = m.sum(axis=1).sort_values(ascending=False, kind="stable").index[: limit - 1]
         rest = m.drop(index=keep)
         other = pd.DataFrame([rest.sum()], index=[f"other ({len(rest)})"])
         return pd.concat([m.loc[keep], other])
+
     return fold_axis(fold_axis(matrix).T).T
 
 
@@ -286,8 +309,14 @@ def heatmap(matrix: pd.DataFrame, title: str, xlabel: str = "", ylabel: str = ""
     ax.set_yticks(range(matrix.shape[0]), [str(i) for i in matrix.index])
     top = values.max() if values.size else 0
     for i, j in zip(*np.nonzero(values)):
-        ax.text(j, i, int(values[i, j]), ha="center", va="center",
-                color="white" if values[i, j] > top / 2 else "black")  # readable on dark cells
+        ax.text(
+            j,
+            i,
+            int(values[i, j]),
+            ha="center",
+            va="center",
+            color="white" if values[i, j] > top / 2 else "black",
+        )  # readable on dark cells
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     chart(ax, title)

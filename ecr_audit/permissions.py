@@ -7,6 +7,7 @@ read-only. `ecr:BatchGetImage` reads manifests (it counts as a pull and moves
 lastRecordedPullTime unless the principal is a pull-time update exclusion:
 https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,34 @@ CALLER_ACTIONS = reads.actions(reads.CALLER) + ("sts:AssumeRole",)
 
 READ_ACTIONS = tuple(sorted(set(MEMBER_ACTIONS) | set(CALLER_ACTIONS)))
 
-MUTATING_VERBS = ("Put", "Create", "Delete", "Set", "Start", "Stop", "Update", "Register", "Deregister",
-                  "Tag", "Untag", "Upload", "Initiate", "Complete", "Replicate", "Import", "Enable",
-                  "Disable", "Attach", "Detach", "Modify", "Move", "Remove", "Invite", "Close", "Leave")
+MUTATING_VERBS = (
+    "Put",
+    "Create",
+    "Delete",
+    "Set",
+    "Start",
+    "Stop",
+    "Update",
+    "Register",
+    "Deregister",
+    "Tag",
+    "Untag",
+    "Upload",
+    "Initiate",
+    "Complete",
+    "Replicate",
+    "Import",
+    "Enable",
+    "Disable",
+    "Attach",
+    "Detach",
+    "Modify",
+    "Move",
+    "Remove",
+    "Invite",
+    "Close",
+    "Leave",
+)
 
 
 def is_mutating(action: str) -> bool:
@@ -42,20 +68,42 @@ def audit_role_policy(include_manifests: bool = True) -> dict:
     (`read_manifests="never"`); the collector then records manifests as skipped.
     """
     actions = [a for a in MEMBER_ACTIONS if include_manifests or a != "ecr:BatchGetImage"]
-    return {"Version": "2012-10-17",
-            "Statement": [{"Sid": "EcrAuditRead", "Effect": "Allow", "Action": sorted(actions), "Resource": "*"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "EcrAuditRead", "Effect": "Allow", "Action": sorted(actions), "Resource": "*"}],
+    }
 
 
 def caller_policy(role_name: str = "ecr-audit") -> dict:
     """IAM policy for the principal that runs ecr-audit (management or delegated-admin account)."""
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "EcrAuditOrganization", "Effect": "Allow", "Resource": "*",
-         "Action": sorted(a for a in CALLER_ACTIONS if a.startswith("organizations:") or a == "sts:GetCallerIdentity")},
-        {"Sid": "EcrAuditAssumeRole", "Effect": "Allow", "Action": "sts:AssumeRole",
-         "Resource": f"arn:aws:iam::*:role/{role_name}"},
-        # The caller's own account is collected with the caller's credentials.
-        {"Sid": "EcrAuditOwnAccount", "Effect": "Allow", "Action": sorted(MEMBER_ACTIONS), "Resource": "*"},
-    ]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EcrAuditOrganization",
+                "Effect": "Allow",
+                "Resource": "*",
+                "Action": sorted(
+                    a
+                    for a in CALLER_ACTIONS
+                    if a.startswith("organizations:") or a == "sts:GetCallerIdentity"
+                ),
+            },
+            {
+                "Sid": "EcrAuditAssumeRole",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": f"arn:aws:iam::*:role/{role_name}",
+            },
+            # The caller's own account is collected with the caller's credentials.
+            {
+                "Sid": "EcrAuditOwnAccount",
+                "Effect": "Allow",
+                "Action": sorted(MEMBER_ACTIONS),
+                "Resource": "*",
+            },
+        ],
+    }
 
 
 def policy_json(policy: dict) -> str:

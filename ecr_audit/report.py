@@ -10,6 +10,7 @@ Each notebook has an execution budget (`timeout`, from its first cell; kernel st
 out. Kernels are started through `kernel_launch.py`, which makes them die with this process even
 when it is killed with SIGKILL (Linux).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,15 +28,19 @@ LAUNCHER = Path(__file__).resolve().parent / "kernel_launch.py"
 # Per notebook. The slowest ever measured took 77 s (1 M images, before later speed-ups;
 # benchmarks/RESULTS.md): a notebook still running after 30 minutes is stuck, not slow.
 DEFAULT_TIMEOUT = 1800.0
-NOTEBOOK_DIR = Path(os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).resolve().parent.parent / "notebooks")
+NOTEBOOK_DIR = Path(
+    os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).resolve().parent.parent / "notebooks"
+)
 # Order of the index page; notebooks not listed here follow alphabetically.
 ORDER = ["executive_summary", "cross_account_access", "orphaned_images", "lifecycle", "storage_cost"]
 
 
 # Parameters the runner sets itself. A user value for `snapshot` would show another snapshot's data
 # under the provenance of the one named on the command line.
-RESERVED = {"snapshot": "the snapshot is the SNAPSHOT argument of `ecr-audit report`; name the other "
-                        "snapshot there instead of -p snapshot"}
+RESERVED = {
+    "snapshot": "the snapshot is the SNAPSHOT argument of `ecr-audit report`; name the other "
+    "snapshot there instead of -p snapshot"
+}
 
 
 class ReportError(Exception):
@@ -62,12 +67,14 @@ def notebooks() -> dict[str, Path]:
 def parameters(path: Path) -> dict:
     """The notebook's declared parameters and their defaults (from its `parameters` cell)."""
     import papermill as pm
+
     return {name: info["default"] for name, info in pm.inspect_notebook(str(path)).items()}
 
 
 def _coerce(raw: str, default_src: str):
     """Give a -p value the type of the notebook default (defaults are Python source text)."""
     import ast
+
     try:
         default = ast.literal_eval(default_src)
     except (ValueError, SyntaxError):
@@ -142,10 +149,20 @@ def _export_html(nb_path: Path, html_path: Path, banner: str) -> None:
 
 def _banner(provenance: dict, failed: str = "") -> str:
     items = " · ".join(f"{esc(k)}: {esc(v)}" for k, v in provenance.items())
-    err = f"<div class='ecr-audit-error'><strong>This report failed:</strong> {esc(failed)}</div>" if failed else ""
-    return (f"<div class='ecr-audit-banner' style='font:12px sans-serif;padding:6px 12px;background:#f3f4f6;"
-            f"border-bottom:1px solid #ccc'><a href='index.html'>ecr-audit</a> — {items}</div>"
-            + (f"<div style='font:14px sans-serif;padding:8px 12px;background:#fee2e2'>{err}</div>" if failed else ""))
+    err = (
+        f"<div class='ecr-audit-error'><strong>This report failed:</strong> {esc(failed)}</div>"
+        if failed
+        else ""
+    )
+    return (
+        f"<div class='ecr-audit-banner' style='font:12px sans-serif;padding:6px 12px;background:#f3f4f6;"
+        f"border-bottom:1px solid #ccc'><a href='index.html'>ecr-audit</a> — {items}</div>"
+        + (
+            f"<div style='font:14px sans-serif;padding:8px 12px;background:#fee2e2'>{err}</div>"
+            if failed
+            else ""
+        )
+    )
 
 
 _KERNEL_MANAGER = None
@@ -174,7 +191,8 @@ def _budget(seconds: float):
         nonlocal start
         if start is None:
             start = time.monotonic()
-        return max(seconds - (time.monotonic() - start), 0.01)   # nbclient reads 0 as "no limit"
+        return max(seconds - (time.monotonic() - start), 0.01)  # nbclient reads 0 as "no limit"
+
     return remaining
 
 
@@ -199,13 +217,15 @@ def _stderr_to(path: Path):
         os.close(saved)
 
 
-def run(snapshot, out, only=None, params=None, log=None, timeout: float | None = DEFAULT_TIMEOUT
-        ) -> list[PageResult]:
+def run(
+    snapshot, out, only=None, params=None, log=None, timeout: float | None = DEFAULT_TIMEOUT
+) -> list[PageResult]:
     """Execute the chosen notebooks against `snapshot` and write the HTML audit into `out`.
 
     `timeout`: seconds each notebook may run (None or 0: no limit)."""
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError
+
     from .notebook import provenance
     from .snapshot import load
 
@@ -228,16 +248,25 @@ def run(snapshot, out, only=None, params=None, log=None, timeout: float | None =
         os.environ[REPORT_NAME_ENV] = name
         try:
             with _stderr_to(out / f"{name}.kernel.log"):
-                pm.execute_notebook(str(path), str(executed), parameters={"snapshot": str(snapshot), **p},
-                                    kernel_name="python3", cwd=str(out), progress_bar=False,
-                                    log_output=False, request_save_on_cell_execute=False,
-                                    kernel_manager_class=_kernel_manager_class(),
-                                    **({"timeout_func": _budget(timeout)} if timeout else {}))
+                pm.execute_notebook(
+                    str(path),
+                    str(executed),
+                    parameters={"snapshot": str(snapshot), **p},
+                    kernel_name="python3",
+                    cwd=str(out),
+                    progress_bar=False,
+                    log_output=False,
+                    request_save_on_cell_execute=False,
+                    kernel_manager_class=_kernel_manager_class(),
+                    **({"timeout_func": _budget(timeout)} if timeout else {}),
+                )
         except pm.PapermillExecutionError as e:
             error = f"{e.ename}: {e.evalue}"
         except CellTimeoutError:
-            error = (f"timed out: the notebook was still running after {timeout:g} s and was stopped "
-                     f"(ecr-audit report --timeout SECONDS)")
+            error = (
+                f"timed out: the notebook was still running after {timeout:g} s and was stopped "
+                f"(ecr-audit report --timeout SECONDS)"
+            )
         except Exception as e:  # kernel death, timeouts: the page still says what happened
             error = f"{type(e).__name__}: {e}"
         finally:
@@ -249,14 +278,20 @@ def run(snapshot, out, only=None, params=None, log=None, timeout: float | None =
         if executed.exists():
             _export_html(executed, html_path, _banner(prov, error))
         else:
-            html_path.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(name)}</title>"
-                                 f"</head><body>{_banner(prov, error)}</body></html>", encoding="utf-8")
+            html_path.write_text(
+                f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(name)}</title>"
+                f"</head><body>{_banner(prov, error)}</body></html>",
+                encoding="utf-8",
+            )
         hl = out / f"{name}.headlines.json"
         headlines = json.loads(hl.read_text()) if hl.exists() else []
         result = PageResult(name, html_path, executed, not error, time.monotonic() - t0, error, headlines)
         results.append(result)
         if log:
-            log(f"{'ok  ' if result.ok else 'FAIL'} {name} ({result.seconds:.1f} s)" + (f": {error}" if error else ""))
+            log(
+                f"{'ok  ' if result.ok else 'FAIL'} {name} ({result.seconds:.1f} s)"
+                + (f": {error}" if error else "")
+            )
     _write_index(out, results, prov)
     return results
 
@@ -266,8 +301,10 @@ def _write_index(out: Path, results: list[PageResult], prov: dict) -> Path:
     for r in results:
         status = "ok" if r.ok else f"failed: {esc(r.error)}"
         hl = "".join(f"<li>{esc(h['label'])}: <strong>{esc(h['value'])}</strong></li>" for h in r.headlines)
-        rows.append(f"<section><h2><a href='{esc(r.html.name)}'>{esc(r.name.replace('_', ' ').capitalize())}</a></h2>"
-                    f"<p>{status} · <a href='{esc(r.notebook.name)}'>notebook</a></p><ul>{hl}</ul></section>")
+        rows.append(
+            f"<section><h2><a href='{esc(r.html.name)}'>{esc(r.name.replace('_', ' ').capitalize())}</a></h2>"
+            f"<p>{status} · <a href='{esc(r.notebook.name)}'>notebook</a></p><ul>{hl}</ul></section>"
+        )
     prov_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in prov.items())
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>ecr-audit report</title>"

@@ -8,6 +8,7 @@ Conventions (see DESIGN.md): account ids are 12-character strings; `_at` columns
 tz-aware UTC; sizes carry their unit; booleans read `is_`/`has_`/`can_`.
 Status columns use the vocabulary in `STATUS`: present | absent | unreadable | unsupported.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-SCHEMA_VERSION = 2   # 2: compact layers, manifest_references, image_tags on disk (snapshot.py)
+SCHEMA_VERSION = 2  # 2: compact layers, manifest_references, image_tags on disk (snapshot.py)
 
 # Status of one thing the collector tried to read.
 #   present     - read, and it exists
@@ -85,182 +86,315 @@ def _frame(name, grain, columns, description=""):
     FRAMES[name] = Frame(name, grain, tuple(columns), description)
 
 
-_frame("accounts", "one row per account considered (collected, skipped or failed)", [
-    ACCOUNT,
-    _c("account_name", STR, "name in Organizations (empty outside an organization)"),
-    _c("email", STR, "root e-mail in Organizations"),
-    _c("state", STR, "Organizations State: ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, ..."),
-    _c("ou_path", STR, "organizational-unit path from the root, e.g. r-ab12/ou-ab12-x/ou-ab12-y (when known)"),
-    _c("collection_status", STR, "collected | partial | skipped | failed", True),
-    _c("skip_reason", STR, "why the account was skipped or failed"),
-    _c("principal_arn", STR, "ARN the tool ran as in this account (assumed-role ARN)"),
-])
+_frame(
+    "accounts",
+    "one row per account considered (collected, skipped or failed)",
+    [
+        ACCOUNT,
+        _c("account_name", STR, "name in Organizations (empty outside an organization)"),
+        _c("email", STR, "root e-mail in Organizations"),
+        _c("state", STR, "Organizations State: ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, ..."),
+        _c(
+            "ou_path",
+            STR,
+            "organizational-unit path from the root, e.g. r-ab12/ou-ab12-x/ou-ab12-y (when known)",
+        ),
+        _c("collection_status", STR, "collected | partial | skipped | failed", True),
+        _c("skip_reason", STR, "why the account was skipped or failed"),
+        _c("principal_arn", STR, "ARN the tool ran as in this account (assumed-role ARN)"),
+    ],
+)
 
-_frame("coverage", "one row per account × region the collector attempted", [
-    ACCOUNT, REGION,
-    _c("status", STR, "complete | partial | failed | disabled | skipped", True),
-    _c("reason", STR, "why not complete"),
-    _c("principal_arn", STR, "ARN the tool ran as"),
-    _c("is_pull_time_excluded", BOOL, "the principal is listed by ListPullTimeUpdateExclusions (None: could not look)"),
-    _c("manifest_mode", STR, "auto | always | never: the --read-manifests mode requested"),
-    _c("manifests_read", BOOL, "manifests were fetched with BatchGetImage in this account × region"),
-    _c("manifests_reason", STR, "why manifests were or were not read"),
-    _c("repositories", INT, "repositories listed"),
-    _c("images", INT, "images described"),
-    _c("errors", INT, "rows in the errors frame for this account × region"),
-])
+_frame(
+    "coverage",
+    "one row per account × region the collector attempted",
+    [
+        ACCOUNT,
+        REGION,
+        _c("status", STR, "complete | partial | failed | disabled | skipped", True),
+        _c("reason", STR, "why not complete"),
+        _c("principal_arn", STR, "ARN the tool ran as"),
+        _c(
+            "is_pull_time_excluded",
+            BOOL,
+            "the principal is listed by ListPullTimeUpdateExclusions (None: could not look)",
+        ),
+        _c("manifest_mode", STR, "auto | always | never: the --read-manifests mode requested"),
+        _c("manifests_read", BOOL, "manifests were fetched with BatchGetImage in this account × region"),
+        _c("manifests_reason", STR, "why manifests were or were not read"),
+        _c("repositories", INT, "repositories listed"),
+        _c("images", INT, "images described"),
+        _c("errors", INT, "rows in the errors frame for this account × region"),
+    ],
+)
 
-_frame("registries", "one row per account × region registry read", [
-    ACCOUNT, REGION,
-    _c("registry_policy_status", STR, "present | absent | unreadable | unsupported"),
-    _c("registry_policy_scope", STR, "GetAccountSetting REGISTRY_POLICY_SCOPE: V1 | V2 (None: could not read)"),
-    _c("blob_mounting", STR, "GetAccountSetting BLOB_MOUNTING: ENABLED | DISABLED"),
-    _c("scan_type", STR, "registry scanning: BASIC | ENHANCED"),
-    _c("scanning_rules", STR, "registry scanning rules as JSON text"),
-    _c("replication_status", STR, "present | absent | unreadable | unsupported"),
-    _c("pull_through_cache_status", STR, "present | absent | unreadable | unsupported"),
-    _c("creation_templates_status", STR, "present | absent | unreadable | unsupported"),
-    _c("pull_time_exclusions_status", STR, "present | absent | unreadable | unsupported"),
-])
+_frame(
+    "registries",
+    "one row per account × region registry read",
+    [
+        ACCOUNT,
+        REGION,
+        _c("registry_policy_status", STR, "present | absent | unreadable | unsupported"),
+        _c(
+            "registry_policy_scope",
+            STR,
+            "GetAccountSetting REGISTRY_POLICY_SCOPE: V1 | V2 (None: could not read)",
+        ),
+        _c("blob_mounting", STR, "GetAccountSetting BLOB_MOUNTING: ENABLED | DISABLED"),
+        _c("scan_type", STR, "registry scanning: BASIC | ENHANCED"),
+        _c("scanning_rules", STR, "registry scanning rules as JSON text"),
+        _c("replication_status", STR, "present | absent | unreadable | unsupported"),
+        _c("pull_through_cache_status", STR, "present | absent | unreadable | unsupported"),
+        _c("creation_templates_status", STR, "present | absent | unreadable | unsupported"),
+        _c("pull_time_exclusions_status", STR, "present | absent | unreadable | unsupported"),
+    ],
+)
 
-_frame("repositories", "one row per account × region × repository", [
-    ACCOUNT, REGION, REPO,
-    _c("repository_arn", STR, "repository ARN", True),
-    _c("repository_uri", STR, "registry URI used by docker pull"),
-    _c("created_at", TIME, "creation time"),
-    _c("image_tag_mutability", STR, "MUTABLE | IMMUTABLE | IMMUTABLE_WITH_EXCLUSION | MUTABLE_WITH_EXCLUSION"),
-    _c("tag_mutability_exclusions", LIST, "exclusion filters (wildcards)"),
-    _c("scan_on_push", BOOL, "repository-level scanOnPush"),
-    _c("encryption_type", STR, "AES256 | KMS | KMS_DSSE"),
-    _c("kms_key", STR, "KMS key ARN when KMS encrypted"),
-    _c("policy_status", STR, "repository policy: present | absent | unreadable | unsupported"),
-    _c("lifecycle_policy_status", STR, "lifecycle policy: present | absent | unreadable | unsupported"),
-    _c("tags_status", STR, "resource tags: present | absent | unreadable | unsupported"),
-    _c("images_status", STR, "image list: present | absent (no images) | unreadable"),
-    _c("manifests_status", STR, "manifests: present | skipped | unreadable (some failed) | absent (no images)"),
-])
+_frame(
+    "repositories",
+    "one row per account × region × repository",
+    [
+        ACCOUNT,
+        REGION,
+        REPO,
+        _c("repository_arn", STR, "repository ARN", True),
+        _c("repository_uri", STR, "registry URI used by docker pull"),
+        _c("created_at", TIME, "creation time"),
+        _c(
+            "image_tag_mutability",
+            STR,
+            "MUTABLE | IMMUTABLE | IMMUTABLE_WITH_EXCLUSION | MUTABLE_WITH_EXCLUSION",
+        ),
+        _c("tag_mutability_exclusions", LIST, "exclusion filters (wildcards)"),
+        _c("scan_on_push", BOOL, "repository-level scanOnPush"),
+        _c("encryption_type", STR, "AES256 | KMS | KMS_DSSE"),
+        _c("kms_key", STR, "KMS key ARN when KMS encrypted"),
+        _c("policy_status", STR, "repository policy: present | absent | unreadable | unsupported"),
+        _c("lifecycle_policy_status", STR, "lifecycle policy: present | absent | unreadable | unsupported"),
+        _c("tags_status", STR, "resource tags: present | absent | unreadable | unsupported"),
+        _c("images_status", STR, "image list: present | absent (no images) | unreadable"),
+        _c(
+            "manifests_status",
+            STR,
+            "manifests: present | skipped | unreadable (some failed) | absent (no images)",
+        ),
+    ],
+)
 
-_frame("repository_tags", "one row per account × region × repository × resource tag key", [
-    ACCOUNT, REGION, REPO,
-    _c("key", STR, "tag key", True),
-    _c("value", STR, "tag value"),
-])
+_frame(
+    "repository_tags",
+    "one row per account × region × repository × resource tag key",
+    [
+        ACCOUNT,
+        REGION,
+        REPO,
+        _c("key", STR, "tag key", True),
+        _c("value", STR, "tag value"),
+    ],
+)
 
-_frame("images", "one row per account × region × repository × image digest", [
-    ACCOUNT, REGION, REPO, DIGEST,
-    _c("tags", LIST, "image tags (empty list when untagged)"),
-    _c("pushed_at", TIME, "imagePushedAt"),
-    _c("last_pulled_at", TIME, "lastRecordedPullTime (null: never pulled; ECR records at most daily)"),
-    _c("size_bytes", INT, "imageSizeInBytes as ECR reports it (index: max of its children; not billable bytes)"),
-    _c("manifest_media_type", STR, "imageManifestMediaType"),
-    _c("artifact_media_type", STR, "artifactMediaType (config media type)"),
-    _c("image_status", STR, "ACTIVE | ARCHIVED | ACTIVATING"),
-    _c("subject_digest", STR, "subjectManifestDigest: the subject of an OCI referrer"),
-    _c("last_archived_at", TIME, "lastArchivedAt"),
-    _c("last_activated_at", TIME, "lastActivatedAt"),
-    _c("scan_status", STR, "imageScanStatus.status"),
-    _c("manifest_status", STR, "present (manifest read and parsed) | skipped | unreadable | invalid"),
-    _c("manifest_size_bytes", INT, "length of the manifest document when read"),
-    _c("config_media_type", STR, "config.mediaType from the manifest (artifact type for OCI artifacts)"),
-    _c("artifact_type", STR, "artifactType from the manifest (OCI 1.1)"),
-])
+_frame(
+    "images",
+    "one row per account × region × repository × image digest",
+    [
+        ACCOUNT,
+        REGION,
+        REPO,
+        DIGEST,
+        _c("tags", LIST, "image tags (empty list when untagged)"),
+        _c("pushed_at", TIME, "imagePushedAt"),
+        _c("last_pulled_at", TIME, "lastRecordedPullTime (null: never pulled; ECR records at most daily)"),
+        _c(
+            "size_bytes",
+            INT,
+            "imageSizeInBytes as ECR reports it (index: max of its children; not billable bytes)",
+        ),
+        _c("manifest_media_type", STR, "imageManifestMediaType"),
+        _c("artifact_media_type", STR, "artifactMediaType (config media type)"),
+        _c("image_status", STR, "ACTIVE | ARCHIVED | ACTIVATING"),
+        _c("subject_digest", STR, "subjectManifestDigest: the subject of an OCI referrer"),
+        _c("last_archived_at", TIME, "lastArchivedAt"),
+        _c("last_activated_at", TIME, "lastActivatedAt"),
+        _c("scan_status", STR, "imageScanStatus.status"),
+        _c("manifest_status", STR, "present (manifest read and parsed) | skipped | unreadable | invalid"),
+        _c("manifest_size_bytes", INT, "length of the manifest document when read"),
+        _c("config_media_type", STR, "config.mediaType from the manifest (artifact type for OCI artifacts)"),
+        _c("artifact_type", STR, "artifactType from the manifest (OCI 1.1)"),
+    ],
+)
 
-_frame("image_tags", "one row per account × region × repository × tag (a tag names one digest)", [
-    ACCOUNT, REGION, REPO, DIGEST,
-    _c("tag", STR, "image tag", True),
-])
+_frame(
+    "image_tags",
+    "one row per account × region × repository × tag (a tag names one digest)",
+    [
+        ACCOUNT,
+        REGION,
+        REPO,
+        DIGEST,
+        _c("tag", STR, "image tag", True),
+    ],
+)
 
-_frame("manifest_references", "one row per edge of the manifest graph within a repository", [
-    ACCOUNT_CAT, REGION_CAT, REPO_CAT,
-    _c("source_digest", STR, "the referring manifest (index, referrer, signature image, attestation)", True),
-    _c("target_digest", STR, "the referred manifest (child, subject)", True),
-    _c("kind", CAT, "index_child | referrer_subject | signature_subject | attestation_subject", True),
-    _c("platform", CAT, "os/architecture[/variant] of an index child (unknown/unknown for attestations)"),
-    _c("media_type", CAT, "media type of the referenced descriptor"),
-    _c("reference_type", CAT, "annotation vnd.docker.reference.type (e.g. attestation-manifest)"),
-])
+_frame(
+    "manifest_references",
+    "one row per edge of the manifest graph within a repository",
+    [
+        ACCOUNT_CAT,
+        REGION_CAT,
+        REPO_CAT,
+        _c(
+            "source_digest",
+            STR,
+            "the referring manifest (index, referrer, signature image, attestation)",
+            True,
+        ),
+        _c("target_digest", STR, "the referred manifest (child, subject)", True),
+        _c("kind", CAT, "index_child | referrer_subject | signature_subject | attestation_subject", True),
+        _c("platform", CAT, "os/architecture[/variant] of an index child (unknown/unknown for attestations)"),
+        _c("media_type", CAT, "media type of the referenced descriptor"),
+        _c("reference_type", CAT, "annotation vnd.docker.reference.type (e.g. attestation-manifest)"),
+    ],
+)
 
-_frame("layers", "one row per image × blob (config or layer) the manifest references", [
-    ACCOUNT_CAT, REGION_CAT, REPO_CAT, DIGEST,
-    _c("blob_digest", STR, "digest of the blob", True),
-    _c("size_bytes", INT, "compressed size of the blob as declared in the manifest"),
-    _c("media_type", CAT, "blob media type"),
-    _c("kind", CAT, "config | layer", True),
-])
+_frame(
+    "layers",
+    "one row per image × blob (config or layer) the manifest references",
+    [
+        ACCOUNT_CAT,
+        REGION_CAT,
+        REPO_CAT,
+        DIGEST,
+        _c("blob_digest", STR, "digest of the blob", True),
+        _c("size_bytes", INT, "compressed size of the blob as declared in the manifest"),
+        _c("media_type", CAT, "blob media type"),
+        _c("kind", CAT, "config | layer", True),
+    ],
+)
 
-_frame("repository_policies", "one row per repository with a repository policy", [
-    ACCOUNT, REGION, REPO,
-    _c("policy_text", STR, "policy document as returned (untrusted text)", True),
-])
+_frame(
+    "repository_policies",
+    "one row per repository with a repository policy",
+    [
+        ACCOUNT,
+        REGION,
+        REPO,
+        _c("policy_text", STR, "policy document as returned (untrusted text)", True),
+    ],
+)
 
-_frame("registry_policies", "one row per account × region with a registry policy", [
-    ACCOUNT, REGION,
-    _c("policy_text", STR, "policy document as returned (untrusted text)", True),
-])
+_frame(
+    "registry_policies",
+    "one row per account × region with a registry policy",
+    [
+        ACCOUNT,
+        REGION,
+        _c("policy_text", STR, "policy document as returned (untrusted text)", True),
+    ],
+)
 
-_frame("lifecycle_policies", "one row per repository with a lifecycle policy", [
-    ACCOUNT, REGION, REPO,
-    _c("policy_text", STR, "lifecycle policy text as returned (untrusted text)", True),
-    _c("last_evaluated_at", TIME, "lastEvaluatedAt"),
-])
+_frame(
+    "lifecycle_policies",
+    "one row per repository with a lifecycle policy",
+    [
+        ACCOUNT,
+        REGION,
+        REPO,
+        _c("policy_text", STR, "lifecycle policy text as returned (untrusted text)", True),
+        _c("last_evaluated_at", TIME, "lastEvaluatedAt"),
+    ],
+)
 
-_frame("replication_rules", "one row per replication rule × destination", [
-    ACCOUNT, REGION,
-    _c("rule_index", INT, "position of the rule in the configuration", True),
-    _c("destination_region", STR, "destination region", True),
-    _c("destination_registry_id", STR, "destination account id", True),
-    _c("repository_filters", LIST, "PREFIX_MATCH filters (empty: every repository)"),
-])
+_frame(
+    "replication_rules",
+    "one row per replication rule × destination",
+    [
+        ACCOUNT,
+        REGION,
+        _c("rule_index", INT, "position of the rule in the configuration", True),
+        _c("destination_region", STR, "destination region", True),
+        _c("destination_registry_id", STR, "destination account id", True),
+        _c("repository_filters", LIST, "PREFIX_MATCH filters (empty: every repository)"),
+    ],
+)
 
-_frame("pull_through_cache_rules", "one row per pull-through cache rule", [
-    ACCOUNT, REGION,
-    _c("ecr_repository_prefix", STR, "local repository prefix", True),
-    _c("upstream_registry_url", STR, "upstream URL"),
-    _c("upstream_registry", STR, "ecr | ecr-public | quay | k8s | docker-hub | ..."),
-    _c("upstream_repository_prefix", STR, "upstream prefix"),
-    _c("credential_arn", STR, "Secrets Manager ARN of upstream credentials"),
-    _c("custom_role_arn", STR, "role used for ECR-to-ECR caching"),
-    _c("created_at", TIME, "creation time"),
-    _c("updated_at", TIME, "last update"),
-])
+_frame(
+    "pull_through_cache_rules",
+    "one row per pull-through cache rule",
+    [
+        ACCOUNT,
+        REGION,
+        _c("ecr_repository_prefix", STR, "local repository prefix", True),
+        _c("upstream_registry_url", STR, "upstream URL"),
+        _c("upstream_registry", STR, "ecr | ecr-public | quay | k8s | docker-hub | ..."),
+        _c("upstream_repository_prefix", STR, "upstream prefix"),
+        _c("credential_arn", STR, "Secrets Manager ARN of upstream credentials"),
+        _c("custom_role_arn", STR, "role used for ECR-to-ECR caching"),
+        _c("created_at", TIME, "creation time"),
+        _c("updated_at", TIME, "last update"),
+    ],
+)
 
-_frame("creation_templates", "one row per repository creation template", [
-    ACCOUNT, REGION,
-    _c("prefix", STR, "repository prefix the template applies to (ROOT: all)", True),
-    _c("description", STR, "description"),
-    _c("applied_for", LIST, "REPLICATION | PULL_THROUGH_CACHE | CREATE_ON_PUSH"),
-    _c("image_tag_mutability", STR, "tag mutability applied"),
-    _c("encryption_type", STR, "encryption applied"),
-    _c("repository_policy_text", STR, "repository policy applied (untrusted text)"),
-    _c("lifecycle_policy_text", STR, "lifecycle policy applied (untrusted text)"),
-    _c("custom_role_arn", STR, "role ECR uses to create repositories"),
-    _c("created_at", TIME, "creation time"),
-    _c("updated_at", TIME, "last update"),
-])
+_frame(
+    "creation_templates",
+    "one row per repository creation template",
+    [
+        ACCOUNT,
+        REGION,
+        _c("prefix", STR, "repository prefix the template applies to (ROOT: all)", True),
+        _c("description", STR, "description"),
+        _c("applied_for", LIST, "REPLICATION | PULL_THROUGH_CACHE | CREATE_ON_PUSH"),
+        _c("image_tag_mutability", STR, "tag mutability applied"),
+        _c("encryption_type", STR, "encryption applied"),
+        _c("repository_policy_text", STR, "repository policy applied (untrusted text)"),
+        _c("lifecycle_policy_text", STR, "lifecycle policy applied (untrusted text)"),
+        _c("custom_role_arn", STR, "role ECR uses to create repositories"),
+        _c("created_at", TIME, "creation time"),
+        _c("updated_at", TIME, "last update"),
+    ],
+)
 
-_frame("pull_time_exclusions", "one row per principal excluded from pull-time updates", [
-    ACCOUNT, REGION,
-    _c("principal_arn", STR, "IAM role or user ARN", True),
-])
+_frame(
+    "pull_time_exclusions",
+    "one row per principal excluded from pull-time updates",
+    [
+        ACCOUNT,
+        REGION,
+        _c("principal_arn", STR, "IAM role or user ARN", True),
+    ],
+)
 
-_frame("errors", "one row per failed read: what could not be looked at, and why", [
-    _c("account_id", STR, "account (empty when the failure precedes account discovery)"),
-    _c("region", STR, "region (empty for account-level operations)"),
-    _c("repository_name", STR, "repository (empty for registry-level operations)"),
-    _c("operation", STR, "API operation, e.g. GetRepositoryPolicy", True),
-    _c("error_code", STR, "AWS error code or exception class", True),
-    _c("error_kind", STR, "access_denied | throttled | unsupported | not_found | disabled_region | timeout | server_error | invalid_data | error", True),
-    _c("message", STR, "error message, scrubbed of credentials (untrusted text)"),
-])
+_frame(
+    "errors",
+    "one row per failed read: what could not be looked at, and why",
+    [
+        _c("account_id", STR, "account (empty when the failure precedes account discovery)"),
+        _c("region", STR, "region (empty for account-level operations)"),
+        _c("repository_name", STR, "repository (empty for registry-level operations)"),
+        _c("operation", STR, "API operation, e.g. GetRepositoryPolicy", True),
+        _c("error_code", STR, "AWS error code or exception class", True),
+        _c(
+            "error_kind",
+            STR,
+            "access_denied | throttled | unsupported | not_found | disabled_region | timeout | server_error"
+            " | invalid_data | error",
+            True,
+        ),
+        _c("message", STR, "error message, scrubbed of credentials (untrusted text)"),
+    ],
+)
 
-_frame("api_calls", "one row per account × region × operation", [
-    _c("account_id", STR, "account (empty for calls made before assuming into an account)"),
-    _c("region", STR, "region"),
-    _c("operation", STR, "API operation", True),
-    _c("calls", INT, "requests sent, retries included", True),
-    _c("retries", INT, "of which retries"),
-    _c("failures", INT, "calls that ended in an error after retries"),
-])
+_frame(
+    "api_calls",
+    "one row per account × region × operation",
+    [
+        _c("account_id", STR, "account (empty for calls made before assuming into an account)"),
+        _c("region", STR, "region"),
+        _c("operation", STR, "API operation", True),
+        _c("calls", INT, "requests sent, retries included", True),
+        _c("retries", INT, "of which retries"),
+        _c("failures", INT, "calls that ended in an error after retries"),
+    ],
+)
 
 
 def empty(name: str) -> pd.DataFrame:
@@ -276,7 +410,7 @@ def _cast(series: pd.Series, dtype: str) -> pd.Series:
     if dtype == STR:
         # Keep nulls as nulls; everything else as text. Account ids stay strings (leading zeros).
         return series.astype(STR)
-    if dtype == CAT:            # categories are text, like STR
+    if dtype == CAT:  # categories are text, like STR
         if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.categories.dtype == STR:
             return series
         return series.astype(STR).astype(CAT)
@@ -307,7 +441,11 @@ def cast_columns(df: pd.DataFrame, columns, ready=()) -> pd.DataFrame:
     declared type (e.g. lists of str built by the snapshot reader) and are taken as they are."""
     out = {}
     for col in columns:
-        series = df[col.name] if col.name in df.columns else pd.Series([None] * len(df), index=df.index, dtype=object)
+        series = (
+            df[col.name]
+            if col.name in df.columns
+            else pd.Series([None] * len(df), index=df.index, dtype=object)
+        )
         out[col.name] = series if col.name in ready else _cast(series, col.dtype)
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
@@ -338,6 +476,7 @@ def describe() -> pd.DataFrame:
     """The schema itself as a frame (frame, grain, column, dtype, description) for docs and notebooks."""
     rows = [
         {"frame": f.name, "grain": f.grain, "column": c.name, "dtype": c.dtype, "description": c.description}
-        for f in FRAMES.values() for c in f.columns
+        for f in FRAMES.values()
+        for c in f.columns
     ]
     return pd.DataFrame(rows)

@@ -22,6 +22,7 @@ checksum and Parquet footer are checked up front (`snapshot_checks`); a frame is
 conformed when first used, so a report page that needs only the policies never reads the
 million-row frames.
 """
+
 from __future__ import annotations
 
 import gc
@@ -43,7 +44,7 @@ from ._version import __version__
 from .inventory import Frames, Inventory
 from .snapshot_checks import FORMAT, MANIFEST, foreign_reason, sha256
 
-READS = (1, schema.SCHEMA_VERSION)      # schema versions this release loads
+READS = (1, schema.SCHEMA_VERSION)  # schema versions this release loads
 _FRAME_FILES = {f"{name}.parquet" for name in schema.FRAMES}
 
 
@@ -54,8 +55,14 @@ class SnapshotError(Exception):
 def _write_frame(df: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
     rows = [c for c in compact.DELTA_CODED if c in table.column_names]
-    extra = {"use_dictionary": [c for c in table.column_names if c not in rows],
-             "column_encoding": dict.fromkeys(rows, "DELTA_BINARY_PACKED")} if rows else {}
+    extra = (
+        {
+            "use_dictionary": [c for c in table.column_names if c not in rows],
+            "column_encoding": dict.fromkeys(rows, "DELTA_BINARY_PACKED"),
+        }
+        if rows
+        else {}
+    )
     pq.write_table(table, path, compression="zstd", **extra)
     with open(path, "rb") as f:
         os.fsync(f.fileno())
@@ -69,7 +76,7 @@ def _compact(inv: Inventory, name: str) -> pd.DataFrame:
     if name == "image_tags":
         out = compact.encode_tags(df, inv.images)
     elif not keys.keys(inv).image_index.is_unique:
-        out = None          # two images with one key: a row number would not say which
+        out = None  # two images with one key: a row number would not say which
     elif name == "layers":
         lk = keys.layer_keys(inv)
         out = compact.encode_layers(df, lk.image_row, lk.blob)
@@ -89,8 +96,13 @@ def _write(inv: Inventory, directory: Path) -> None:
         files[name] = {"file": fname, "rows": len(df), "sha256": sha256(directory / fname)}
         if stored is not df:
             files[name]["encoding"] = "compact"
-    manifest = {"format": FORMAT, "schema_version": schema.SCHEMA_VERSION, "tool_version": __version__,
-                "meta": inv.meta, "frames": files}
+    manifest = {
+        "format": FORMAT,
+        "schema_version": schema.SCHEMA_VERSION,
+        "tool_version": __version__,
+        "meta": inv.meta,
+        "frames": files,
+    }
     with open(directory / MANIFEST, "w") as f:
         json.dump(manifest, f, indent=2, sort_keys=True, default=str)
         f.flush()
@@ -99,6 +111,7 @@ def _write(inv: Inventory, directory: Path) -> None:
 
 
 # -- where a snapshot may be written ---------------------------------------------------------
+
 
 def check_writable(path) -> Path:
     """Raise SnapshotError unless a snapshot can be written at `path` (call before long work):
@@ -113,19 +126,24 @@ def check_writable(path) -> Path:
         cwd = None
     absolute = Path(os.path.abspath(path))
     if cwd is not None and (absolute == cwd or absolute in cwd.parents):
-        raise SnapshotError(f"{path}: is the current directory or contains it; give the path of a "
-                            "snapshot directory, e.g. snapshots/today")
+        raise SnapshotError(
+            f"{path}: is the current directory or contains it; give the path of a "
+            "snapshot directory, e.g. snapshots/today"
+        )
     if path.is_symlink():
         try:
             target = f"pointing to {path.resolve(strict=True)}; give that directory itself"
         except (OSError, RuntimeError):
             target = "dangling or a loop"
-        raise SnapshotError(f"{path}: is a symbolic link ({target}); a snapshot is written only "
-                            "to a real directory path")
+        raise SnapshotError(
+            f"{path}: is a symbolic link ({target}); a snapshot is written only to a real directory path"
+        )
     for parent in [path.parent, *path.parent.parents]:
         if parent.is_symlink() and not parent.exists():
-            raise SnapshotError(f"{parent}: is a symbolic link that leads nowhere (dangling or a loop), "
-                                f"so {path} cannot be created")
+            raise SnapshotError(
+                f"{parent}: is a symbolic link that leads nowhere (dangling or a loop), "
+                f"so {path} cannot be created"
+            )
         if parent.exists():
             if not parent.is_dir():
                 raise SnapshotError(f"{parent}: is a file, so {path} cannot be created")
@@ -141,9 +159,11 @@ def check_writable(path) -> Path:
             raise SnapshotError(f"{path}: exists and is a file, not a snapshot directory")
         reason = foreign_reason(path, READS)
         if reason:
-            raise SnapshotError(f"{path}: exists and is not a snapshot written by ecr-audit ({reason}); "
-                                "nothing was changed. Choose another output directory, or move this "
-                                "one away if you mean to replace it")
+            raise SnapshotError(
+                f"{path}: exists and is not a snapshot written by ecr-audit ({reason}); "
+                "nothing was changed. Choose another output directory, or move this "
+                "one away if you mean to replace it"
+            )
     probe = atomic_dir.temp_sibling(path)
     try:
         probe.mkdir()
@@ -163,15 +183,18 @@ def _is_leftover(directory: Path) -> bool:
     names = os.listdir(directory)
     if MANIFEST in names:
         return foreign_reason(directory, READS) is None
-    return all(n in _FRAME_FILES and (directory / n).is_file() and not (directory / n).is_symlink()
-               for n in names)
+    return all(
+        n in _FRAME_FILES and (directory / n).is_file() and not (directory / n).is_symlink() for n in names
+    )
 
 
 def _rescue(inv: Inventory, path: Path) -> Path | None:
     """Write `inv` somewhere new when it cannot go to `path`: beside it, else the temp directory."""
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    for where in (path.parent / f"{path.name}.unsaved-{stamp}",
-                  Path(tempfile.gettempdir()) / f"ecr-audit-unsaved-{stamp}-{os.getpid()}"):
+    for where in (
+        path.parent / f"{path.name}.unsaved-{stamp}",
+        Path(tempfile.gettempdir()) / f"ecr-audit-unsaved-{stamp}-{os.getpid()}",
+    ):
         try:
             where.mkdir()
         except OSError:
@@ -185,15 +208,18 @@ def _rescue(inv: Inventory, path: Path) -> Path | None:
 
 
 def _saved_instead(problem: str, where: Path) -> SnapshotError:
-    return SnapshotError(f"{problem}; the data was saved to {where} instead (a complete snapshot: "
-                         "load or move it from there)")
+    return SnapshotError(
+        f"{problem}; the data was saved to {where} instead (a complete snapshot: load or move it from there)"
+    )
 
 
 def _unsaved(inv: Inventory, path: Path, problem: str) -> SnapshotError:
     where = _rescue(inv, path)
     if where is None:
-        return SnapshotError(f"{problem}; the data could not be written anywhere else either "
-                             f"(tried beside {path} and in {tempfile.gettempdir()})")
+        return SnapshotError(
+            f"{problem}; the data could not be written anywhere else either "
+            f"(tried beside {path} and in {tempfile.gettempdir()})"
+        )
     return _saved_instead(problem, where)
 
 
@@ -209,7 +235,7 @@ def save(inv: Inventory, path) -> Path:
         try:
             atomic_dir.recover(path, _is_complete)
         except OSError:
-            pass                        # the replacement below puts a complete snapshot there anyway
+            pass  # the replacement below puts a complete snapshot there anyway
         atomic_dir.sweep(path, _is_leftover)
     tmp = atomic_dir.temp_sibling(path)
     try:
@@ -243,6 +269,7 @@ def save(inv: Inventory, path) -> Path:
 
 # -- loading ---------------------------------------------------------------------------------
 
+
 def _recover_for_load(path: Path) -> None:
     """Finish a save that stopped between its two renames (nothing at `path`)."""
     if os.path.lexists(path) or not path.parent.is_dir():
@@ -256,8 +283,10 @@ def _recover_for_load(path: Path) -> None:
         except OSError:
             found = None
         if found is not None:
-            raise SnapshotError(f"{path}: a save was interrupted; the snapshot is complete at {found}: "
-                                f"rename it to {path.name} ({e.strerror})") from None
+            raise SnapshotError(
+                f"{path}: a save was interrupted; the snapshot is complete at {found}: "
+                f"rename it to {path.name} ({e.strerror})"
+            ) from None
 
 
 def read_manifest(path) -> dict:
@@ -274,8 +303,7 @@ def read_manifest(path) -> dict:
     except OSError as e:
         raise SnapshotError(f"{mpath}: unreadable ({e.strerror})") from None
     manifest, problem = checks.read_manifest_bytes(raw)
-    problem = (problem or checks.manifest_problem(manifest, READS)
-               or checks.meta_problem(manifest.get("meta")))
+    problem = problem or checks.manifest_problem(manifest, READS) or checks.meta_problem(manifest.get("meta"))
     if problem:
         raise SnapshotError(f"{mpath}: {problem}")
     return manifest
@@ -291,7 +319,7 @@ def _prefer_jemalloc() -> None:
         return
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except (NotImplementedError, pa.ArrowException):   # a build without jemalloc: keep the default
+    except (NotImplementedError, pa.ArrowException):  # a build without jemalloc: keep the default
         pass
 
 
@@ -360,7 +388,7 @@ def _str_lists(table: pa.Table, name: str, hints: dict) -> dict[str, list]:
         finally:
             if enabled:
                 gc.enable()
-        if (name, col.name) == ("images", "tags"):          # keys.tag_rows takes them from here
+        if (name, col.name) == ("images", "tags"):  # keys.tag_rows takes them from here
             hints[compact.TAG_ROWS] = (np.asarray(pc.list_parent_indices(arr), dtype=np.int64), flat)
     return out
 
@@ -378,9 +406,14 @@ def _loader(name: str, fpath: Path, frames: Frames, compact_encoded: bool, ident
             try:
                 now = _identity(os.stat(fpath))
             except OSError as e:
-                raise SnapshotError(f"{fpath}: gone since the snapshot was loaded ({e.strerror}); load it again") from None
+                raise SnapshotError(
+                    f"{fpath}: gone since the snapshot was loaded ({e.strerror}); load it again"
+                ) from None
             if now != identity:
-                raise SnapshotError(f"{fpath}: replaced or changed since the snapshot was loaded; load it again")
+                raise SnapshotError(
+                    f"{fpath}: replaced or changed since the snapshot was loaded; load it again"
+                )
+
         check()
         try:
             table = pq.read_table(fpath)
@@ -392,11 +425,13 @@ def _loader(name: str, fpath: Path, frames: Frames, compact_encoded: bool, ident
         for col, values in lists.items():
             df[col] = pd.Series(values, index=df.index, dtype=object)
         try:
-            df = schema.conform(name, compact.decode(name, df, frames) if compact_encoded else df,
-                                ready=lists)
+            df = schema.conform(
+                name, compact.decode(name, df, frames) if compact_encoded else df, ready=lists
+            )
         except (ValueError, TypeError, KeyError) as e:
             raise SnapshotError(f"{fpath}: does not match the schema of {name!r} ({e})") from None
         if len(df) != frames.rows(name):
             raise SnapshotError(f"{fpath}: has {len(df)} rows, manifest says {frames.rows(name)}")
         return df
+
     return load_frame

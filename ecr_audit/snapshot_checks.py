@@ -11,6 +11,7 @@ manifest.json and the Parquet footers are read as hostile input:
     kind of directory `save` may replace.
 Every check returns the problem as text (None: fine); snapshot.py names the file.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,11 +28,11 @@ from . import compact, schema
 from ._version import __version__
 
 MANIFEST = "manifest.json"
-FORMAT = "ecr-audit-snapshot"           # manifest["format"]: this tool wrote the directory
-LEGACY_VERSIONS = (1, 2)                # written without FORMAT: recognized by their checksums
+FORMAT = "ecr-audit-snapshot"  # manifest["format"]: this tool wrote the directory
+LEGACY_VERSIONS = (1, 2)  # written without FORMAT: recognized by their checksums
 MANIFEST_MAX_BYTES = 64 << 20
-MAX_DEPTH = 64                          # JSON nesting in manifest.json (the tool writes 4)
-MAX_ROWS = 2**31 - 1                    # compact row pointers are int32
+MAX_DEPTH = 64  # JSON nesting in manifest.json (the tool writes 4)
+MAX_ROWS = 2**31 - 1  # compact row pointers are int32
 # ECR quota "Tags per image: 1,000" (https://docs.aws.amazon.com/AmazonECR/latest/userguide/
 # service-quotas.html); the other list columns (filters, template uses) are far shorter.
 MAX_LIST = 1000
@@ -51,6 +52,7 @@ def sha256(path: Path) -> str:
 
 
 # -- manifest.json ---------------------------------------------------------------------------
+
 
 def read_manifest_bytes(raw: bytes):
     """(parsed JSON, None) or (None, the problem)."""
@@ -88,8 +90,10 @@ def manifest_problem(manifest, readable_versions) -> str | None:
         return f"format {str(manifest['format'])[:40]!r} is not {FORMAT!r}"
     version = manifest.get("schema_version")
     if type(version) is not int or version not in readable_versions:
-        return (f"schema version {repr(version)[:20]} is not supported by ecr-audit {__version__} "
-                f"(it reads versions {', '.join(map(str, readable_versions))})")
+        return (
+            f"schema version {repr(version)[:20]} is not supported by ecr-audit {__version__} "
+            f"(it reads versions {', '.join(map(str, readable_versions))})"
+        )
     for name, entry in manifest["frames"].items():
         problem = _entry_problem(entry)
         if problem:
@@ -121,8 +125,11 @@ def meta_problem(meta) -> str | None:
     if not isinstance(meta, dict):
         return "meta is not an object"
     checks = {
-        "source": _text, "completeness": _text, "collected_at": _time,
-        "accounts": _texts, "regions": _texts,
+        "source": _text,
+        "completeness": _text,
+        "collected_at": _time,
+        "accounts": _texts,
+        "regions": _texts,
         "caller": _object({"arn": _text, "account_id": _text}),
         "organization": _object({"id": _text, "management_account_id": _text, "account_ids": _texts}),
         "options": _options,
@@ -158,6 +165,7 @@ def _object(fields):
             if v.get(k) is not None and f(v[k]):
                 return f"{k}: {f(v[k])}"
         return None
+
     return check
 
 
@@ -194,13 +202,15 @@ def _outside() -> str:
 
 # -- Parquet footers -------------------------------------------------------------------------
 
-def parquet_problem(name: str, pf: pq.ParquetFile, rows: int, compact_encoded: bool,
-                    n_images: int | None, memory: int | None) -> str | None:
+
+def parquet_problem(
+    name: str, pf: pq.ParquetFile, rows: int, compact_encoded: bool, n_images: int | None, memory: int | None
+) -> str | None:
     """What is wrong with frame file `pf` (footer only) for frame `name` with `rows` rows in the
     manifest, or None. `n_images`: rows of images.parquet (compact pointers must stay inside);
     `memory`: bytes of memory this machine has (None: unknown)."""
     md, arrow = pf.metadata, pf.schema_arrow
-    stored = 0 if compact_encoded and name == "image_tags" else rows   # rebuilt from images.tags
+    stored = 0 if compact_encoded and name == "image_tags" else rows  # rebuilt from images.tags
     if md.num_rows != stored:
         return f"has {md.num_rows} rows, manifest says {stored}"
     if sum(md.row_group(g).num_rows for g in range(md.num_row_groups)) != md.num_rows:
@@ -231,12 +241,16 @@ def parquet_problem(name: str, pf: pq.ParquetFile, rows: int, compact_encoded: b
         if dtype == schema.LIST and col in arrow.names:
             values = sum(c.num_values for path, cs in leaves.items() if path.split(".")[0] == col for c in cs)
             if values > MAX_LIST * max(md.num_rows, 1):
-                return (f"column {col!r} holds {values} list entries for {md.num_rows} rows "
-                        f"(at most {MAX_LIST} each)")
+                return (
+                    f"column {col!r} holds {values} list entries for {md.num_rows} rows "
+                    f"(at most {MAX_LIST} each)"
+                )
     need = _decoded_bytes(md, arrow, columns)
     if memory is not None and need > memory:
-        return (f"decoding it would take at least {_size(need)}, more than the {_size(memory)} "
-                "of memory this machine has")
+        return (
+            f"decoding it would take at least {_size(need)}, more than the {_size(memory)} "
+            "of memory this machine has"
+        )
     return None
 
 
@@ -261,16 +275,16 @@ def _required(name: str, compact_encoded: bool) -> set[str]:
         dropped, pointers = compact.STORED[name]
         req = (req - set(dropped)) | {p for p in pointers if p != compact.BLOB_FIRST}  # older files lack it
         if name == "manifest_references":
-            req -= {"target_digest", compact.TARGET_ROW}      # one of the two, per row
+            req -= {"target_digest", compact.TARGET_ROW}  # one of the two, per row
         if name == "layers":
-            req -= {"blob_digest"}                            # written on each blob's first row
+            req -= {"blob_digest"}  # written on each blob's first row
     return req
 
 
 def _type_fits(t: pa.DataType, dtype: str) -> bool:
     if pa.types.is_null(t):
         return True
-    if pa.types.is_dictionary(t):               # only text is stored dictionary-typed
+    if pa.types.is_dictionary(t):  # only text is stored dictionary-typed
         return dtype in (schema.STR, schema.CAT) and _type_fits(t.value_type, schema.STR)
     if dtype in (schema.STR, schema.CAT):
         return pa.types.is_string(t) or pa.types.is_large_string(t)
@@ -319,10 +333,10 @@ def _ranges(name, pf, leaves, columns, rows, n_images) -> str | None:
         if any(b is None for b in bounds):
             bounds = [_read_bounds(pf, col)]
         for b in bounds:
-            if b is False:          # no values at all
+            if b is False:  # no values at all
                 continue
             if b[0] < _raw(lo, unit) or b[1] > _raw(hi, unit, upper=True):
-                shown = (f"{_show(b[0], unit)} .. {_show(b[1], unit)}")
+                shown = f"{_show(b[0], unit)} .. {_show(b[1], unit)}"
                 if columns[col] == schema.TIME:
                     return f"column {col!r} holds times {shown}, {_outside()}"
                 where = "images.parquet" if col in compact.IMAGE_POINTERS else "this file"
@@ -343,6 +357,7 @@ def _stat_bounds(chunk, unit):
 
 def _read_bounds(pf, col):
     import pyarrow.compute as pc
+
     arr = pf.read(columns=[col])[col]
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
@@ -385,9 +400,9 @@ def _decoded_bytes(md, arrow, columns) -> int:
             c = rg.column(j)
             total += max(c.total_uncompressed_size, 0)
             if columns.get(c.path_in_schema.split(".")[0]) == schema.LIST:
-                total += c.num_values * 56          # a Python str per entry (after _str_lists)
+                total += c.num_values * 56  # a Python str per entry (after _str_lists)
     n_lists = sum(1 for n in arrow.names if columns.get(n) == schema.LIST)
-    return total + n_lists * rows * 64                  # a Python list per cell
+    return total + n_lists * rows * 64  # a Python list per cell
 
 
 def machine_memory() -> int | None:
@@ -407,6 +422,7 @@ def machine_memory() -> int | None:
 
 
 # -- is this directory ours? ---------------------------------------------------------------
+
 
 def foreign_reason(path: Path, readable_versions) -> str | None:
     """Why existing directory `path` is not provably an ecr-audit snapshot (None: it is one, or

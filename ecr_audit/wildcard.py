@@ -18,6 +18,7 @@ Case folding is chosen by the caller, never implied:
 - LOOSE  ASCII plus exactly those four look-alikes: what re.IGNORECASE did, for readings where wider
          is the safe side.
 """
+
 from __future__ import annotations
 
 import string
@@ -46,6 +47,7 @@ def ascii_lower(text: str) -> str:
 
 class _Piece:
     """A run of the pattern between `*`s; `?` (when a wildcard) matches any one character."""
+
     __slots__ = ("text", "size", "parts")
 
     def __init__(self, text: str, single: bool):
@@ -78,6 +80,7 @@ class _Piece:
 
 class Glob:
     """A compiled pattern; `match(text)` is true when the pattern spans the whole text."""
+
     __slots__ = ("pattern", "how", "pieces", "has_star")
 
     def __init__(self, pattern: str, single: bool, how: str):

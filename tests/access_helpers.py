@@ -1,4 +1,5 @@
 """Builders shared by the access tests: a tiny inventory around one policy; a hang guard."""
+
 import json
 import signal
 from contextlib import contextmanager
@@ -6,7 +7,7 @@ from contextlib import contextmanager
 import pytest
 
 from ecr_audit.inventory import Inventory
-from tests.data.policy_corpus import OWNER, SIBLING, ORG
+from tests.data.policy_corpus import ORG, OWNER, SIBLING
 
 REGION = "us-east-1"
 ORG_META = {"id": ORG, "management_account_id": OWNER, "account_ids": [OWNER, SIBLING]}
@@ -16,20 +17,35 @@ def text(policy) -> str:
     return policy if isinstance(policy, str) else json.dumps(policy)
 
 
-def inventory(policy=None, *, scope="repository", org=ORG_META, owner=OWNER, registry_policy=None,
-              registry_scope="V2", **frames) -> Inventory:
+def inventory(
+    policy=None,
+    *,
+    scope="repository",
+    org=ORG_META,
+    owner=OWNER,
+    registry_policy=None,
+    registry_scope="V2",
+    **frames,
+) -> Inventory:
     meta = {"organization": org}
     if scope == "repository" and policy is not None:
         frames.setdefault("repository_policies", []).append(
-            {"account_id": owner, "region": REGION, "repository_name": "app", "policy_text": text(policy)})
+            {"account_id": owner, "region": REGION, "repository_name": "app", "policy_text": text(policy)}
+        )
     if scope.startswith("registry"):
         registry_policy, registry_scope = policy, scope.split("_")[1].upper()
     if registry_policy is not None:
         frames.setdefault("registry_policies", []).append(
-            {"account_id": owner, "region": REGION, "policy_text": text(registry_policy)})
+            {"account_id": owner, "region": REGION, "policy_text": text(registry_policy)}
+        )
         frames.setdefault("registries", []).append(
-            {"account_id": owner, "region": REGION, "registry_policy_status": "present",
-             "registry_policy_scope": registry_scope})
+            {
+                "account_id": owner,
+                "region": REGION,
+                "registry_policy_status": "present",
+                "registry_policy_scope": registry_scope,
+            }
+        )
     return Inventory.from_frames(meta=meta, **frames)
 
 
@@ -50,8 +66,10 @@ def time_limit(seconds: float, what: str = "the block"):
     """Fail the test instead of hanging when the block runs past `seconds`: a hang guard, not a speed
     test (callers allow ~100× the expected time). SIGALRM interrupts Python code and `re` matching
     alike, which a thread's join(timeout) cannot (the regex engine holds the GIL)."""
+
     def expired(signum, frame):
         raise _Hung()
+
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:

@@ -1,5 +1,6 @@
 """Helpers for the collector's fault tests: `ecr-audit collect --sandbox` with a setup hook, and
 readers of its results (shared by tests/test_reliability_*.py)."""
+
 from contextlib import contextmanager
 
 import ecr_audit.sandbox as sandbox_pkg
@@ -41,8 +42,12 @@ def first_repo(org, account_id):
 
 
 def world_images(org, *account_ids):
-    return sum(len(repo.images) for a in account_ids for reg in org.world.account(a).registries
-               for repo in reg.repositories)
+    return sum(
+        len(repo.images)
+        for a in account_ids
+        for reg in org.world.account(a).registries
+        for repo in reg.repositories
+    )
 
 
 def rows(inv):

@@ -23,20 +23,25 @@ def pytest_configure(config):
     """One demo snapshot per test session, also used by notebooks that nbval runs (they inherit
     the environment): no test ever reads a demo snapshot cached by an older version of the code."""
     import tempfile
+
     if not os.environ.get("ECR_AUDIT_DEMO_SNAPSHOT"):
-        os.environ["ECR_AUDIT_DEMO_SNAPSHOT"] = os.path.join(tempfile.mkdtemp(prefix="ecr-audit-test-"), "demo")
+        os.environ["ECR_AUDIT_DEMO_SNAPSHOT"] = os.path.join(
+            tempfile.mkdtemp(prefix="ecr-audit-test-"), "demo"
+        )
 
 
 @pytest.fixture(scope="session")
 def demo_snapshot():
     """Path of the demo organization's snapshot (sandbox → collect → save), built once."""
     from ecr_audit.demo import demo_snapshot as build
+
     return build()
 
 
 @pytest.fixture(scope="session")
 def demo_inventory(demo_snapshot):
     from ecr_audit import load
+
     return load(demo_snapshot)
 
 
@@ -44,5 +49,6 @@ def demo_inventory(demo_snapshot):
 def demo_report(demo_snapshot, tmp_path_factory):
     """Every report notebook executed on the demo snapshot; returns (results, out_dir)."""
     from ecr_audit import report
+
     out = tmp_path_factory.mktemp("demo-report")
     return report.run(demo_snapshot, out), out

@@ -1,4 +1,5 @@
 """The ECR action catalog: complete, classified once, matched like IAM does."""
+
 from ecr_audit.access import actions
 
 
@@ -21,10 +22,17 @@ def test_classification_table_names_no_action_missing_from_the_catalog():
 
 def test_capability_mapping_matches_documented_classes():
     assert actions.capability_actions("pull") == {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
-    assert {"ecr:PutImage", "ecr:ReplicateImage", "ecr:BatchImportUpstreamImage"} <= actions.capability_actions("push")
+    assert {
+        "ecr:PutImage",
+        "ecr:ReplicateImage",
+        "ecr:BatchImportUpstreamImage",
+    } <= actions.capability_actions("push")
     assert actions.capability_actions("delete") == {"ecr:BatchDeleteImage", "ecr:DeleteRepository"}
-    assert {"ecr:SetRepositoryPolicy", "ecr:PutLifecyclePolicy", "ecr:PutRegistryPolicy"} <= \
-        actions.capability_actions("manage")
+    assert {
+        "ecr:SetRepositoryPolicy",
+        "ecr:PutLifecyclePolicy",
+        "ecr:PutRegistryPolicy",
+    } <= actions.capability_actions("manage")
 
 
 def test_glob_treats_brackets_literally_like_iam():
@@ -34,4 +42,6 @@ def test_glob_treats_brackets_literally_like_iam():
 
 def test_compact_names_the_full_catalog_ecr_star():
     assert actions.compact(frozenset(actions.all_actions())) == "ecr:*"
-    assert actions.compact(frozenset({"ecr:PutImage", "ecr:BatchGetImage"})) == "ecr:BatchGetImage, ecr:PutImage"
+    assert (
+        actions.compact(frozenset({"ecr:PutImage", "ecr:BatchGetImage"})) == "ecr:BatchGetImage, ecr:PutImage"
+    )

@@ -1,4 +1,5 @@
 """Every policy shape of tests/data/policy_corpus.py classifies as expected."""
+
 import pytest
 
 from ecr_audit import access

@@ -1,4 +1,5 @@
 """Property tests: a Deny never widens exposure, an Allow never narrows it, bad input never crashes."""
+
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -15,35 +16,56 @@ from tests.data.policy_corpus import ORG, OTHER_ORG, OUTSIDER, OWNER, SIBLING
 ORGV = OrgView(ORG, frozenset({OWNER, SIBLING}))
 RANK = {"account": 1, "service": 2, "org": 3, "external": 4, "public": 5}
 
-principals = st.sampled_from([
-    "*", {"AWS": "*"}, {"AWS": OUTSIDER}, {"AWS": SIBLING}, {"AWS": OWNER},
-    {"AWS": f"arn:aws:iam::{SIBLING}:role/ci"}, {"AWS": f"arn:aws:sts::{OUTSIDER}:assumed-role/r/s"},
-    {"AWS": "AROAEXAMPLEEXAMPLE12"}, {"Service": "lambda.amazonaws.com"}, {"AWS": [SIBLING, OUTSIDER]},
-])
-action_sets = st.sampled_from([
-    "ecr:*", "*", "ecr:Batch*", "ecr:Get*", "ecr:Put*", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-    ["ecr:PutImage", "ecr:InitiateLayerUpload"], "ecr:DeleteRepository", "ecr:SetRepositoryPolicy",
-    "ecr:ReplicateImage", "ecr:describe*",
-])
-conditions = st.sampled_from([
-    None,
-    {"StringEquals": {"aws:PrincipalOrgID": ORG}},
-    {"StringNotEquals": {"aws:PrincipalOrgID": ORG}},
-    {"StringEquals": {"aws:PrincipalOrgID": OTHER_ORG}},
-    {"StringNotEquals": {"aws:PrincipalAccount": [SIBLING, OUTSIDER]}},
-    {"StringEquals": {"aws:PrincipalAccount": OUTSIDER}},
-    {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{SIBLING}:role/*"}},
-    {"StringEquals": {"aws:SourceAccount": OWNER}},
-    {"StringEqualsIfExists": {"aws:PrincipalOrgID": ORG}},
-    {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": f"{ORG}/*"}},
-    {"ForAllValues:StringLike": {"aws:PrincipalOrgPaths": f"{ORG}/*"}},
-    {"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
-    {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
-    {"StringEquals": {"aws:SourceVpce": "vpce-1"}},
-    {"StringEquals": {"ecr:ResourceTag/env": "prod"}},
-    {"StringEqualsMaybe": {"aws:PrincipalOrgID": ORG}},
-    {"StringEquals": {"aws:MadeUpKey": "x"}},
-])
+principals = st.sampled_from(
+    [
+        "*",
+        {"AWS": "*"},
+        {"AWS": OUTSIDER},
+        {"AWS": SIBLING},
+        {"AWS": OWNER},
+        {"AWS": f"arn:aws:iam::{SIBLING}:role/ci"},
+        {"AWS": f"arn:aws:sts::{OUTSIDER}:assumed-role/r/s"},
+        {"AWS": "AROAEXAMPLEEXAMPLE12"},
+        {"Service": "lambda.amazonaws.com"},
+        {"AWS": [SIBLING, OUTSIDER]},
+    ]
+)
+action_sets = st.sampled_from(
+    [
+        "ecr:*",
+        "*",
+        "ecr:Batch*",
+        "ecr:Get*",
+        "ecr:Put*",
+        ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        ["ecr:PutImage", "ecr:InitiateLayerUpload"],
+        "ecr:DeleteRepository",
+        "ecr:SetRepositoryPolicy",
+        "ecr:ReplicateImage",
+        "ecr:describe*",
+    ]
+)
+conditions = st.sampled_from(
+    [
+        None,
+        {"StringEquals": {"aws:PrincipalOrgID": ORG}},
+        {"StringNotEquals": {"aws:PrincipalOrgID": ORG}},
+        {"StringEquals": {"aws:PrincipalOrgID": OTHER_ORG}},
+        {"StringNotEquals": {"aws:PrincipalAccount": [SIBLING, OUTSIDER]}},
+        {"StringEquals": {"aws:PrincipalAccount": OUTSIDER}},
+        {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{SIBLING}:role/*"}},
+        {"StringEquals": {"aws:SourceAccount": OWNER}},
+        {"StringEqualsIfExists": {"aws:PrincipalOrgID": ORG}},
+        {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": f"{ORG}/*"}},
+        {"ForAllValues:StringLike": {"aws:PrincipalOrgPaths": f"{ORG}/*"}},
+        {"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
+        {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
+        {"StringEquals": {"aws:SourceVpce": "vpce-1"}},
+        {"StringEquals": {"ecr:ResourceTag/env": "prod"}},
+        {"StringEqualsMaybe": {"aws:PrincipalOrgID": ORG}},
+        {"StringEquals": {"aws:MadeUpKey": "x"}},
+    ]
+)
 
 
 @st.composite
@@ -93,11 +115,34 @@ def test_adding_an_allow_never_narrows_exposure(sts, extra_allow):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["Version", "Statement", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
-                         "Resource", "Condition", "AWS", "Service", "StringEquals", "aws:PrincipalOrgID", "Sid",
-                         "x"]), children, max_size=5),
-    max_leaves=30)
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "Version",
+                    "Statement",
+                    "Effect",
+                    "Principal",
+                    "NotPrincipal",
+                    "Action",
+                    "NotAction",
+                    "Resource",
+                    "Condition",
+                    "AWS",
+                    "Service",
+                    "StringEquals",
+                    "aws:PrincipalOrgID",
+                    "Sid",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=30,
+)
 
 
 @settings(max_examples=100, deadline=None)

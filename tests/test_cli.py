@@ -1,4 +1,5 @@
 """The command line end to end on the simulated organization (error paths: test_reliability_*)."""
+
 import json
 import os
 import re
@@ -22,7 +23,9 @@ def test_collect_sandbox_writes_a_complete_snapshot_and_says_where(tmp_path, cap
     assert cli.main(["collect", "--sandbox", "--out", str(out), "--quiet"]) == cli.EXIT_OK
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"wrote {out}"
-    assert re.fullmatch(r"3 accounts, 2 regions, \d+ repositories, \d+ images, 0 errors \(complete\)", lines[1])
+    assert re.fullmatch(
+        r"3 accounts, 2 regions, \d+ repositories, \d+ images, 0 errors \(complete\)", lines[1]
+    )
     inv = load(out)
     active = {demo.MANAGEMENT, demo.PAYMENTS, demo.DATA}
     assert set(inv.accounts.loc[inv.accounts.collection_status == "collected", "account_id"]) == active
@@ -33,8 +36,21 @@ def test_collect_sandbox_writes_a_complete_snapshot_and_says_where(tmp_path, cap
 
 def test_collect_sandbox_with_account_list_and_never_mode(tmp_path, capsys):
     out = tmp_path / "snap"
-    rc = cli.main(["collect", "--sandbox", "--accounts", demo.PAYMENTS, "--regions", "us-east-1",
-                   "--read-manifests", "never", "--out", str(out), "--quiet"])
+    rc = cli.main(
+        [
+            "collect",
+            "--sandbox",
+            "--accounts",
+            demo.PAYMENTS,
+            "--regions",
+            "us-east-1",
+            "--read-manifests",
+            "never",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == cli.EXIT_OK
     inv = load(out)
     assert inv.coverage[["account_id", "region"]].values.tolist() == [[demo.PAYMENTS, "us-east-1"]]
@@ -51,8 +67,12 @@ def test_show_summarizes_a_snapshot(tmp_path, capsys):
 
 
 def test_demo_command_ends_by_printing_the_index_path(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "ecr_audit.cli", "demo", "--out", str(tmp_path / "d")],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecr_audit.cli", "demo", "--out", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     index = tmp_path / "d" / "report" / "index.html"
@@ -67,16 +87,30 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(shutil.which("jupyter", path=os.path.dirname(sys.executable)) is None,
-                    reason="JupyterLab is not installed (pip install -e '.[lab]')")
+@pytest.mark.skipif(
+    shutil.which("jupyter", path=os.path.dirname(sys.executable)) is None,
+    reason="JupyterLab is not installed (pip install -e '.[lab]')",
+)
 def test_jupyterlab_starts_and_serves_the_notebooks(tmp_path):
     port = _free_port()
     jupyter = os.path.join(os.path.dirname(sys.executable), "jupyter")
     root = os.path.join(os.path.dirname(__file__), "..", "notebooks")
-    proc = subprocess.Popen([jupyter, "lab", "--no-browser", "--allow-root", "--ip", "127.0.0.1",
-                             f"--port={port}", "--IdentityProvider.token=", f"--ServerApp.root_dir={root}",
-                             f"--ServerApp.runtime_dir={tmp_path}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            jupyter,
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip",
+            "127.0.0.1",
+            f"--port={port}",
+            "--IdentityProvider.token=",
+            f"--ServerApp.root_dir={root}",
+            f"--ServerApp.runtime_dir={tmp_path}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -88,7 +122,9 @@ def test_jupyterlab_starts_and_serves_the_notebooks(tmp_path):
                     raise
                 time.sleep(0.5)
         assert "<title>JupyterLab</title>" in page
-        listing = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/", timeout=5).read())
+        listing = json.loads(
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/", timeout=5).read()
+        )
         names = {item["name"] for item in listing["content"]}
         assert {"executive_summary.ipynb", "cross_account_access.ipynb", "storage_cost.ipynb"} <= names
     finally:
@@ -100,9 +136,10 @@ def test_jupyterlab_starts_and_serves_the_notebooks(tmp_path):
 def test_output_into_a_pipe_its_reader_closed_ends_quietly_not_in_an_internal_error(demo_snapshot, command):
     """`ecr-audit show SNAP | head`: the reader goes away; the tool exits like other Unix tools."""
     import subprocess
+
     argv = [sys.executable, "-m", "ecr_audit.cli", command[0], str(demo_snapshot), *command[1:]]
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    p.stdout.close()                     # closed before the tool writes anything
+    p.stdout.close()  # closed before the tool writes anything
     err = p.stderr.read().decode()
     assert p.wait() == 141 and err == "", err
 
@@ -123,6 +160,7 @@ def test_debug_traceback_is_a_real_option_that_reraises_internal_errors(monkeypa
 
 def test_throttle_budget_must_be_a_positive_number_of_seconds(capsys):
     from ecr_audit.cli import main
+
     for value in ("0", "-5", "nan", "soon"):
         assert main(["collect", "--sandbox", "--throttle-budget", value]) == 2
         err = capsys.readouterr().err

@@ -1,4 +1,5 @@
 """End to end: collect the sandbox's demo organization and compare with its ground truth."""
+
 import botocore.client
 import pandas as pd
 import pytest
@@ -40,8 +41,16 @@ def test_demo_world_every_active_account_region_repository_and_image_is_collecte
     assert inv.meta["completeness"] == "complete", inv.errors
     got = inv.images.merge(exp, on=KEY, how="outer", suffixes=("", "_exp"), indicator=True)
     assert (got["_merge"] == "both").all(), got[got["_merge"] != "both"][KEY + ["_merge"]]
-    for col in ("pushed_at", "last_pulled_at", "size_bytes", "manifest_media_type", "artifact_media_type",
-                "image_status", "subject_digest", "last_archived_at"):
+    for col in (
+        "pushed_at",
+        "last_pulled_at",
+        "size_bytes",
+        "manifest_media_type",
+        "artifact_media_type",
+        "image_status",
+        "subject_digest",
+        "last_archived_at",
+    ):
         left, right = got[col], got[f"{col}_exp"]
         same = (left == right).fillna(False) | (left.isna() & right.isna())
         assert same.all(), (col, got.loc[~same, KEY + [col, f"{col}_exp"]])
@@ -55,8 +64,13 @@ def test_demo_world_every_active_account_region_repository_and_image_is_collecte
         assert status == ("collected" if a.state == "ACTIVE" else "skipped")
     assert inv.meta["organization"]["id"] == org.organization_id
     # Every repository of every active account × region.
-    world_repos = {(a.account_id, r.region, repo.name) for a in org.world.accounts if a.state == "ACTIVE"
-                   for r in a.registries for repo in r.repositories}
+    world_repos = {
+        (a.account_id, r.region, repo.name)
+        for a in org.world.accounts
+        if a.state == "ACTIVE"
+        for r in a.registries
+        for repo in r.repositories
+    }
     assert set(map(tuple, inv.repositories[KEY[:3]].values)) == world_repos
     # auto mode: pull times untouched everywhere (read only where the role is excluded).
     pd.testing.assert_frame_equal(before, org.pull_times())
@@ -91,13 +105,20 @@ def test_always_mode_moves_pull_times_where_the_principal_is_not_excluded(org):
     inv = _collect(org, read_manifests="always")
     after = org.pull_times()
     cov = inv.coverage
-    not_excluded = cov.loc[~cov["is_pull_time_excluded"].astype(bool) & (cov["images"] > 0), ["account_id", "region"]]
+    not_excluded = cov.loc[
+        ~cov["is_pull_time_excluded"].astype(bool) & (cov["images"] > 0), ["account_id", "region"]
+    ]
     moved = before.merge(after, on=KEY, suffixes=("", "_after"))
     a, b = moved["last_pulled_at"], moved["last_pulled_at_after"]
     moved = moved[~((a == b).fillna(False) | (a.isna() & b.isna()))]
-    assert set(map(tuple, moved[["account_id", "region"]].drop_duplicates().values)) == \
-        set(map(tuple, not_excluded.values))
-    assert cov.loc[~cov["is_pull_time_excluded"].astype(bool), "manifests_reason"].str.contains("may have moved").all()
+    assert set(map(tuple, moved[["account_id", "region"]].drop_duplicates().values)) == set(
+        map(tuple, not_excluded.values)
+    )
+    assert (
+        cov.loc[~cov["is_pull_time_excluded"].astype(bool), "manifests_reason"]
+        .str.contains("may have moved")
+        .all()
+    )
 
 
 def test_never_mode_sends_no_batch_get_image(org):
@@ -110,15 +131,17 @@ def test_injected_access_denied_on_account_region_and_one_repository_policy_are_
     payments, data = "012345678901", "098765432109"
     repo = org.world.account(data).registries[0].repositories[0].name
     region = org.world.account(data).registries[0].region
-    org.faults.add("GetRepositoryPolicy", "AccessDeniedException", account_id=data, region=region,
-                   repository_name=repo)
+    org.faults.add(
+        "GetRepositoryPolicy", "AccessDeniedException", account_id=data, region=region, repository_name=repo
+    )
     org.faults.add(None, "AccessDeniedException", account_id=payments, region="eu-west-1", service="ecr")
     inv = _collect(org)
     assert inv.meta["completeness"] == "partial"
     e = inv.errors
     one = e[e["operation"] == "GetRepositoryPolicy"]
     assert one[["account_id", "region", "repository_name", "error_code", "error_kind"]].values.tolist() == [
-        [data, region, repo, "AccessDeniedException", "access_denied"]]
+        [data, region, repo, "AccessDeniedException", "access_denied"]
+    ]
     repos = inv.repositories.set_index(KEY[:3])
     assert repos.loc[(data, region, repo), "policy_status"] == "unreadable"
     assert (repos.drop(index=(data, region, repo))["policy_status"] != "unreadable").all()
@@ -145,9 +168,11 @@ def test_assume_role_failure_fails_one_account_and_the_run_goes_on(org):
     acc = inv.accounts.set_index("account_id")
     assert acc.loc[data, "collection_status"] == "failed"
     assert (inv.images["account_id"] != data).all()
-    assert set(inv.images["account_id"]) == {a.account_id for a in org.world.accounts
-                                            if a.state == "ACTIVE" and a.account_id != data and
-                                            any(r.repositories for r in a.registries)}
+    assert set(inv.images["account_id"]) == {
+        a.account_id
+        for a in org.world.accounts
+        if a.state == "ACTIVE" and a.account_id != data and any(r.repositories for r in a.registries)
+    }
     assert data not in inv.meta["accounts"]
 
 
@@ -164,18 +189,21 @@ def test_throttling_storm_on_describe_images_loses_nothing(org, instant_retries)
 def test_explicit_region_disabled_in_an_account_is_a_disabled_region_row(org):
     acct = next(a for a in org.world.accounts if a.disabled_regions)
     region = acct.disabled_regions[0]
-    inv = collect(org.session(), accounts=[acct.account_id], role_name=org.role_name,
-                  regions=["us-east-1", region])
+    inv = collect(
+        org.session(), accounts=[acct.account_id], role_name=org.role_name, regions=["us-east-1", region]
+    )
     cov = inv.coverage.set_index("region")
     assert cov.loc[region, "status"] == "disabled"
     assert inv.errors[["account_id", "region", "error_kind"]].values.tolist() == [
-        [acct.account_id, region, "disabled_region"]]
+        [acct.account_id, region, "disabled_region"]
+    ]
     assert inv.meta["completeness"] == "partial"
     assert not ((inv.api_calls["region"] == region) & (inv.api_calls["account_id"] == acct.account_id)).any()
 
 
 def test_default_collects_only_the_callers_account(org):
     import ecr_audit
+
     inv = ecr_audit.collect(org.session())  # the public entry point, after the subpackage is imported
     assert inv.accounts["account_id"].tolist() == [org.management_account_id]
     assert set(inv.repositories["account_id"]) <= {org.management_account_id}
@@ -203,6 +231,7 @@ def test_at_most_repository_workers_calls_are_in_flight_per_account_and_region()
     are ever in flight at once (and the workers are really used concurrently)."""
     import threading
     from collections import Counter
+
     from moto.core.botocore_stubber import BotocoreStubber
 
     in_flight, peak, lock = Counter(), Counter(), threading.Lock()
@@ -212,7 +241,7 @@ def test_at_most_repository_workers_calls_are_in_flight_per_account_and_region()
         host = request.url.split("/")[2]
         auth = request.headers.get("Authorization", b"")
         auth = auth.decode() if isinstance(auth, bytes) else str(auth)
-        key = (auth.split("Credential=", 1)[-1].split("/", 1)[0], host)   # access key (account) × endpoint
+        key = (auth.split("Credential=", 1)[-1].split("/", 1)[0], host)  # access key (account) × endpoint
         if not host.startswith("api.ecr."):
             return orig(stub, event_name, request, **kwargs)
         with lock:
@@ -228,11 +257,12 @@ def test_at_most_repository_workers_calls_are_in_flight_per_account_and_region()
         o.faults.latency(0.02)
         BotocoreStubber.__call__ = counting
         try:
-            inv = collect(o.session(), org=True, role_name=o.role_name, repository_workers=3,
-                          read_manifests="always")
+            inv = collect(
+                o.session(), org=True, role_name=o.role_name, repository_workers=3, read_manifests="always"
+            )
         finally:
             BotocoreStubber.__call__ = orig
-    assert inv.meta["completeness"] == "complete" and len(peak) == 4      # 2 accounts × 2 regions
+    assert inv.meta["completeness"] == "complete" and len(peak) == 4  # 2 accounts × 2 regions
     assert max(peak.values()) == 3, peak
 
 
@@ -248,8 +278,14 @@ def test_a_read_of_another_service_is_one_table_entry_run_with_its_own_client(or
     from ecr_audit.collect.sink import Sink
     from ecr_audit.collect.unit import Unit
 
-    clusters = reads.Read("ListClusters", "ecs", reads.UNIT, lambda ecs: ecs.list_clusters()["clusterArns"],
-                          status="clusters_status", fields=lambda arns, problems: {"clusters": len(arns)})
+    clusters = reads.Read(
+        "ListClusters",
+        "ecs",
+        reads.UNIT,
+        lambda ecs: ecs.list_clusters()["clusterArns"],
+        status="clusters_status",
+        fields=lambda arns, problems: {"clusters": len(arns)},
+    )
     assert clusters.actions == ("ecs:ListClusters",)
     recorder, sink = CallRecorder(), Sink()
     account = Account(org.management_account_id)
@@ -264,9 +300,10 @@ def test_a_read_of_another_service_is_one_table_entry_run_with_its_own_client(or
     assert rows["us-east-1"] == {**rows["us-east-1"], "clusters_status": "present", "clusters": 1}
     assert rows["eu-west-1"]["clusters_status"] == "unreadable" and "clusters" not in rows["eu-west-1"]
     assert [(e["region"], e["operation"], e["error_kind"]) for e in sink.rows["errors"]] == [
-        ("eu-west-1", "ListClusters", "access_denied")]
+        ("eu-west-1", "ListClusters", "access_denied")
+    ]
     counted = {(r["region"], r["operation"]): r for r in recorder.records()}
-    assert counted[("us-east-1", "ListClusters")]["calls"] == 1                 # one client per region
+    assert counted[("us-east-1", "ListClusters")]["calls"] == 1  # one client per region
     assert counted[("eu-west-1", "ListClusters")]["failures"] == 1
     assert "ecs:ListClusters" in recorder.operations
 
@@ -275,9 +312,16 @@ def test_account_and_caller_scope_reads_added_to_the_table_run_once_per_account_
     """Reads of other scopes need no code either: an ACCOUNT read (IAM, a global service, asked in
     the caller's home region) runs once per collected account, a CALLER read once per collection."""
     from ecr_audit.collect import reads
-    added = (reads.Read("ListRoles", "iam", reads.ACCOUNT, lambda iam: iam.list_roles()),
-             reads.Read("ListPolicies", "organizations", reads.CALLER,
-                        lambda o: o.list_policies(Filter="SERVICE_CONTROL_POLICY")))
+
+    added = (
+        reads.Read("ListRoles", "iam", reads.ACCOUNT, lambda iam: iam.list_roles()),
+        reads.Read(
+            "ListPolicies",
+            "organizations",
+            reads.CALLER,
+            lambda o: o.list_policies(Filter="SERVICE_CONTROL_POLICY"),
+        ),
+    )
     monkeypatch.setattr(reads, "READS", reads.READS + added)
     inv = _collect(org)
     assert inv.meta["completeness"] == "complete", inv.errors

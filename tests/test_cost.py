@@ -1,4 +1,5 @@
 """Storage cost, rollups and prices on a small literal inventory whose numbers are known."""
+
 import json
 
 import pandas as pd
@@ -24,60 +25,143 @@ APP_IMAGES = {  # digest: (tags, status, [(blob, size, kind)])
     "sha256:arm": ([], "ACTIVE", [("basearm", 90, "layer"), ("r1", 40, "layer"), ("carm", 4, "config")]),
     "sha256:arch": (["v0"], "ARCHIVED", [("base", 100, "layer"), ("x1", 50, "layer"), ("cx", 5, "config")]),
 }
-APP_UNIQUE = 100 + 10 + 1 + 20 + 2 + 30 + 3 + 90 + 40 + 4 + 50 + 5   # 355
-APP_ARCHIVE = 50 + 5                                                 # base is shared with active images
-APP_REPORTED = 111 + 122 + 133 + 134 + 155 + 134                     # the index reports its largest child
+APP_UNIQUE = 100 + 10 + 1 + 20 + 2 + 30 + 3 + 90 + 40 + 4 + 50 + 5  # 355
+APP_ARCHIVE = 50 + 5  # base is shared with active images
+APP_REPORTED = 111 + 122 + 133 + 134 + 155 + 134  # the index reports its largest child
 
 
 def _inventory(extra_images=(), extra_layers=(), repositories=None, tags=None):
     images, layers = [], []
     for digest, (tagl, status, blobs) in APP_IMAGES.items():
-        images.append({**APP, "image_digest": digest, "tags": tagl, "image_status": status,
-                       "size_bytes": sum(s for _, s, _ in blobs), "manifest_media_type": OCI_MANIFEST,
-                       "manifest_status": "present"})
-        layers += [{**APP, "image_digest": digest, "blob_digest": f"sha256:{b}", "size_bytes": s, "kind": k}
-                   for b, s, k in blobs]
-    images.append({**APP, "image_digest": "sha256:idx", "tags": ["multi"], "image_status": "ACTIVE",
-                   "size_bytes": 134, "manifest_media_type": OCI_INDEX, "manifest_status": "present"})
-    refs = [{**APP, "source_digest": "sha256:idx", "target_digest": t, "kind": "index_child",
-             "platform": p} for t, p in [("sha256:amd", "linux/amd64"), ("sha256:arm", "linux/arm64")]]
+        images.append(
+            {
+                **APP,
+                "image_digest": digest,
+                "tags": tagl,
+                "image_status": status,
+                "size_bytes": sum(s for _, s, _ in blobs),
+                "manifest_media_type": OCI_MANIFEST,
+                "manifest_status": "present",
+            }
+        )
+        layers += [
+            {**APP, "image_digest": digest, "blob_digest": f"sha256:{b}", "size_bytes": s, "kind": k}
+            for b, s, k in blobs
+        ]
+    images.append(
+        {
+            **APP,
+            "image_digest": "sha256:idx",
+            "tags": ["multi"],
+            "image_status": "ACTIVE",
+            "size_bytes": 134,
+            "manifest_media_type": OCI_INDEX,
+            "manifest_status": "present",
+        }
+    )
+    refs = [
+        {**APP, "source_digest": "sha256:idx", "target_digest": t, "kind": "index_child", "platform": p}
+        for t, p in [("sha256:amd", "linux/amd64"), ("sha256:arm", "linux/arm64")]
+    ]
     # noman: manifests not read; an index of two children and an archived single image.
     images += [
-        {**NOMAN, "image_digest": "sha256:i2", "tags": ["latest"], "size_bytes": 500,
-         "manifest_media_type": OCI_INDEX, "image_status": "ACTIVE", "manifest_status": "skipped"},
-        {**NOMAN, "image_digest": "sha256:c1", "size_bytes": 480, "manifest_media_type": OCI_MANIFEST,
-         "image_status": "ACTIVE", "manifest_status": "skipped"},
-        {**NOMAN, "image_digest": "sha256:c2", "size_bytes": 500, "manifest_media_type": OCI_MANIFEST,
-         "image_status": "ACTIVE", "manifest_status": "skipped"},
-        {**NOMAN, "image_digest": "sha256:s", "tags": ["old"], "size_bytes": 300,
-         "manifest_media_type": OCI_MANIFEST, "image_status": "ARCHIVED", "manifest_status": "skipped"},
+        {
+            **NOMAN,
+            "image_digest": "sha256:i2",
+            "tags": ["latest"],
+            "size_bytes": 500,
+            "manifest_media_type": OCI_INDEX,
+            "image_status": "ACTIVE",
+            "manifest_status": "skipped",
+        },
+        {
+            **NOMAN,
+            "image_digest": "sha256:c1",
+            "size_bytes": 480,
+            "manifest_media_type": OCI_MANIFEST,
+            "image_status": "ACTIVE",
+            "manifest_status": "skipped",
+        },
+        {
+            **NOMAN,
+            "image_digest": "sha256:c2",
+            "size_bytes": 500,
+            "manifest_media_type": OCI_MANIFEST,
+            "image_status": "ACTIVE",
+            "manifest_status": "skipped",
+        },
+        {
+            **NOMAN,
+            "image_digest": "sha256:s",
+            "tags": ["old"],
+            "size_bytes": 300,
+            "manifest_media_type": OCI_MANIFEST,
+            "image_status": "ARCHIVED",
+            "manifest_status": "skipped",
+        },
         # part: one manifest read, one not.
-        {**PART, "image_digest": "sha256:p1", "tags": ["a"], "size_bytes": 11, "manifest_media_type": OCI_MANIFEST,
-         "image_status": "ACTIVE", "manifest_status": "present"},
-        {**PART, "image_digest": "sha256:p2", "tags": ["b"], "size_bytes": 70, "manifest_media_type": OCI_MANIFEST,
-         "image_status": "ACTIVE", "manifest_status": "unreadable"},
+        {
+            **PART,
+            "image_digest": "sha256:p1",
+            "tags": ["a"],
+            "size_bytes": 11,
+            "manifest_media_type": OCI_MANIFEST,
+            "image_status": "ACTIVE",
+            "manifest_status": "present",
+        },
+        {
+            **PART,
+            "image_digest": "sha256:p2",
+            "tags": ["b"],
+            "size_bytes": 70,
+            "manifest_media_type": OCI_MANIFEST,
+            "image_status": "ACTIVE",
+            "manifest_status": "unreadable",
+        },
     ]
-    layers += [{**PART, "image_digest": "sha256:p1", "blob_digest": "sha256:p", "size_bytes": 10, "kind": "layer"},
-               {**PART, "image_digest": "sha256:p1", "blob_digest": "sha256:cp", "size_bytes": 1, "kind": "config"}]
+    layers += [
+        {**PART, "image_digest": "sha256:p1", "blob_digest": "sha256:p", "size_bytes": 10, "kind": "layer"},
+        {**PART, "image_digest": "sha256:p1", "blob_digest": "sha256:cp", "size_bytes": 1, "kind": "config"},
+    ]
     if repositories is None:
         repositories = [
             {**APP, "images_status": "present", "tags_status": "present"},
             {**NOMAN, "images_status": "present", "tags_status": "absent"},
             {**PART, "images_status": "present", "tags_status": "unreadable"},
-            {"account_id": A, "region": "us-east-1", "repository_name": "empty", "images_status": "absent",
-             "tags_status": "absent"},
-            {"account_id": A, "region": "us-east-1", "repository_name": "unread", "images_status": "unreadable",
-             "tags_status": "absent"},
+            {
+                "account_id": A,
+                "region": "us-east-1",
+                "repository_name": "empty",
+                "images_status": "absent",
+                "tags_status": "absent",
+            },
+            {
+                "account_id": A,
+                "region": "us-east-1",
+                "repository_name": "unread",
+                "images_status": "unreadable",
+                "tags_status": "absent",
+            },
         ]
-    repositories = [{**r, "repository_arn": f"arn:aws:ecr:{r['region']}:{r['account_id']}:repository/"
-                     f"{r['repository_name']}"} for r in repositories]
+    repositories = [
+        {
+            **r,
+            "repository_arn": f"arn:aws:ecr:{r['region']}:{r['account_id']}:repository/"
+            f"{r['repository_name']}",
+        }
+        for r in repositories
+    ]
     return Inventory.from_frames(
         meta={"collected_at": "2026-11-01T00:00:00+00:00"},
-        images=images + list(extra_images), layers=layers + list(extra_layers), manifest_references=refs,
+        images=images + list(extra_images),
+        layers=layers + list(extra_layers),
+        manifest_references=refs,
         repositories=repositories,
         repository_tags=tags if tags is not None else [{**APP, "key": "team", "value": "payments"}],
-        accounts=[{"account_id": A, "ou_path": "r-1/ou-prod", "collection_status": "collected"},
-                  {"account_id": B, "ou_path": "r-1/ou-dev", "collection_status": "collected"}],
+        accounts=[
+            {"account_id": A, "ou_path": "r-1/ou-prod", "collection_status": "collected"},
+            {"account_id": B, "ou_path": "r-1/ou-dev", "collection_status": "collected"},
+        ],
     )
 
 
@@ -126,7 +210,7 @@ def test_without_manifests_the_estimate_skips_the_index_and_is_an_upper_bound(in
     assert noman["basis"] == "estimate"
     assert noman["is_upper_bound"]
     assert pd.isna(noman["unique_bytes"])
-    assert noman["billable_bytes"] == 480 + 500 + 300          # index (500) not added to its children
+    assert noman["billable_bytes"] == 480 + 500 + 300  # index (500) not added to its children
     assert noman["reported_bytes"] == 500 + 480 + 500 + 300
     assert noman["archive_bytes"] == 300
 
@@ -151,11 +235,27 @@ def test_empty_repository_is_exactly_zero_and_unreadable_one_is_undetermined(inv
 def test_one_gib_at_ten_cents_costs_ten_cents_a_month():
     big = {**APP, "repository_name": "big"}
     inv = Inventory.from_frames(
-        images=[{**big, "image_digest": "sha256:g", "size_bytes": BYTES_PER_GB, "manifest_status": "present",
-                 "image_status": "ACTIVE", "manifest_media_type": OCI_MANIFEST}],
-        layers=[{**big, "image_digest": "sha256:g", "blob_digest": "sha256:l", "size_bytes": BYTES_PER_GB,
-                 "kind": "layer"}],
-        repositories=[{**big, "repository_arn": "arn:x", "images_status": "present"}])
+        images=[
+            {
+                **big,
+                "image_digest": "sha256:g",
+                "size_bytes": BYTES_PER_GB,
+                "manifest_status": "present",
+                "image_status": "ACTIVE",
+                "manifest_media_type": OCI_MANIFEST,
+            }
+        ],
+        layers=[
+            {
+                **big,
+                "image_digest": "sha256:g",
+                "blob_digest": "sha256:l",
+                "size_bytes": BYTES_PER_GB,
+                "kind": "layer",
+            }
+        ],
+        repositories=[{**big, "repository_arn": "arn:x", "images_status": "present"}],
+    )
     row = cost.storage(inv, prices={"us-east-1": 0.10}).iloc[0]
     assert row["cost_usd_per_month"] == pytest.approx(0.10)
     assert row["price_basis"] == "listed"
@@ -165,7 +265,9 @@ def test_region_missing_from_the_price_table_uses_us_east_1_and_says_so(inv):
     noman = _row(cost.storage(inv), "noman")
     assert noman["price_basis"] == "assumed"
     assert "us-east-1" in noman["price_note"]
-    assert noman["standard_usd_per_gb_month"] == cost.load_prices().loc["us-east-1", "standard_usd_per_gb_month"]
+    assert (
+        noman["standard_usd_per_gb_month"] == cost.load_prices().loc["us-east-1", "standard_usd_per_gb_month"]
+    )
 
 
 def test_price_override_changes_the_cost_of_that_region_only(inv):
@@ -222,7 +324,7 @@ def test_rollup_by_account_region_and_ou_sums_determined_repositories(inv):
 def test_rollup_by_tag_separates_untagged_from_unreadable_tags(inv):
     by_tag = cost.rollup(cost.storage(inv), "tag:team", inv=inv).set_index("tag:team")
     assert by_tag.loc["payments", "billable_bytes"] == APP_UNIQUE
-    assert by_tag.loc["(untagged)", "repositories"] == 3          # noman, empty, unread
+    assert by_tag.loc["(untagged)", "repositories"] == 3  # noman, empty, unread
     assert by_tag.loc["(tags not readable)", "repositories"] == 1  # part
 
 

@@ -1,4 +1,5 @@
 """Storage cost end to end: the sandbox's demo organization, collected, against its ground truth."""
+
 import pandas as pd
 import pytest
 

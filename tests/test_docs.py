@@ -3,6 +3,7 @@
 Every relative link and anchor resolves, docs/frames.md matches the schema, every ECR fact names
 its source and evidence level, and nothing points at documents that are not in the repository.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,9 @@ FACT_PAGES = [DOCS / "ecr.md", DOCS / "access.md"]
 CODE_DIRS = ["ecr_audit", "tests", "benchmarks", "notebooks"]
 CODE_FILES = ["README.md", "RELIABILITY.md"]
 # Citations of background documents kept outside the repository (assembled so this file does not match).
-OUTSIDE = re.compile("|".join(["ecr" + "-facts", "moto" + "-notes", "DESIGN" + r"\.md", "/work/" + "shared"]),
-                     re.IGNORECASE)
+OUTSIDE = re.compile(
+    "|".join(["ecr" + "-facts", "moto" + "-notes", "DESIGN" + r"\.md", "/work/" + "shared"]), re.IGNORECASE
+)
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -37,7 +39,7 @@ def _prose(text: str) -> str:
 def slug(heading: str) -> str:
     """The anchor GitHub gives a heading: markup dropped, lower case, punctuation removed,
     spaces turned into hyphens."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)      # [text](url) -> text
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # [text](url) -> text
     text = re.sub(r"<[^>]+>", "", text).lower()
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
@@ -62,7 +64,7 @@ def links(path: Path) -> list[str]:
 
 def _broken(page: Path, target: str) -> str | None:
     """Why `target` (a link written in `page`) does not resolve, or None."""
-    if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):     # https:, mailto:, ...
+    if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):  # https:, mailto:, ...
         return None
     path_part, _, anchor = target.partition("#")
     dest = (page.parent / path_part).resolve() if path_part else page
@@ -118,12 +120,15 @@ def test_frames_page_is_current_with_the_schema():
 
 def test_frames_page_lists_every_column_of_every_frame():
     from ecr_audit import schema
+
     text = (DOCS / "frames.md").read_text()
     headings = set(re.findall(r"^## (\S+)$", text, re.MULTILINE))
     assert headings == set(schema.FRAMES)
     for frame in schema.FRAMES.values():
         section = text.split(f"\n## {frame.name}\n", 1)[1].split("\n## ", 1)[0]
-        assert [f"`{c.name}`" for c in frame.columns] == re.findall(r"^\| (`[^`]+`) \|", section, re.MULTILINE)
+        assert [f"`{c.name}`" for c in frame.columns] == re.findall(
+            r"^\| (`[^`]+`) \|", section, re.MULTILINE
+        )
 
 
 def _sections(path: Path) -> list[tuple[str, str]]:
@@ -140,7 +145,9 @@ def test_every_stated_fact_has_a_source_link_and_an_evidence_level(page):
         assert "**Source.**" in body and re.search(r"\]\(https://", body), f"{heading}: no source link"
         evidence = re.search(r"\*\*Evidence:\*\*(.+?)(?:\n\n|$)", body, re.DOTALL)
         assert evidence, f"{heading}: no evidence level"
-        assert re.search(r"\b(documented|observed|inferred)\b", evidence.group(1)), f"{heading}: unknown level"
+        assert re.search(r"\b(documented|observed|inferred)\b", evidence.group(1)), (
+            f"{heading}: unknown level"
+        )
 
 
 def test_docs_never_point_at_documents_outside_the_repository():
@@ -167,8 +174,12 @@ def test_every_remaining_outside_citation_in_the_code_has_its_replacement_listed
     listed: dict[str, list[str]] = {}
     for row in _references():
         listed.setdefault(row["file"], []).append(row["cited"])
-    files = [ROOT / f for f in CODE_FILES] + [p for d in CODE_DIRS for p in (ROOT / d).rglob("*")
-                                             if p.suffix in (".py", ".md", ".ipynb") and p.is_file()]
+    files = [ROOT / f for f in CODE_FILES] + [
+        p
+        for d in CODE_DIRS
+        for p in (ROOT / d).rglob("*")
+        if p.suffix in (".py", ".md", ".ipynb") and p.is_file()
+    ]
     unlisted = []
     for path in files:
         if path == Path(__file__).resolve():

@@ -1,4 +1,5 @@
 """The ECR vocabulary (ecr.py), the collector's table of reads and the seams between them (issue 13)."""
+
 import ast
 import importlib
 from pathlib import Path
@@ -14,62 +15,98 @@ from ecr_audit.collect import manifests, reads, repositories
 PACKAGE = Path(ecr_audit.__file__).parent
 
 
-@pytest.mark.parametrize("value, ok", [
-    ("012345678901", True), ("123456789012", True), ("12345678901", False), ("1234567890123", False),
-    ("123456789012\n", False), (" 123456789012", False), ("١٢٣٤٥٦٧٨٩٠١٢", False),   # Arabic-Indic digits
-    ("12345678901²", False), (123456789012, False), (None, False),
-])
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("012345678901", True),
+        ("123456789012", True),
+        ("12345678901", False),
+        ("1234567890123", False),
+        ("123456789012\n", False),
+        (" 123456789012", False),
+        ("١٢٣٤٥٦٧٨٩٠١٢", False),  # Arabic-Indic digits
+        ("12345678901²", False),
+        (123456789012, False),
+        (None, False),
+    ],
+)
 def test_account_id_check_accepts_only_twelve_ascii_digits_as_text(value, ok):
     assert ecr.is_account_id(value) is ok
 
 
-@pytest.mark.parametrize("arn, partition", [
-    ("arn:aws:sts::123456789012:assumed-role/admin/me", "aws"),
-    ("arn:aws-cn:iam::123456789012:user/ops", "aws-cn"),
-    ("arn:aws-us-gov:sts::123456789012:assumed-role/audit/s", "aws-us-gov"),
-    ("arn:aws-iso-b:iam::123456789012:role/r", "aws-iso-b"),
-    ("not an arn", "aws"), (None, "aws"), ("arn:<script>:iam::1:role/x", "aws"),
-])
+@pytest.mark.parametrize(
+    "arn, partition",
+    [
+        ("arn:aws:sts::123456789012:assumed-role/admin/me", "aws"),
+        ("arn:aws-cn:iam::123456789012:user/ops", "aws-cn"),
+        ("arn:aws-us-gov:sts::123456789012:assumed-role/audit/s", "aws-us-gov"),
+        ("arn:aws-iso-b:iam::123456789012:role/r", "aws-iso-b"),
+        ("not an arn", "aws"),
+        (None, "aws"),
+        ("arn:<script>:iam::1:role/x", "aws"),
+    ],
+)
 def test_partition_comes_from_the_callers_arn(arn, partition):
     assert ecr.partition_of(arn) == partition
 
 
 def test_arn_builders_take_the_partition():
-    assert ecr.repository_arn("aws-cn", "cn-north-1", "012345678901", "team/app") == \
-        "arn:aws-cn:ecr:cn-north-1:012345678901:repository/team/app"
-    assert ecr.registry_arn("aws-us-gov", "us-gov-west-1", "012345678901") == \
-        "arn:aws-us-gov:ecr:us-gov-west-1:012345678901:registry"
-    assert ecr.role_arn("aws-us-gov", "012345678901", "ecr-audit") == \
-        "arn:aws-us-gov:iam::012345678901:role/ecr-audit"
-    assert aws.role_arn_of("arn:aws-cn:sts::012345678901:assumed-role/ecr-audit/s") == \
-        "arn:aws-cn:iam::012345678901:role/ecr-audit"
+    assert (
+        ecr.repository_arn("aws-cn", "cn-north-1", "012345678901", "team/app")
+        == "arn:aws-cn:ecr:cn-north-1:012345678901:repository/team/app"
+    )
+    assert (
+        ecr.registry_arn("aws-us-gov", "us-gov-west-1", "012345678901")
+        == "arn:aws-us-gov:ecr:us-gov-west-1:012345678901:registry"
+    )
+    assert (
+        ecr.role_arn("aws-us-gov", "012345678901", "ecr-audit")
+        == "arn:aws-us-gov:iam::012345678901:role/ecr-audit"
+    )
+    assert (
+        aws.role_arn_of("arn:aws-cn:sts::012345678901:assumed-role/ecr-audit/s")
+        == "arn:aws-cn:iam::012345678901:role/ecr-audit"
+    )
 
 
 def test_assume_role_in_govcloud_asks_for_the_govcloud_role_arn(monkeypatch):
     """The collector derives the partition from the caller's ARN: a GovCloud organization's audit
     role is arn:aws-us-gov:iam::…, never arn:aws:iam::…."""
-    session = boto3.Session(aws_access_key_id="AKIAEXAMPLE000000000", aws_secret_access_key="x" * 40,
-                            region_name="us-gov-west-1")
+    session = boto3.Session(
+        aws_access_key_id="AKIAEXAMPLE000000000", aws_secret_access_key="x" * 40, region_name="us-gov-west-1"
+    )
     sts = session.client("sts", region_name="us-gov-west-1")
     stub = Stubber(sts)
-    stub.add_response("assume_role", {
-        "Credentials": {"AccessKeyId": "ASIAEXAMPLE000000000", "SecretAccessKey": "y" * 40,
-                        "SessionToken": "z" * 64, "Expiration": "2099-01-01T00:00:00Z"},
-        "AssumedRoleUser": {"AssumedRoleId": "AROAEXAMPLE:ecr-audit",
-                            "Arn": "arn:aws-us-gov:sts::012345678901:assumed-role/ecr-audit/ecr-audit"}},
-        {"RoleArn": "arn:aws-us-gov:iam::012345678901:role/ecr-audit", "RoleSessionName": "ecr-audit"})
+    stub.add_response(
+        "assume_role",
+        {
+            "Credentials": {
+                "AccessKeyId": "ASIAEXAMPLE000000000",
+                "SecretAccessKey": "y" * 40,
+                "SessionToken": "z" * 64,
+                "Expiration": "2099-01-01T00:00:00Z",
+            },
+            "AssumedRoleUser": {
+                "AssumedRoleId": "AROAEXAMPLE:ecr-audit",
+                "Arn": "arn:aws-us-gov:sts::012345678901:assumed-role/ecr-audit/ecr-audit",
+            },
+        },
+        {"RoleArn": "arn:aws-us-gov:iam::012345678901:role/ecr-audit", "RoleSessionName": "ecr-audit"},
+    )
     monkeypatch.setattr(session, "client", lambda *a, **k: sts)
     with stub:
         caller_arn = "arn:aws-us-gov:iam::123456789012:user/ops"
-        _, principal = aws.assume_role(session, "012345678901", "ecr-audit",
-                                       partition=ecr.partition_of(caller_arn))
+        _, principal = aws.assume_role(
+            session, "012345678901", "ecr-audit", partition=ecr.partition_of(caller_arn)
+        )
     stub.assert_no_pending_responses()
     assert principal.startswith("arn:aws-us-gov:sts::")
 
 
 def test_a_repository_listed_without_its_arn_gets_the_one_ecr_would_give_in_its_partition():
-    row = repositories.transform_repository("012345678901", "cn-north-1", {"repositoryName": "team/app"},
-                                            "aws-cn")
+    row = repositories.transform_repository(
+        "012345678901", "cn-north-1", {"repositoryName": "team/app"}, "aws-cn"
+    )
     assert row["repository_arn"] == "arn:aws-cn:ecr:cn-north-1:012345678901:repository/team/app"
 
 
@@ -95,8 +132,16 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_the_collector_imports_no_analysis_module():
-    analyses = ("ecr_audit.images", "ecr_audit.cost", "ecr_audit.findings", "ecr_audit.access",
-                "ecr_audit.lifecycle", "ecr_audit.blobs", "ecr_audit.summary", "ecr_audit.findings_analyses")
+    analyses = (
+        "ecr_audit.images",
+        "ecr_audit.cost",
+        "ecr_audit.findings",
+        "ecr_audit.access",
+        "ecr_audit.lifecycle",
+        "ecr_audit.blobs",
+        "ecr_audit.summary",
+        "ecr_audit.findings_analyses",
+    )
     files = [*(PACKAGE / "collect").glob("*.py"), PACKAGE / "aws.py", PACKAGE / "ecr.py"]
     bad = {(f.name, m) for f in files for m in _imports(f) if m.startswith(analyses)}
     assert not bad, bad

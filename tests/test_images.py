@@ -3,8 +3,7 @@ import hashlib
 import pandas as pd
 import pytest
 
-from ecr_audit import Inventory
-from ecr_audit import images
+from ecr_audit import Inventory, images
 
 ACCT, REGION, REPO = "012345678901", "us-east-1", "app"
 R = {"account_id": ACCT, "region": REGION, "repository_name": REPO}
@@ -22,9 +21,16 @@ def cosign_tag(subject: str, suffix: str = "sig") -> str:
 
 
 def img(name, tags=(), media=OCI_MANIFEST, age_days=10, pulled_days=None, size=100, repo=R, **kw):
-    row = {**repo, "image_digest": d(name), "tags": list(tags), "manifest_media_type": media,
-           "pushed_at": NOW - pd.Timedelta(days=age_days), "size_bytes": size, "image_status": "ACTIVE",
-           "manifest_status": "present"}
+    row = {
+        **repo,
+        "image_digest": d(name),
+        "tags": list(tags),
+        "manifest_media_type": media,
+        "pushed_at": NOW - pd.Timedelta(days=age_days),
+        "size_bytes": size,
+        "image_status": "ACTIVE",
+        "manifest_status": "present",
+    }
     if pulled_days is not None:
         row["last_pulled_at"] = NOW - pd.Timedelta(days=pulled_days)
     row.update(kw)
@@ -32,17 +38,30 @@ def img(name, tags=(), media=OCI_MANIFEST, age_days=10, pulled_days=None, size=1
 
 
 def child(index, target, platform="linux/amd64", reference_type=None, repo=R):
-    return {**repo, "source_digest": d(index), "target_digest": d(target), "kind": "index_child",
-            "platform": platform, "reference_type": reference_type}
+    return {
+        **repo,
+        "source_digest": d(index),
+        "target_digest": d(target),
+        "kind": "index_child",
+        "platform": platform,
+        "reference_type": reference_type,
+    }
 
 
 def inv_of(imgs, refs=(), layers=(), manifests_read=True, regions=((ACCT, REGION),)):
-    cov = [{"account_id": a, "region": r, "status": "complete", "manifests_read": manifests_read}
-           for a, r in regions]
+    cov = [
+        {"account_id": a, "region": r, "status": "complete", "manifests_read": manifests_read}
+        for a, r in regions
+    ]
     if not manifests_read:
         imgs = [{**i, "manifest_status": "skipped"} for i in imgs]
-    return Inventory.from_frames(meta={"collected_at": NOW.isoformat()}, images=list(imgs),
-                                 manifest_references=list(refs), layers=list(layers), coverage=cov)
+    return Inventory.from_frames(
+        meta={"collected_at": NOW.isoformat()},
+        images=list(imgs),
+        manifest_references=list(refs),
+        layers=list(layers),
+        coverage=cov,
+    )
 
 
 def layer(image, blob, size, repo=R):
@@ -51,13 +70,24 @@ def layer(image, blob, size, repo=R):
 
 def multiarch(prefix, tags=("v1",), age_days=10):
     """A buildx push: tagged index, amd64 + arm64 children, one attestation manifest."""
-    imgs = [img(f"{prefix}-idx", tags, media=OCI_INDEX, age_days=age_days),
-            img(f"{prefix}-amd64", age_days=age_days), img(f"{prefix}-arm64", age_days=age_days),
-            img(f"{prefix}-att", age_days=age_days, size=2)]
-    refs = [child(f"{prefix}-idx", f"{prefix}-amd64"), child(f"{prefix}-idx", f"{prefix}-arm64", "linux/arm64"),
-            child(f"{prefix}-idx", f"{prefix}-att", "unknown/unknown", "attestation-manifest"),
-            {**R, "source_digest": d(f"{prefix}-att"), "target_digest": d(f"{prefix}-amd64"),
-             "kind": "attestation_subject", "reference_type": "attestation-manifest"}]
+    imgs = [
+        img(f"{prefix}-idx", tags, media=OCI_INDEX, age_days=age_days),
+        img(f"{prefix}-amd64", age_days=age_days),
+        img(f"{prefix}-arm64", age_days=age_days),
+        img(f"{prefix}-att", age_days=age_days, size=2),
+    ]
+    refs = [
+        child(f"{prefix}-idx", f"{prefix}-amd64"),
+        child(f"{prefix}-idx", f"{prefix}-arm64", "linux/arm64"),
+        child(f"{prefix}-idx", f"{prefix}-att", "unknown/unknown", "attestation-manifest"),
+        {
+            **R,
+            "source_digest": d(f"{prefix}-att"),
+            "target_digest": d(f"{prefix}-amd64"),
+            "kind": "attestation_subject",
+            "reference_type": "attestation-manifest",
+        },
+    ]
     return imgs, refs
 
 
@@ -66,6 +96,7 @@ def by_digest(df):
 
 
 # --- classify ---------------------------------------------------------------------------------
+
 
 def test_multiarch_children_and_attestation_of_a_tagged_index_are_live_with_their_roles():
     imgs, refs = multiarch("a")
@@ -115,6 +146,7 @@ def test_an_unreadable_index_manifest_makes_untagged_images_of_its_repository_un
 
 # --- orphans ------------------------------------------------------------------------------------
 
+
 def test_untagged_unreferenced_image_is_an_orphan():
     o = images.orphans(inv_of([img("app", ["v1"]), img("old")]))
     assert o[["image_digest", "reason"]].values.tolist() == [[d("old"), "untagged_unreferenced"]]
@@ -144,7 +176,9 @@ def test_signature_whose_subject_is_gone_is_dangling():
 
 
 def test_dangling_signature_is_decided_without_manifests():
-    o = images.orphans(inv_of([img("app", ["v1"]), img("sig", [cosign_tag(d("deleted"))])], manifests_read=False))
+    o = images.orphans(
+        inv_of([img("app", ["v1"]), img("sig", [cosign_tag(d("deleted"))])], manifests_read=False)
+    )
     assert o["reason"].tolist() == ["dangling_signature"]
 
 
@@ -175,18 +209,27 @@ def test_without_manifests_no_untagged_image_is_called_an_orphan():
 
 
 def test_reclaimable_bytes_count_only_blobs_no_remaining_image_uses():
-    inv = inv_of([img("app", ["v1"]), img("old1"), img("old2")],
-                 layers=[layer("app", "base", 1000), layer("app", "a", 10),
-                         layer("old1", "base", 1000), layer("old1", "shared-old", 50), layer("old1", "o1", 7),
-                         layer("old2", "shared-old", 50), layer("old2", "o2", 3)])
+    inv = inv_of(
+        [img("app", ["v1"]), img("old1"), img("old2")],
+        layers=[
+            layer("app", "base", 1000),
+            layer("app", "a", 10),
+            layer("old1", "base", 1000),
+            layer("old1", "shared-old", 50),
+            layer("old1", "o1", 7),
+            layer("old2", "shared-old", 50),
+            layer("old2", "o2", 3),
+        ],
+    )
     o = images.orphans(inv)
     assert o["reclaimable_bytes"].sum() == 50 + 7 + 3
     assert len(o) == 2
 
 
 def test_reclaimable_bytes_unknown_when_some_image_of_the_repository_has_unknown_blobs():
-    inv = inv_of([img("app", ["v1"], manifest_status="unreadable"), img("old")],
-                 layers=[layer("old", "x", 5)])
+    inv = inv_of(
+        [img("app", ["v1"], manifest_status="unreadable"), img("old")], layers=[layer("old", "x", 5)]
+    )
     o = images.orphans(inv)
     assert o["reclaimable_bytes"].isna().all()
 
@@ -200,6 +243,7 @@ def test_orphans_in_another_repository_do_not_mix_graphs():
 
 
 # --- stale --------------------------------------------------------------------------------------
+
 
 def test_never_pulled_image_is_judged_by_push_time():
     s = images.stale(inv_of([img("a", ["v1"], age_days=100), img("b", ["v2"], age_days=10)]), days=90)
@@ -229,8 +273,17 @@ def test_stale_by_repository_excludes_index_sizes():
 
 # --- superseded ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("tag,family", [("1.2.3", "#"), ("v1.2.3-alpine", "#-alpine"), ("build-123", "build-#"),
-                                        ("latest", "latest"), ("0a1b2c3d", "<hash>")])
+
+@pytest.mark.parametrize(
+    "tag,family",
+    [
+        ("1.2.3", "#"),
+        ("v1.2.3-alpine", "#-alpine"),
+        ("build-123", "build-#"),
+        ("latest", "latest"),
+        ("0a1b2c3d", "<hash>"),
+    ],
+)
 def test_tag_family_strips_the_version_part(tag, family):
     assert images.tag_family(pd.Series([tag])).iloc[0] == family
 
@@ -254,13 +307,14 @@ def test_superseded_ranks_ties_by_digest_restores_by_activation_and_never_pushed
     imgs.append(img("x", ["1.0"], age_days=900, repo=other))
     s = images.superseded(inv_of(imgs), keep=2)
     ranked = dict(zip(s["image_digest"], s["family_rank"]))
-    tied = sorted([d("a"), d("b"), d("c")])                              # digest order breaks the tie
-    assert ranked == {tied[1]: 3, tied[2]: 4, d("unknown"): 5}           # "old" (restored) and tied[0] kept
+    tied = sorted([d("a"), d("b"), d("c")])  # digest order breaks the tie
+    assert ranked == {tied[1]: 3, tied[2]: 4, d("unknown"): 5}  # "old" (restored) and tied[0] kept
     assert s["family_size"].unique().tolist() == [5]
-    assert s["family_rank"].tolist() == [3, 4, 5]                       # sorted by repository, family, rank
+    assert s["family_rank"].tolist() == [3, 4, 5]  # sorted by repository, family, rank
 
 
 # --- report summaries ---------------------------------------------------------------------------
+
 
 def test_role_mix_shows_untagged_children_of_live_indexes_as_live():
     imgs, refs = multiarch("a")
@@ -273,17 +327,26 @@ def test_role_mix_shows_untagged_children_of_live_indexes_as_live():
 
 
 def test_orphan_summary_sums_reclaimable_bytes_by_reason():
-    inv = inv_of([img("app", ["v1"]), img("o1"), img("o2")],
-                 layers=[layer("app", "b", 1), layer("o1", "x", 5), layer("o2", "y", 7)])
+    inv = inv_of(
+        [img("app", ["v1"]), img("o1"), img("o2")],
+        layers=[layer("app", "b", 1), layer("o1", "x", 5), layer("o2", "y", 7)],
+    )
     s = images.orphan_summary(images.orphans(inv))
     assert s[["reason", "images", "reclaimable_bytes"]].values.tolist() == [["untagged_unreferenced", 2, 12]]
 
 
 def test_idle_histogram_buckets_by_days_since_last_activity():
-    s = images.stale(inv_of([img("a", ["v1"], age_days=10), img("b", ["v2"], age_days=100),
-                             img("c", ["v3"], age_days=1000)]))
+    s = images.stale(
+        inv_of(
+            [img("a", ["v1"], age_days=10), img("b", ["v2"], age_days=100), img("c", ["v3"], age_days=1000)]
+        )
+    )
     h = images.idle_histogram(s)
-    assert h.set_index("bucket")["images"].loc[["0–29 days", "90–179 days", "730+ days"]].tolist() == [1, 1, 1]
+    assert h.set_index("bucket")["images"].loc[["0–29 days", "90–179 days", "730+ days"]].tolist() == [
+        1,
+        1,
+        1,
+    ]
 
 
 def test_orphans_undetermined_and_stale_of_an_empty_inventory_are_empty_frames():

@@ -1,8 +1,8 @@
 """Orphan detection on the demo organization, collected with and without manifests."""
+
 import pytest
 
 from ecr_audit import collect, images, sandbox
-from ecr_audit.sandbox import demo
 
 pytestmark = pytest.mark.slow
 GRAPH_FREE = {"dangling_signature", "dangling_referrer"}  # decidable from tags and subjectManifestDigest
@@ -30,8 +30,13 @@ def test_with_manifests_never_nothing_is_called_an_orphan_that_needs_the_graph()
 def test_with_manifests_every_orphan_kind_appears_and_live_children_are_protected():
     inv = _collect("always")
     orphans = images.orphans(inv)
-    assert {"untagged_unreferenced", "orphaned_index", "orphaned_index_child",
-            "dangling_signature", "dangling_referrer"} <= set(orphans["reason"])
+    assert {
+        "untagged_unreferenced",
+        "orphaned_index",
+        "orphaned_index_child",
+        "dangling_signature",
+        "dangling_referrer",
+    } <= set(orphans["reason"])
     refs = inv.manifest_references
     api = refs[(refs["repository_name"] == "payments/api") & (refs["kind"] == "index_child")]
     tagged = set(inv.images.loc[inv.images["tags"].map(len) > 0, "image_digest"])

@@ -20,13 +20,30 @@ def d(name):
 
 
 def img(name, tags=(), age_days=1, repo=R, **kw):
-    return {**repo, "image_digest": d(name), "tags": list(tags), "pushed_at": NOW - pd.Timedelta(days=age_days),
-            "size_bytes": 10, "image_status": "ACTIVE", "manifest_status": "present",
-            "manifest_media_type": "application/vnd.oci.image.manifest.v1+json", **kw}
+    return {
+        **repo,
+        "image_digest": d(name),
+        "tags": list(tags),
+        "pushed_at": NOW - pd.Timedelta(days=age_days),
+        "size_bytes": 10,
+        "image_status": "ACTIVE",
+        "manifest_status": "present",
+        "manifest_media_type": "application/vnd.oci.image.manifest.v1+json",
+        **kw,
+    }
 
 
-def rule(prio, status, count_type="imageCountMoreThan", n=1, prefixes=None, patterns=None, action="expire",
-         storage=None, target=None):
+def rule(
+    prio,
+    status,
+    count_type="imageCountMoreThan",
+    n=1,
+    prefixes=None,
+    patterns=None,
+    action="expire",
+    storage=None,
+    target=None,
+):
     sel = {"tagStatus": status, "countType": count_type, "countNumber": n}
     if count_type != "imageCountMoreThan":
         sel["countUnit"] = "days"
@@ -49,11 +66,22 @@ def policy(*rules):
 def inv_of(imgs, refs=(), policies=None, layers=(), manifests_read=True):
     pols = [{**R, "policy_text": t} for t in ([policies] if isinstance(policies, str) else policies or [])]
     return Inventory.from_frames(
-        meta={"collected_at": NOW.isoformat()}, images=imgs, manifest_references=list(refs),
-        lifecycle_policies=pols, layers=list(layers),
-        coverage=[{"account_id": ACCT, "region": REGION, "status": "complete", "manifests_read": manifests_read}],
-        repositories=[{**R, "repository_arn": "arn:aws:ecr:us-east-1:012345678901:repository/app",
-                       "lifecycle_policy_status": "present" if pols else "absent"}])
+        meta={"collected_at": NOW.isoformat()},
+        images=imgs,
+        manifest_references=list(refs),
+        lifecycle_policies=pols,
+        layers=list(layers),
+        coverage=[
+            {"account_id": ACCT, "region": REGION, "status": "complete", "manifests_read": manifests_read}
+        ],
+        repositories=[
+            {
+                **R,
+                "repository_arn": "arn:aws:ecr:us-east-1:012345678901:repository/app",
+                "lifecycle_policy_status": "present" if pols else "absent",
+            }
+        ],
+    )
 
 
 def expired(sim):
@@ -66,6 +94,7 @@ def docs_abc():
 
 # --- ecr-facts §3.3 worked examples (docs lifecycle_policy_examples) ----------------------------
 
+
 def test_docs_example_prod_rule_first_only_A_expires():
     p = policy(rule(1, "tagged", prefixes=["prod"]), rule(2, "tagged", prefixes=["beta"]))
     assert expired(lifecycle.simulate(inv_of(docs_abc(), policies=p))) == {d("A"): 1}
@@ -77,51 +106,81 @@ def test_docs_example_beta_rule_first_A_and_B_expire():
 
 
 def test_docs_example_pattern_list_selects_only_images_with_all_patterns():
-    imgs = [img("both", ["alpha-1", "beta-1"], 5), img("alpha", ["alpha-2"], 1), img("beta", ["beta-2"], 1),
-            img("both2", ["alpha-3", "beta-3"], 3)]
+    imgs = [
+        img("both", ["alpha-1", "beta-1"], 5),
+        img("alpha", ["alpha-2"], 1),
+        img("beta", ["beta-2"], 1),
+        img("both2", ["alpha-3", "beta-3"], 3),
+    ]
     p = policy(rule(1, "tagged", n=1, patterns=["alpha*", "beta*"]))
     assert expired(lifecycle.simulate(inv_of(imgs, policies=p))) == {d("both"): 1}
 
 
 def test_docs_example_any_rule_ranks_all_images_but_acts_only_on_unclaimed_D():
-    imgs = [img("A", ["alpha-1", "beta-1"], 4), img("B", [], 3), img("C", ["alpha-2"], 2),
-            img("D", ["git hash"], 1), img("E", [], 1, pushed_at=NOW - pd.Timedelta(hours=12))]
-    p = policy(rule(1, "tagged", patterns=["alpha*"]), rule(2, "untagged", "sinceImagePushed", 1),
-               rule(3, "any", n=1))
+    imgs = [
+        img("A", ["alpha-1", "beta-1"], 4),
+        img("B", [], 3),
+        img("C", ["alpha-2"], 2),
+        img("D", ["git hash"], 1),
+        img("E", [], 1, pushed_at=NOW - pd.Timedelta(hours=12)),
+    ]
+    p = policy(
+        rule(1, "tagged", patterns=["alpha*"]),
+        rule(2, "untagged", "sinceImagePushed", 1),
+        rule(3, "any", n=1),
+    )
     assert expired(lifecycle.simulate(inv_of(imgs, policies=p))) == {d("A"): 1, d("B"): 2, d("D"): 3}
 
 
 # --- documented evaluation rules -----------------------------------------------------------------
 
+
 def test_pattern_wildcard_matches_the_whole_tag():
-    imgs = [img("a", ["prod"], 3), img("b", ["production-team1"], 2), img("c", ["repo-prod"], 1),
-            img("d", ["x"], 0)]
+    imgs = [
+        img("a", ["prod"], 3),
+        img("b", ["production-team1"], 2),
+        img("c", ["repo-prod"], 1),
+        img("d", ["x"], 0),
+    ]
     p = policy(rule(1, "tagged", n=1, patterns=["prod*"]))
     # prod* matches prod and production-team1, not repo-prod: only the older of the two goes.
     assert expired(lifecycle.simulate(inv_of(imgs, policies=p))) == {d("a"): 1}
 
 
 def test_index_children_are_not_actionable_and_not_ranked():
-    imgs = [img("idx", ["v1"], 5, manifest_media_type=OCI_INDEX), img("kid1", [], 5), img("kid2", [], 5),
-            img("loose1", [], 4), img("loose2", [], 3)]
-    refs = [{**R, "source_digest": d("idx"), "target_digest": d(k), "kind": "index_child"} for k in ("kid1", "kid2")]
+    imgs = [
+        img("idx", ["v1"], 5, manifest_media_type=OCI_INDEX),
+        img("kid1", [], 5),
+        img("kid2", [], 5),
+        img("loose1", [], 4),
+        img("loose2", [], 3),
+    ]
+    refs = [
+        {**R, "source_digest": d("idx"), "target_digest": d(k), "kind": "index_child"}
+        for k in ("kid1", "kid2")
+    ]
     p = policy(rule(1, "untagged", n=1))
     assert expired(lifecycle.simulate(inv_of(imgs, refs, policies=p))) == {d("loose1"): 1}
 
 
 def test_index_children_unknown_without_manifests_are_flagged_undecided():
-    imgs = [img("idx", ["v1"], 5, manifest_media_type=OCI_INDEX, manifest_status="skipped"),
-            img("kid", [], 5, manifest_status="skipped")]
-    sim = lifecycle.simulate(inv_of(imgs, policies=policy(rule(1, "untagged", "sinceImagePushed", 1)),
-                                    manifests_read=False))
+    imgs = [
+        img("idx", ["v1"], 5, manifest_media_type=OCI_INDEX, manifest_status="skipped"),
+        img("kid", [], 5, manifest_status="skipped"),
+    ]
+    sim = lifecycle.simulate(
+        inv_of(imgs, policies=policy(rule(1, "untagged", "sinceImagePushed", 1)), manifests_read=False)
+    )
     assert sim["image_digest"].tolist() == [d("kid")]
     assert not sim["is_decided"].iloc[0]
     assert "index children unknown" in sim["undecided_reason"].iloc[0]
 
 
 def test_restored_image_ranks_by_last_activated_at():
-    imgs = [img("old-restored", ["v1"], 100, last_activated_at=NOW - pd.Timedelta(hours=1)),
-            img("new", ["v2"], 2)]
+    imgs = [
+        img("old-restored", ["v1"], 100, last_activated_at=NOW - pd.Timedelta(hours=1)),
+        img("new", ["v2"], 2),
+    ]
     sim = lifecycle.simulate(inv_of(imgs, policies=policy(rule(1, "tagged", prefixes=["v"]))))
     assert expired(sim) == {d("new"): 1}
 
@@ -130,13 +189,17 @@ def test_since_image_pulled_transitions_never_pulled_by_push_time():
     imgs = [img("cold", ["v1"], 40), img("warm", ["v2"], 40, last_pulled_at=NOW - pd.Timedelta(days=2))]
     p = policy(rule(1, "any", "sinceImagePulled", 30, action="transition", target="archive"))
     sim = lifecycle.simulate(inv_of(imgs, policies=p))
-    assert sim[["image_digest", "action", "target_storage_class"]].values.tolist() == [[d("cold"), "transition", "archive"]]
+    assert sim[["image_digest", "action", "target_storage_class"]].values.tolist() == [
+        [d("cold"), "transition", "archive"]
+    ]
 
 
 def test_since_image_transitioned_expires_only_archived_images_after_90_days():
-    imgs = [img("arch-old", ["v1"], 400, image_status="ARCHIVED", last_archived_at=NOW - pd.Timedelta(days=95)),
-            img("arch-new", ["v2"], 400, image_status="ARCHIVED", last_archived_at=NOW - pd.Timedelta(days=60)),
-            img("active", ["v3"], 400)]
+    imgs = [
+        img("arch-old", ["v1"], 400, image_status="ARCHIVED", last_archived_at=NOW - pd.Timedelta(days=95)),
+        img("arch-new", ["v2"], 400, image_status="ARCHIVED", last_archived_at=NOW - pd.Timedelta(days=60)),
+        img("active", ["v3"], 400),
+    ]
     p = policy(rule(1, "any", "sinceImageTransitioned", 30, storage="archive"))
     sim = lifecycle.simulate(inv_of(imgs, policies=p))
     assert expired(sim) == {d("arch-old"): 1}
@@ -152,9 +215,17 @@ def test_referrer_follows_its_expired_subject():
 
 def test_bytes_freed_are_blob_aware_and_add_up_per_repository():
     imgs = [img("old1", ["v1"], 5), img("old2", ["v2"], 4), img("new", ["v3"], 1)]
-    layers = [{**R, "image_digest": d(i), "blob_digest": d(b), "size_bytes": s, "kind": "layer"}
-              for i, b, s in [("old1", "base", 100), ("old2", "base", 100), ("new", "base", 100),
-                              ("old1", "x", 7), ("old2", "x", 7), ("old2", "y", 3)]]
+    layers = [
+        {**R, "image_digest": d(i), "blob_digest": d(b), "size_bytes": s, "kind": "layer"}
+        for i, b, s in [
+            ("old1", "base", 100),
+            ("old2", "base", 100),
+            ("new", "base", 100),
+            ("old1", "x", 7),
+            ("old2", "x", 7),
+            ("old2", "y", 3),
+        ]
+    ]
     sim = lifecycle.simulate(inv_of(imgs, policies=policy(rule(1, "any", n=1)), layers=layers))
     assert set(sim["image_digest"]) == {d("old1"), d("old2")}
     assert sim["bytes_freed"].sum() == 10
@@ -175,6 +246,7 @@ def test_invalid_policy_is_not_simulated():
 
 # --- parse / validate ---------------------------------------------------------------------------
 
+
 def test_valid_docs_policy_has_no_problems():
     assert lifecycle.validate(policy(rule(1, "tagged", prefixes=["prod"]), rule(2, "any", n=3))) == []
 
@@ -185,8 +257,10 @@ def test_any_rule_not_last_in_its_storage_class_is_an_error():
 
 
 def test_docs_archive_example_with_any_rule_per_storage_class_is_valid():
-    p = policy(rule(1, "any", "sinceImagePulled", 90, action="transition", target="archive"),
-               rule(2, "any", "sinceImageTransitioned", 180, storage="archive"))
+    p = policy(
+        rule(1, "any", "sinceImagePulled", 90, action="transition", target="archive"),
+        rule(2, "any", "sinceImageTransitioned", 180, storage="archive"),
+    )
     assert [x for x in lifecycle.validate(p) if x.severity == "error"] == []
 
 
@@ -214,11 +288,33 @@ def test_text_too_short_is_an_error():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 200) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["rules", "rulePriority", "selection", "action", "tagStatus", "countType", "countNumber",
-                         "countUnit", "tagPrefixList", "tagPatternList", "storageClass", "type",
-                         "targetStorageClass", "x"]), inner, max_size=6),
-    max_leaves=30)
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "rules",
+                    "rulePriority",
+                    "selection",
+                    "action",
+                    "tagStatus",
+                    "countType",
+                    "countNumber",
+                    "countUnit",
+                    "tagPrefixList",
+                    "tagPatternList",
+                    "storageClass",
+                    "type",
+                    "targetStorageClass",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=6,
+        )
+    ),
+    max_leaves=30,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -239,13 +335,16 @@ def test_parser_never_raises_on_arbitrary_text(text):
 
 # --- lint ---------------------------------------------------------------------------------------
 
+
 def test_lint_reports_missing_policy():
     lint = lifecycle.lint(inv_of([img("a", ["v1"])]))
     assert lint["finding_id"].tolist() == ["ecr_repository_lifecycle_missing"]
 
 
 def test_lint_finds_a_rule_shadowed_by_a_broader_higher_rule():
-    p = policy(rule(1, "tagged", prefixes=["prod"]), rule(2, "tagged", prefixes=["prod-eu"]), rule(3, "any", n=5))
+    p = policy(
+        rule(1, "tagged", prefixes=["prod"]), rule(2, "tagged", prefixes=["prod-eu"]), rule(3, "any", n=5)
+    )
     lint = lifecycle.lint(inv_of([img("a", ["prod-1"])], policies=p))
     never = lint[lint["finding_id"] == "ecr_lifecycle_rule_never_fires"]
     assert never["rule_priority"].tolist() == [2]
@@ -278,13 +377,24 @@ def test_lint_invalid_policy_is_reported_not_raised():
 
 def test_lint_pull_through_cache_without_creation_template():
     inv = inv_of([img("a", ["v1"])], policies=policy(rule(1, "any", n=5)))
-    inv.frames["pull_through_cache_rules"] = Inventory.from_frames(pull_through_cache_rules=[
-        {"account_id": ACCT, "region": REGION, "ecr_repository_prefix": "docker-hub"}]).pull_through_cache_rules
+    inv.frames["pull_through_cache_rules"] = Inventory.from_frames(
+        pull_through_cache_rules=[
+            {"account_id": ACCT, "region": REGION, "ecr_repository_prefix": "docker-hub"}
+        ]
+    ).pull_through_cache_rules
     lint = lifecycle.lint(inv)
     assert lint["finding_id"].tolist() == ["ecr_pull_through_cache_without_creation_template"]
-    inv.frames["creation_templates"] = Inventory.from_frames(creation_templates=[
-        {"account_id": ACCT, "region": REGION, "prefix": "ROOT", "applied_for": ["PULL_THROUGH_CACHE"],
-         "lifecycle_policy_text": policy(rule(1, "any", n=5))}]).creation_templates
+    inv.frames["creation_templates"] = Inventory.from_frames(
+        creation_templates=[
+            {
+                "account_id": ACCT,
+                "region": REGION,
+                "prefix": "ROOT",
+                "applied_for": ["PULL_THROUGH_CACHE"],
+                "lifecycle_policy_text": policy(rule(1, "any", n=5)),
+            }
+        ]
+    ).creation_templates
     assert lifecycle.lint(inv).empty
 
 

@@ -1,4 +1,5 @@
 """Every report notebook runs on the demo snapshot through `ecr-audit report` (papermill + nbconvert)."""
+
 import html
 import json
 import re
@@ -20,8 +21,9 @@ def test_every_notebook_is_committed_without_outputs_and_has_one_parameters_cell
         assert len(tagged) == 1, f"{name}: {len(tagged)} parameters cells"
         assert "snapshot" in report.parameters(path), name
         assert nb["metadata"]["kernelspec"]["name"] == "python3", name
-        assert nb["cells"][0]["cell_type"] == "markdown" and "snapshot" in "".join(nb["cells"][0]["source"]), \
-            f"{name}: the first markdown cell must document the parameters"
+        assert nb["cells"][0]["cell_type"] == "markdown" and "snapshot" in "".join(
+            nb["cells"][0]["source"]
+        ), f"{name}: the first markdown cell must document the parameters"
 
 
 def test_every_chart_of_every_notebook_is_shown_through_the_escaping_helper():
@@ -64,8 +66,10 @@ def test_index_links_every_page_with_headlines(demo_report):
 
 
 def _cell_texts(page: str) -> list[str]:
-    return [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
-            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", page, re.S)]
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+        for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", page, re.S)
+    ]
 
 
 def test_no_page_shows_a_missing_value_as_na_none_or_nan(demo_report):
@@ -81,19 +85,31 @@ def test_access_page_with_math_and_bidi_text_from_aws_draws_its_chart_and_tables
     heatmap) made matplotlib's math parser fail and the page died before its tables; a Sid with
     U+202E could reorder the text around it."""
     from ecr_audit import load
+
     evil_org, evil_sid = "o-$\\undefinedmacro{$", "Sid\u202e}1{\x00"
     inv = load(demo_snapshot)
     policies = inv.repository_policies.copy()
-    policies.loc[policies.index[0], "policy_text"] = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": evil_sid, "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage",
-        "Condition": {"StringEquals": {"aws:PrincipalOrgID": evil_org}}}]})
+    policies.loc[policies.index[0], "policy_text"] = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": evil_sid,
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "ecr:BatchGetImage",
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": evil_org}},
+                }
+            ],
+        }
+    )
     inv.frames["repository_policies"] = policies
     snap = save(inv, tmp_path / "snap")
     [result] = report.run(snap, tmp_path / "report", only=["cross_account_access"])
     assert result.ok, result.error
     page = result.html.read_text()
-    assert "data:image/png;base64" in page                                  # the heatmap was drawn
+    assert "data:image/png;base64" in page  # the heatmap was drawn
     cells = _cell_texts(page)
-    assert evil_org in cells                                                # the grant is in the tables
-    assert "Sid\\u202e}1{\\x00" in cells                                    # the Sid, visibly marked
+    assert evil_org in cells  # the grant is in the tables
+    assert "Sid\\u202e}1{\\x00" in cells  # the Sid, visibly marked
     assert "\u202e" not in page and "\x00" not in page

@@ -6,6 +6,7 @@ any call, then exits 4 with one line. Never "internal error", never a traceback.
 the sandbox fail before any request is sent (and HTTPS_PROXY points at a closed port, so a request
 that did leave would fail, not reach AWS).
 """
+
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
@@ -32,40 +33,59 @@ def _one_line(err: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("code, status", [("ExpiredToken", 400), ("InvalidClientTokenId", 403),
-                                          ("SignatureDoesNotMatch", 403)])
+@pytest.mark.parametrize(
+    "code, status", [("ExpiredToken", 400), ("InvalidClientTokenId", 403), ("SignatureDoesNotMatch", 403)]
+)
 def test_expired_or_refused_token_on_get_caller_identity_exits_2_saying_how_to_refresh(
-        monkeypatch, tmp_path, capsys, code, status):
+    monkeypatch, tmp_path, capsys, code, status
+):
     rc, inv, out, err, _ = cli_collect(
-        monkeypatch, tmp_path, capsys,
-        lambda org: org.faults.add("GetCallerIdentity", code, status, "The security token included in the "
-                                   "request is expired", service="sts"))
+        monkeypatch,
+        tmp_path,
+        capsys,
+        lambda org: org.faults.add(
+            "GetCallerIdentity",
+            code,
+            status,
+            "The security token included in the request is expired",
+            service="sts",
+        ),
+    )
     line = _one_line(err)
     assert rc == 2 and inv is None
     assert code in line and "aws sso login" in line and "refresh" in line
 
 
 def test_throttling_on_get_caller_identity_is_retried_and_the_collection_goes_on(
-        monkeypatch, tmp_path, capsys):
+    monkeypatch, tmp_path, capsys
+):
     rc, inv, out, err, org = cli_collect(
-        monkeypatch, tmp_path, capsys,
-        lambda org: org.faults.add("GetCallerIdentity", "Throttling", 400, "Rate exceeded", service="sts",
-                                   times=3))
+        monkeypatch,
+        tmp_path,
+        capsys,
+        lambda org: org.faults.add(
+            "GetCallerIdentity", "Throttling", 400, "Rate exceeded", service="sts", times=3
+        ),
+    )
     assert rc == 0, err
     calls = inv.api_calls.set_index("operation").loc["GetCallerIdentity"]
     assert calls["calls"] == 4 and calls["retries"] == 3
 
 
 @pytest.mark.parametrize("code, status", [("Throttling", 400), ("InternalFailure", 500)])
-def test_get_caller_identity_failing_beyond_retries_exits_4_with_one_line(monkeypatch, tmp_path, capsys,
-                                                                          code, status):
+def test_get_caller_identity_failing_beyond_retries_exits_4_with_one_line(
+    monkeypatch, tmp_path, capsys, code, status
+):
     rc, inv, out, err, org = cli_collect(
-        monkeypatch, tmp_path, capsys,
-        lambda org: org.faults.add("GetCallerIdentity", code, status, "try later", service="sts"))
+        monkeypatch,
+        tmp_path,
+        capsys,
+        lambda org: org.faults.add("GetCallerIdentity", code, status, "try later", service="sts"),
+    )
     line = _one_line(err)
     assert rc == 4 and inv is None
     assert code in line and "after retries" in line and "nothing was collected" in line
-    assert org.faults.faults[0].fired == 11          # botocore's standard retries ran in full
+    assert org.faults.faults[0].fired == 11  # botocore's standard retries ran in full
 
 
 def test_no_credentials_exits_2_saying_how_to_configure(monkeypatch, tmp_path, capsys, offline):
@@ -85,11 +105,13 @@ def test_unknown_profile_exits_2_naming_the_fix(monkeypatch, tmp_path, capsys, o
 def test_expired_sso_session_exits_2_saying_aws_sso_login(monkeypatch, tmp_path, capsys, offline):
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))               # no SSO token cache
+    monkeypatch.setenv("HOME", str(tmp_path))  # no SSO token cache
     config = tmp_path / "config"
-    config.write_text("[profile audit]\nsso_start_url = https://example.awsapps.com/start\n"
-                      "sso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = ReadOnly\n"
-                      "region = us-east-1\n")
+    config.write_text(
+        "[profile audit]\nsso_start_url = https://example.awsapps.com/start\n"
+        "sso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = ReadOnly\n"
+        "region = us-east-1\n"
+    )
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     rc = main(["collect", "--quiet", "--profile", "audit", "--out", str(tmp_path / "snap")])
     line = _one_line(capsys.readouterr().err)

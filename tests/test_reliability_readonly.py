@@ -5,6 +5,7 @@ it); the caller is an IAM user holding only `permissions.caller_policy()`. moto 
 action those policies do not allow, so a complete snapshot shows the policies suffice, and the
 negative controls show the enforcement is really on.
 """
+
 import json
 
 import pytest
@@ -47,22 +48,31 @@ def test_full_collection_with_only_the_shipped_policies_under_iam_enforcement_is
     # Manifests were really read (BatchGetImage allowed by the policy), not skipped.
     assert set(inv.images["manifest_status"]) <= {"present", "skipped"}
     assert (inv.images["manifest_status"] == "present").sum() > 0
-    assert set(inv.api_calls["operation"]) >= {"AssumeRole", "BatchGetImage", "DescribeImages",
-                                               "ListAccounts", "DescribeRegions"}
+    assert set(inv.api_calls["operation"]) >= {
+        "AssumeRole",
+        "BatchGetImage",
+        "DescribeImages",
+        "ListAccounts",
+        "DescribeRegions",
+    }
 
 
 def test_enforcement_is_real_an_action_missing_from_the_role_policy_is_denied_where_the_role_is_used(org):
     policy = permissions.audit_role_policy()
-    policy["Statement"][0]["Action"] = [a for a in policy["Statement"][0]["Action"]
-                                        if a != "ecr:GetLifecyclePolicy"]
+    policy["Statement"][0]["Action"] = [
+        a for a in policy["Statement"][0]["Action"] if a != "ecr:GetLifecyclePolicy"
+    ]
     org.set_audit_role_policy(policy)
     inv = _enforced(org)
     assert inv.meta["completeness"] == "partial"
     e = inv.errors
     assert set(e["operation"]) == {"GetLifecyclePolicy"}
     assert set(e["error_kind"]) == {"access_denied"}
-    members = {a.account_id for a in org.world.accounts
-               if a.state == "ACTIVE" and a.account_id != org.management_account_id}
+    members = {
+        a.account_id
+        for a in org.world.accounts
+        if a.state == "ACTIVE" and a.account_id != org.management_account_id
+    }
     # The management account is read with the caller's own policy, which still allows it.
     assert set(e["account_id"]) == members
     repos = inv.repositories

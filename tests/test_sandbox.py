@@ -1,4 +1,5 @@
 """The sandbox: moto corrected where it differs from ECR, faults, and the demo world's cases."""
+
 import hashlib
 import json
 import time
@@ -30,10 +31,15 @@ def client(org, account_id, service="ecr", region="us-east-1", role=None, config
 
 def member_session(org, account_id, region="us-east-1", role=None):
     sts = org.session().client("sts")
-    c = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role or org.role_name}",
-                        RoleSessionName="test")["Credentials"]
-    return boto3.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                         aws_session_token=c["SessionToken"], region_name=region)
+    c = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{role or org.role_name}", RoleSessionName="test"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=c["AccessKeyId"],
+        aws_secret_access_key=c["SecretAccessKey"],
+        aws_session_token=c["SessionToken"],
+        region_name=region,
+    )
 
 
 def all_images(ecr, repo, **filters):
@@ -56,12 +62,15 @@ def _clear_faults(request):
 
 # ---- digests, sizes, fields -------------------------------------------------------------------
 
+
 def test_digest_is_sha256_of_manifest_bytes(org):
     ecr = client(org, demo.PAYMENTS)
     details = all_images(ecr, "payments/api", filter=ANY)
-    got = ecr.batch_get_image(repositoryName="payments/api",
-                              imageIds=[{"imageDigest": d["imageDigest"]} for d in details[:50]],
-                              acceptedMediaTypes=[mf.OCI_MANIFEST, mf.OCI_INDEX])
+    got = ecr.batch_get_image(
+        repositoryName="payments/api",
+        imageIds=[{"imageDigest": d["imageDigest"]} for d in details[:50]],
+        acceptedMediaTypes=[mf.OCI_MANIFEST, mf.OCI_INDEX],
+    )
     assert len(got["images"]) == min(50, len(details))
     for im in got["images"]:
         digest = "sha256:" + hashlib.sha256(im["imageManifest"].encode()).hexdigest()
@@ -72,14 +81,21 @@ def test_image_size_is_layers_plus_config_and_index_size_is_largest_child(org):
     ecr = client(org, demo.PAYMENTS)
     details = {d["imageDigest"]: d for d in all_images(ecr, "payments/api", filter=ANY)}
     latest = next(d for d in details.values() if "latest" in d.get("imageTags", []))
-    index = json.loads(ecr.batch_get_image(repositoryName="payments/api", imageIds=[{"imageTag": "latest"}])
-                       ["images"][0]["imageManifest"])
+    index = json.loads(
+        ecr.batch_get_image(repositoryName="payments/api", imageIds=[{"imageTag": "latest"}])["images"][0][
+            "imageManifest"
+        ]
+    )
     children = [details[m["digest"]] for m in index["manifests"]]
     assert latest["imageSizeInBytes"] == max(c["imageSizeInBytes"] for c in children)
-    child = json.loads(ecr.batch_get_image(repositoryName="payments/api",
-                                           imageIds=[{"imageDigest": children[0]["imageDigest"]}])
-                       ["images"][0]["imageManifest"])
-    assert children[0]["imageSizeInBytes"] == child["config"]["size"] + sum(l["size"] for l in child["layers"])
+    child = json.loads(
+        ecr.batch_get_image(
+            repositoryName="payments/api", imageIds=[{"imageDigest": children[0]["imageDigest"]}]
+        )["images"][0]["imageManifest"]
+    )
+    assert children[0]["imageSizeInBytes"] == child["config"]["size"] + sum(
+        l["size"] for l in child["layers"]
+    )
 
 
 def test_describe_images_returns_new_fields_and_omits_pull_time_when_never_pulled(org):
@@ -101,7 +117,7 @@ def test_referrer_reports_subject_manifest_digest_live_and_dangling(org):
     digests = {d["imageDigest"] for d in details}
     subjects = [d["subjectManifestDigest"] for d in details if "subjectManifestDigest" in d]
     assert len(subjects) == 2
-    assert sum(s in digests for s in subjects) == 1        # one live, one dangling
+    assert sum(s in digests for s in subjects) == 1  # one live, one dangling
 
 
 def test_describe_images_defaults_to_active_and_honours_filters(org):
@@ -122,23 +138,25 @@ def test_describe_images_defaults_to_active_and_honours_filters(org):
 
 # ---- push and pull ----------------------------------------------------------------------------
 
+
 def test_batch_get_image_moves_pull_time_unless_the_role_is_excluded(org):
     before = org.pull_times().set_index(["account_id", "repository_name", "image_digest"])["last_pulled_at"]
-    excluded = client(org, demo.PAYMENTS)          # audit role excluded here
+    excluded = client(org, demo.PAYMENTS)  # audit role excluded here
     excluded.batch_get_image(repositoryName="payments/worker", imageIds=[{"imageTag": "v1.2.0"}])
-    counted = client(org, demo.DATA)               # ... but not here
+    counted = client(org, demo.DATA)  # ... but not here
     counted.batch_get_image(repositoryName="data/etl", imageIds=[{"imageTag": "2026.03"}])
     after = org.pull_times().set_index(["account_id", "repository_name", "image_digest"])["last_pulled_at"]
     changed = after[after.ne(before) & ~(after.isna() & before.isna())]
     assert list(changed.index.get_level_values("repository_name")) == ["data/etl"]
     assert changed.iloc[0] >= org.world.now
-    assert before[changed.index].isna().all()   # 2026.03 had never been pulled
+    assert before[changed.index].isna().all()  # 2026.03 had never been pulled
 
 
 def test_batch_get_image_by_another_role_in_an_excluding_account_moves_pull_time(org):
     ecr = client(org, demo.PAYMENTS, role="deployer")
-    digest = ecr.describe_images(repositoryName="payments/worker", imageIds=[{"imageTag": "v1.3.0"}]
-                                 )["imageDetails"][0]["imageDigest"]
+    digest = ecr.describe_images(repositoryName="payments/worker", imageIds=[{"imageTag": "v1.3.0"}])[
+        "imageDetails"
+    ][0]["imageDigest"]
     ecr.batch_get_image(repositoryName="payments/worker", imageIds=[{"imageDigest": digest}])
     pt = org.pull_times().set_index("image_digest")["last_pulled_at"]
     assert pt[digest] >= org.world.now
@@ -151,6 +169,7 @@ def test_batch_get_image_refuses_archived_images(org):
 
 
 # ---- faults -----------------------------------------------------------------------------------
+
 
 def test_throttling_fault_with_times_fires_exactly_that_many_times(org):
     ecr = client(org, demo.PAYMENTS, config=NO_RETRY)
@@ -174,8 +193,14 @@ def test_standard_retries_ride_out_a_short_throttling_storm(org):
 
 
 def test_fault_scoped_to_account_region_and_repository(org):
-    org.faults.add("GetRepositoryPolicy", "AccessDeniedException", http_status=400,
-                   account_id=demo.DATA, region="us-east-1", repository_name="data/etl")
+    org.faults.add(
+        "GetRepositoryPolicy",
+        "AccessDeniedException",
+        http_status=400,
+        account_id=demo.DATA,
+        region="us-east-1",
+        repository_name="data/etl",
+    )
     ecr = client(org, demo.DATA, config=NO_RETRY)
     with pytest.raises(ClientError) as e:
         ecr.get_repository_policy(repositoryName="data/etl")
@@ -231,6 +256,7 @@ def test_latency_is_added_to_every_call(org):
 
 # ---- registry settings and the read operations moto lacks -------------------------------------
 
+
 def test_account_settings_registry_policy_scope_v2_and_v1(org):
     pay = client(org, demo.PAYMENTS)
     data = client(org, demo.DATA)
@@ -242,8 +268,9 @@ def test_account_settings_registry_policy_scope_v2_and_v1(org):
 
 def test_registry_policy_with_any_ecr_action_and_replication_with_several_rules(org):
     ecr = client(org, demo.PAYMENTS)
-    actions = {a for s in json.loads(ecr.get_registry_policy()["policyText"])["Statement"]
-               for a in s["Action"]}
+    actions = {
+        a for s in json.loads(ecr.get_registry_policy()["policyText"])["Statement"] for a in s["Action"]
+    }
     assert "ecr:BatchGetImage" in actions
     rules = ecr.describe_registry()["replicationConfiguration"]["rules"]
     dests = {d["registryId"] for r in rules for d in r["destinations"]}
@@ -253,11 +280,13 @@ def test_registry_policy_with_any_ecr_action_and_replication_with_several_rules(
 def test_pull_time_exclusions_list_the_audit_role_except_in_one_member(org):
     ecr = client(org, demo.PAYMENTS, region="us-east-1")
     assert ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"] == [
-        f"arn:aws:iam::{demo.PAYMENTS}:role/ecr-audit"]
+        f"arn:aws:iam::{demo.PAYMENTS}:role/ecr-audit"
+    ]
     # The management account is read with the caller's own credentials: the caller is excluded too.
     ecr = client(org, demo.MANAGEMENT, region="eu-west-1")
-    assert sorted(ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]) == sorted([
-        f"arn:aws:iam::{demo.MANAGEMENT}:role/ecr-audit", demo.CALLER_ARN])
+    assert sorted(ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]) == sorted(
+        [f"arn:aws:iam::{demo.MANAGEMENT}:role/ecr-audit", demo.CALLER_ARN]
+    )
     data = client(org, demo.DATA)
     assert data.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"] == []
 
@@ -280,6 +309,7 @@ def test_lifecycle_policy_reports_world_evaluation_time(org):
 
 # ---- organization and regions -----------------------------------------------------------------
 
+
 def test_organization_has_ous_a_suspended_account_and_string_ids(org):
     o = org.session().client("organizations")
     accounts = {a["Id"]: a for a in o.list_accounts()["Accounts"]}
@@ -288,8 +318,10 @@ def test_organization_has_ous_a_suspended_account_and_string_ids(org):
     assert demo.LEGACY.startswith("0") and demo.LEGACY in accounts
     assert o.describe_organization()["Organization"]["Id"] == org.organization_id
     root = o.list_roots()["Roots"][0]["Id"]
-    ous = {u["Name"]: u["Id"] for u in o.list_organizational_units_for_parent(ParentId=root)
-           ["OrganizationalUnits"]}
+    ous = {
+        u["Name"]: u["Id"]
+        for u in o.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]
+    }
     prod = [a["Id"] for a in o.list_accounts_for_parent(ParentId=ous["prod"])["Accounts"]]
     assert prod == [demo.PAYMENTS]
 
@@ -313,24 +345,32 @@ def test_ecr_call_into_a_disabled_region_fails_like_aws(org):
 
 # ---- the demo world's named cases -------------------------------------------------------------
 
+
 def test_demo_world_holds_attestations_signatures_orphans_and_shared_layers(org):
     imgs = org.expected_images()
     api = imgs[imgs.repository_name == "payments/api"]
     digests = set(api.image_digest)
     ecr = client(org, demo.PAYMENTS)
-    indexes = [json.loads(i["imageManifest"]) for i in ecr.batch_get_image(
-        repositoryName="payments/api",
-        imageIds=[{"imageDigest": d} for d in api[api.manifest_media_type == mf.OCI_INDEX].image_digest]
-    )["images"]]
-    att = [m for ix in indexes for m in ix["manifests"]
-           if m.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"]
+    indexes = [
+        json.loads(i["imageManifest"])
+        for i in ecr.batch_get_image(
+            repositoryName="payments/api",
+            imageIds=[{"imageDigest": d} for d in api[api.manifest_media_type == mf.OCI_INDEX].image_digest],
+        )["images"]
+    ]
+    att = [
+        m
+        for ix in indexes
+        for m in ix["manifests"]
+        if m.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"
+    ]
     assert att and all(m["platform"] == {"architecture": "unknown", "os": "unknown"} for m in att)
     assert all(m["annotations"]["vnd.docker.reference.digest"] in digests for m in att)
     untagged_indexes = api[(api.manifest_media_type == mf.OCI_INDEX) & (api.tags.map(len) == 0)]
-    assert len(untagged_indexes) == 1                                   # the orphaned index
+    assert len(untagged_indexes) == 1  # the orphaned index
     sigs = [t for ts in api.tags for t in ts if t.endswith(".sig")]
-    subjects = {"sha256:" + t[len("sha256-"):-len(".sig")] for t in sigs}
-    assert len(sigs) == 2 and len(subjects & digests) == 1             # live and dangling
+    subjects = {"sha256:" + t[len("sha256-") : -len(".sig")] for t in sigs}
+    assert len(sigs) == 2 and len(subjects & digests) == 1  # live and dangling
     # a child referenced by a live index and by the orphaned index
     refs = {}
     for ix in indexes:
@@ -340,7 +380,7 @@ def test_demo_world_holds_attestations_signatures_orphans_and_shared_layers(org)
     assert max(refs.values()) == 2
     blobs = org.expected_blobs()
     per_repo = blobs.groupby("blob_digest").repository_name.nunique()
-    assert (per_repo > 1).any()                                         # same layer in two repos
+    assert (per_repo > 1).any()  # same layer in two repos
 
 
 def test_demo_world_holds_untrusted_text_canaries(org):
@@ -349,16 +389,21 @@ def test_demo_world_holds_untrusted_text_canaries(org):
     tags = ecr.list_tags_for_resource(resourceArn=arn)["tags"]
     assert {"Key": "description", "Value": demo.XSS_TAG} in tags
     data = client(org, demo.DATA)
-    sids = [s["Sid"] for s in json.loads(data.get_repository_policy(repositoryName="data/etl")
-                                         ["policyText"])["Statement"]]
+    sids = [
+        s["Sid"]
+        for s in json.loads(data.get_repository_policy(repositoryName="data/etl")["policyText"])["Statement"]
+    ]
     assert demo.XSS_SID in sids
 
 
 def test_expected_images_match_what_describe_images_returns(org):
     truth = org.expected_images()
     ecr = client(org, demo.PAYMENTS)
-    got = {d["imageDigest"]: d for r in ("payments/api", "payments/worker")
-           for d in all_images(ecr, r, filter=ANY)}
+    got = {
+        d["imageDigest"]: d
+        for r in ("payments/api", "payments/worker")
+        for d in all_images(ecr, r, filter=ANY)
+    }
     mine = truth[truth.account_id == demo.PAYMENTS]
     mine = mine[mine.region == "us-east-1"]
     assert set(mine.image_digest) == set(got)
@@ -367,13 +412,13 @@ def test_expected_images_match_what_describe_images_returns(org):
         assert sorted(got[row.image_digest].get("imageTags", [])) == sorted(row.tags)
 
 
-
-
 def test_list_image_referrers_returns_referrers_of_a_subject(org):
     ecr = client(org, demo.PAYMENTS)
-    latest = ecr.describe_images(repositoryName="payments/api", imageIds=[{"imageTag": "latest"}]
-                                 )["imageDetails"][0]["imageDigest"]
-    refs = ecr.list_image_referrers(repositoryName="payments/api",
-                                    subjectId={"imageDigest": latest})["referrers"]
+    latest = ecr.describe_images(repositoryName="payments/api", imageIds=[{"imageTag": "latest"}])[
+        "imageDetails"
+    ][0]["imageDigest"]
+    refs = ecr.list_image_referrers(repositoryName="payments/api", subjectId={"imageDigest": latest})[
+        "referrers"
+    ]
     assert [r["artifactType"] for r in refs] == ["application/vnd.cncf.notary.signature"]
     assert refs[0]["artifactStatus"] == "ACTIVE"

@@ -6,6 +6,7 @@ records any connection: the listener must receive nothing and the collection mus
 complete. Routes that change only the host name (FIPS, dual-stack) are paired with a proxy on
 the listener, so a request that escaped moto would be seen there instead of going to AWS.
 """
+
 import os
 import shutil
 import socket
@@ -58,7 +59,7 @@ def listener():
 
 
 def _config(text):
-    with open(os.environ["AWS_CONFIG_FILE"], "w") as f:   # conftest points it into tmp
+    with open(os.environ["AWS_CONFIG_FILE"], "w") as f:  # conftest points it into tmp
         f.write(text)
 
 
@@ -69,6 +70,7 @@ def _proxy(monkeypatch, url):
 
 def _server_mode(monkeypatch, url):
     from moto import settings
+
     monkeypatch.setattr(settings, "TEST_SERVER_MODE", True)
     monkeypatch.setenv("TEST_SERVER_MODE_ENDPOINT", url)
 
@@ -77,33 +79,50 @@ def _server_mode(monkeypatch, url):
 ROUTES = {
     "AWS_ENDPOINT_URL": lambda mp, url: mp.setenv("AWS_ENDPOINT_URL", url),
     "AWS_ENDPOINT_URL_<service>": lambda mp, url: [
-        mp.setenv(f"AWS_ENDPOINT_URL_{s}", url) for s in ("ORGANIZATIONS", "STS", "ECR", "EC2")],
+        mp.setenv(f"AWS_ENDPOINT_URL_{s}", url) for s in ("ORGANIZATIONS", "STS", "ECR", "EC2")
+    ],
     "config endpoint_url": lambda mp, url: _config(f"[default]\nendpoint_url = {url}\n"),
-    "config services section": lambda mp, url: _config((
-        "[default]\nservices = here\n[services here]\n" + "".join(
-            f"{s} =\n  endpoint_url = {url}\n" for s in ("organizations", "sts", "ecr", "ec2")))),
-    "AWS_PROFILE": lambda mp, url: (_config(f"[profile evil]\nendpoint_url = {url}\n"),
-                                    mp.setenv("AWS_PROFILE", "evil")),
-    "AWS_DEFAULT_PROFILE": lambda mp, url: (_config(f"[profile evil]\nendpoint_url = {url}\n"),
-                                            mp.setenv("AWS_DEFAULT_PROFILE", "evil")),
+    "config services section": lambda mp, url: _config(
+        "[default]\nservices = here\n[services here]\n"
+        + "".join(f"{s} =\n  endpoint_url = {url}\n" for s in ("organizations", "sts", "ecr", "ec2"))
+    ),
+    "AWS_PROFILE": lambda mp, url: (
+        _config(f"[profile evil]\nendpoint_url = {url}\n"),
+        mp.setenv("AWS_PROFILE", "evil"),
+    ),
+    "AWS_DEFAULT_PROFILE": lambda mp, url: (
+        _config(f"[profile evil]\nendpoint_url = {url}\n"),
+        mp.setenv("AWS_DEFAULT_PROFILE", "evil"),
+    ),
     "HTTP(S)_PROXY": _proxy,
-    "AWS_USE_FIPS_ENDPOINT + proxy": lambda mp, url: (mp.setenv("AWS_USE_FIPS_ENDPOINT", "true"),
-                                                      _proxy(mp, url)),
+    "AWS_USE_FIPS_ENDPOINT + proxy": lambda mp, url: (
+        mp.setenv("AWS_USE_FIPS_ENDPOINT", "true"),
+        _proxy(mp, url),
+    ),
     "config use_fips_endpoint + proxy": lambda mp, url: (
-        _config("[default]\nuse_fips_endpoint = true\n"), _proxy(mp, url)),
+        _config("[default]\nuse_fips_endpoint = true\n"),
+        _proxy(mp, url),
+    ),
     "AWS_USE_DUALSTACK_ENDPOINT + proxy": lambda mp, url: (
-        mp.setenv("AWS_USE_DUALSTACK_ENDPOINT", "true"), _proxy(mp, url)),
+        mp.setenv("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+        _proxy(mp, url),
+    ),
     "config use_dualstack_endpoint + proxy": lambda mp, url: (
-        _config("[default]\nuse_dualstack_endpoint = true\n"), _proxy(mp, url)),
-    "AWS_CA_BUNDLE + proxy": lambda mp, url: (mp.setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem"),
-                                              _proxy(mp, url)),
+        _config("[default]\nuse_dualstack_endpoint = true\n"),
+        _proxy(mp, url),
+    ),
+    "AWS_CA_BUNDLE + proxy": lambda mp, url: (
+        mp.setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem"),
+        _proxy(mp, url),
+    ),
     "moto server mode": _server_mode,
 }
 
 
 @pytest.mark.parametrize("route", list(ROUTES))
 def test_sandbox_sends_nothing_to_an_endpoint_configured_in_the_environment_or_aws_config(
-        route, listener, monkeypatch):
+    route, listener, monkeypatch
+):
     ROUTES[route](monkeypatch, listener.url)
     with sandbox.running(tiny_world(images=2)) as org:
         inv = collect(org.session(), org=True, role_name=org.role_name, max_workers=2)
@@ -112,7 +131,8 @@ def test_sandbox_sends_nothing_to_an_endpoint_configured_in_the_environment_or_a
 
 
 def test_collect_sandbox_and_demo_send_nothing_to_endpoints_in_the_aws_config_file(
-        listener, monkeypatch, tmp_path, capsys):
+    listener, monkeypatch, tmp_path, capsys
+):
     """The reported case: `ecr-audit demo` honoured `endpoint_url` from the config file and sent
     organizations:CreateOrganization to it."""
     ROUTES["config services section"](monkeypatch, listener.url)
@@ -121,7 +141,7 @@ def test_collect_sandbox_and_demo_send_nothing_to_endpoints_in_the_aws_config_fi
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     shutil.copy(PROBE, nbdir / "probe.ipynb")
-    monkeypatch.setattr(report, "NOTEBOOK_DIR", nbdir)      # the demo's sandbox is what is tested
+    monkeypatch.setattr(report, "NOTEBOOK_DIR", nbdir)  # the demo's sandbox is what is tested
     assert cli.main(["demo", "--out", str(tmp_path / "demo"), "--quiet"]) == cli.EXIT_OK, capsys.readouterr()
     assert listener.received == []
 
@@ -140,7 +160,7 @@ def test_while_the_sandbox_runs_sockets_lookups_and_unanswered_requests_are_refu
             socket.getaddrinfo("ecr-audit.invalid", 443)
         assert org.session().client("ecr").describe_repositories()["repositories"]  # moto still answers
     assert listener.received == []
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:    # the control: it does listen
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:  # the control: it does listen
         s.sendall(b"after")
     for _ in range(100):
         if listener.received:

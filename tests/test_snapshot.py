@@ -18,12 +18,27 @@ def _inventory():
     return Inventory.from_frames(
         meta={"source": "test", "organization": {"id": "o-abc", "account_ids": [ACCT]}},
         accounts=[{"account_id": ACCT, "collection_status": "collected"}],
-        images=[{"account_id": ACCT, "region": "eu-west-1", "repository_name": "app",
-                 "image_digest": "sha256:aa", "tags": ["1.0", "latest"],
-                 "pushed_at": "2025-01-02T03:04:05Z", "size_bytes": 123}],
-        errors=[{"account_id": ACCT, "region": "eu-west-1", "operation": "GetRepositoryPolicy",
-                 "error_code": "AccessDeniedException", "error_kind": "access_denied",
-                 "message": "<script>alert(1)</script>"}],
+        images=[
+            {
+                "account_id": ACCT,
+                "region": "eu-west-1",
+                "repository_name": "app",
+                "image_digest": "sha256:aa",
+                "tags": ["1.0", "latest"],
+                "pushed_at": "2025-01-02T03:04:05Z",
+                "size_bytes": 123,
+            }
+        ],
+        errors=[
+            {
+                "account_id": ACCT,
+                "region": "eu-west-1",
+                "operation": "GetRepositoryPolicy",
+                "error_code": "AccessDeniedException",
+                "error_kind": "access_denied",
+                "message": "<script>alert(1)</script>",
+            }
+        ],
     )
 
 
@@ -64,7 +79,9 @@ def test_future_schema_version_is_refused_naming_the_manifest(tmp_path):
     m = json.loads((path / "manifest.json").read_text())
     m["schema_version"] = schema.SCHEMA_VERSION + 1
     (path / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(SnapshotError, match=rf"manifest\.json: schema version {schema.SCHEMA_VERSION + 1} is not supported"):
+    with pytest.raises(
+        SnapshotError, match=rf"manifest\.json: schema version {schema.SCHEMA_VERSION + 1} is not supported"
+    ):
         load(path)
 
 
@@ -133,6 +150,7 @@ def test_kill_during_save_leaves_previous_snapshot_intact(tmp_path):
 
 # -- compact encoding (schema version 2) and lazy loading ------------------------------------
 
+
 def _assert_same_inventory(a, b):
     for name in schema.FRAMES:
         pd.testing.assert_frame_equal(a.frames[name], b.frames[name], check_exact=True, obj=name)
@@ -140,12 +158,14 @@ def _assert_same_inventory(a, b):
 
 def test_big_frames_are_stored_by_image_row_and_load_back_exactly(demo_inventory, tmp_path):
     from ecr_audit import keys
+
     path = save(demo_inventory, tmp_path / "snap")
     m = json.loads((path / "manifest.json").read_text())
     assert m["schema_version"] == schema.SCHEMA_VERSION == 2
     for name in ("layers", "manifest_references", "image_tags"):
         assert m["frames"][name].get("encoding") == "compact", name
     import pyarrow.parquet as pq
+
     assert "image_digest" not in pq.read_schema(path / "layers.parquet").names
     assert "source_digest" not in pq.read_schema(path / "manifest_references.parquet").names
     assert pq.read_metadata(path / "image_tags.parquet").num_rows == 0
@@ -170,8 +190,8 @@ def test_big_frames_are_stored_by_image_row_and_load_back_exactly(demo_inventory
 def test_frames_that_do_not_fit_the_compact_form_are_written_in_full(demo_inventory, tmp_path):
     frames = {n: demo_inventory.frames[n] for n in schema.FRAMES}
     lay = frames["layers"].copy()
-    lay.loc[0, "image_digest"] = "sha256:" + "f" * 64          # a layer of an image not listed
-    tags = frames["image_tags"].iloc[1:]                        # one tag missing from image_tags
+    lay.loc[0, "image_digest"] = "sha256:" + "f" * 64  # a layer of an image not listed
+    tags = frames["image_tags"].iloc[1:]  # one tag missing from image_tags
     inv = Inventory.from_frames(meta=demo_inventory.meta, **{**frames, "layers": lay, "image_tags": tags})
     path = save(inv, tmp_path / "snap")
     m = json.loads((path / "manifest.json").read_text())
@@ -182,6 +202,7 @@ def test_frames_that_do_not_fit_the_compact_form_are_written_in_full(demo_invent
 
 def test_version_1_snapshots_still_load(demo_inventory, tmp_path, monkeypatch):
     import ecr_audit.snapshot as snap
+
     monkeypatch.setattr(snap, "_compact", lambda inv, name: inv.frames[name])
     path = save(demo_inventory, tmp_path / "v1")
     m = json.loads((path / "manifest.json").read_text())
@@ -197,12 +218,13 @@ def test_loading_reads_a_frame_only_when_used(demo_inventory, tmp_path):
     assert inv.counts() == demo_inventory.counts()
     assert len(inv.repositories) == len(demo_inventory.repositories)
     assert not inv.frames.is_loaded("images") and not inv.frames.is_loaded("layers")
-    inv.layers                                                   # decodes against images
+    inv.layers  # decodes against images
     assert inv.frames.is_loaded("images")
 
 
 def test_a_compact_row_outside_the_images_is_refused_naming_the_file(demo_inventory, tmp_path):
     import pyarrow.parquet as pq
+
     path = save(demo_inventory, tmp_path / "snap")
     f = path / "layers.parquet"
     t = pq.read_table(f).to_pandas()
@@ -215,6 +237,7 @@ def test_a_compact_row_outside_the_images_is_refused_naming_the_file(demo_invent
 
 def test_a_blob_pointer_to_a_row_without_the_digest_is_refused(demo_inventory, tmp_path):
     import pyarrow.parquet as pq
+
     path = save(demo_inventory, tmp_path / "snap")
     f = path / "layers.parquet"
     t = pq.read_table(f).to_pandas()
@@ -228,9 +251,11 @@ def test_a_blob_pointer_to_a_row_without_the_digest_is_refused(demo_inventory, t
 def test_a_snapshot_saved_again_at_its_path_after_loading_is_refused_not_mixed_in(demo_inventory, tmp_path):
     path = save(demo_inventory, tmp_path / "snap")
     inv = load(path)
-    inv.images                                            # read before the new collection lands
-    save(demo_inventory, path)                             # a new collection saved to the same path
-    with pytest.raises(SnapshotError, match=r"layers\.parquet: replaced or changed since the snapshot was loaded"):
+    inv.images  # read before the new collection lands
+    save(demo_inventory, path)  # a new collection saved to the same path
+    with pytest.raises(
+        SnapshotError, match=r"layers\.parquet: replaced or changed since the snapshot was loaded"
+    ):
         inv.layers
 
 
@@ -238,8 +263,20 @@ def test_images_sharing_a_key_are_saved_in_full_and_round_trip(tmp_path):
     digest = "sha256:" + "a" * 64
     repo = {"account_id": ACCT, "region": "eu-west-1", "repository_name": "app"}
     inv = Inventory.from_frames(
-        images=[{**repo, "image_digest": digest, "tags": ["v1"]}, {**repo, "image_digest": digest, "tags": ["v1"]}],
-        layers=[{**repo, "image_digest": digest, "blob_digest": "sha256:" + "b" * 64, "size_bytes": 1, "kind": "layer"}])
+        images=[
+            {**repo, "image_digest": digest, "tags": ["v1"]},
+            {**repo, "image_digest": digest, "tags": ["v1"]},
+        ],
+        layers=[
+            {
+                **repo,
+                "image_digest": digest,
+                "blob_digest": "sha256:" + "b" * 64,
+                "size_bytes": 1,
+                "kind": "layer",
+            }
+        ],
+    )
     path = save(inv, tmp_path / "dup")
     assert "encoding" not in json.loads((path / "manifest.json").read_text())["frames"]["layers"]
     _assert_same_inventory(inv, load(path))
@@ -247,5 +284,6 @@ def test_images_sharing_a_key_are_saved_in_full_and_round_trip(tmp_path):
 
 def test_a_lazily_loaded_inventory_pickles_with_every_frame(demo_inventory, tmp_path):
     import pickle
+
     inv = load(save(demo_inventory, tmp_path / "snap"))
     _assert_same_inventory(demo_inventory, pickle.loads(pickle.dumps(inv)))

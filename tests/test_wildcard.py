@@ -1,4 +1,5 @@
 """The one wildcard matcher: IAM and lifecycle glob semantics, no backtracking, explicit case folding."""
+
 import re
 import sys
 
@@ -15,15 +16,16 @@ FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 def reference(pattern: str, text: str, single: bool = True) -> bool:
     """Textbook dynamic programme over (pattern prefix, text prefix): obviously right, O(n·m)."""
     n = len(text)
-    row = [True] + [False] * n                       # empty pattern matches the empty text only
+    row = [True] + [False] * n  # empty pattern matches the empty text only
     for p in pattern:
         if p == "*":
             new = [row[0]]
             for j in range(1, n + 1):
                 new.append(row[j] or new[j - 1])
         else:
-            new = [False] + [row[j - 1] and ((single and p == "?") or p == text[j - 1])
-                             for j in range(1, n + 1)]
+            new = [False] + [
+                row[j - 1] and ((single and p == "?") or p == text[j - 1]) for j in range(1, n + 1)
+            ]
         row = new
     return row[n]
 
@@ -41,9 +43,9 @@ def test_iam_and_lifecycle_semantics():
     assert not wildcard.match("ecr:Put?mage", "ecr:PutImage2")
     assert not wildcard.match("prod-?", "prod-a", single=False)
     assert wildcard.match("prod-?", "prod-?", single=False)
-    assert not wildcard.match("v[12]", "v1") and wildcard.match("v[12]", "v[12]")   # brackets are literal
-    assert wildcard.match("a*", "a\nb")             # `*` spans newlines: tags and ARNs are plain text
-    assert not wildcard.match("prod*", "Prod-1")    # EXACT is case-sensitive
+    assert not wildcard.match("v[12]", "v1") and wildcard.match("v[12]", "v[12]")  # brackets are literal
+    assert wildcard.match("a*", "a\nb")  # `*` spans newlines: tags and ARNs are plain text
+    assert not wildcard.match("prod*", "Prod-1")  # EXACT is case-sensitive
 
 
 def test_case_folding_is_explicit_and_ascii_unless_asked():
@@ -72,20 +74,24 @@ def _count_work(monkeypatch):
 
     def counting_find(self, t, start, end):
         if self.parts is None:
-            work[0] += max(end - start, 0) * max(self.size, 1)   # str.find's worst case
+            work[0] += max(end - start, 0) * max(self.size, 1)  # str.find's worst case
         return find(self, t, start, end)
+
     monkeypatch.setattr(wildcard._Piece, "at", counting_at)
     monkeypatch.setattr(wildcard._Piece, "find", counting_find)
     return work
 
 
-@pytest.mark.parametrize("pattern,text", [
-    ("ecr:" + "*" * 24 + "q", "ecr:" + "BatchGetImage" * 400),                    # issue 12 #4
-    ("*a" * 40 + "*b", "a" * 5000),
-    ("?*" * 60 + "q", "x" * 5000),
-    ("*a?b*" * 20 + "c", "ab" * 3000),
-    ("arn:" + "*:" * 30 + "*q", "arn:" + "aws:" * 1000),
-])
+@pytest.mark.parametrize(
+    "pattern,text",
+    [
+        ("ecr:" + "*" * 24 + "q", "ecr:" + "BatchGetImage" * 400),  # issue 12 #4
+        ("*a" * 40 + "*b", "a" * 5000),
+        ("?*" * 60 + "q", "x" * 5000),
+        ("*a?b*" * 20 + "c", "ab" * 3000),
+        ("arn:" + "*:" * 30 + "*q", "arn:" + "aws:" * 1000),
+    ],
+)
 def test_issue12_4_adversarial_globs_take_at_most_pattern_times_text_steps(monkeypatch, pattern, text):
     wildcard.compile.cache_clear()
     work = _count_work(monkeypatch)

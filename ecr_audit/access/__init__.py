@@ -13,10 +13,34 @@ Public API (pure functions, Inventory in, DataFrame out):
 Semantics are documented in `grants` (exposure, severity), `conditions` (condition keys),
 `evaluate` (statement weighing) and `actions` (capability mapping).
 """
-from .grants import (FINDING_COLUMNS, GRANT_COLUMNS, SEVERITIES, by_account, coverage, critical, grants, matrix,
-                     policy_findings, summary)
+
+from .grants import (
+    FINDING_COLUMNS,
+    GRANT_COLUMNS,
+    SEVERITIES,
+    by_account,
+    coverage,
+    critical,
+    grants,
+    matrix,
+    policy_findings,
+    summary,
+)
 from .policy import parse_policy
 from .replication import REPLICATION_COLUMNS, replication
 
-__all__ = ["grants", "replication", "policy_findings", "matrix", "summary", "by_account", "critical", "coverage", "parse_policy",
-           "GRANT_COLUMNS", "FINDING_COLUMNS", "REPLICATION_COLUMNS", "SEVERITIES"]
+__all__ = [
+    "grants",
+    "replication",
+    "policy_findings",
+    "matrix",
+    "summary",
+    "by_account",
+    "critical",
+    "coverage",
+    "parse_policy",
+    "GRANT_COLUMNS",
+    "FINDING_COLUMNS",
+    "REPLICATION_COLUMNS",
+    "SEVERITIES",
+]

@@ -19,6 +19,7 @@ actions that have no API operation (ecr-facts §1.4). Each action belongs to exa
 `tests/test_access_actions.py` fails when botocore adds an operation this table does not know,
 so a new action is classified deliberately rather than by a guess.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -32,36 +33,80 @@ PERMISSION_ONLY = ("ReplicateImage", "BatchImportUpstreamImage", "GetImageCopySt
 
 _CLASSES: dict[str, tuple[str, ...]] = {
     "pull": ("BatchGetImage", "GetDownloadUrlForLayer"),
-    "push": ("InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "PutImage",
-             "ReplicateImage", "BatchImportUpstreamImage", "CreateRepository"),
+    "push": (
+        "InitiateLayerUpload",
+        "UploadLayerPart",
+        "CompleteLayerUpload",
+        "PutImage",
+        "ReplicateImage",
+        "BatchImportUpstreamImage",
+        "CreateRepository",
+    ),
     "delete": ("BatchDeleteImage", "DeleteRepository"),
     "manage": (
-        "SetRepositoryPolicy", "DeleteRepositoryPolicy", "PutLifecyclePolicy", "DeleteLifecyclePolicy",
-        "PutImageTagMutability", "PutImageScanningConfiguration", "TagResource", "UntagResource",
-        "UpdateImageStorageClass", "StartImageScan", "StartLifecyclePolicyPreview",
-        "PutRegistryPolicy", "DeleteRegistryPolicy", "PutReplicationConfiguration",
-        "PutRegistryScanningConfiguration", "PutAccountSetting",
-        "CreatePullThroughCacheRule", "DeletePullThroughCacheRule", "UpdatePullThroughCacheRule",
-        "CreateRepositoryCreationTemplate", "DeleteRepositoryCreationTemplate",
-        "UpdateRepositoryCreationTemplate", "PutSigningConfiguration", "DeleteSigningConfiguration",
-        "RegisterPullTimeUpdateExclusion", "DeregisterPullTimeUpdateExclusion",
-        "StartReplicationBackfill", "StopReplicationBackfill",
+        "SetRepositoryPolicy",
+        "DeleteRepositoryPolicy",
+        "PutLifecyclePolicy",
+        "DeleteLifecyclePolicy",
+        "PutImageTagMutability",
+        "PutImageScanningConfiguration",
+        "TagResource",
+        "UntagResource",
+        "UpdateImageStorageClass",
+        "StartImageScan",
+        "StartLifecyclePolicyPreview",
+        "PutRegistryPolicy",
+        "DeleteRegistryPolicy",
+        "PutReplicationConfiguration",
+        "PutRegistryScanningConfiguration",
+        "PutAccountSetting",
+        "CreatePullThroughCacheRule",
+        "DeletePullThroughCacheRule",
+        "UpdatePullThroughCacheRule",
+        "CreateRepositoryCreationTemplate",
+        "DeleteRepositoryCreationTemplate",
+        "UpdateRepositoryCreationTemplate",
+        "PutSigningConfiguration",
+        "DeleteSigningConfiguration",
+        "RegisterPullTimeUpdateExclusion",
+        "DeregisterPullTimeUpdateExclusion",
+        "StartReplicationBackfill",
+        "StopReplicationBackfill",
     ),
     "read": (
-        "BatchCheckLayerAvailability", "BatchGetRepositoryScanningConfiguration",
-        "DescribeImageReplicationStatus", "DescribeImageScanFindings", "DescribeImageSigningStatus",
-        "DescribeImages", "DescribePullThroughCacheRules", "DescribeRegistry",
-        "DescribeReplicationBackfillResults", "DescribeRepositories", "DescribeRepositoryCreationTemplates",
-        "GetAccountSetting", "GetLifecyclePolicy", "GetLifecyclePolicyPreview", "GetRegistryPolicy",
-        "GetRegistryScanningConfiguration", "GetRepositoryPolicy", "GetSigningConfiguration",
-        "ListImageReferrers", "ListImages", "ListPullTimeUpdateExclusions", "ListReplicationBackfills",
-        "ListTagsForResource", "ValidatePullThroughCacheRule", "GetImageCopyStatus",
+        "BatchCheckLayerAvailability",
+        "BatchGetRepositoryScanningConfiguration",
+        "DescribeImageReplicationStatus",
+        "DescribeImageScanFindings",
+        "DescribeImageSigningStatus",
+        "DescribeImages",
+        "DescribePullThroughCacheRules",
+        "DescribeRegistry",
+        "DescribeReplicationBackfillResults",
+        "DescribeRepositories",
+        "DescribeRepositoryCreationTemplates",
+        "GetAccountSetting",
+        "GetLifecyclePolicy",
+        "GetLifecyclePolicyPreview",
+        "GetRegistryPolicy",
+        "GetRegistryScanningConfiguration",
+        "GetRepositoryPolicy",
+        "GetSigningConfiguration",
+        "ListImageReferrers",
+        "ListImages",
+        "ListPullTimeUpdateExclusions",
+        "ListReplicationBackfills",
+        "ListTagsForResource",
+        "ValidatePullThroughCacheRule",
+        "GetImageCopyStatus",
     ),
     "none": ("GetAuthorizationToken",),
 }
 
 # Registry policy scope V1 enforces only these actions (ecr-facts §5.1, ECR docs registry-permissions).
-REGISTRY_V1_ACTIONS = frozenset({"ecr:ReplicateImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"})
+REGISTRY_V1_ACTIONS = frozenset(
+    {"ecr:ReplicateImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"}
+)
 
 
 # Listed in resource policies but without effect there (ECR docs, repository-policies "Important").
@@ -72,6 +117,7 @@ NO_EFFECT = frozenset({"ecr:GetAuthorizationToken"})
 def model_operations() -> tuple[str, ...]:
     """Operation names of the installed botocore ECR model."""
     import botocore.session
+
     return tuple(botocore.session.get_session().get_service_model("ecr").operation_names)
 
 

@@ -25,6 +25,7 @@ One-sided reading of values (issue 12 #8): an Allow's values are trimmed (the wi
 Deny's positive test counts only the values IAM could match exactly, and a Deny whose exception
 list (a negated test) holds inexact text is not counted at all — what that text spares is unknown.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -46,20 +47,46 @@ IDENTITY_KEYS = {
 }
 SOURCE_KEYS = frozenset(k for k, (_, src) in IDENTITY_KEYS.items() if src)
 NETWORK_KEYS = frozenset({"aws:sourcevpce", "aws:sourcevpc", "aws:sourceip", "aws:vpcsourceip"})
-_OTHER_KEYS = frozenset({
-    "aws:tagkeys", "aws:securetransport", "aws:currenttime", "aws:epochtime", "aws:multifactorauthpresent",
-    "aws:multifactorauthage", "aws:principaltype", "aws:userid", "aws:username", "aws:principalisawsservice",
-    "aws:principalservicename", "aws:principalservicenameslist", "aws:viaawsservice", "aws:calledvia",
-    "aws:calledviafirst", "aws:calledvialast", "aws:referer", "aws:useragent", "aws:requestedregion",
-    "aws:tokenissuetime", "aws:sourceidentity", "aws:resourceaccount", "aws:resourceorgid",
-    "aws:resourceorgpaths", "aws:federatedprovider", "aws:ec2instancesourcevpc",
-    "aws:ec2instancesourceprivateipv4", "aws:sourcevpcarn", "aws:isawsservice", "aws:sourceservicename",
-})
+_OTHER_KEYS = frozenset(
+    {
+        "aws:tagkeys",
+        "aws:securetransport",
+        "aws:currenttime",
+        "aws:epochtime",
+        "aws:multifactorauthpresent",
+        "aws:multifactorauthage",
+        "aws:principaltype",
+        "aws:userid",
+        "aws:username",
+        "aws:principalisawsservice",
+        "aws:principalservicename",
+        "aws:principalservicenameslist",
+        "aws:viaawsservice",
+        "aws:calledvia",
+        "aws:calledviafirst",
+        "aws:calledvialast",
+        "aws:referer",
+        "aws:useragent",
+        "aws:requestedregion",
+        "aws:tokenissuetime",
+        "aws:sourceidentity",
+        "aws:resourceaccount",
+        "aws:resourceorgid",
+        "aws:resourceorgpaths",
+        "aws:federatedprovider",
+        "aws:ec2instancesourcevpc",
+        "aws:ec2instancesourceprivateipv4",
+        "aws:sourcevpcarn",
+        "aws:isawsservice",
+        "aws:sourceservicename",
+    }
+)
 _OTHER_PREFIXES = ("aws:resourcetag/", "ecr:resourcetag/", "aws:requesttag/", "aws:principaltag/")
 
 POSITIVE = frozenset({"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"})
-NEGATED = frozenset({"stringnotequals", "stringnotequalsignorecase", "stringnotlike", "arnnotequals",
-                     "arnnotlike"})
+NEGATED = frozenset(
+    {"stringnotequals", "stringnotequalsignorecase", "stringnotlike", "arnnotequals", "arnnotlike"}
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,7 @@ class Grantee:
     `account_id` is the account for account/principal grantees and the tied account of a
     service; `tied_to` is the Source* value that ties a service to a resource or account.
     """
+
     kind: str
     value: str
     account_id: str | None = None
@@ -114,7 +142,7 @@ def identity_atom(key: str, value: str, wildcards: bool, exact: bool = False) ->
         if not first.startswith("o-") or (wildcards and _has_wildcard(first)):
             return PUBLIC
         if exact and not (wildcards and below == "*"):
-            return None   # an OU path covers part of the organization: which accounts, unknown
+            return None  # an OU path covers part of the organization: which accounts, unknown
         return Grantee("org", first, tied_to=first if is_source else None)
     if kind == "account":
         return PUBLIC if wildcards and _has_wildcard(v) else Grantee("account", v, v, tied_to=tie)
@@ -148,7 +176,7 @@ def _network_is_open(cond: Condition) -> bool:
         if v.strip() in ("*", ""):
             return True
         if cond.key in ("aws:sourceip", "aws:vpcsourceip"):
-            try:   # not trimmed: a range IAM could not read restricts nothing
+            try:  # not trimmed: a range IAM could not read restricts nothing
                 if ipaddress.ip_network(v, strict=False).prefixlen == 0:
                     return True
             except ValueError:
@@ -165,6 +193,7 @@ class Effect:
     - only:   (Deny) positive identity test; the Deny hits only `atoms`
     - none:   does not narrow (Allow) / cannot be shown to apply (Deny)
     """
+
     role: str
     key: str
     atoms: tuple[Grantee, ...] = ()
@@ -172,8 +201,14 @@ class Effect:
 
 
 def _atoms(cond: Condition, exact: bool = False) -> tuple[Grantee, ...]:
-    wildcards = cond.base in ("stringlike", "arnlike", "stringnotlike", "arnnotlike", "arnequals",
-                              "arnnotequals")
+    wildcards = cond.base in (
+        "stringlike",
+        "arnlike",
+        "stringnotlike",
+        "arnnotlike",
+        "arnequals",
+        "arnnotequals",
+    )
     atoms = (identity_atom(cond.key, v, wildcards, exact) for v in cond.values)
     return tuple(dict.fromkeys(a for a in atoms if a is not None))
 
@@ -193,8 +228,12 @@ def for_allow(cond: Condition) -> Effect:
     if cls == "identity" and cond.base in POSITIVE and plain:
         atoms = _atoms(cond)
         return Effect("none", cond.key) if PUBLIC in atoms else Effect("confine", cond.key, atoms)
-    if cls == "network" and plain and not _network_is_open(cond) and (
-            cond.base in POSITIVE or cond.base == "ipaddress"):
+    if (
+        cls == "network"
+        and plain
+        and not _network_is_open(cond)
+        and (cond.base in POSITIVE or cond.base == "ipaddress")
+    ):
         return Effect("network", cond.key)
     return Effect("none", cond.key)
 
@@ -208,7 +247,7 @@ def for_deny(cond: Condition) -> Effect:
         # without the key (anonymous, services). ForAnyValue + negated is false then: unproven.
         if cond.base in NEGATED and cond.qualifier in (None, "forallvalues"):
             if inexact_values(cond):
-                return Effect("none", cond.key)   # whom inexact text spares is unknown: not proven
+                return Effect("none", cond.key)  # whom inexact text spares is unknown: not proven
             return Effect("except", cond.key, _atoms(cond))
         if cond.base in POSITIVE and cond.qualifier in (None, "foranyvalue"):
             atoms = _atoms(cond, exact=True)
@@ -216,8 +255,12 @@ def for_deny(cond: Condition) -> Effect:
                 return Effect("none", cond.key)
             return Effect("only", cond.key, atoms)
         return Effect("none", cond.key)
-    if cls == "network" and cond.qualifier in (None, "forallvalues") and (
-            cond.base in NEGATED or cond.base == "notipaddress") and not _network_is_open(cond):
+    if (
+        cls == "network"
+        and cond.qualifier in (None, "forallvalues")
+        and (cond.base in NEGATED or cond.base == "notipaddress")
+        and not _network_is_open(cond)
+    ):
         return Effect("network", cond.key)
     return Effect("none", cond.key)
 
@@ -233,4 +276,3 @@ def arn_matches(pattern: str, arn: str, *, exact: bool = False) -> bool:
         return wildcard.match(pattern, arn, case=wildcard.LOOSE)
     p, a = pattern.split(":", 5), arn.split(":", 5)
     return len(p) == len(a) == 6 and all(wildcard.match(x, y) for x, y in zip(p, a))
-

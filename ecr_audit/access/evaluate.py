@@ -14,6 +14,7 @@ Deny:  hits a grantee when its principal covers it, every `only` condition cover
        Whether a Deny covers a principal or a resource ARN is decided by IAM's exact matching
        (case-sensitive, part by part); an Allow's confining ARN patterns match leniently.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,7 @@ from .policy import ParsedPolicy, Principal, Problem, Statement, inexact_problem
 @dataclass(frozen=True)
 class OrgView:
     """What the snapshot knows about the organization."""
+
     org_id: str | None
     account_ids: frozenset[str] = frozenset()
 
@@ -52,7 +54,7 @@ class Piece:
 class Evaluation:
     pieces: list[Piece] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    dangling: list[tuple[str, str]] = field(default_factory=list)   # (unique id, statement label)
+    dangling: list[tuple[str, str]] = field(default_factory=list)  # (unique id, statement label)
 
 
 def principal_grantee(p: Principal) -> Grantee | None:
@@ -70,6 +72,7 @@ def principal_grantee(p: Principal) -> Grantee | None:
 
 
 # -- the algebra -------------------------------------------------------------------------------
+
 
 def intersect(g: Grantee, a: Grantee, org: OrgView) -> Grantee | None:
     """The part of grantee `g` that audience `a` admits; a superset when membership is unknown.
@@ -120,7 +123,8 @@ def covers(outer: Grantee, g: Grantee, org: OrgView, strict: bool) -> bool:
             # resource (aws:SourceArn) provably covers only that resource.
             whole_account = outer.kind == "account" and (not strict or outer.tied_to == outer.account_id)
             return g.tied_to == (outer.tied_to or outer.value) or (
-                whole_account and g.account_id == outer.account_id)
+                whole_account and g.account_id == outer.account_id
+            )
         return not strict
     if g.kind == "service":
         return not strict  # service calls lack aws:Principal* keys; whether a Deny hits them is unproven
@@ -169,30 +173,41 @@ def allow_pieces(st: Statement, scope_actions: frozenset[str], ev: Evaluation, o
         _report_inexact(c, st, ev, narrows=False)
         eff = for_allow(c)
         if not eff.known and c.base != "unknown":  # unknown operators are reported by the parser
-            ev.problems.append(Problem("unknown_condition_key",
-                                       f"condition key {c.key_as_written!r} is not known; the test is treated "
-                                       "as not narrowing the Allow", st.label, c.key_as_written))
+            ev.problems.append(
+                Problem(
+                    "unknown_condition_key",
+                    f"condition key {c.key_as_written!r} is not known; the test is treated "
+                    "as not narrowing the Allow",
+                    st.label,
+                    c.key_as_written,
+                )
+            )
         if eff.role == "confine":
             grantees = [r for g in grantees for r in _with_atoms(eff.atoms, g, org)]
             grantees = list(dict.fromkeys(grantees))
             restricted.add(c.key_as_written)
         elif eff.role == "network":
             network.add(c.key_as_written)
-    return [Piece(g, actions, frozenset(restricted), frozenset(network), conds, (st.label,)) for g in grantees]
+    return [
+        Piece(g, actions, frozenset(restricted), frozenset(network), conds, (st.label,)) for g in grantees
+    ]
 
 
 def _report_inexact(c, st: Statement, ev: Evaluation, narrows: bool) -> None:
     for value, why in inexact_values(c):
-        ev.problems.append(inexact_problem(f"{st.effect} condition {c.key_as_written}", value, why, st.label,
-                                           narrows=narrows))
+        ev.problems.append(
+            inexact_problem(
+                f"{st.effect} condition {c.key_as_written}", value, why, st.label, narrows=narrows
+            )
+        )
 
 
 @dataclass(frozen=True)
 class DenyRule:
     label: str
     actions: frozenset[str]
-    only: tuple[tuple[Grantee, ...], ...]   # each tuple: an audience the grantee must fall in
-    excepted: tuple[Grantee, ...]           # the Deny spares these
+    only: tuple[tuple[Grantee, ...], ...]  # each tuple: an audience the grantee must fall in
+    excepted: tuple[Grantee, ...]  # the Deny spares these
     network: frozenset[str]
     keys: frozenset[str]
     resources: tuple[str, ...] | None
@@ -221,9 +236,15 @@ def deny_rule(st: Statement, ev: Evaluation) -> DenyRule | None:
         eff = for_deny(c)
         if not eff.known:
             if c.base != "unknown":  # unknown operators are reported by the parser
-                ev.problems.append(Problem("unknown_condition_key",
-                                           f"condition key {c.key_as_written!r} is not known; the Deny is "
-                                           "treated as not applying", st.label, c.key_as_written))
+                ev.problems.append(
+                    Problem(
+                        "unknown_condition_key",
+                        f"condition key {c.key_as_written!r} is not known; the Deny is "
+                        "treated as not applying",
+                        st.label,
+                        c.key_as_written,
+                    )
+                )
             return None
         if eff.role == "none":
             return None
@@ -236,9 +257,19 @@ def deny_rule(st: Statement, ev: Evaluation) -> DenyRule | None:
             network.add(c.key_as_written)
     text = "; ".join(c.text for c in st.conditions)
     if st.not_principals is not None:
-        text = "; ".join(filter(None, [text, "NotPrincipal [" + ", ".join(p.value for p in st.not_principals) + "]"]))
-    return DenyRule(st.label, st.actions, tuple(only), tuple(excepted), frozenset(network),
-                    frozenset(keys), st.resources, text)
+        text = "; ".join(
+            filter(None, [text, "NotPrincipal [" + ", ".join(p.value for p in st.not_principals) + "]"])
+        )
+    return DenyRule(
+        st.label,
+        st.actions,
+        tuple(only),
+        tuple(excepted),
+        frozenset(network),
+        frozenset(keys),
+        st.resources,
+        text,
+    )
 
 
 def _resource_applies(rule: DenyRule, resource_arn: str | None) -> bool:
@@ -266,17 +297,37 @@ def apply_deny(piece: Piece, rule: DenyRule, org: OrgView) -> list[Piece]:
     for e in rule.excepted:
         part = intersect(g, e, org)
         if part is not None:
-            out.append(replace(piece, grantee=part, actions=hit,
-                               restricted_by=piece.restricted_by | (rule.keys - rule.network),
-                               conditions=piece.conditions + note, sids=piece.sids + (rule.label,)))
+            out.append(
+                replace(
+                    piece,
+                    grantee=part,
+                    actions=hit,
+                    restricted_by=piece.restricted_by | (rule.keys - rule.network),
+                    conditions=piece.conditions + note,
+                    sids=piece.sids + (rule.label,),
+                )
+            )
     if rule.network:
-        out.append(replace(piece, actions=hit, network=piece.network | rule.network,
-                           conditions=piece.conditions + note, sids=piece.sids + (rule.label,)))
+        out.append(
+            replace(
+                piece,
+                actions=hit,
+                network=piece.network | rule.network,
+                conditions=piece.conditions + note,
+                sids=piece.sids + (rule.label,),
+            )
+        )
     return out
 
 
-def evaluate(policy: ParsedPolicy, org: OrgView, *, scope_actions: frozenset[str] | None = None,
-             extra_denies: tuple[DenyRule, ...] = (), resource_arn: str | None = None) -> Evaluation:
+def evaluate(
+    policy: ParsedPolicy,
+    org: OrgView,
+    *,
+    scope_actions: frozenset[str] | None = None,
+    extra_denies: tuple[DenyRule, ...] = (),
+    resource_arn: str | None = None,
+) -> Evaluation:
     """Pieces granted by one parsed policy, after its own Denies and `extra_denies`."""
     ev = Evaluation(problems=list(policy.problems))
     scope = scope_actions if scope_actions is not None else frozenset(all_actions())

@@ -19,6 +19,7 @@ Severity (network-restricted grants drop one step, never below low):
   low       external metadata read; org pull; services tied to an org account
   info      the owner itself; org metadata read
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,7 @@ import pandas as pd
 from .. import schema
 from ..schema import BOOL, LIST, STR, Column
 from .actions import capabilities, compact
-from .evaluate import (DenyRule, Evaluation, OrgView, Piece, deny_rules, evaluate,
-                       registry_scope_actions)
+from .evaluate import DenyRule, Evaluation, OrgView, Piece, deny_rules, evaluate, registry_scope_actions
 from .policy import parse_policy
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -44,7 +44,12 @@ GRANT_COLUMNS: tuple[Column, ...] = (
     Column("scope", STR, "repository | registry | creation_template", True),
     Column("template_prefix", STR, "creation-template prefix (creation_template scope)"),
     Column("grantee", STR, "account id, organization id, *, principal ARN, service principal", True),
-    Column("grantee_kind", STR, "public | org | account | principal | service | federated | canonical_user | unknown | undetermined", True),
+    Column(
+        "grantee_kind",
+        STR,
+        "public | org | account | principal | service | federated | canonical_user | unknown | undetermined",
+        True,
+    ),
     Column("grantee_account_id", STR, "account of the grantee (tied account for services)"),
     Column("exposure", STR, "public | external | org | account | service | undetermined", True),
     Column("can_pull", BOOL, "image content can be read (null: undetermined)"),
@@ -53,7 +58,9 @@ GRANT_COLUMNS: tuple[Column, ...] = (
     Column("can_manage", BOOL, "policy, lifecycle, settings can be changed"),
     Column("actions", STR, "ECR actions allowed (ecr:* when all)"),
     Column("is_confused_deputy", BOOL, "service principal not tied to an account or resource"),
-    Column("is_network_restricted", BOOL, "every piece of the grant is confined to a VPC, endpoint or IP range"),
+    Column(
+        "is_network_restricted", BOOL, "every piece of the grant is confined to a VPC, endpoint or IP range"
+    ),
     Column("restricted_by", LIST, "condition keys that narrowed every piece of the grant"),
     Column("conditions", STR, "normalized conditions of the statements involved"),
     Column("statement_ids", LIST, "Sids (or #index) of the statements involved"),
@@ -117,8 +124,14 @@ def _lower(sev: str) -> str:
     return sev if sev in ("low", "info") else SEVERITIES[i + 1]
 
 
-def severity(exposure_: str, caps: dict, *, network: bool = False, confused: bool = False,
-             tied_exposure: str | None = None) -> str:
+def severity(
+    exposure_: str,
+    caps: dict,
+    *,
+    network: bool = False,
+    confused: bool = False,
+    tied_exposure: str | None = None,
+) -> str:
     write = any(caps[c] for c in _WRITE)
     pull = caps["can_pull"]
     if exposure_ == "service":
@@ -151,55 +164,87 @@ def _grant_rows(ev: Evaluation, owner: str, org: OrgView, base: dict) -> list[di
             continue
         exp = exposure(kind, value, account_id, owner, org)
         confused = kind == "service" and not tied_to
-        tied_exp = exposure("account", "", account_id, owner, org) if kind == "service" and account_id else None
-        sev = min((severity(exp, capabilities(p.actions), network=bool(p.network), confused=confused,
-                            tied_exposure=tied_exp) for p in pieces), key=SEVERITIES.index)
+        tied_exp = (
+            exposure("account", "", account_id, owner, org) if kind == "service" and account_id else None
+        )
+        sev = min(
+            (
+                severity(
+                    exp,
+                    capabilities(p.actions),
+                    network=bool(p.network),
+                    confused=confused,
+                    tied_exposure=tied_exp,
+                )
+                for p in pieces
+            ),
+            key=SEVERITIES.index,
+        )
         narrowed = frozenset.intersection(*(p.restricted_by | p.network for p in pieces))
         conditions = sorted({c for p in pieces for c in p.conditions})
-        rows.append({
-            **base,
-            "grantee": value,
-            "grantee_kind": kind,
-            "grantee_account_id": account_id,
-            "exposure": exp,
-            **capabilities(actions),
-            "actions": compact(actions),
-            "is_confused_deputy": confused,
-            "is_network_restricted": all(p.network for p in pieces),
-            "restricted_by": sorted(narrowed),
-            "conditions": "; ".join(conditions),
-            "statement_ids": sorted({s for p in pieces for s in p.sids}),
-            "severity": sev,
-        })
+        rows.append(
+            {
+                **base,
+                "grantee": value,
+                "grantee_kind": kind,
+                "grantee_account_id": account_id,
+                "exposure": exp,
+                **capabilities(actions),
+                "actions": compact(actions),
+                "is_confused_deputy": confused,
+                "is_network_restricted": all(p.network for p in pieces),
+                "restricted_by": sorted(narrowed),
+                "conditions": "; ".join(conditions),
+                "statement_ids": sorted({s for p in pieces for s in p.sids}),
+                "severity": sev,
+            }
+        )
     return rows
 
 
 def _undetermined_row(base: dict) -> dict:
-    return {**base, "grantee": "undetermined", "grantee_kind": "undetermined", "grantee_account_id": None,
-            "exposure": "undetermined", "can_pull": None, "can_push": None, "can_delete": None,
-            "can_manage": None, "actions": "", "is_confused_deputy": None, "is_network_restricted": None,
-            "restricted_by": [], "conditions": "", "statement_ids": [], "severity": "high"}
+    return {
+        **base,
+        "grantee": "undetermined",
+        "grantee_kind": "undetermined",
+        "grantee_account_id": None,
+        "exposure": "undetermined",
+        "can_pull": None,
+        "can_push": None,
+        "can_delete": None,
+        "can_manage": None,
+        "actions": "",
+        "is_confused_deputy": None,
+        "is_network_restricted": None,
+        "restricted_by": [],
+        "conditions": "",
+        "statement_ids": [],
+        "severity": "high",
+    }
 
 
 @dataclass
 class _Resource:
     base: dict
-    evaluation: Evaluation | None      # None: the policy could not be read
+    evaluation: Evaluation | None  # None: the policy could not be read
     problems: tuple
 
 
 def _registry_context(inv):
     scopes = {}
     for r in inv.registries.itertuples(index=False):
-        scopes[(r.account_id, r.region)] = r.registry_policy_scope if isinstance(r.registry_policy_scope, str) else None
+        scopes[(r.account_id, r.region)] = (
+            r.registry_policy_scope if isinstance(r.registry_policy_scope, str) else None
+        )
     texts = {(r.account_id, r.region): r.policy_text for r in inv.registry_policies.itertuples(index=False)}
     return scopes, texts
 
 
 @lru_cache(maxsize=131072)
 def _evaluate_cached(text, org: OrgView, scope_actions, extra: tuple[DenyRule, ...], resource_arn):
-    return evaluate(parse_policy(text), org, scope_actions=scope_actions, extra_denies=extra,
-                    resource_arn=resource_arn)
+    return evaluate(
+        parse_policy(text), org, scope_actions=scope_actions, extra_denies=extra, resource_arn=resource_arn
+    )
 
 
 def _resources(inv) -> list[_Resource]:
@@ -210,8 +255,13 @@ def _resources(inv) -> list[_Resource]:
     registry_denies: dict[tuple, tuple[DenyRule, ...]] = {}
     for (account, region), text in registry_texts.items():
         scope = scopes.get((account, region))
-        base = {"account_id": account, "region": region, "repository_name": "", "scope": "registry",
-                "template_prefix": None}
+        base = {
+            "account_id": account,
+            "region": region,
+            "repository_name": "",
+            "scope": "registry",
+            "template_prefix": None,
+        }
         parsed = parse_policy(text)
         problems = parsed.problems
         if scope is None:
@@ -225,27 +275,43 @@ def _resources(inv) -> list[_Resource]:
         out.append(_Resource(base, ev, problems + tuple(p for p in ev.problems if p not in parsed.problems)))
         registry_denies[(account, region)] = deny_rules(parsed, scope_actions)
     out.extend(_unreadable_policies(inv))
-    arns = {(r.account_id, r.region, r.repository_name): r.repository_arn
-            for r in inv.repositories[["account_id", "region", "repository_name", "repository_arn"]]
-            .itertuples(index=False)}
+    arns = {
+        (r.account_id, r.region, r.repository_name): r.repository_arn
+        for r in inv.repositories[["account_id", "region", "repository_name", "repository_arn"]].itertuples(
+            index=False
+        )
+    }
     for r in inv.repository_policies.itertuples(index=False):
-        base = {"account_id": r.account_id, "region": r.region, "repository_name": r.repository_name,
-                "scope": "repository", "template_prefix": None}
+        base = {
+            "account_id": r.account_id,
+            "region": r.region,
+            "repository_name": r.repository_name,
+            "scope": "repository",
+            "template_prefix": None,
+        }
         parsed = parse_policy(r.policy_text)
         if not parsed.ok:
             out.append(_Resource(base, None, parsed.problems))
             continue
         extra = registry_denies.get((r.account_id, r.region), ())
-        arn = arns.get((r.account_id, r.region, r.repository_name)) or \
-            f"arn:aws:ecr:{r.region}:{r.account_id}:repository/{r.repository_name}"
+        arn = (
+            arns.get((r.account_id, r.region, r.repository_name))
+            or f"arn:aws:ecr:{r.region}:{r.account_id}:repository/{r.repository_name}"
+        )
         needs_arn = any(d.resources is not None for d in extra) or any(
-            st.effect == "Deny" and st.resources is not None for st in parsed.statements)
+            st.effect == "Deny" and st.resources is not None for st in parsed.statements
+        )
         ev = _evaluate_cached(r.policy_text, org, None, extra, arn if needs_arn else None)
         out.append(_Resource(base, ev, tuple(dict.fromkeys(parsed.problems + tuple(ev.problems)))))
     templates = inv.creation_templates
     for r in templates[templates["repository_policy_text"].notna()].itertuples(index=False):
-        base = {"account_id": r.account_id, "region": r.region, "repository_name": "",
-                "scope": "creation_template", "template_prefix": r.prefix}
+        base = {
+            "account_id": r.account_id,
+            "region": r.region,
+            "repository_name": "",
+            "scope": "creation_template",
+            "template_prefix": r.prefix,
+        }
         parsed = parse_policy(r.repository_policy_text)
         if not parsed.ok:
             out.append(_Resource(base, None, parsed.problems))
@@ -258,36 +324,70 @@ def _resources(inv) -> list[_Resource]:
 def _unreadable_policies(inv) -> list[_Resource]:
     """Registries and repositories whose policy could not be read: `undetermined`, never "no grant"."""
     from .policy import Problem
+
     out = []
     regs = inv.registries
     for r in regs[regs["registry_policy_status"].isin(["unreadable", "unsupported"])].itertuples(index=False):
-        base = {"account_id": r.account_id, "region": r.region, "repository_name": "", "scope": "registry",
-                "template_prefix": None}
-        out.append(_Resource(base, None, (Problem(
-            "unreadable", f"the registry policy could not be read ({r.registry_policy_status}; see the "
-                          "errors frame): who it grants is undetermined"),)))
+        base = {
+            "account_id": r.account_id,
+            "region": r.region,
+            "repository_name": "",
+            "scope": "registry",
+            "template_prefix": None,
+        }
+        out.append(
+            _Resource(
+                base,
+                None,
+                (
+                    Problem(
+                        "unreadable",
+                        f"the registry policy could not be read ({r.registry_policy_status}; see the "
+                        "errors frame): who it grants is undetermined",
+                    ),
+                ),
+            )
+        )
     repos = inv.repositories
     for r in repos[repos["policy_status"].isin(["unreadable", "unsupported"])].itertuples(index=False):
-        base = {"account_id": r.account_id, "region": r.region, "repository_name": r.repository_name,
-                "scope": "repository", "template_prefix": None}
-        out.append(_Resource(base, None, (Problem(
-            "unreadable", f"the repository policy could not be read ({r.policy_status}; see the errors "
-                          "frame): who it grants is undetermined"),)))
+        base = {
+            "account_id": r.account_id,
+            "region": r.region,
+            "repository_name": r.repository_name,
+            "scope": "repository",
+            "template_prefix": None,
+        }
+        out.append(
+            _Resource(
+                base,
+                None,
+                (
+                    Problem(
+                        "unreadable",
+                        f"the repository policy could not be read ({r.policy_status}; see the errors "
+                        "frame): who it grants is undetermined",
+                    ),
+                ),
+            )
+        )
     return out
 
 
 def _scope_problem():
     from .policy import Problem
-    return Problem("registry_scope_unknown",
-                   "REGISTRY_POLICY_SCOPE could not be read; the registry policy is evaluated as V2 "
-                   "(every action), the wider assumption")
+
+    return Problem(
+        "registry_scope_unknown",
+        "REGISTRY_POLICY_SCOPE could not be read; the registry policy is evaluated as V2 "
+        "(every action), the wider assumption",
+    )
 
 
 def grants(inv) -> pd.DataFrame:
     """One row per resource × grantee after all statements are weighed (columns: GRANT_COLUMNS)."""
     org = org_view(inv)
     rows: list[dict] = []
-    done: dict[tuple, list[dict]] = {}   # identical evaluations (same policy text) for the same owner
+    done: dict[tuple, list[dict]] = {}  # identical evaluations (same policy text) for the same owner
     for res in _resources(inv):
         if res.evaluation is None:
             rows.append(_undetermined_row(res.base))
@@ -298,9 +398,12 @@ def grants(inv) -> pd.DataFrame:
         rows.extend({**res.base, **core} for core in done[key])
     df = _table(rows, GRANT_COLUMNS)
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    return df.sort_values(["severity", "account_id", "region", "scope", "repository_name", "grantee"],
-                          key=lambda s: s.map(order) if s.name == "severity" else s, kind="stable",
-                          ignore_index=True)
+    return df.sort_values(
+        ["severity", "account_id", "region", "scope", "repository_name", "grantee"],
+        key=lambda s: s.map(order) if s.name == "severity" else s,
+        kind="stable",
+        ignore_index=True,
+    )
 
 
 def policy_findings(inv) -> pd.DataFrame:
@@ -309,7 +412,9 @@ def policy_findings(inv) -> pd.DataFrame:
     org = org_view(inv)
     states = {}
     if "state" in inv.accounts:
-        states = {a: s for a, s in zip(inv.accounts["account_id"], inv.accounts["state"]) if isinstance(s, str)}
+        states = {
+            a: s for a, s in zip(inv.accounts["account_id"], inv.accounts["state"]) if isinstance(s, str)
+        }
     rows: list[dict] = []
     cross_account = False
     for res in _resources(inv):
@@ -317,45 +422,98 @@ def policy_findings(inv) -> pd.DataFrame:
             fid, sev = FINDINGS.get(p.code, (f"ecr_policy_{p.code}", "low"))
             if p.code == "registry_scope_unknown":
                 fid, sev = "ecr_registry_policy_scope_unknown", "low"
-            rows.append({**res.base, "finding_id": fid, "severity": sev, "subject": p.subject,
-                         "statement_id": p.statement, "message": p.message})
+            rows.append(
+                {
+                    **res.base,
+                    "finding_id": fid,
+                    "severity": sev,
+                    "subject": p.subject,
+                    "statement_id": p.statement,
+                    "message": p.message,
+                }
+            )
         if res.evaluation is None:
             continue
         for uid, label in dict.fromkeys(res.evaluation.dangling):
-            rows.append({**res.base, "finding_id": "ecr_policy_dangling_principal", "severity": "low",
-                         "subject": uid, "statement_id": label,
-                         "message": f"principal {uid} is a unique id: the IAM identity was deleted and the "
-                                    "statement grants it nothing; remove it"})
+            rows.append(
+                {
+                    **res.base,
+                    "finding_id": "ecr_policy_dangling_principal",
+                    "severity": "low",
+                    "subject": uid,
+                    "statement_id": label,
+                    "message": f"principal {uid} is a unique id: the IAM identity was deleted and the "
+                    "statement grants it nothing; remove it",
+                }
+            )
         for g in _grant_rows(res.evaluation, res.base["account_id"], org, res.base):
             sid = ", ".join(g["statement_ids"])
             if g["is_confused_deputy"]:
-                rows.append({**res.base, "finding_id": "ecr_policy_confused_deputy", "severity": g["severity"],
-                             "subject": g["grantee"], "statement_id": sid,
-                             "message": f"service principal {g['grantee']} is allowed {g['actions']} without "
-                                        "aws:SourceAccount / aws:SourceArn tying it to an account or resource"})
+                rows.append(
+                    {
+                        **res.base,
+                        "finding_id": "ecr_policy_confused_deputy",
+                        "severity": g["severity"],
+                        "subject": g["grantee"],
+                        "statement_id": sid,
+                        "message": f"service principal {g['grantee']} is allowed {g['actions']} without "
+                        "aws:SourceAccount / aws:SourceArn tying it to an account or resource",
+                    }
+                )
             acct = g["grantee_account_id"]
             if g["exposure"] in ("external", "org") and acct:
                 cross_account = True
             if g["exposure"] == "external" and acct and org.org_id and g["grantee_kind"] != "service":
-                rows.append({**res.base, "finding_id": "ecr_policy_grantee_outside_org", "severity": "medium",
-                             "subject": acct, "statement_id": sid,
-                             "message": f"account {acct} is granted {g['actions']} but is not in organization "
-                                        f"{org.org_id}"})
+                rows.append(
+                    {
+                        **res.base,
+                        "finding_id": "ecr_policy_grantee_outside_org",
+                        "severity": "medium",
+                        "subject": acct,
+                        "statement_id": sid,
+                        "message": f"account {acct} is granted {g['actions']} but is not in organization "
+                        f"{org.org_id}",
+                    }
+                )
             if g["exposure"] == "external" and g["grantee_kind"] == "org" and org.org_id:
-                rows.append({**res.base, "finding_id": "ecr_policy_grantee_outside_org", "severity": "medium",
-                             "subject": g["grantee"], "statement_id": sid,
-                             "message": f"organization {g['grantee']} is not ours ({org.org_id})"})
+                rows.append(
+                    {
+                        **res.base,
+                        "finding_id": "ecr_policy_grantee_outside_org",
+                        "severity": "medium",
+                        "subject": g["grantee"],
+                        "statement_id": sid,
+                        "message": f"organization {g['grantee']} is not ours ({org.org_id})",
+                    }
+                )
             state = states.get(acct) if acct else None
             if state and state != "ACTIVE" and g["exposure"] in ("org", "external"):
-                rows.append({**res.base, "finding_id": "ecr_policy_grantee_inactive_account", "severity": "medium",
-                             "subject": acct, "statement_id": sid,
-                             "message": f"account {acct} is {state} in the organization but still granted "
-                                        f"{g['actions']}"})
+                rows.append(
+                    {
+                        **res.base,
+                        "finding_id": "ecr_policy_grantee_inactive_account",
+                        "severity": "medium",
+                        "subject": acct,
+                        "statement_id": sid,
+                        "message": f"account {acct} is {state} in the organization but still granted "
+                        f"{g['actions']}",
+                    }
+                )
     if cross_account and not org.org_id:
-        rows.append({"account_id": None, "region": None, "repository_name": None, "scope": None,
-                     "template_prefix": None, "finding_id": "ecr_access_organization_unknown", "severity": "info",
-                     "subject": "", "statement_id": "",
-                     "message": "the snapshot has no organization: every other account is classed external"})
+        rows.append(
+            {
+                "account_id": None,
+                "region": None,
+                "repository_name": None,
+                "scope": None,
+                "template_prefix": None,
+                "finding_id": "ecr_access_organization_unknown",
+                "severity": "info",
+                "subject": "",
+                "statement_id": "",
+                "message": "the snapshot has no organization: every other account is classed external",
+            }
+        )
     return _table(rows, FINDING_COLUMNS)
 
 
@@ -368,13 +526,23 @@ def matrix(grants_df: pd.DataFrame, *, include_account: bool = False) -> pd.Data
         df = df[df["exposure"] != "account"]
     if df.empty:
         return pd.DataFrame(dtype="Int64")
-    label = df["grantee_account_id"].where(df["grantee_account_id"].notna() & (df["grantee_kind"] != "service"),
-                                           df["grantee"])
-    resource = df["scope"] + ":" + df["region"] + ":" + df["repository_name"].fillna("") + ":" + \
-        df["template_prefix"].fillna("")
-    m = (pd.DataFrame({"account_id": df["account_id"], "grantee": label, "resource": resource})
-         .drop_duplicates()
-         .pivot_table(index="account_id", columns="grantee", values="resource", aggfunc="count", fill_value=0))
+    label = df["grantee_account_id"].where(
+        df["grantee_account_id"].notna() & (df["grantee_kind"] != "service"), df["grantee"]
+    )
+    resource = (
+        df["scope"]
+        + ":"
+        + df["region"]
+        + ":"
+        + df["repository_name"].fillna("")
+        + ":"
+        + df["template_prefix"].fillna("")
+    )
+    m = (
+        pd.DataFrame({"account_id": df["account_id"], "grantee": label, "resource": resource})
+        .drop_duplicates()
+        .pivot_table(index="account_id", columns="grantee", values="resource", aggfunc="count", fill_value=0)
+    )
     return m.astype("Int64")
 
 
@@ -384,28 +552,37 @@ def by_account(grants_df: pd.DataFrame) -> pd.DataFrame:
     g = grants_df[grants_df["exposure"] != "account"]
     if g.empty:
         return pd.DataFrame(columns=["account_id", "worst_severity", "grants", "grantees", "write_grants"])
-    write = (g["can_push"].fillna(False) | g["can_delete"].fillna(False) | g["can_manage"].fillna(False)).astype(bool)
+    write = (
+        g["can_push"].fillna(False) | g["can_delete"].fillna(False) | g["can_manage"].fillna(False)
+    ).astype(bool)
     rank = g["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
-    out = (g.assign(write=write, rank=rank).groupby("account_id", sort=True)
-           .agg(rank=("rank", "min"), grants=("grantee", "size"), grantees=("grantee", "nunique"),
-                write_grants=("write", "sum")))
+    out = (
+        g.assign(write=write, rank=rank)
+        .groupby("account_id", sort=True)
+        .agg(
+            rank=("rank", "min"),
+            grants=("grantee", "size"),
+            grantees=("grantee", "nunique"),
+            write_grants=("write", "sum"),
+        )
+    )
     by_exp = g.groupby(["account_id", "exposure"]).size().unstack(fill_value=0)
     by_exp = by_exp.reindex(columns=[e for e in EXPOSURES if e in by_exp.columns])
-    out = out.join(by_exp).sort_values(["rank", "write_grants", "grants"], ascending=[True, False, False], kind="stable")
+    out = out.join(by_exp).sort_values(
+        ["rank", "write_grants", "grants"], ascending=[True, False, False], kind="stable"
+    )
     out.insert(0, "worst_severity", [SEVERITIES[int(i)] for i in out.pop("rank")])
-    return out.reset_index().astype({c: "Int64" for c in ["grants", "grantees", "write_grants", *by_exp.columns]})
+    return out.reset_index().astype(
+        {c: "Int64" for c in ["grants", "grantees", "write_grants", *by_exp.columns]}
+    )
 
 
 def summary(grants_df: pd.DataFrame) -> pd.DataFrame:
     """Counts of grants by exposure × capability (a grant counts once per capability it has)."""
     caps = ["can_pull", "can_push", "can_delete", "can_manage"]
-    out = (grants_df.assign(grants=1)
-           .groupby("exposure", observed=True)[caps + ["grants"]]
-           .sum(min_count=0))
+    out = grants_df.assign(grants=1).groupby("exposure", observed=True)[caps + ["grants"]].sum(min_count=0)
     out = out.reindex([e for e in EXPOSURES if e in out.index])
     return out.astype("Int64")
-
-
 
 
 def critical(grants_df: pd.DataFrame, trusted_accounts=()) -> pd.DataFrame:
@@ -416,8 +593,11 @@ def critical(grants_df: pd.DataFrame, trusted_accounts=()) -> pd.DataFrame:
     g = grants_df
     write = g["can_push"].fillna(False) | g["can_delete"].fillna(False) | g["can_manage"].fillna(False)
     is_trusted = g["grantee_account_id"].isin(trusted) | g["grantee"].isin(trusted)
-    keep = (g["exposure"] == "public") | (g["exposure"] == "undetermined") | \
-        ((g["exposure"] == "external") & write.astype(bool) & ~is_trusted)
+    keep = (
+        (g["exposure"] == "public")
+        | (g["exposure"] == "undetermined")
+        | ((g["exposure"] == "external") & write.astype(bool) & ~is_trusted)
+    )
     return g[keep.astype(bool)].reset_index(drop=True)
 
 
@@ -428,12 +608,25 @@ def coverage(inv) -> pd.DataFrame:
     regs = inv.registries["registry_policy_status"].fillna("unknown").value_counts()
     scope = inv.registries["registry_policy_scope"].fillna("unreadable").value_counts()
     tmpl = inv.registries["creation_templates_status"].fillna("unknown").value_counts()
-    rows = ([{"what": "repository policy", "status": k, "count": v} for k, v in repos.items()]
-            + [{"what": "registry policy", "status": k, "count": v} for k, v in regs.items()]
-            + [{"what": "registry policy scope", "status": k, "count": v} for k, v in scope.items()]
-            + [{"what": "creation templates", "status": k, "count": v} for k, v in tmpl.items()])
+    rows = (
+        [{"what": "repository policy", "status": k, "count": v} for k, v in repos.items()]
+        + [{"what": "registry policy", "status": k, "count": v} for k, v in regs.items()]
+        + [{"what": "registry policy scope", "status": k, "count": v} for k, v in scope.items()]
+        + [{"what": "creation templates", "status": k, "count": v} for k, v in tmpl.items()]
+    )
     return pd.DataFrame(rows, columns=["what", "status", "count"]).astype({"count": "Int64"})
 
 
-__all__ = ["grants", "policy_findings", "matrix", "by_account", "summary", "severity", "exposure", "GRANT_COLUMNS",
-           "FINDING_COLUMNS", "critical", "coverage"]
+__all__ = [
+    "grants",
+    "policy_findings",
+    "matrix",
+    "by_account",
+    "summary",
+    "severity",
+    "exposure",
+    "GRANT_COLUMNS",
+    "FINDING_COLUMNS",
+    "critical",
+    "coverage",
+]

@@ -19,6 +19,7 @@ either way. A document that repeats a key anywhere with different values is unde
 (`duplicate_key`, issue 12 #7): IAM does not document which value wins, and json.loads would
 silently keep the last one.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,11 +33,20 @@ from ..wildcard import ascii_lower
 from .actions import all_actions, match_actions
 
 VERSIONS = ("2012-10-17", "2008-10-17")
-MAX_POLICY_CHARS = 200_000      # ECR caps policies at 10,240 characters; anything far beyond is hostile
+MAX_POLICY_CHARS = 200_000  # ECR caps policies at 10,240 characters; anything far beyond is hostile
 MAX_STATEMENTS = 2_000
 
-_STATEMENT_KEYS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
-                   "Resource", "NotResource", "Condition"}
+_STATEMENT_KEYS = {
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+}
 # Used with fullmatch; [0-9], not \d (which matches any Unicode digit), and no `$` (which also
 # matches before a trailing newline).
 _ACCOUNT = re.compile(r"[0-9]{12}")
@@ -45,14 +55,33 @@ _UNIQUE_ID = re.compile(r"(AIDA|AROA|AIPA|ANPA|ANVA|AGPA|ASIA|AKIA|APKA|ABIA|ACC
 _ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov|aws-iso[a-z-]*):(iam|sts)::([0-9]{12}|\*?):(.+)", re.DOTALL)
 
 _OPERATORS = {
-    "stringequals", "stringnotequals", "stringequalsignorecase", "stringnotequalsignorecase",
-    "stringlike", "stringnotlike",
-    "numericequals", "numericnotequals", "numericlessthan", "numericlessthanequals",
-    "numericgreaterthan", "numericgreaterthanequals",
-    "dateequals", "datenotequals", "datelessthan", "datelessthanequals", "dategreaterthan",
+    "stringequals",
+    "stringnotequals",
+    "stringequalsignorecase",
+    "stringnotequalsignorecase",
+    "stringlike",
+    "stringnotlike",
+    "numericequals",
+    "numericnotequals",
+    "numericlessthan",
+    "numericlessthanequals",
+    "numericgreaterthan",
+    "numericgreaterthanequals",
+    "dateequals",
+    "datenotequals",
+    "datelessthan",
+    "datelessthanequals",
+    "dategreaterthan",
     "dategreaterthanequals",
-    "bool", "binaryequals", "ipaddress", "notipaddress",
-    "arnequals", "arnlike", "arnnotequals", "arnnotlike", "null",
+    "bool",
+    "binaryequals",
+    "ipaddress",
+    "notipaddress",
+    "arnequals",
+    "arnlike",
+    "arnnotequals",
+    "arnnotlike",
+    "null",
 }
 
 
@@ -62,6 +91,7 @@ class Principal:
 
     kind: any | account | arn | unique_id | service | federated | canonical_user | unknown
     """
+
     kind: str
     value: str
     account_id: str | None = None
@@ -70,9 +100,10 @@ class Principal:
 @dataclass(frozen=True)
 class Condition:
     """One key test of a Condition block. `key` is lower-cased (IAM keys are case-insensitive)."""
-    operator: str                 # as written, e.g. "ForAnyValue:StringLikeIfExists"
-    base: str                     # lower-case operator without qualifier and IfExists ("unknown" if not an IAM operator)
-    qualifier: str | None         # "foranyvalue" | "forallvalues" | None
+
+    operator: str  # as written, e.g. "ForAnyValue:StringLikeIfExists"
+    base: str  # lower-case operator without qualifier and IfExists ("unknown" if not an IAM operator)
+    qualifier: str | None  # "foranyvalue" | "forallvalues" | None
     if_exists: bool
     key: str
     key_as_written: str
@@ -88,12 +119,12 @@ class Condition:
 class Statement:
     index: int
     sid: str
-    effect: str                                  # Allow | Deny
-    principals: tuple[Principal, ...] | None     # None when NotPrincipal is used
+    effect: str  # Allow | Deny
+    principals: tuple[Principal, ...] | None  # None when NotPrincipal is used
     not_principals: tuple[Principal, ...] | None
-    actions: frozenset[str]                      # ECR actions after Action/NotAction resolution
+    actions: frozenset[str]  # ECR actions after Action/NotAction resolution
     action_text: str
-    resources: tuple[str, ...] | None            # None: element absent (the repository itself)
+    resources: tuple[str, ...] | None  # None: element absent (the repository itself)
     not_resources: tuple[str, ...] | None
     conditions: tuple[Condition, ...]
 
@@ -104,7 +135,7 @@ class Statement:
 
 @dataclass(frozen=True)
 class Problem:
-    code: str          # see grants.FINDINGS for the finding each code becomes
+    code: str  # see grants.FINDINGS for the finding each code becomes
     message: str
     statement: str = ""
     subject: str = ""
@@ -115,16 +146,24 @@ def inexact(text: str) -> str | None:
     those are printable ASCII without spaces; anything else is a look-alike or padding."""
     for ch in text:
         if not "\x21" <= ch <= "\x7e":
-            kind = ("whitespace" if ch.isspace() else "a control character"
-                    if unicodedata.category(ch).startswith("C") else "a non-ASCII character")
+            kind = (
+                "whitespace"
+                if ch.isspace()
+                else "a control character"
+                if unicodedata.category(ch).startswith("C")
+                else "a non-ASCII character"
+            )
             return f"{kind} (U+{ord(ch):04X})"
     return None
 
 
 def inexact_problem(what: str, text: str, why: str, label: str, *, narrows: bool) -> Problem:
     """The finding for inexact text; `narrows`: the text could only have narrowed a grant."""
-    outcome = ("IAM matches exactly, so it is not counted as matching anything and the grant stays"
-               if narrows else "it is read leniently (trimmed, look-alike letters as ASCII): the wider grant")
+    outcome = (
+        "IAM matches exactly, so it is not counted as matching anything and the grant stays"
+        if narrows
+        else "it is read leniently (trimmed, look-alike letters as ASCII): the wider grant"
+    )
     return Problem("inexact_text", f"{what} {text!r} contains {why}; {outcome}", label, text)
 
 
@@ -161,8 +200,9 @@ def _condition_values(value) -> tuple[str, ...]:
     return tuple(out)
 
 
-def parse_principal_value(kind_key: str, value: str, problems: list, label: str,
-                          exact: bool = False) -> Principal:
+def parse_principal_value(
+    kind_key: str, value: str, problems: list, label: str, exact: bool = False
+) -> Principal:
     """One principal. exact (a Deny's Principal): only text IAM itself would match counts; padded,
     look-alike or partly wildcarded text is `unknown`, which a Deny never hits with. Otherwise
     (an Allow's Principal, any NotPrincipal) trimmed, and partial wildcards read as any principal."""
@@ -199,15 +239,23 @@ def parse_principal_value(kind_key: str, value: str, problems: list, label: str,
     if wildcard_what:
         # IAM matches no partial wildcard in a principal: a Deny naming one hits nobody provably.
         if exact:
-            problems.append(Problem("unrecognized_principal",
-                                    f"{wildcard_what} {v!r} in a Deny: IAM does not match partial wildcards "
-                                    "in principals, so the Deny is not counted for it", label, v))
+            problems.append(
+                Problem(
+                    "unrecognized_principal",
+                    f"{wildcard_what} {v!r} in a Deny: IAM does not match partial wildcards "
+                    "in principals, so the Deny is not counted for it",
+                    label,
+                    v,
+                )
+            )
             return Principal("unknown", v)
-        problems.append(Problem("unrecognized_principal",
-                                f"{wildcard_what} {v!r}: treated as any principal", label, v))
+        problems.append(
+            Problem("unrecognized_principal", f"{wildcard_what} {v!r}: treated as any principal", label, v)
+        )
         return Principal("any", "*")
-    problems.append(Problem("unrecognized_principal", f"principal {v!r} is not an account, ARN or unique id",
-                            label, v))
+    problems.append(
+        Problem("unrecognized_principal", f"principal {v!r} is not an account, ARN or unique id", label, v)
+    )
     return Principal("unknown", v)
 
 
@@ -215,7 +263,7 @@ def _principals(value, problems: list, label: str, exact: bool = False) -> tuple
     if value == "*":
         return (Principal("any", "*"),)
     if not isinstance(value, dict) or not value:
-        raise _Invalid(f"Principal must be \"*\" or an object, got {type(value).__name__}")
+        raise _Invalid(f'Principal must be "*" or an object, got {type(value).__name__}')
     out = []
     for kind_key, raw in value.items():
         if kind_key not in ("AWS", "Service", "Federated", "CanonicalUser"):
@@ -253,13 +301,27 @@ def _conditions(value, problems: list, label: str) -> tuple[Condition, ...]:
             raise _Invalid(f"Condition {operator!r} must map keys to values")
         base, qualifier, if_exists = split_operator(operator)
         if base == "unknown":
-            problems.append(Problem("unknown_condition_operator",
-                                    f"condition operator {operator!r} is not an IAM operator; it never narrows "
-                                    "an Allow and a Deny guarded by it is treated as not applying",
-                                    label, operator))
+            problems.append(
+                Problem(
+                    "unknown_condition_operator",
+                    f"condition operator {operator!r} is not an IAM operator; it never narrows "
+                    "an Allow and a Deny guarded by it is treated as not applying",
+                    label,
+                    operator,
+                )
+            )
         for key, raw in block.items():
-            out.append(Condition(operator, base, qualifier, if_exists, ascii_lower(str(key)), str(key),
-                                 _condition_values(raw)))
+            out.append(
+                Condition(
+                    operator,
+                    base,
+                    qualifier,
+                    if_exists,
+                    ascii_lower(str(key)),
+                    str(key),
+                    _condition_values(raw),
+                )
+            )
     return tuple(out)
 
 
@@ -293,11 +355,17 @@ def _statement(index: int, st, problems: list) -> Statement:
     label = sid or f"#{index}"
     for key in st:
         if key not in _STATEMENT_KEYS:
-            problems.append(Problem("unknown_element", f"statement element {key!r} is not IAM grammar and is ignored",
-                                    label, str(key)))
+            problems.append(
+                Problem(
+                    "unknown_element",
+                    f"statement element {key!r} is not IAM grammar and is ignored",
+                    label,
+                    str(key),
+                )
+            )
     effect = st.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise _Invalid(f"Effect must be \"Allow\" or \"Deny\", got {effect!r}")
+        raise _Invalid(f'Effect must be "Allow" or "Deny", got {effect!r}')
     has_p, has_np = "Principal" in st, "NotPrincipal" in st
     if has_p == has_np:
         raise _Invalid("a resource-policy statement needs exactly one of Principal or NotPrincipal")
@@ -312,8 +380,18 @@ def _statement(index: int, st, problems: list) -> Statement:
                 problems.append(inexact_problem("Deny Resource", r, why, label, narrows=True))
     not_resources = _strings(st["NotResource"], "NotResource") if "NotResource" in st else None
     conditions = _conditions(st["Condition"], problems, label) if "Condition" in st else ()
-    return Statement(index, sid, effect, principals, not_principals, actions, action_text,
-                     resources, not_resources, conditions)
+    return Statement(
+        index,
+        sid,
+        effect,
+        principals,
+        not_principals,
+        actions,
+        action_text,
+        resources,
+        not_resources,
+        conditions,
+    )
 
 
 @lru_cache(maxsize=131072)
@@ -340,21 +418,39 @@ def parse_policy(text) -> ParsedPolicy:
     for path, key, same in repeated:
         where = path or "the policy"
         if same:
-            problems.append(Problem("duplicate_key_same_value", f"key {key!r} appears more than once in "
-                                    f"{where}, with the same value each time; remove the copies",
-                                    _statement_label(path, doc), key))
+            problems.append(
+                Problem(
+                    "duplicate_key_same_value",
+                    f"key {key!r} appears more than once in "
+                    f"{where}, with the same value each time; remove the copies",
+                    _statement_label(path, doc),
+                    key,
+                )
+            )
             continue
         conflicting = True
-        problems.append(Problem("duplicate_key", f"key {key!r} appears more than once in {where} with "
-                                "different values; IAM does not document which one counts, so every grant "
-                                "of this policy is undetermined", _statement_label(path, doc), key))
+        problems.append(
+            Problem(
+                "duplicate_key",
+                f"key {key!r} appears more than once in {where} with "
+                "different values; IAM does not document which one counts, so every grant "
+                "of this policy is undetermined",
+                _statement_label(path, doc),
+                key,
+            )
+        )
     version = doc.get("Version")
     if version is not None and version not in VERSIONS:
         problems.append(Problem("unknown_version", f"Version {version!r} is not 2012-10-17 or 2008-10-17"))
     for key in doc:
         if key not in ("Version", "Id", "Statement"):
-            problems.append(Problem("unknown_element", f"policy element {key!r} is not IAM grammar and is ignored",
-                                    subject=str(key)))
+            problems.append(
+                Problem(
+                    "unknown_element",
+                    f"policy element {key!r} is not IAM grammar and is ignored",
+                    subject=str(key),
+                )
+            )
     raw = doc.get("Statement")
     if isinstance(raw, dict):
         raw = [raw]
@@ -369,9 +465,14 @@ def parse_policy(text) -> ParsedPolicy:
             statements.append(_statement(i, st, problems))
         except (_Invalid, RecursionError) as exc:
             is_deny = isinstance(st, dict) and st.get("Effect") == "Deny"
-            label = (st.get("Sid") if isinstance(st, dict) and isinstance(st.get("Sid"), str) else "") or f"#{i}"
-            what = "ignored (a Deny left out can only widen grants)" if is_deny else \
-                "the policy's grants are undetermined"
+            label = (
+                st.get("Sid") if isinstance(st, dict) and isinstance(st.get("Sid"), str) else ""
+            ) or f"#{i}"
+            what = (
+                "ignored (a Deny left out can only widen grants)"
+                if is_deny
+                else "the policy's grants are undetermined"
+            )
             problems.append(Problem("invalid_statement", f"{exc}; {what}", label))
             ok = ok and is_deny
     if not ok:

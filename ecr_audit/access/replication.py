@@ -1,13 +1,13 @@
 """Where each registry copies its images (DescribeRegistry replication rules)."""
+
 from __future__ import annotations
 
 import pandas as pd
 
 from ..schema import BOOL, INT, LIST, STR, Column
-from .evaluate import registry_scope_actions
+from .evaluate import evaluate, registry_scope_actions
 from .grants import _table, exposure, org_view
 from .policy import parse_policy
-from .evaluate import evaluate
 
 REPLICATION_COLUMNS: tuple[Column, ...] = (
     Column("account_id", STR, "source account (owner of the rule)", True),
@@ -19,9 +19,13 @@ REPLICATION_COLUMNS: tuple[Column, ...] = (
     Column("is_cross_account", BOOL, "destination is another account"),
     Column("is_cross_region", BOOL, "destination is another region"),
     Column("repository_filters", LIST, "PREFIX_MATCH filters (empty: every repository)"),
-    Column("destination_permission", STR,
-           "not_needed (same account) | granted | missing | undetermined (destination registry "
-           "policy not collected or unreadable)", True),
+    Column(
+        "destination_permission",
+        STR,
+        "not_needed (same account) | granted | missing | undetermined (destination registry "
+        "policy not collected or unreadable)",
+        True,
+    ),
 )
 
 
@@ -45,8 +49,11 @@ def _destination_allows(inv, org, source: str, dest: str, region: str) -> str:
         if "ecr:ReplicateImage" not in p.actions:
             continue
         g = p.grantee
-        if g.kind == "public" or (g.kind in ("account", "principal") and g.account_id == source) or (
-                g.kind == "org" and org.org_id == g.value and source in org.account_ids):
+        if (
+            g.kind == "public"
+            or (g.kind in ("account", "principal") and g.account_id == source)
+            or (g.kind == "org" and org.org_id == g.value and source in org.account_ids)
+        ):
             return "granted"
     return "missing"
 
@@ -58,12 +65,20 @@ def replication(inv) -> pd.DataFrame:
     for r in inv.replication_rules.itertuples(index=False):
         src, dest = r.account_id, r.destination_registry_id
         rel = exposure("account", "", dest, src, org)
-        rows.append({
-            "account_id": src, "region": r.region, "rule_index": r.rule_index,
-            "destination_account_id": dest, "destination_region": r.destination_region,
-            "relation": rel, "is_cross_account": dest != src, "is_cross_region": r.destination_region != r.region,
-            "repository_filters": list(r.repository_filters),
-            "destination_permission": "not_needed" if dest == src else
-            _destination_allows(inv, org, src, dest, r.destination_region),
-        })
+        rows.append(
+            {
+                "account_id": src,
+                "region": r.region,
+                "rule_index": r.rule_index,
+                "destination_account_id": dest,
+                "destination_region": r.destination_region,
+                "relation": rel,
+                "is_cross_account": dest != src,
+                "is_cross_region": r.destination_region != r.region,
+                "repository_filters": list(r.repository_filters),
+                "destination_permission": "not_needed"
+                if dest == src
+                else _destination_allows(inv, org, src, dest, r.destination_region),
+            }
+        )
     return _table(rows, REPLICATION_COLUMNS)

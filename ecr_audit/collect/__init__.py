@@ -38,6 +38,7 @@ How to add a read (of ECR or of another service: ECS, Lambda, Organizations, IAM
   `driven=True` and called from a step of the collector (as DescribeImages is in `unit.py`),
   still through its table entry.
 """
+
 from .errors import CollectionError, CredentialsError
 from .progress import StderrProgress
 from .run import collect

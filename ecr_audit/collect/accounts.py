@@ -6,6 +6,7 @@ one account: a session (the caller's own, or sts:AssumeRole of the audit role, i
 registered with the scrubber) and its enabled regions (DescribeRegions, opt-in aware). Every
 failure is an errors row through the read policy (`reading.Reader`).
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -28,14 +29,23 @@ class Account:
     partition: str = "aws"
     row: dict = field(default_factory=dict)
     regions: list[str] = field(default_factory=list)
-    disabled: dict[str, str] = field(default_factory=dict)   # region → reason
-    units: list[dict] = field(default_factory=list)          # coverage rows
-    incomplete: str | None = None                            # why the account is partial beyond its units
+    disabled: dict[str, str] = field(default_factory=dict)  # region → reason
+    units: list[dict] = field(default_factory=list)  # coverage rows
+    incomplete: str | None = None  # why the account is partial beyond its units
 
 
 def account_row(account_id: str, **fields) -> dict:
-    return {"account_id": account_id, "account_name": None, "email": None, "state": None, "ou_path": None,
-            "collection_status": "failed", "skip_reason": None, "principal_arn": None, **fields}
+    return {
+        "account_id": account_id,
+        "account_name": None,
+        "email": None,
+        "state": None,
+        "ou_path": None,
+        "collection_status": "failed",
+        "skip_reason": None,
+        "principal_arn": None,
+        **fields,
+    }
 
 
 def normalize_ids(ids) -> list[str]:
@@ -48,8 +58,15 @@ def normalize_ids(ids) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def discover_accounts(caller: Reader, caller_clients: aws.Clients, caller_account: str, org: bool, accounts,
-                      region: str, background: ThreadPoolExecutor):
+def discover_accounts(
+    caller: Reader,
+    caller_clients: aws.Clients,
+    caller_account: str,
+    org: bool,
+    accounts,
+    region: str,
+    background: ThreadPoolExecutor,
+):
     """(account rows to collect (state ACTIVE) or skip, the organization meta or None, the OU
     walk still running in `background` or None: pass it to `finish_ou_paths`)."""
     wanted = normalize_ids(accounts) if accounts is not None else None
@@ -86,8 +103,11 @@ def _discover_org(caller: Reader, client, wanted, background):
         if a["state"] != "ACTIVE":
             row.update(collection_status="skipped", skip_reason=f"account State is {a['state']}")
         rows.append(row)
-    missing = ("not an account of the organization" if status == "present" else
-               "not in the organization's account list, which could not be read in full (see errors)")
+    missing = (
+        "not an account of the organization"
+        if status == "present"
+        else "not in the organization's account list, which could not be read in full (see errors)"
+    )
     rows += [account_row(i, skip_reason=missing) for i in wanted or [] if i not in meta["account_ids"]]
     walk = None
     if any(a["ou_path"] is None for a in listed):
@@ -114,8 +134,18 @@ def finish_ou_paths(rows: list[dict], walk) -> None:
             row["ou_path"] = walked.get(row["account_id"])
 
 
-def prepare_account(row: dict, caller, caller_arn: str, caller_account: str, opts: dict, sink, recorder,
-                    budget, instrument, ecr_regions: set[str]) -> Account:
+def prepare_account(
+    row: dict,
+    caller,
+    caller_arn: str,
+    caller_account: str,
+    opts: dict,
+    sink,
+    recorder,
+    budget,
+    instrument,
+    ecr_regions: set[str],
+) -> Account:
     """Credentials, principal and regions for one account (errors rows on failure)."""
     acct = Account(row["account_id"], row=row, partition=ecr.partition_of(caller_arn))
     config = aws.client_config(max_pool_connections=max(10, opts["repository_workers"] + 2))
@@ -126,13 +156,26 @@ def prepare_account(row: dict, caller, caller_arn: str, caller_account: str, opt
         here = Reader(sink, recorder, budget, account_id=acct.account_id, calls_at=("", home))
         if not opts["role_name"]:
             row.update(collection_status="failed", skip_reason="no role_name given to reach this account")
-            here.error("AssumeRole", "NoRoleName", "access_denied",
-                       "role_name is required to collect accounts other than the caller's")
+            here.error(
+                "AssumeRole",
+                "NoRoleName",
+                "access_denied",
+                "role_name is required to collect accounts other than the caller's",
+            )
             return acct
-        _, assumed = here.read("AssumeRole", lambda: aws.assume_role(
-            caller, acct.account_id, opts["role_name"], partition=acct.partition,
-            external_id=opts["external_id"], instrument=instrument, config=config,
-            on_credentials=remember_credentials))
+        _, assumed = here.read(
+            "AssumeRole",
+            lambda: aws.assume_role(
+                caller,
+                acct.account_id,
+                opts["role_name"],
+                partition=acct.partition,
+                external_id=opts["external_id"],
+                instrument=instrument,
+                config=config,
+                on_credentials=remember_credentials,
+            ),
+        )
         if assumed is None:
             row.update(collection_status="failed", skip_reason="could not assume the audit role")
             return acct
@@ -161,6 +204,6 @@ def prepare_account(row: dict, caller, caller_arn: str, caller_account: str, opt
                 acct.disabled[region] = "region is not enabled in this account"
             elif enabled is not None and region not in known and not acct.incomplete:
                 acct.disabled[region] = "unknown region"
-            else:   # enabled, or not known for sure: try it (failures show per region)
+            else:  # enabled, or not known for sure: try it (failures show per region)
                 acct.regions.append(region)
     return acct

@@ -4,6 +4,7 @@ botocore emits `before-call` once per operation invocation and `before-send` onc
 attempt (so retries show as extra sends). Counting on the client's own event system sees what
 actually went over the wire, whatever retry mode is configured.
 """
+
 from __future__ import annotations
 
 import threading
@@ -18,7 +19,7 @@ class CallRecorder:
         self._invocations = defaultdict(int)
         self._sends = defaultdict(int)
         self._failures = defaultdict(int)
-        self.operations: set[str] = set()   # "service:Operation" of every invocation (permission checks)
+        self.operations: set[str] = set()  # "service:Operation" of every invocation (permission checks)
 
     def instrument(self, client, account_id: str, region: str) -> None:
         """Count requests made through `client`, attributed to `account_id` and `region`."""
@@ -51,8 +52,15 @@ class CallRecorder:
             for key in sorted(keys, key=lambda k: tuple(str(x) for x in k)):
                 sends = self._sends.get(key, 0)
                 invoked = self._invocations.get(key, 0)
-                rows.append({"account_id": key[0], "region": key[1], "operation": key[2],
-                             # A Stubber answers before anything is sent: count the invocation then.
-                             "calls": max(sends, invoked), "retries": max(sends - invoked, 0),
-                             "failures": self._failures.get(key, 0)})
+                rows.append(
+                    {
+                        "account_id": key[0],
+                        "region": key[1],
+                        "operation": key[2],
+                        # A Stubber answers before anything is sent: count the invocation then.
+                        "calls": max(sends, invoked),
+                        "retries": max(sends - invoked, 0),
+                        "failures": self._failures.get(key, 0),
+                    }
+                )
             return rows

@@ -13,6 +13,7 @@ URL-encoded and base64 forms, and anything that looks like a key id, signature o
 `credentials_fix` turns a failure of the caller's own credentials into the one line that says
 how to fix it (the CLI exits 2 with it; see `CredentialsError`).
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,39 +22,100 @@ import threading
 from urllib.parse import quote, quote_plus
 
 from botocore import exceptions as bex
-from botocore.exceptions import (BotoCoreError, ClientError, ConnectionClosedError, ConnectTimeoutError,
-                                 EndpointConnectionError, ReadTimeoutError)
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from ..aws import MalformedAnswer
 from .paging import IncompleteListing
 
 # Answers that mean "not configured" (each operation's errors in the ECR API reference:
 # https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Operations.html).
-ABSENT_CODES = frozenset({
-    "RepositoryPolicyNotFoundException",
-    "LifecyclePolicyNotFoundException",
-    "RegistryPolicyNotFoundException",
-    "PullThroughCacheRuleNotFoundException",
-    "SigningConfigurationNotFoundException",
-    "TemplateNotFoundException",
-})
+ABSENT_CODES = frozenset(
+    {
+        "RepositoryPolicyNotFoundException",
+        "LifecyclePolicyNotFoundException",
+        "RegistryPolicyNotFoundException",
+        "PullThroughCacheRuleNotFoundException",
+        "SigningConfigurationNotFoundException",
+        "TemplateNotFoundException",
+    }
+)
 
-_ACCESS = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
-           "AuthorizationError", "AWSOrganizationsNotInUseException", "InvalidClientTokenId",
-           "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "OptInRequired",
-           "AuthFailure", "SignatureDoesNotMatch", "403"}
-_THROTTLE = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-             "ProvisionedThroughputExceededException", "SlowDown", "RequestThrottled",
-             "RequestThrottledException", "PriorRequestNotComplete", "LimitExceededException"}
-_UNSUPPORTED = {"UnknownOperationException", "InvalidAction", "UnsupportedOperation",
-                "UnsupportedOperationException", "NotImplemented", "501"}
-_NOT_FOUND = {"RepositoryNotFoundException", "ImageNotFoundException", "RegistryNotFoundException",
-              "ImageNotFound", "NoSuchEntity", "NotFoundException"}
-_SERVER = {"InternalFailure", "InternalServerError", "InternalError", "ServerException",
-           "ServiceUnavailable", "ServiceUnavailableException", "ServiceException", "500", "502", "503", "504"}
+_ACCESS = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedAccess",
+    "AuthorizationError",
+    "AWSOrganizationsNotInUseException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "OptInRequired",
+    "AuthFailure",
+    "SignatureDoesNotMatch",
+    "403",
+}
+_THROTTLE = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "SlowDown",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "PriorRequestNotComplete",
+    "LimitExceededException",
+}
+_UNSUPPORTED = {
+    "UnknownOperationException",
+    "InvalidAction",
+    "UnsupportedOperation",
+    "UnsupportedOperationException",
+    "NotImplemented",
+    "501",
+}
+_NOT_FOUND = {
+    "RepositoryNotFoundException",
+    "ImageNotFoundException",
+    "RegistryNotFoundException",
+    "ImageNotFound",
+    "NoSuchEntity",
+    "NotFoundException",
+}
+_SERVER = {
+    "InternalFailure",
+    "InternalServerError",
+    "InternalError",
+    "ServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ServiceException",
+    "500",
+    "502",
+    "503",
+    "504",
+}
 
-KINDS = ("access_denied", "throttled", "unsupported", "not_found", "disabled_region", "timeout",
-         "server_error", "invalid_data", "error")
+KINDS = (
+    "access_denied",
+    "throttled",
+    "unsupported",
+    "not_found",
+    "disabled_region",
+    "timeout",
+    "server_error",
+    "invalid_data",
+    "error",
+)
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
@@ -98,8 +160,9 @@ RECORDABLE = (ClientError, BotoCoreError, NotImplementedError, IncompleteListing
 def is_malformed_answer(exc: BaseException) -> bool:
     """`exc` was raised while botocore parsed an answer (a member of the wrong shape: text where
     the model has a structure, an unparseable timestamp): the answer's fault, not the collector's."""
-    if not isinstance(exc, (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError,
-                            RecursionError)):
+    if not isinstance(
+        exc, (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError, RecursionError)
+    ):
         return False
     tb = exc.__traceback__
     while tb is not None:
@@ -142,12 +205,12 @@ class KnownSecrets:
         with self._lock:
             if new - self._forms:
                 self._forms |= new
-                self._pattern = None          # compiled again when next needed
+                self._pattern = None  # compiled again when next needed
 
     def scrub(self, text: str) -> str:
         with self._lock:
             if self._pattern is None and self._forms:
-                alternatives = sorted(self._forms, key=len, reverse=True)   # longest form first
+                alternatives = sorted(self._forms, key=len, reverse=True)  # longest form first
                 self._pattern = re.compile("|".join(map(re.escape, alternatives)))
             pattern = self._pattern
         return pattern.sub("[redacted]", text) if pattern is not None else text
@@ -160,7 +223,7 @@ def _forms_of(value: str) -> set[str]:
     for k in range(3):
         encoded = base64.b64encode(b"\0" * k + raw).decode()
         # Characters fully inside the value's bits: from ceil(8k/6) to floor(8(k+n)/6).
-        core = encoded[-(-8 * k // 6):(8 * (k + len(raw))) // 6]
+        core = encoded[-(-8 * k // 6) : (8 * (k + len(raw))) // 6]
         forms |= {core, core.translate(str.maketrans("+/", "-_")), quote(core, safe="")}
     return {f for f in forms if len(f) >= 12}
 
@@ -175,9 +238,14 @@ def remember_credentials(access_key=None, secret_key=None, token=None) -> None:
 
 _SCRUB = [
     # query-string / header credentials (presigned URLs, signed requests echoed back)
-    (re.compile(r"(?i)(x-amz-(?:security-token|credential|signature)|signature|credential|"
-                r"aws_?session_?token|aws_?secret_?access_?key|token|authorization)"
-                r"(\s*[=:]\s*|\"?\s*:\s*\"?)[^\s&\"',;]+"), r"\1\2[redacted]"),
+    (
+        re.compile(
+            r"(?i)(x-amz-(?:security-token|credential|signature)|signature|credential|"
+            r"aws_?session_?token|aws_?secret_?access_?key|token|authorization)"
+            r"(\s*[=:]\s*|\"?\s*:\s*\"?)[^\s&\"',;]+"
+        ),
+        r"\1\2[redacted]",
+    ),
     (re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{12,}\b"), "[redacted-key-id]"),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [redacted]"),
     # Any long base64-ish run mixing digits and both cases: secret keys are 40 chars, session
@@ -187,8 +255,9 @@ _SCRUB = [
 
 
 def _secret_like(run: str) -> bool:
-    return (any(c.isdigit() for c in run) and any(c.isupper() for c in run)
-            and any(c.islower() for c in run))
+    return any(c.isdigit() for c in run) and any(c.isupper() for c in run) and any(c.islower() for c in run)
+
+
 MAX_MESSAGE = 1000
 
 
@@ -213,6 +282,7 @@ def message_of(exc: BaseException) -> str:
 
 # -- the caller's own credentials ------------------------------------------------------------------
 
+
 class CollectionError(Exception):
     """The collection cannot start; the message says why (the CLI exits 4: nothing collected)."""
 
@@ -223,15 +293,31 @@ class CredentialsError(CollectionError):
 
 
 # Codes AWS answers when the signing credentials themselves are the problem.
-CREDENTIAL_CODES = frozenset({
-    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-    "SignatureDoesNotMatch", "InvalidToken", "RequestExpired", "IncompleteSignature",
-    "InvalidAccessKeyId", "AuthFailure", "MissingAuthenticationToken",
-})
-_SSO_ERRORS = tuple(getattr(bex, n) for n in ("SSOError", "TokenRetrievalError", "LoginError")
-                    if hasattr(bex, n))
-_CONFIG_ERRORS = (bex.PartialCredentialsError, bex.CredentialRetrievalError, bex.InvalidConfigError,
-                  bex.UnknownCredentialError, bex.ConfigParseError)
+CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "InvalidToken",
+        "RequestExpired",
+        "IncompleteSignature",
+        "InvalidAccessKeyId",
+        "AuthFailure",
+        "MissingAuthenticationToken",
+    }
+)
+_SSO_ERRORS = tuple(
+    getattr(bex, n) for n in ("SSOError", "TokenRetrievalError", "LoginError") if hasattr(bex, n)
+)
+_CONFIG_ERRORS = (
+    bex.PartialCredentialsError,
+    bex.CredentialRetrievalError,
+    bex.InvalidConfigError,
+    bex.UnknownCredentialError,
+    bex.ConfigParseError,
+)
 
 
 def credentials_fix(exc: BaseException, profile: str | None = None) -> str | None:
@@ -241,18 +327,24 @@ def credentials_fix(exc: BaseException, profile: str | None = None) -> str | Non
     if isinstance(exc, bex.ProfileNotFound):
         return f"{scrub(exc)}: pass an existing --profile (aws configure list-profiles shows them)"
     if isinstance(exc, bex.NoCredentialsError):
-        return ("no AWS credentials found: pass --profile (or set AWS_PROFILE), run `aws configure` or "
-                f"`{login}`, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+        return (
+            "no AWS credentials found: pass --profile (or set AWS_PROFILE), run `aws configure` or "
+            f"`{login}`, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        )
     if isinstance(exc, _SSO_ERRORS):
         return f"the SSO session has expired or is invalid ({type(exc).__name__}): run `{login}` and retry"
     if isinstance(exc, _CONFIG_ERRORS):
-        return (f"the credential configuration could not be used: {scrub(exc)} "
-                "(check ~/.aws/config and --profile)")
+        return (
+            f"the credential configuration could not be used: {scrub(exc)} "
+            "(check ~/.aws/config and --profile)"
+        )
     if isinstance(exc, bex.NoRegionError):
         return "no AWS region configured: set AWS_REGION or a region in the profile (--profile)"
     if isinstance(exc, ClientError):
         code = str((exc.response.get("Error") or {}).get("Code") or "")
         if code in CREDENTIAL_CODES:
-            return (f"AWS refused the credentials ({code}): refresh the session (`{login}`, or new temporary "
-                    "credentials for the profile) and retry")
+            return (
+                f"AWS refused the credentials ({code}): refresh the session (`{login}`, or new temporary "
+                "credentials for the profile) and retry"
+            )
     return None

@@ -7,6 +7,7 @@ transform reads items through `Fields`: each accessor returns the value when it 
 type, and otherwise None and a `problem` naming the field. The transform then skips the item and
 reports `(what, where)` to its `Problems`, which become `invalid_data` rows of the errors frame.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -14,7 +15,7 @@ from datetime import datetime, timezone
 # Counts go through pandas, which holds an integer column with nulls as float64 on the way to
 # Int64: above 2^53 a value is no longer exact there. No ECR count comes near (a layer is at most
 # 52,000 MiB: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html).
-MAX_COUNT = 2 ** 53 - 1
+MAX_COUNT = 2**53 - 1
 
 
 def is_text(value) -> bool:
@@ -88,7 +89,7 @@ class Fields:
             return None
         try:
             return v.astimezone(timezone.utc) if v.tzinfo is not None else v.replace(tzinfo=timezone.utc)
-        except (OverflowError, ValueError):    # year 1 east of UTC, a broken tzinfo
+        except (OverflowError, ValueError):  # year 1 east of UTC, a broken tzinfo
             self._bad(key, "a time in range")
             return None
 

@@ -12,6 +12,7 @@ Edges (ecr-facts §6), all within one repository:
                        subjectManifestDigest)
   signature_subject    cosign tag `sha256-<hex>.sig|.att|.sbom` → sha256:<hex> (from tags alone)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,11 +21,18 @@ import re
 from dataclasses import dataclass, field
 
 # The vocabulary lives in ecr.py; the names are re-exported here for the parser's readers.
-from ..ecr import (ACCEPTED_MEDIA_TYPES, COSIGN_TAG, DOCKER_LIST, DOCKER_MANIFEST,  # noqa: F401
-                   IMAGE_TYPES, INDEX_TYPES, OCI_ARTIFACT, OCI_INDEX, OCI_MANIFEST)
+from ..ecr import (
+    ACCEPTED_MEDIA_TYPES,
+    COSIGN_TAG,
+    DOCKER_MANIFEST,  # noqa: F401
+    INDEX_TYPES,
+    OCI_ARTIFACT,
+    OCI_INDEX,
+    OCI_MANIFEST,
+)
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's limit on imageManifest (ecr-facts §1.2)
-MAX_DESCRIPTORS = 10_000              # far beyond any real manifest; guards memory on hostile input
+MAX_DESCRIPTORS = 10_000  # far beyond any real manifest; guards memory on hostile input
 
 REF_TYPE = "vnd.docker.reference.type"
 REF_DIGEST = "vnd.docker.reference.digest"
@@ -36,13 +44,18 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")  # fullmatch: `$` would accept a fi
 @dataclass
 class ParsedManifest:
     """What one manifest says. `status` is present | invalid (then `problem` says why)."""
+
     status: str
     size_bytes: int
     media_type: str | None = None
     config_media_type: str | None = None
     artifact_type: str | None = None
-    layers: list[dict] = field(default_factory=list)   # image_digest, blob_digest, size_bytes, media_type, kind
-    edges: list[dict] = field(default_factory=list)    # source_digest, target_digest, kind, platform, media_type, reference_type
+    layers: list[dict] = field(
+        default_factory=list
+    )  # image_digest, blob_digest, size_bytes, media_type, kind
+    edges: list[dict] = field(
+        default_factory=list
+    )  # source_digest, target_digest, kind, platform, media_type, reference_type
     problem: str | None = None
 
 
@@ -142,17 +155,32 @@ def _parse_index(digest: str, doc: dict, out: ParsedManifest) -> None:
         if child == digest:
             raise ValueError("index lists itself")
         ref_type = ann.get(REF_TYPE) if isinstance(ann.get(REF_TYPE), str) else None
-        out.edges.append({"source_digest": digest, "target_digest": child, "kind": "index_child",
-                          "platform": _platform(d.get("platform")), "media_type": child_type,
-                          "reference_type": ref_type})
+        out.edges.append(
+            {
+                "source_digest": digest,
+                "target_digest": child,
+                "kind": "index_child",
+                "platform": _platform(d.get("platform")),
+                "media_type": child_type,
+                "reference_type": ref_type,
+            }
+        )
         if ref_type == ATTESTATION:
             subject = ann.get(REF_DIGEST)
             if not isinstance(subject, str) or not _DIGEST.fullmatch(subject):
                 raise ValueError(f"manifests[{i}] is an attestation without a valid {REF_DIGEST}")
             if subject == child:
                 raise ValueError(f"manifests[{i}] is an attestation of itself")
-            out.edges.append({"source_digest": child, "target_digest": subject, "kind": "attestation_subject",
-                              "platform": None, "media_type": child_type, "reference_type": ref_type})
+            out.edges.append(
+                {
+                    "source_digest": child,
+                    "target_digest": subject,
+                    "kind": "attestation_subject",
+                    "platform": None,
+                    "media_type": child_type,
+                    "reference_type": ref_type,
+                }
+            )
 
 
 def _parse_image(digest: str, doc: dict, out: ParsedManifest, mt: str) -> None:
@@ -167,8 +195,15 @@ def _parse_image(digest: str, doc: dict, out: ParsedManifest, mt: str) -> None:
         blob, size, blob_type, _ann = _descriptor(d, kind if kind == "config" else f"layers[{i - 1}]")
         if kind == "config":
             out.config_media_type = blob_type
-        out.layers.append({"image_digest": digest, "blob_digest": blob, "size_bytes": size,
-                           "media_type": blob_type, "kind": kind})
+        out.layers.append(
+            {
+                "image_digest": digest,
+                "blob_digest": blob,
+                "size_bytes": size,
+                "media_type": blob_type,
+                "kind": kind,
+            }
+        )
 
 
 def _parse_subject(digest: str, doc: dict, out: ParsedManifest) -> None:
@@ -177,8 +212,16 @@ def _parse_subject(digest: str, doc: dict, out: ParsedManifest) -> None:
     subject, _size, subject_type, _ann = _descriptor(doc["subject"], "subject")
     if subject == digest:
         raise ValueError("manifest is its own subject")
-    out.edges.append({"source_digest": digest, "target_digest": subject, "kind": "referrer_subject",
-                      "platform": None, "media_type": subject_type, "reference_type": None})
+    out.edges.append(
+        {
+            "source_digest": digest,
+            "target_digest": subject,
+            "kind": "referrer_subject",
+            "platform": None,
+            "media_type": subject_type,
+            "reference_type": None,
+        }
+    )
 
 
 def cosign_edges(image_tags):
@@ -189,17 +232,30 @@ def cosign_edges(image_tags):
     """
     import pandas as pd
 
-    cols = ["account_id", "region", "repository_name", "source_digest", "target_digest", "kind",
-            "reference_type"]
+    cols = [
+        "account_id",
+        "region",
+        "repository_name",
+        "source_digest",
+        "target_digest",
+        "kind",
+        "reference_type",
+    ]
     if len(image_tags) == 0:
         return pd.DataFrame(columns=cols)
     m = image_tags["tag"].astype("str").str.extract(COSIGN_TAG)
     hit = m["hex"].notna()
     t = image_tags.loc[hit]
-    out = pd.DataFrame({
-        "account_id": t["account_id"], "region": t["region"], "repository_name": t["repository_name"],
-        "source_digest": t["image_digest"], "target_digest": "sha256:" + m.loc[hit, "hex"],
-        "kind": "signature_subject", "reference_type": "cosign:" + m.loc[hit, "suffix"],
-    })
+    out = pd.DataFrame(
+        {
+            "account_id": t["account_id"],
+            "region": t["region"],
+            "repository_name": t["repository_name"],
+            "source_digest": t["image_digest"],
+            "target_digest": "sha256:" + m.loc[hit, "hex"],
+            "kind": "signature_subject",
+            "reference_type": "cosign:" + m.loc[hit, "suffix"],
+        }
+    )
     # A tag naming its own image is not an edge (self reference).
     return out[out["source_digest"] != out["target_digest"]].reset_index(drop=True)

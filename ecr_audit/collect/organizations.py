@@ -3,6 +3,7 @@
 get_* call and page (through `paging.pages`), transform_* are pure and report items they cannot
 understand to their `Problems` (see `fields`).
 """
+
 from __future__ import annotations
 
 from .. import ecr
@@ -54,13 +55,22 @@ def get_ou_paths(org, problems: Problems | None = None) -> dict[str, str]:
                 problems.add("an organizational unit listed under two parents (a cycle)", parent[:200])
                 continue
             walked.add(parent)
-            for acct in ids(pages(org.list_accounts_for_parent, "Accounts", token="NextToken",
-                                  ParentId=parent), "an account"):
+            for acct in ids(
+                pages(org.list_accounts_for_parent, "Accounts", token="NextToken", ParentId=parent),
+                "an account",
+            ):
                 paths[acct] = path
-            for ou in ids(pages(org.list_organizational_units_for_parent, "OrganizationalUnits",
-                                token="NextToken", ParentId=parent), "an organizational unit"):
+            for ou in ids(
+                pages(
+                    org.list_organizational_units_for_parent,
+                    "OrganizationalUnits",
+                    token="NextToken",
+                    ParentId=parent,
+                ),
+                "an organizational unit",
+            ):
                 todo.append((ou, f"{path}/{ou}"))
-    except Exception as e:     # the paths found before the failure are real: keep them
+    except Exception as e:  # the paths found before the failure are real: keep them
         e.partial_items = paths
         raise
     return paths
@@ -84,8 +94,13 @@ def transform_accounts(listed: list, problems: Problems | None = None) -> list[d
             f.problem = f.problem or "an account whose Id is not a 12-digit account id"
         # `Status` is being retired: `State` is the field to read (Organizations API reference,
         # https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html).
-        return {"account_id": account_id, "account_name": f.text("Name"), "email": f.text("Email"),
-                "state": f.text("State"), "ou_path": ou_path_from_paths(f.texts("Paths"), account_id or "")}
+        return {
+            "account_id": account_id,
+            "account_name": f.text("Name"),
+            "email": f.text("Email"),
+            "state": f.text("State"),
+            "ou_path": ou_path_from_paths(f.texts("Paths"), account_id or ""),
+        }
 
     rows = rows_of(listed, "an account", row, problems)
     return first_of_each(rows, lambda r: r["account_id"], problems, "an account listed twice")

@@ -8,6 +8,7 @@ so far. Those items are real answers, so the reader keeps them, but the read is 
 listing is known to be incomplete. A failure on a later page (a throttle that outlasts the
 retries, a denial) keeps the earlier pages' items the same way (`partial_items` on the error).
 """
+
 from __future__ import annotations
 
 # Far beyond any real listing: ECR allows 100,000 images per repository (100 pages of 1,000) and
@@ -26,14 +27,21 @@ class IncompleteListing(Exception):
 
 
 def operation_name(call) -> str | None:
-    """"DescribeImages" for a bound client method `ecr.describe_images`, None for other callables."""
+    """ "DescribeImages" for a bound client method `ecr.describe_images`, None for other callables."""
     client = getattr(call, "__self__", None)
     mapping = getattr(getattr(client, "meta", None), "method_to_api_mapping", None) or {}
     return mapping.get(getattr(call, "__name__", ""))
 
 
-def pages(call, items_key: str, *, token: str = "nextToken", answer_token: str | None = None,
-          max_pages: int = MAX_PAGES, **params) -> list:
+def pages(
+    call,
+    items_key: str,
+    *,
+    token: str = "nextToken",
+    answer_token: str | None = None,
+    max_pages: int = MAX_PAGES,
+    **params,
+) -> list:
     """Every item under `items_key` of a listing: call(**params), then again with `token` set to
     the answer's `answer_token` (default: the same name) until an answer has none.
 
@@ -52,17 +60,25 @@ def pages(call, items_key: str, *, token: str = "nextToken", answer_token: str |
         if isinstance(got, list):
             items.extend(got)
         elif got is not None:
-            raise IncompleteListing(operation_name(call), "MalformedPage",
-                                    f"page {n} holds {items_key} that is not a list", items)
+            raise IncompleteListing(
+                operation_name(call), "MalformedPage", f"page {n} holds {items_key} that is not a list", items
+            )
         next_token = page.get(answer_token)
         if next_token is None or next_token == "":
             return items
         if not isinstance(next_token, str):
-            raise IncompleteListing(operation_name(call), "MalformedPage",
-                                    f"page {n} has a {answer_token} that is not text", items)
+            raise IncompleteListing(
+                operation_name(call),
+                "MalformedPage",
+                f"page {n} has a {answer_token} that is not text",
+                items,
+            )
         if next_token in sent:
-            raise IncompleteListing(operation_name(call), "RepeatedPageToken",
-                                    f"page token repeated after {n} pages (the listing went round a cycle)",
-                                    items)
+            raise IncompleteListing(
+                operation_name(call),
+                "RepeatedPageToken",
+                f"page token repeated after {n} pages (the listing went round a cycle)",
+                items,
+            )
         sent.add(next_token)
     raise IncompleteListing(operation_name(call), "PageLimit", f"more than {max_pages} pages", items)

@@ -1,4 +1,5 @@
 """Progress events of a collection and a one-line stderr reporter for terminals."""
+
 from __future__ import annotations
 
 import sys
@@ -26,12 +27,15 @@ class StderrProgress:
         with self._lock:
             if self.verbose:
                 if event.get("event") in ("unit_done", "done"):
-                    self.stream.write("ecr-audit: {ev} units {units_done}/{units_total} repositories {repositories} "
-                                      "images {images} errors {errors}\n".format(ev=event.get("event"), **counts))
+                    self.stream.write(
+                        "ecr-audit: {ev} units {units_done}/{units_total} repositories {repositories} "
+                        "images {images} errors {errors}\n".format(ev=event.get("event"), **counts)
+                    )
             elif event.get("event") == "done":
                 self.stream.write("\r\033[K")
             else:
                 self.stream.write(
                     "\r\033[Kecr-audit: units {units_done}/{units_total}  repositories {repositories}  "
-                    "images {images}  errors {errors}".format(**counts))
+                    "images {images}  errors {errors}".format(**counts)
+                )
             self.stream.flush()

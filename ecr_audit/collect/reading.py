@@ -20,6 +20,7 @@ backoff, and 30 s of pauses).
 Listings that do not end (`paging.IncompleteListing`) and answers botocore cannot parse are
 `invalid_data` rows; the items read before are kept, and the read is `unreadable`.
 """
+
 from __future__ import annotations
 
 import threading
@@ -31,10 +32,10 @@ from botocore.exceptions import ClientError
 
 from .errors import classify, is_absent, is_recordable, message_of, scrub
 
-THROTTLE_ROUNDS = 3            # botocore retry sequences per read before a throttled read is an error
+THROTTLE_ROUNDS = 3  # botocore retry sequences per read before a throttled read is an error
 THROTTLE_PAUSE_SECONDS = 10.0  # × round number, between sequences
 THROTTLE_BUDGET_SECONDS = 30.0  # all the attempts and pauses of one throttled read
-BACKOFF_CAP_SECONDS = 20       # botocore standard mode: one wait is at most min(2^n, 20) s ...
+BACKOFF_CAP_SECONDS = 20  # botocore standard mode: one wait is at most min(2^n, 20) s ...
 RETRY_AFTER_EXTRA_SECONDS = 5  # ... plus up to 5 s when the answer carries x-amz-retry-after
 
 # The clock and the pause between rounds (tests replace them: no test sleeps for real).
@@ -54,7 +55,7 @@ class ThrottleBudget:
     @contextmanager
     def started(self):
         """Every call this thread makes in the block shares one deadline (yielded)."""
-        if getattr(self._local, "deadline", None) is not None:   # nested: the outer read's deadline
+        if getattr(self._local, "deadline", None) is not None:  # nested: the outer read's deadline
             yield self._local.deadline
             return
         self._local.deadline = clock() + self.seconds
@@ -82,7 +83,7 @@ class ThrottleBudget:
         if "x-amz-retry-after" in (http.headers or {}):
             longest += RETRY_AFTER_EXTRA_SECONDS
         if clock() + longest <= deadline:
-            return None    # botocore's own retry handler decides
+            return None  # botocore's own retry handler decides
         # Raised here, the error leaves the client call as if botocore had run out of attempts.
         raise error
 
@@ -93,8 +94,15 @@ class Reader:
     Rows carry `account_id` and `region`; the call recorder counts failures at `calls_at`
     (account, region) — they differ for the caller's reads made on an account's behalf."""
 
-    def __init__(self, sink, recorder, budget: ThrottleBudget, account_id: str = "", region=None,
-                 calls_at: tuple | None = None):
+    def __init__(
+        self,
+        sink,
+        recorder,
+        budget: ThrottleBudget,
+        account_id: str = "",
+        region=None,
+        calls_at: tuple | None = None,
+    ):
         self.sink = sink
         self.recorder = recorder
         self.budget = budget
@@ -107,9 +115,20 @@ class Reader:
     def error(self, operation: str, code: str, kind: str, message: str, repository_name=None) -> None:
         with self._lock:
             self.errors += 1
-        self.sink.add("errors", [{"account_id": self.account_id, "region": self.region,
-                                  "repository_name": repository_name, "operation": operation,
-                                  "error_code": code, "error_kind": kind, "message": scrub(message)}])
+        self.sink.add(
+            "errors",
+            [
+                {
+                    "account_id": self.account_id,
+                    "region": self.region,
+                    "repository_name": repository_name,
+                    "operation": operation,
+                    "error_code": code,
+                    "error_kind": kind,
+                    "message": scrub(message),
+                }
+            ],
+        )
 
     def invalid(self, operation: str, problems, repository_name=None) -> None:
         """One `invalid_data` row per kind of item `operation`'s answer held that was not understood."""

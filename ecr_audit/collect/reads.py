@@ -20,6 +20,7 @@ each repository row, a UNIT read for each registry row, an ACCOUNT read once per
 (key: its account id; row: its accounts row), a CALLER read once per collection (no key; it has
 no row of its own, so it records rows of its frame only).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -46,18 +47,18 @@ def presence(status: str, items) -> str:
 
 @dataclass(frozen=True)
 class Read:
-    operation: str                        # API operation, as in errors rows and api_calls
-    service: str                          # boto3 client name ("ecr", "ecs", "lambda", ...)
-    scope: str                            # CALLER | ACCOUNT | UNIT | REPOSITORY
-    get: Callable                         # get(client, *args) -> answer (pages followed inside)
-    args: Callable = lambda row: ()       # get's arguments from the scope's row
-    transform: Callable | None = None     # transform(*key, answer, problems=) -> rows of `frame`
+    operation: str  # API operation, as in errors rows and api_calls
+    service: str  # boto3 client name ("ecr", "ecs", "lambda", ...)
+    scope: str  # CALLER | ACCOUNT | UNIT | REPOSITORY
+    get: Callable  # get(client, *args) -> answer (pages followed inside)
+    args: Callable = lambda row: ()  # get's arguments from the scope's row
+    transform: Callable | None = None  # transform(*key, answer, problems=) -> rows of `frame`
     frame: str | None = None
-    status: str | None = None             # column of the scope's row that gets the read's status
-    by_items: bool = False                # the status is `absent` when the transform gives no rows
-    fields: Callable | None = None        # fields(answer, problems, *args) -> {column: value} of the row
+    status: str | None = None  # column of the scope's row that gets the read's status
+    by_items: bool = False  # the status is `absent` when the transform gives no rows
+    fields: Callable | None = None  # fields(answer, problems, *args) -> {column: value} of the row
     actions: tuple[str, ...] = field(default=())  # IAM actions (default: <service>:<operation>)
-    driven: bool = False                  # run by the collector's own steps (see module docstring)
+    driven: bool = False  # run by the collector's own steps (see module docstring)
 
     def __post_init__(self):
         if self.scope not in SCOPES:
@@ -111,61 +112,158 @@ def _setting(value, problems, name):
 
 # Caller: who runs the audit, and which accounts the organization has.
 GET_CALLER_IDENTITY = Read("GetCallerIdentity", "sts", CALLER, orgs.get_caller_identity, driven=True)
-DESCRIBE_ORGANIZATION = Read("DescribeOrganization", "organizations", CALLER, orgs.get_organization,
-                             driven=True)
+DESCRIBE_ORGANIZATION = Read(
+    "DescribeOrganization", "organizations", CALLER, orgs.get_organization, driven=True
+)
 LIST_ACCOUNTS = Read("ListAccounts", "organizations", CALLER, orgs.get_org_accounts, driven=True)
-OU_PATHS = Read("ListOrganizationalUnitsForParent", "organizations", CALLER, orgs.get_ou_paths, driven=True,
-                actions=("organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent",
-                         "organizations:ListAccountsForParent"))
+OU_PATHS = Read(
+    "ListOrganizationalUnitsForParent",
+    "organizations",
+    CALLER,
+    orgs.get_ou_paths,
+    driven=True,
+    actions=(
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+        "organizations:ListAccountsForParent",
+    ),
+)
 
 # Account: its regions (opt-in aware).
 DESCRIBE_REGIONS = Read("DescribeRegions", "ec2", ACCOUNT, regions.get_regions, driven=True)
 
 # Unit (account × region): the registry.
 PULL_TIME_EXCLUSIONS = Read(
-    "ListPullTimeUpdateExclusions", "ecr", UNIT, reg.get_pull_time_exclusions, driven=True,
-    transform=reg.transform_pull_time_exclusions, frame="pull_time_exclusions",
-    status="pull_time_exclusions_status", by_items=True)
+    "ListPullTimeUpdateExclusions",
+    "ecr",
+    UNIT,
+    reg.get_pull_time_exclusions,
+    driven=True,
+    transform=reg.transform_pull_time_exclusions,
+    frame="pull_time_exclusions",
+    status="pull_time_exclusions_status",
+    by_items=True,
+)
 DESCRIBE_REPOSITORIES = Read("DescribeRepositories", "ecr", UNIT, repos.get_repositories, driven=True)
 _REGISTRY_READS = (
-    Read("DescribeRegistry", "ecr", UNIT, reg.get_registry, transform=reg.transform_replication_rules,
-         frame="replication_rules", status="replication_status", by_items=True),
-    Read("GetRegistryPolicy", "ecr", UNIT, reg.get_registry_policy, transform=reg.transform_registry_policy,
-         frame="registry_policies", status="registry_policy_status"),
+    Read(
+        "DescribeRegistry",
+        "ecr",
+        UNIT,
+        reg.get_registry,
+        transform=reg.transform_replication_rules,
+        frame="replication_rules",
+        status="replication_status",
+        by_items=True,
+    ),
+    Read(
+        "GetRegistryPolicy",
+        "ecr",
+        UNIT,
+        reg.get_registry_policy,
+        transform=reg.transform_registry_policy,
+        frame="registry_policies",
+        status="registry_policy_status",
+    ),
     # Two settings of one operation: read in this order, the second not sent where the endpoint
     # does not know the operation (see `run_group`).
-    Read("GetAccountSetting", "ecr", UNIT, reg.get_account_setting,
-         args=lambda row: ("REGISTRY_POLICY_SCOPE",), fields=_setting),
-    Read("GetAccountSetting", "ecr", UNIT, reg.get_account_setting,
-         args=lambda row: ("BLOB_MOUNTING",), fields=_setting),
-    Read("GetRegistryScanningConfiguration", "ecr", UNIT, reg.get_scanning_configuration,
-         fields=lambda config, problems: reg.transform_scanning(config, problems)),
-    Read("DescribePullThroughCacheRules", "ecr", UNIT, reg.get_pull_through_cache_rules,
-         transform=reg.transform_pull_through_cache_rules, frame="pull_through_cache_rules",
-         status="pull_through_cache_status", by_items=True),
-    Read("DescribeRepositoryCreationTemplates", "ecr", UNIT, reg.get_creation_templates,
-         transform=reg.transform_creation_templates, frame="creation_templates",
-         status="creation_templates_status", by_items=True),
+    Read(
+        "GetAccountSetting",
+        "ecr",
+        UNIT,
+        reg.get_account_setting,
+        args=lambda row: ("REGISTRY_POLICY_SCOPE",),
+        fields=_setting,
+    ),
+    Read(
+        "GetAccountSetting",
+        "ecr",
+        UNIT,
+        reg.get_account_setting,
+        args=lambda row: ("BLOB_MOUNTING",),
+        fields=_setting,
+    ),
+    Read(
+        "GetRegistryScanningConfiguration",
+        "ecr",
+        UNIT,
+        reg.get_scanning_configuration,
+        fields=lambda config, problems: reg.transform_scanning(config, problems),
+    ),
+    Read(
+        "DescribePullThroughCacheRules",
+        "ecr",
+        UNIT,
+        reg.get_pull_through_cache_rules,
+        transform=reg.transform_pull_through_cache_rules,
+        frame="pull_through_cache_rules",
+        status="pull_through_cache_status",
+        by_items=True,
+    ),
+    Read(
+        "DescribeRepositoryCreationTemplates",
+        "ecr",
+        UNIT,
+        reg.get_creation_templates,
+        transform=reg.transform_creation_templates,
+        frame="creation_templates",
+        status="creation_templates_status",
+        by_items=True,
+    ),
 )
 
 # Repository.
 _REPOSITORY_READS = (
-    Read("GetRepositoryPolicy", "ecr", REPOSITORY, repos.get_repository_policy, args=_name,
-         transform=repos.transform_repository_policy, frame="repository_policies", status="policy_status"),
-    Read("GetLifecyclePolicy", "ecr", REPOSITORY, repos.get_lifecycle_policy, args=_name,
-         transform=repos.transform_lifecycle_policy, frame="lifecycle_policies",
-         status="lifecycle_policy_status"),
-    Read("ListTagsForResource", "ecr", REPOSITORY, repos.get_repository_tags, args=_arn,
-         transform=repos.transform_tags, frame="repository_tags", status="tags_status", by_items=True),
+    Read(
+        "GetRepositoryPolicy",
+        "ecr",
+        REPOSITORY,
+        repos.get_repository_policy,
+        args=_name,
+        transform=repos.transform_repository_policy,
+        frame="repository_policies",
+        status="policy_status",
+    ),
+    Read(
+        "GetLifecyclePolicy",
+        "ecr",
+        REPOSITORY,
+        repos.get_lifecycle_policy,
+        args=_name,
+        transform=repos.transform_lifecycle_policy,
+        frame="lifecycle_policies",
+        status="lifecycle_policy_status",
+    ),
+    Read(
+        "ListTagsForResource",
+        "ecr",
+        REPOSITORY,
+        repos.get_repository_tags,
+        args=_arn,
+        transform=repos.transform_tags,
+        frame="repository_tags",
+        status="tags_status",
+        by_items=True,
+    ),
 )
 DESCRIBE_IMAGES = Read("DescribeImages", "ecr", REPOSITORY, img.get_images, args=_name, driven=True)
 # Reads manifests; counts as a pull (moves lastRecordedPullTime) unless the principal is a
 # pull-time update exclusion: see `unit.manifest_decision`.
 BATCH_GET_IMAGE = Read("BatchGetImage", "ecr", REPOSITORY, img.get_manifests, driven=True)
 
-READS = (GET_CALLER_IDENTITY, DESCRIBE_ORGANIZATION, LIST_ACCOUNTS, OU_PATHS, DESCRIBE_REGIONS,
-         PULL_TIME_EXCLUSIONS, DESCRIBE_REPOSITORIES, *_REGISTRY_READS, *_REPOSITORY_READS,
-         DESCRIBE_IMAGES, BATCH_GET_IMAGE)
+READS = (
+    GET_CALLER_IDENTITY,
+    DESCRIBE_ORGANIZATION,
+    LIST_ACCOUNTS,
+    OU_PATHS,
+    DESCRIBE_REGIONS,
+    PULL_TIME_EXCLUSIONS,
+    DESCRIBE_REPOSITORIES,
+    *_REGISTRY_READS,
+    *_REPOSITORY_READS,
+    DESCRIBE_IMAGES,
+    BATCH_GET_IMAGE,
+)
 
 
 def independent(scope: str) -> list[tuple[Read, ...]]:

@@ -1,4 +1,5 @@
 """Regions of one account: EC2 DescribeRegions (opt-in aware) and where ECR has an endpoint."""
+
 from __future__ import annotations
 
 from .fields import Fields, Problems, problems_or_strict

@@ -3,6 +3,7 @@
 Transforms report the items they cannot understand to their `Problems` (see `fields`); without
 one they raise on the first.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,17 +41,20 @@ def get_pull_time_exclusions(ecr) -> list:
     return pages(ecr.list_pull_time_update_exclusions, "pullTimeUpdateExclusions", maxResults=1000)
 
 
-def transform_registry_policy(account_id: str, region: str, text,
-                              problems: Problems | None = None) -> list[dict]:
+def transform_registry_policy(
+    account_id: str, region: str, text, problems: Problems | None = None
+) -> list[dict]:
     if not is_text(text):
-        problems_or_strict(problems).add("a registry policy whose policyText is not text",
-                                         "GetRegistryPolicy")
+        problems_or_strict(problems).add(
+            "a registry policy whose policyText is not text", "GetRegistryPolicy"
+        )
         return []
     return [{"account_id": account_id, "region": region, "policy_text": text}]
 
 
-def transform_replication_rules(account_id: str, region: str, registry: dict,
-                                problems: Problems | None = None) -> list[dict]:
+def transform_replication_rules(
+    account_id: str, region: str, registry: dict, problems: Problems | None = None
+) -> list[dict]:
     problems = problems_or_strict(problems)
     config = Fields(registry, "a registry")
     rules = Fields(config.obj("replicationConfiguration"), "a replication configuration").items("rules")
@@ -75,41 +79,67 @@ def transform_replication_rules(account_id: str, region: str, registry: dict,
         if f.problem:
             problems.add(f.problem, f"rule {i}")
             continue
-        rows += [{"account_id": account_id, "region": region, "rule_index": i,
-                  "destination_region": dest_region, "destination_registry_id": registry_id,
-                  "repository_filters": filters}
-                 for dest_region, registry_id in destinations]
+        rows += [
+            {
+                "account_id": account_id,
+                "region": region,
+                "rule_index": i,
+                "destination_region": dest_region,
+                "destination_registry_id": registry_id,
+                "repository_filters": filters,
+            }
+            for dest_region, registry_id in destinations
+        ]
     return rows
 
 
-def transform_pull_through_cache_rules(account_id: str, region: str, rules: list,
-                                       problems: Problems | None = None) -> list[dict]:
+def transform_pull_through_cache_rules(
+    account_id: str, region: str, rules: list, problems: Problems | None = None
+) -> list[dict]:
     problems = problems_or_strict(problems)
-    rows = rows_of(rules, "a pull-through cache rule", lambda f: {
-        "account_id": account_id, "region": region,
-        "ecr_repository_prefix": f.text("ecrRepositoryPrefix", required=True),
-        "upstream_registry_url": f.text("upstreamRegistryUrl"),
-        "upstream_registry": f.text("upstreamRegistry"),
-        "upstream_repository_prefix": f.text("upstreamRepositoryPrefix"),
-        "credential_arn": f.text("credentialArn"), "custom_role_arn": f.text("customRoleArn"),
-        "created_at": f.time("createdAt"), "updated_at": f.time("updatedAt")}, problems)
-    return first_of_each(rows, lambda r: r["ecr_repository_prefix"], problems,
-                         "a pull-through cache prefix listed twice")
+    rows = rows_of(
+        rules,
+        "a pull-through cache rule",
+        lambda f: {
+            "account_id": account_id,
+            "region": region,
+            "ecr_repository_prefix": f.text("ecrRepositoryPrefix", required=True),
+            "upstream_registry_url": f.text("upstreamRegistryUrl"),
+            "upstream_registry": f.text("upstreamRegistry"),
+            "upstream_repository_prefix": f.text("upstreamRepositoryPrefix"),
+            "credential_arn": f.text("credentialArn"),
+            "custom_role_arn": f.text("customRoleArn"),
+            "created_at": f.time("createdAt"),
+            "updated_at": f.time("updatedAt"),
+        },
+        problems,
+    )
+    return first_of_each(
+        rows, lambda r: r["ecr_repository_prefix"], problems, "a pull-through cache prefix listed twice"
+    )
 
 
-def transform_creation_templates(account_id: str, region: str, templates: list,
-                                 problems: Problems | None = None) -> list[dict]:
+def transform_creation_templates(
+    account_id: str, region: str, templates: list, problems: Problems | None = None
+) -> list[dict]:
     problems = problems_or_strict(problems)
 
     def row(f: Fields) -> dict:
         encryption = Fields(f.obj("encryptionConfiguration"), "an encryption configuration")
-        out = {"account_id": account_id, "region": region, "prefix": f.text("prefix", required=True),
-               "description": f.text("description"), "applied_for": f.texts("appliedFor"),
-               "image_tag_mutability": f.text("imageTagMutability"),
-               "encryption_type": encryption.text("encryptionType"),
-               "repository_policy_text": f.text("repositoryPolicy"),
-               "lifecycle_policy_text": f.text("lifecyclePolicy"), "custom_role_arn": f.text("customRoleArn"),
-               "created_at": f.time("createdAt"), "updated_at": f.time("updatedAt")}
+        out = {
+            "account_id": account_id,
+            "region": region,
+            "prefix": f.text("prefix", required=True),
+            "description": f.text("description"),
+            "applied_for": f.texts("appliedFor"),
+            "image_tag_mutability": f.text("imageTagMutability"),
+            "encryption_type": encryption.text("encryptionType"),
+            "repository_policy_text": f.text("repositoryPolicy"),
+            "lifecycle_policy_text": f.text("lifecyclePolicy"),
+            "custom_role_arn": f.text("customRoleArn"),
+            "created_at": f.time("createdAt"),
+            "updated_at": f.time("updatedAt"),
+        }
         f.problem = f.problem or encryption.problem
         return out
 
@@ -117,8 +147,9 @@ def transform_creation_templates(account_id: str, region: str, templates: list,
     return first_of_each(rows, lambda r: r["prefix"], problems, "a creation template prefix listed twice")
 
 
-def transform_pull_time_exclusions(account_id: str, region: str, principals: list,
-                                   problems: Problems | None = None) -> list[dict]:
+def transform_pull_time_exclusions(
+    account_id: str, region: str, principals: list, problems: Problems | None = None
+) -> list[dict]:
     problems = problems_or_strict(problems)
     rows = []
     for i, p in enumerate(principals):
@@ -142,10 +173,11 @@ def transform_scanning(config: dict, problems: Problems | None = None) -> dict:
     scan_type, rules = f.text("scanType"), f.item.get("rules")
     if f.problem:
         problems_or_strict(problems).add(f.problem, "GetRegistryScanningConfiguration")
-    try:   # ASCII JSON: text from the answer that UTF-8 cannot encode is escaped, not stored raw
+    try:  # ASCII JSON: text from the answer that UTF-8 cannot encode is escaped, not stored raw
         rules_text = json.dumps(rules, sort_keys=True, default=str) if rules is not None else None
-    except (ValueError, TypeError, RecursionError):   # keys of mixed types, nesting beyond the stack
-        problems_or_strict(problems).add("scanning rules that cannot be written as JSON",
-                                         "GetRegistryScanningConfiguration")
+    except (ValueError, TypeError, RecursionError):  # keys of mixed types, nesting beyond the stack
+        problems_or_strict(problems).add(
+            "scanning rules that cannot be written as JSON", "GetRegistryScanningConfiguration"
+        )
         rules_text = None
     return {"scan_type": scan_type, "scanning_rules": rules_text}

@@ -1,5 +1,6 @@
 """A collection run: the caller's identity → accounts (prepared in parallel) → account × region
 units (in parallel) → one Inventory with its provenance."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -13,8 +14,15 @@ from . import organizations as orgs
 from . import reads
 from .accounts import discover_accounts, finish_ou_paths, prepare_account
 from .calls import CallRecorder
-from .errors import (CollectionError, CredentialsError, classify, credentials_fix, is_recordable, message_of,
-                     remember_credentials)
+from .errors import (
+    CollectionError,
+    CredentialsError,
+    classify,
+    credentials_fix,
+    is_recordable,
+    message_of,
+    remember_credentials,
+)
 from .manifests import cosign_edges
 from .reading import THROTTLE_BUDGET_SECONDS, Reader, ThrottleBudget
 from .regions import ecr_regions
@@ -22,9 +30,21 @@ from .sink import Sink
 from .unit import MANIFEST_MODES, collect_unit
 
 
-def collect(session=None, *, profile=None, org=False, accounts=None, role_name=None, external_id=None,
-            regions="all", read_manifests="auto", max_workers=8, repository_workers=4, progress=None,
-            throttle_budget=THROTTLE_BUDGET_SECONDS) -> Inventory:
+def collect(
+    session=None,
+    *,
+    profile=None,
+    org=False,
+    accounts=None,
+    role_name=None,
+    external_id=None,
+    regions="all",
+    read_manifests="auto",
+    max_workers=8,
+    repository_workers=4,
+    progress=None,
+    throttle_budget=THROTTLE_BUDGET_SECONDS,
+) -> Inventory:
     """Collect ECR from the caller's account, listed accounts or the whole organization.
 
     session: the caller's boto3.Session (default: boto3.Session(profile_name=profile)).
@@ -46,8 +66,13 @@ def collect(session=None, *, profile=None, org=False, accounts=None, role_name=N
             regions = [regions]
         regions = list(dict.fromkeys(str(r) for r in regions))
     budget = ThrottleBudget(throttle_budget)
-    opts = {"read_manifests": read_manifests, "role_name": role_name, "external_id": external_id,
-            "regions": regions, "repository_workers": repository_workers}
+    opts = {
+        "read_manifests": read_manifests,
+        "role_name": role_name,
+        "external_id": external_id,
+        "regions": regions,
+        "repository_workers": repository_workers,
+    }
     collected_at = datetime.now(timezone.utc)
     recorder = CallRecorder()
     sink = Sink(progress)
@@ -62,36 +87,76 @@ def collect(session=None, *, profile=None, org=False, accounts=None, role_name=N
 
     # The OU walk runs in `background` beside the collection (see `accounts.discover_accounts`).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecr-org") as background:
-        rows, org_meta, ou_walk = discover_accounts(caller, caller_clients, caller_account, org, accounts,
-                                                    home, background)
+        rows, org_meta, ou_walk = discover_accounts(
+            caller, caller_clients, caller_account, org, accounts, home, background
+        )
         for group in reads.independent(reads.CALLER):
-            background.submit(reads.run_group, group, caller,
-                              lambda service: caller_clients.lease(service, home), {}, ())
+            background.submit(
+                reads.run_group, group, caller, lambda service: caller_clients.lease(service, home), {}, ()
+            )
         regions_with_ecr = ecr_regions(session, ecr.partition_of(caller_arn))
         pending = [r for r in rows if r["collection_status"] == "pending"]
         prepared, units = [None] * len(pending), []
         # An account's units start as soon as it is prepared (AssumeRole, DescribeRegions), not
         # after every account is: with thousands of accounts that barrier was minutes long.
-        with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ecr-unit") as unit_pool, \
-                ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ecr-account") as acct_pool:
-            position = {acct_pool.submit(prepare_account, r, session, caller_arn, caller_account, opts, sink,
-                                         recorder, budget, instrument, regions_with_ecr): i
-                        for i, r in enumerate(pending)}
+        with (
+            ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="ecr-unit") as unit_pool,
+            ThreadPoolExecutor(
+                max_workers=max(1, max_workers), thread_name_prefix="ecr-account"
+            ) as acct_pool,
+        ):
+            position = {
+                acct_pool.submit(
+                    prepare_account,
+                    r,
+                    session,
+                    caller_arn,
+                    caller_account,
+                    opts,
+                    sink,
+                    recorder,
+                    budget,
+                    instrument,
+                    regions_with_ecr,
+                ): i
+                for i, r in enumerate(pending)
+            }
             for ready in as_completed(position):
                 acct = prepared[position[ready]] = ready.result()
                 for region, why in acct.disabled.items():
-                    sink.add("errors", [{"account_id": acct.account_id, "region": region,
-                                         "operation": "DescribeRegions", "error_code": "RegionDisabled",
-                                         "error_kind": "disabled_region", "message": why}])
-                    acct.units.append({"account_id": acct.account_id, "region": region, "status": "disabled",
-                                       "reason": why, "principal_arn": acct.principal_arn,
-                                       "manifest_mode": read_manifests, "manifests_read": False,
-                                       "manifests_reason": "region not collected", "errors": 1})
+                    sink.add(
+                        "errors",
+                        [
+                            {
+                                "account_id": acct.account_id,
+                                "region": region,
+                                "operation": "DescribeRegions",
+                                "error_code": "RegionDisabled",
+                                "error_kind": "disabled_region",
+                                "message": why,
+                            }
+                        ],
+                    )
+                    acct.units.append(
+                        {
+                            "account_id": acct.account_id,
+                            "region": region,
+                            "status": "disabled",
+                            "reason": why,
+                            "principal_arn": acct.principal_arn,
+                            "manifest_mode": read_manifests,
+                            "manifests_read": False,
+                            "manifests_reason": "region not collected",
+                            "errors": 1,
+                        }
+                    )
                 if acct.clients is None or acct.row["collection_status"] != "pending":
                     continue
                 sink.bump("start", units_total=len(acct.regions))
-                units += [(acct, unit_pool.submit(collect_unit, acct, region, opts, sink, recorder, budget))
-                          for region in acct.regions]
+                units += [
+                    (acct, unit_pool.submit(collect_unit, acct, region, opts, sink, recorder, budget))
+                    for region in acct.regions
+                ]
                 if reads.independent(reads.ACCOUNT):
                     units.append((None, unit_pool.submit(_account_reads, acct, home, sink, recorder, budget)))
             for acct, unit in units:
@@ -105,8 +170,19 @@ def collect(session=None, *, profile=None, org=False, accounts=None, role_name=N
         sink.add("accounts", rows)
         sink.add("coverage", [u for a in prepared for u in a.units])
         sink.bump("done")
-        return _inventory(sink, recorder, rows, prepared, org_meta, opts, org, accounts, session,
-                          {"arn": caller_arn, "account_id": caller_account}, collected_at)
+        return _inventory(
+            sink,
+            recorder,
+            rows,
+            prepared,
+            org_meta,
+            opts,
+            org,
+            accounts,
+            session,
+            {"arn": caller_arn, "account_id": caller_account},
+            collected_at,
+        )
 
 
 def _identify(session, profile, instrument, budget):
@@ -123,8 +199,9 @@ def _identify(session, profile, instrument, budget):
             frozen = creds.get_frozen_credentials()
             remember_credentials(frozen.access_key, frozen.secret_key, frozen.token)
         with budget.started():
-            ident = clients.call(reads.GET_CALLER_IDENTITY.service, session.region_name,
-                                 reads.GET_CALLER_IDENTITY.get)
+            ident = clients.call(
+                reads.GET_CALLER_IDENTITY.service, session.region_name, reads.GET_CALLER_IDENTITY.get
+            )
     except Exception as e:
         fix = credentials_fix(e, profile)
         if fix is not None:
@@ -132,13 +209,17 @@ def _identify(session, profile, instrument, budget):
         if not is_recordable(e):
             raise
         code, kind = classify(e)
-        raise CollectionError(f"AWS STS could not tell who the caller is ({code}, {kind}, after retries): "
-                              f"{message_of(e)} — nothing was collected; check the network, proxy and "
-                              "endpoint settings (AWS_ENDPOINT_URL) and retry") from e
+        raise CollectionError(
+            f"AWS STS could not tell who the caller is ({code}, {kind}, after retries): "
+            f"{message_of(e)} — nothing was collected; check the network, proxy and "
+            "endpoint settings (AWS_ENDPOINT_URL) and retry"
+        ) from e
     identity = orgs.transform_identity(ident)
     if identity is None:
-        raise CollectionError("AWS STS answered GetCallerIdentity without a caller ARN and 12-digit account "
-                              "id: nothing was collected; check the endpoint (AWS_ENDPOINT_URL) and retry")
+        raise CollectionError(
+            "AWS STS answered GetCallerIdentity without a caller ARN and 12-digit account "
+            "id: nothing was collected; check the endpoint (AWS_ENDPOINT_URL) and retry"
+        )
     return session, clients, *identity
 
 
@@ -146,8 +227,9 @@ def _account_reads(acct, home: str, sink, recorder, budget) -> None:
     """The table's ACCOUNT-scope reads for one account, in the caller's home region."""
     here = Reader(sink, recorder, budget, account_id=acct.account_id, region=home)
     for group in reads.independent(reads.ACCOUNT):
-        reads.run_group(group, here, lambda service: acct.clients.lease(service, home), acct.row,
-                        (acct.account_id,))
+        reads.run_group(
+            group, here, lambda service: acct.clients.lease(service, home), acct.row, (acct.account_id,)
+        )
     if here.errors and not acct.incomplete:
         acct.incomplete = "some of the account's own reads failed (see errors)"
 
@@ -173,8 +255,10 @@ def _inventory(sink, recorder, rows, prepared, org_meta, opts, org, accounts, se
     if tags is not None and len(tags):
         edges = pd.concat([edges, cosign_edges(tags)], ignore_index=True)
     if len(edges):
-        edges = edges.drop_duplicates(["account_id", "region", "repository_name", "source_digest",
-                                       "target_digest", "kind"], keep="first")
+        edges = edges.drop_duplicates(
+            ["account_id", "region", "repository_name", "source_digest", "target_digest", "kind"],
+            keep="first",
+        )
     frames["manifest_references"] = edges
     frames["api_calls"] = pd.DataFrame.from_records(recorder.records())
     coverage = frames.get("coverage", pd.DataFrame())
@@ -189,9 +273,12 @@ def _inventory(sink, recorder, rows, prepared, org_meta, opts, org, accounts, se
         "organization": org_meta,
         "accounts": [r["account_id"] for r in rows if r["collection_status"] in ("collected", "partial")],
         "regions": regions,
-        "options": {"read_manifests": opts["read_manifests"], "role_name": opts["role_name"],
-                    "regions": opts["regions"],
-                    "account_source": "organization" if org else "list" if accounts is not None else "caller"},
+        "options": {
+            "read_manifests": opts["read_manifests"],
+            "role_name": opts["role_name"],
+            "regions": opts["regions"],
+            "account_source": "organization" if org else "list" if accounts is not None else "caller",
+        },
         "completeness": completeness,
     }
     return Inventory(frames=frames, meta=meta)

@@ -1,4 +1,5 @@
 """Where a collection's rows go: thread-safe row lists per frame, plus live progress counters."""
+
 from __future__ import annotations
 
 import threading

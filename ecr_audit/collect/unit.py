@@ -4,6 +4,7 @@ Every read goes through the table in `reads` and the read policy of `reading.Rea
 reads share its `repository_workers` threads, so at most that many calls are in flight per
 account × region (ECR's throttling scope).
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,9 +22,13 @@ from .reads import REPOSITORY, presence
 MANIFEST_MODES = ("auto", "always", "never")
 
 # BatchGetImage per-image failure codes → error_kind.
-_FAILURE_KINDS = {"ImageNotFound": "not_found", "UpstreamAccessDenied": "access_denied",
-                  "UpstreamTooManyRequests": "throttled", "UpstreamUnavailable": "server_error",
-                  "UnsupportedImageType": "unsupported"}
+_FAILURE_KINDS = {
+    "ImageNotFound": "not_found",
+    "UpstreamAccessDenied": "access_denied",
+    "UpstreamTooManyRequests": "throttled",
+    "UpstreamUnavailable": "server_error",
+    "UnsupportedImageType": "unsupported",
+}
 
 
 class Unit(Reader):
@@ -56,16 +61,18 @@ class Unit(Reader):
         with self.client(listing.service) as client:
             status, listed = self.read(listing.operation, listing.get, client)
         problems = Problems()
-        rows = repos.transform_repositories(self.account_id, self.region, listed or [],
-                                            self.account.partition, problems)
+        rows = repos.transform_repositories(
+            self.account_id, self.region, listed or [], self.account.partition, problems
+        )
         if problems:
             self.invalid(reads.DESCRIBE_REPOSITORIES.operation, problems)
             status = "unreadable" if status == "present" else status
         return status, rows
 
 
-def manifest_decision(mode: str, principal_arn: str | None, exclusions_status: str,
-                      exclusions) -> tuple[bool, bool | None, str]:
+def manifest_decision(
+    mode: str, principal_arn: str | None, exclusions_status: str, exclusions
+) -> tuple[bool, bool | None, str]:
     """(read manifests?, is_pull_time_excluded, reason) for one account × region.
 
     BatchGetImage counts as a pull and moves lastRecordedPullTime unless the principal is a
@@ -84,16 +91,34 @@ def manifest_decision(mode: str, principal_arn: str | None, exclusions_status: s
     if mode == "always":
         if excluded:
             return True, excluded, "read_manifests=always; principal is excluded from pull-time updates"
-        return True, excluded, ("read_manifests=always; principal is not excluded from pull-time updates "
-                                "(or that could not be checked): lastRecordedPullTime of read images may "
-                                "have moved")
+        return (
+            True,
+            excluded,
+            (
+                "read_manifests=always; principal is not excluded from pull-time updates "
+                "(or that could not be checked): lastRecordedPullTime of read images may "
+                "have moved"
+            ),
+        )
     if excluded is None:
-        return False, None, (f"ListPullTimeUpdateExclusions was {exclusions_status}: cannot tell whether "
-                             "reading manifests would update pull times, so they were not read")
+        return (
+            False,
+            None,
+            (
+                f"ListPullTimeUpdateExclusions was {exclusions_status}: cannot tell whether "
+                "reading manifests would update pull times, so they were not read"
+            ),
+        )
     if excluded:
         return True, True, "principal is excluded from pull-time updates"
-    return False, False, (f"{who} is not in ListPullTimeUpdateExclusions: BatchGetImage would update "
-                          "lastRecordedPullTime, so manifests were not read")
+    return (
+        False,
+        False,
+        (
+            f"{who} is not in ListPullTimeUpdateExclusions: BatchGetImage would update "
+            "lastRecordedPullTime, so manifests were not read"
+        ),
+    )
 
 
 def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> dict:
@@ -105,8 +130,10 @@ def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> di
     # The registry reads depend on nothing, so they run beside the repositories' reads instead of
     # before them; only BatchGetImage waits for the manifest decision, which needs
     # ListPullTimeUpdateExclusions — submitted first, so no waiting task can starve it.
-    with ThreadPoolExecutor(max_workers=max(1, opts["repository_workers"]),
-                            thread_name_prefix=f"ecr-{account.account_id}-{region}") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, opts["repository_workers"]),
+        thread_name_prefix=f"ecr-{account.account_id}-{region}",
+    ) as pool:
         seen = pool.submit(u.run, reads.PULL_TIME_EXCLUSIONS, registry_row)
 
         @functools.cache
@@ -145,10 +172,20 @@ def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> di
         unit_status, why = "complete", None
     if status != "present" and u.errors:
         why = f"{why}; {u.errors} failed reads (see errors)"
-    row = {"account_id": account.account_id, "region": region, "status": unit_status, "reason": why,
-           "principal_arn": account.principal_arn, "is_pull_time_excluded": excluded,
-           "manifest_mode": opts["read_manifests"], "manifests_read": manifests_sent,
-           "manifests_reason": reason, "repositories": len(repo_rows), "images": n_images, "errors": u.errors}
+    row = {
+        "account_id": account.account_id,
+        "region": region,
+        "status": unit_status,
+        "reason": why,
+        "principal_arn": account.principal_arn,
+        "is_pull_time_excluded": excluded,
+        "manifest_mode": opts["read_manifests"],
+        "manifests_read": manifests_sent,
+        "manifests_reason": reason,
+        "repositories": len(repo_rows),
+        "images": n_images,
+        "errors": u.errors,
+    }
     sink.bump("unit_done", units_done=1)
     return row
 
@@ -158,8 +195,9 @@ def repository_images(u: Unit, row: dict, read_manifests) -> tuple[int, bool]:
     BatchGetImage sent). Fills the images and manifests statuses of the repository `row`."""
     a, r, name = u.account_id, u.region, row["repository_name"]
     with u.client(reads.DESCRIBE_IMAGES.service) as ecr:
-        status, details = u.read(reads.DESCRIBE_IMAGES.operation, reads.DESCRIBE_IMAGES.get, ecr, name,
-                                 repository_name=name)
+        status, details = u.read(
+            reads.DESCRIBE_IMAGES.operation, reads.DESCRIBE_IMAGES.get, ecr, name, repository_name=name
+        )
         problems = Problems()
         images, image_tags = img.transform_images(a, r, name, details or [], problems)
         if problems:
@@ -179,8 +217,13 @@ def repository_images(u: Unit, row: dict, read_manifests) -> tuple[int, bool]:
             edges = manifest_edges + edges  # manifest edges first: they carry media types
             u.sink.add("layers", layers)
             st = {i.get("manifest_status") for i in images}
-            row["manifests_status"] = ("unreadable" if "unreadable" in st else
-                                       "present" if st & {"present", "invalid"} else "skipped")
+            row["manifests_status"] = (
+                "unreadable"
+                if "unreadable" in st
+                else "present"
+                if st & {"present", "invalid"}
+                else "skipped"
+            )
     u.sink.add("images", images)
     u.sink.add("image_tags", image_tags)
     u.sink.add("manifest_references", edges)
@@ -202,10 +245,11 @@ def read_manifests_of(u: Unit, ecr, name: str, images: list[dict]):
     base = {"account_id": u.account_id, "region": u.region, "repository_name": name}
     problems = Problems()
     for start in range(0, len(wanted), img.BATCH):
-        batch = wanted[start:start + img.BATCH]
+        batch = wanted[start : start + img.BATCH]
         sent = True
-        _, answer = u.read(reads.BATCH_GET_IMAGE.operation, reads.BATCH_GET_IMAGE.get, ecr, name, batch,
-                           repository_name=name)
+        _, answer = u.read(
+            reads.BATCH_GET_IMAGE.operation, reads.BATCH_GET_IMAGE.get, ecr, name, batch, repository_name=name
+        )
         if answer is None:
             for d in batch:
                 by_digest[d]["manifest_status"] = "unreadable"
@@ -242,8 +286,9 @@ def read_manifests_of(u: Unit, ecr, name: str, images: list[dict]):
             row["manifest_status"] = parsed.status
             row["manifest_size_bytes"] = parsed.size_bytes
             if parsed.status != "present":
-                u.error("BatchGetImage", "InvalidManifest", "invalid_data", f"{digest}: {parsed.problem}",
-                        name)
+                u.error(
+                    "BatchGetImage", "InvalidManifest", "invalid_data", f"{digest}: {parsed.problem}", name
+                )
                 continue
             row["config_media_type"] = parsed.config_media_type
             row["artifact_type"] = parsed.artifact_type
@@ -252,8 +297,13 @@ def read_manifests_of(u: Unit, ecr, name: str, images: list[dict]):
         for d in batch:
             if d not in answered:
                 by_digest[d]["manifest_status"] = "unreadable"
-                u.error("BatchGetImage", "MissingFromAnswer", "error",
-                        f"{d}: neither a manifest nor a failure was returned", name)
+                u.error(
+                    "BatchGetImage",
+                    "MissingFromAnswer",
+                    "error",
+                    f"{d}: neither a manifest nor a failure was returned",
+                    name,
+                )
     if problems:
         u.invalid(reads.BATCH_GET_IMAGE.operation, problems, name)
     return sent, layers, edges

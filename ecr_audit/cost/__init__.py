@@ -3,6 +3,7 @@ cleanup or archiving would save. Pure functions of an Inventory; prices from `da
 
 Units: bytes; GB = 2^30 bytes; USD per GB-month as AWS bills storage.
 """
+
 from .archive import archive_advice, archive_candidates
 from .prices import BYTES_PER_GB, load_prices
 from .reconcile import read_billed, reconcile
@@ -10,5 +11,19 @@ from .rollup import basis_summary, rollup, top
 from .savings import freed, savings, savings_totals
 from .storage import image_roles, storage
 
-__all__ = ["BYTES_PER_GB", "archive_advice", "basis_summary", "archive_candidates", "freed", "image_roles", "load_prices",
-           "read_billed", "reconcile", "rollup", "savings", "savings_totals", "storage", "top"]
+__all__ = [
+    "BYTES_PER_GB",
+    "archive_advice",
+    "basis_summary",
+    "archive_candidates",
+    "freed",
+    "image_roles",
+    "load_prices",
+    "read_billed",
+    "reconcile",
+    "rollup",
+    "savings",
+    "savings_totals",
+    "storage",
+    "top",
+]

@@ -7,15 +7,17 @@ if the discount above it outweighs the restore fees. Whether the 150 TB is count
 and region or across the whole bill is not documented: `scope` chooses, and the answer says
 which was assumed. Every assumption is a column.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from ..blobs import IMAGE_KEY, REPO_KEY
-from . import prices as _prices
 from ..keys import REPOSITORY_ID, coded
-from .storage import image_flags, repository_basis, storage as _storage
+from . import prices as _prices
+from .storage import image_flags, repository_basis
+from .storage import storage as _storage
 
 SCOPES = {"account_region": ["account_id", "region"], "region": ["region"]}
 
@@ -52,9 +54,16 @@ def _archive_cost(gb, limit_gb, low, high):
     return np.minimum(gb, limit_gb) * low + np.maximum(gb - limit_gb, 0) * high
 
 
-def archive_advice(inv, prices=None, unused_days: int = 90, scope: str = "account_region",
-                   restored_fraction_per_year: float = 0.10, candidates: pd.DataFrame | None = None,
-                   as_of=None, storage: pd.DataFrame | None = None) -> pd.DataFrame:
+def archive_advice(
+    inv,
+    prices=None,
+    unused_days: int = 90,
+    scope: str = "account_region",
+    restored_fraction_per_year: float = 0.10,
+    candidates: pd.DataFrame | None = None,
+    as_of=None,
+    storage: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per billing scope (account × region, or region org-wide): would archiving pay?
 
     Moved bytes are the blobs of the candidate images that no other active image of the same
@@ -79,18 +88,31 @@ def archive_advice(inv, prices=None, unused_days: int = 90, scope: str = "accoun
     layers = enc.layers[enc.layers["image_row"] >= 0]
     active_layers = layers[~flags["is_archived"].to_numpy()[layers["image_row"].to_numpy()]]
     exact = enc.decode(enc.freed(active_layers, rows))[REPO_KEY + ["freed_bytes"]]
-    per_repo = enc.decode(cand.assign(_b=cand["size_bytes"].where(~cand["is_index"], 0))
-                          .groupby(REPOSITORY_ID, observed=True).agg(_bound=("_b", "sum"), _images=("_b", "size"))
-                          .reset_index())
+    per_repo = enc.decode(
+        cand.assign(_b=cand["size_bytes"].where(~cand["is_index"], 0))
+        .groupby(REPOSITORY_ID, observed=True)
+        .agg(_bound=("_b", "sum"), _images=("_b", "size"))
+        .reset_index()
+    )
     repo = per_repo.merge(exact, on=REPO_KEY, how="left").merge(basis, on=REPO_KEY, how="left")
     is_exact = repo["basis"].eq("exact")
     repo["moved_bytes"] = repo["freed_bytes"].fillna(0).astype("int64").where(is_exact, repo["_bound"])
     repo["_upper"] = ~is_exact
 
-    current = st.groupby(keys, sort=True).agg(current_archive_bytes=("archive_bytes", "sum"),
-                                             standard_bytes=("standard_bytes", "sum")).reset_index()
-    moved = repo.groupby(keys).agg(candidate_images=("_images", "sum"), moved_bytes=("moved_bytes", "sum"),
-                                   moved_is_upper_bound=("_upper", "any")).reset_index()
+    current = (
+        st.groupby(keys, sort=True)
+        .agg(current_archive_bytes=("archive_bytes", "sum"), standard_bytes=("standard_bytes", "sum"))
+        .reset_index()
+    )
+    moved = (
+        repo.groupby(keys)
+        .agg(
+            candidate_images=("_images", "sum"),
+            moved_bytes=("moved_bytes", "sum"),
+            moved_is_upper_bound=("_upper", "any"),
+        )
+        .reset_index()
+    )
     out = current.merge(moved, on=keys, how="left")
     out["candidate_images"] = out["candidate_images"].fillna(0).astype("int64")
     out["moved_bytes"] = out["moved_bytes"].fillna(0).astype("Int64")
@@ -108,15 +130,20 @@ def archive_advice(inv, prices=None, unused_days: int = 90, scope: str = "accoun
     out["standard_cost_of_moved_usd_per_month"] = mov_gb * std
     out["archive_cost_of_moved_usd_per_month"] = added_archive
     out["restore_fees_usd_per_month"] = mov_gb * restored_fraction_per_year / 12 * price["restore_usd_per_gb"]
-    out["net_saving_usd_per_month"] = (out["standard_cost_of_moved_usd_per_month"] - added_archive
-                                       - out["restore_fees_usd_per_month"])
+    out["net_saving_usd_per_month"] = (
+        out["standard_cost_of_moved_usd_per_month"] - added_archive - out["restore_fees_usd_per_month"]
+    )
     out["minimum_charge_usd"] = added_archive * price["archive_minimum_days"] / 30
     out["archive_tb_after"] = (cur_gb + mov_gb) / _prices.GB_PER_TB
     out["archive_tb_short_of_tier"] = np.maximum(limit - (cur_gb + mov_gb), 0) / _prices.GB_PER_TB
 
     verdict = pd.Series("pays", index=out.index, dtype=object)
-    verdict[out["net_saving_usd_per_month"] <= 0] = "does not pay: restore fees exceed the discount above the tier"
-    verdict[(cur_gb + mov_gb) <= limit] = "does not pay: archive volume stays below the tier, where archive costs the same as standard"
+    verdict[out["net_saving_usd_per_month"] <= 0] = (
+        "does not pay: restore fees exceed the discount above the tier"
+    )
+    verdict[(cur_gb + mov_gb) <= limit] = (
+        "does not pay: archive volume stays below the tier, where archive costs the same as standard"
+    )
     verdict[mov_gb == 0] = "nothing to archive"
     out["verdict"] = verdict
     # Assumptions, stated per row.

@@ -8,6 +8,7 @@ Units: USD per GB-month as AWS bills it. AWS meters storage in byte-hours
 Regions missing from the table are priced at the default region (us-east-1) and flagged
 `price_basis = "assumed"`, never silently.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-BYTES_PER_GB = 2 ** 30
+BYTES_PER_GB = 2**30
 GB_PER_TB = 1024
 
 PRICE_COLUMNS = [
     "standard_usd_per_gb_month",
-    "archive_usd_per_gb_month",              # archive tier up to the limit (first 150 TB-month)
+    "archive_usd_per_gb_month",  # archive tier up to the limit (first 150 TB-month)
     "archive_above_limit_usd_per_gb_month",  # archive tier above the limit
     "archive_tier_limit_gb",
     "restore_usd_per_gb",
@@ -39,19 +40,23 @@ def _from_document(doc: dict) -> pd.DataFrame:
     limit_gb = float(archive.get("tier_limit_tb", 150)) * GB_PER_TB
     rows = []
     for region, p in doc.get("regions", {}).items():
-        rows.append({
-            "region": region,
-            "standard_usd_per_gb_month": p.get("standard_usd_per_gb_month"),
-            "archive_usd_per_gb_month": p.get("archive_usd_per_gb_month"),
-            "archive_above_limit_usd_per_gb_month": p.get("archive_above_limit_usd_per_gb_month"),
-            "archive_tier_limit_gb": p.get("archive_tier_limit_gb", limit_gb),
-            "restore_usd_per_gb": p.get("restore_usd_per_gb"),
-            "archive_minimum_days": p.get("archive_minimum_days", archive.get("minimum_storage_days", 90)),
-            "as_of": p.get("as_of", doc.get("as_of")),
-            "source": p.get("source", ""),
-            "assumed_fields": ", ".join(p.get("assumed_fields") or []),
-            "note": p.get("note", ""),
-        })
+        rows.append(
+            {
+                "region": region,
+                "standard_usd_per_gb_month": p.get("standard_usd_per_gb_month"),
+                "archive_usd_per_gb_month": p.get("archive_usd_per_gb_month"),
+                "archive_above_limit_usd_per_gb_month": p.get("archive_above_limit_usd_per_gb_month"),
+                "archive_tier_limit_gb": p.get("archive_tier_limit_gb", limit_gb),
+                "restore_usd_per_gb": p.get("restore_usd_per_gb"),
+                "archive_minimum_days": p.get(
+                    "archive_minimum_days", archive.get("minimum_storage_days", 90)
+                ),
+                "as_of": p.get("as_of", doc.get("as_of")),
+                "source": p.get("source", ""),
+                "assumed_fields": ", ".join(p.get("assumed_fields") or []),
+                "note": p.get("note", ""),
+            }
+        )
     return _table(pd.DataFrame(rows), doc.get("default_region", "us-east-1"), doc.get("as_of"))
 
 
@@ -75,8 +80,10 @@ def _apply_overrides(table: pd.DataFrame, overrides, source: str) -> pd.DataFram
         given = value if isinstance(value, dict) else {"standard_usd_per_gb_month": value}
         unknown = set(given) - set(PRICE_COLUMNS + TEXT_COLUMNS)
         if unknown:
-            raise ValueError(f"price override for {region!r} has unknown fields {sorted(unknown)}; "
-                             f"known: {PRICE_COLUMNS + TEXT_COLUMNS}")
+            raise ValueError(
+                f"price override for {region!r} has unknown fields {sorted(unknown)}; "
+                f"known: {PRICE_COLUMNS + TEXT_COLUMNS}"
+            )
         row.update(given)
         if "source" not in given:
             row["source"] = source
@@ -86,8 +93,12 @@ def _apply_overrides(table: pd.DataFrame, overrides, source: str) -> pd.DataFram
             filled = sorted(set(PRICE_COLUMNS) - set(given))
             row["note"] = f"{', '.join(filled)} taken from {table.attrs['default_region']}"
         rows[region] = row
-    merged = pd.concat([table.drop(index=[r for r in rows if r in table.index]),
-                        pd.DataFrame.from_dict(rows, orient="index")])
+    merged = pd.concat(
+        [
+            table.drop(index=[r for r in rows if r in table.index]),
+            pd.DataFrame.from_dict(rows, orient="index"),
+        ]
+    )
     merged.index.name = "region"
     return _table(merged.reset_index(), table.attrs["default_region"], table.attrs.get("as_of"))
 
@@ -96,10 +107,14 @@ def _read_file(path: Path, table: pd.DataFrame) -> pd.DataFrame:
     if path.suffix.lower() == ".csv":
         df = pd.read_csv(path, dtype={"region": str})
         if "region" not in df.columns or "standard_usd_per_gb_month" not in df.columns:
-            raise ValueError(f"{path}: a price CSV needs columns region, standard_usd_per_gb_month "
-                             f"(optional: {', '.join(PRICE_COLUMNS[1:] + TEXT_COLUMNS)})")
-        overrides = {r["region"]: {k: v for k, v in r.items() if k != "region" and pd.notna(v)}
-                     for r in df.to_dict("records")}
+            raise ValueError(
+                f"{path}: a price CSV needs columns region, standard_usd_per_gb_month "
+                f"(optional: {', '.join(PRICE_COLUMNS[1:] + TEXT_COLUMNS)})"
+            )
+        overrides = {
+            r["region"]: {k: v for k, v in r.items() if k != "region" and pd.notna(v)}
+            for r in df.to_dict("records")
+        }
         return _apply_overrides(table, overrides, source=str(path))
     doc = json.loads(path.read_text())
     if "regions" in doc:  # a full table in the shipped format replaces the shipped one
@@ -154,13 +169,18 @@ def for_regions(regions: pd.Series, prices) -> pd.DataFrame:
     # A minimal user table may give only the standard price: archive then costs the same,
     # with no cheaper tier, and the restore fee is unknown.
     std = out["standard_usd_per_gb_month"]
-    defaults = {"archive_usd_per_gb_month": std, "archive_above_limit_usd_per_gb_month": std,
-                "archive_tier_limit_gb": float("inf"), "restore_usd_per_gb": float("nan"),
-                "archive_minimum_days": 90.0}
+    defaults = {
+        "archive_usd_per_gb_month": std,
+        "archive_above_limit_usd_per_gb_month": std,
+        "archive_tier_limit_gb": float("inf"),
+        "restore_usd_per_gb": float("nan"),
+        "archive_minimum_days": 90.0,
+    }
     for col, value in defaults.items():
         if col not in out.columns:
             out[col] = value
     out["price_basis"] = listed.map({True: "listed", False: "assumed"}).astype("string")
     out["price_note"] = pd.Series("", index=regions.index, dtype="string").where(
-        listed, f"region not in price table: {default_region} price used")
+        listed, f"region not in price table: {default_region} price used"
+    )
     return out

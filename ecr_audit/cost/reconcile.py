@@ -15,6 +15,7 @@
 Pick the month that matches the snapshot: the estimate is "if storage stays as collected for a
 month", the bill is what a past month's average storage cost.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,13 @@ from pathlib import Path
 import pandas as pd
 
 ALIASES = {
-    "account_id": ["line_item_usage_account_id", "usage_account_id", "linked_account_id", "linked_account",
-                   "account_id"],
+    "account_id": [
+        "line_item_usage_account_id",
+        "usage_account_id",
+        "linked_account_id",
+        "linked_account",
+        "account_id",
+    ],
     "region": ["product_region_code", "product_region", "region"],
     "usage_type": ["line_item_usage_type", "usage_type"],
     "cost": ["line_item_unblended_cost", "unblended_cost", "cost_usd", "cost"],
@@ -36,7 +42,9 @@ STORAGE_USAGE = re.compile(r"storage.*bytehrs", re.IGNORECASE)
 
 def _snake(name: str) -> str:
     parts = str(name).strip().split("/")
-    snake = [re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", p).lower().replace(" ", "_").replace("-", "_") for p in parts]
+    snake = [
+        re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", p).lower().replace(" ", "_").replace("-", "_") for p in parts
+    ]
     return "_".join(snake)
 
 
@@ -49,21 +57,28 @@ def read_billed(billed) -> pd.DataFrame:
         cols[want] = next((n for n in names if n in df.columns), None)
     for need in ("account_id", "region", "cost"):
         if cols[need] is None:
-            raise ValueError(f"billed export has no {need} column (accepted: {ALIASES[need]}); "
-                             f"columns seen: {list(df.columns)}")
+            raise ValueError(
+                f"billed export has no {need} column (accepted: {ALIASES[need]}); "
+                f"columns seen: {list(df.columns)}"
+            )
     if cols["product"]:
         df = df[df[cols["product"]].astype(str) == "AmazonECR"]
     if cols["usage_type"]:
         df = df[df[cols["usage_type"]].astype(str).str.contains(STORAGE_USAGE)]
     account = df[cols["account_id"]].astype(str).str.strip()
     account = account.where(~account.str.fullmatch(r"\d{1,12}"), account.str.zfill(12))
-    out = pd.DataFrame({
-        "account_id": account,
-        "region": df[cols["region"]].astype(str).str.strip(),
-        "billed_usd": pd.to_numeric(df[cols["cost"]], errors="coerce"),
-        "billed_gb_month": (pd.to_numeric(df[cols["usage"]], errors="coerce") if cols["usage"]
-                            else pd.Series(float("nan"), index=df.index)),
-    })
+    out = pd.DataFrame(
+        {
+            "account_id": account,
+            "region": df[cols["region"]].astype(str).str.strip(),
+            "billed_usd": pd.to_numeric(df[cols["cost"]], errors="coerce"),
+            "billed_gb_month": (
+                pd.to_numeric(df[cols["usage"]], errors="coerce")
+                if cols["usage"]
+                else pd.Series(float("nan"), index=df.index)
+            ),
+        }
+    )
     return out.groupby(["account_id", "region"], as_index=False).sum(min_count=1)
 
 
@@ -71,20 +86,38 @@ def reconcile(storage: pd.DataFrame, billed) -> pd.DataFrame:
     """Estimate vs billed per account × region: both costs, GB, the difference and a status
     (matched | not_in_bill | not_collected)."""
     bill = read_billed(billed)
-    est = storage.assign(_bound=storage["is_upper_bound"], _und=storage["basis"].eq("undetermined")).groupby(
-        ["account_id", "region"], as_index=False).agg(
-        estimated_usd_per_month=("cost_usd_per_month", "sum"),
-        estimated_bytes=("billable_bytes", "sum"),
-        repositories=("repository_name", "size"),
-        repositories_upper_bound=("_bound", "sum"),
-        repositories_undetermined=("_und", "sum"))
-    est["estimated_gb"] = est["estimated_bytes"].astype(float) / 2 ** 30
+    est = (
+        storage.assign(_bound=storage["is_upper_bound"], _und=storage["basis"].eq("undetermined"))
+        .groupby(["account_id", "region"], as_index=False)
+        .agg(
+            estimated_usd_per_month=("cost_usd_per_month", "sum"),
+            estimated_bytes=("billable_bytes", "sum"),
+            repositories=("repository_name", "size"),
+            repositories_upper_bound=("_bound", "sum"),
+            repositories_undetermined=("_und", "sum"),
+        )
+    )
+    est["estimated_gb"] = est["estimated_bytes"].astype(float) / 2**30
     out = est.merge(bill, on=["account_id", "region"], how="outer", indicator=True)
-    out["status"] = out["_merge"].map({"both": "matched", "left_only": "not_in_bill",
-                                       "right_only": "not_collected"}).astype(object)
+    out["status"] = (
+        out["_merge"]
+        .map({"both": "matched", "left_only": "not_in_bill", "right_only": "not_collected"})
+        .astype(object)
+    )
     out["difference_usd"] = out["estimated_usd_per_month"] - out["billed_usd"]
     out["difference_pct"] = 100 * out["difference_usd"] / out["billed_usd"].where(out["billed_usd"] != 0)
-    cols = ["account_id", "region", "status", "estimated_usd_per_month", "billed_usd", "difference_usd",
-            "difference_pct", "estimated_gb", "billed_gb_month", "repositories", "repositories_upper_bound",
-            "repositories_undetermined"]
+    cols = [
+        "account_id",
+        "region",
+        "status",
+        "estimated_usd_per_month",
+        "billed_usd",
+        "difference_usd",
+        "difference_pct",
+        "estimated_gb",
+        "billed_gb_month",
+        "repositories",
+        "repositories_upper_bound",
+        "repositories_undetermined",
+    ]
     return out[cols].sort_values(["account_id", "region"], kind="stable").reset_index(drop=True)

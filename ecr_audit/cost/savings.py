@@ -8,21 +8,35 @@ ECR refuses to delete an index child while a kept index still lists it
 nothing. Deleting archived images before their 90 days still incurs the rest of the minimum
 charge once; the monthly saving is unaffected.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from ..blobs import IMAGE_KEY, REPO_KEY
-from . import prices as _prices
 from ..keys import REPOSITORY_ID, Coded, coded
+from . import prices as _prices
 from .storage import image_flags, repository_basis
 
-
-COLUMNS = ["option"] + REPO_KEY + [
-    "images_removed", "images_blocked", "basis", "freed_bytes", "freed_blobs", "freed_standard_bytes",
-    "freed_archive_bytes", "cost_usd_per_month_freed", "freed_bytes_upper_bound", "cost_usd_per_month_upper_bound",
-    "price_basis", "reason"]
+COLUMNS = (
+    ["option"]
+    + REPO_KEY
+    + [
+        "images_removed",
+        "images_blocked",
+        "basis",
+        "freed_bytes",
+        "freed_blobs",
+        "freed_standard_bytes",
+        "freed_archive_bytes",
+        "cost_usd_per_month_freed",
+        "freed_bytes_upper_bound",
+        "cost_usd_per_month_upper_bound",
+        "price_basis",
+        "reason",
+    ]
+)
 
 
 def _blocked_rows(inv, enc: Coded, removed_rows: np.ndarray) -> np.ndarray:
@@ -41,8 +55,14 @@ def _blocked_rows(inv, enc: Coded, removed_rows: np.ndarray) -> np.ndarray:
     return held[is_removed[held]]
 
 
-def freed(inv, removed: pd.DataFrame, prices=None, flags: pd.DataFrame | None = None,
-          basis: pd.DataFrame | None = None, enc: Coded | None = None) -> pd.DataFrame:
+def freed(
+    inv,
+    removed: pd.DataFrame,
+    prices=None,
+    flags: pd.DataFrame | None = None,
+    basis: pd.DataFrame | None = None,
+    enc: Coded | None = None,
+) -> pd.DataFrame:
     """One row per repository with removed images: what deleting `removed` frees.
 
     `removed` needs account_id, region, repository_name, image_digest (other columns ignored;
@@ -68,15 +88,27 @@ def freed(inv, removed: pd.DataFrame, prices=None, flags: pd.DataFrame | None = 
     else:
         standard = everything
 
-    out = enc.decode(sel.groupby(REPOSITORY_ID, observed=True).agg(
-        images_removed=("is_blocked", "size"), images_blocked=("is_blocked", "sum")).reset_index())
-    bound = enc.decode(deletable.assign(_b=deletable["size_bytes"].where(~deletable["is_index"], 0))
-                       .groupby(REPOSITORY_ID, observed=True).agg(freed_bytes_upper_bound=("_b", "sum")).reset_index())
-    out = (out.merge(bound, on=REPO_KEY, how="left")
-              .merge(enc.decode(everything), on=REPO_KEY, how="left")
-              .merge(enc.decode(standard)[REPO_KEY + ["freed_bytes"]].rename(columns={"freed_bytes": "_std"}),
-                     on=REPO_KEY, how="left")
-              .merge(basis, on=REPO_KEY, how="left"))
+    out = enc.decode(
+        sel.groupby(REPOSITORY_ID, observed=True)
+        .agg(images_removed=("is_blocked", "size"), images_blocked=("is_blocked", "sum"))
+        .reset_index()
+    )
+    bound = enc.decode(
+        deletable.assign(_b=deletable["size_bytes"].where(~deletable["is_index"], 0))
+        .groupby(REPOSITORY_ID, observed=True)
+        .agg(freed_bytes_upper_bound=("_b", "sum"))
+        .reset_index()
+    )
+    out = (
+        out.merge(bound, on=REPO_KEY, how="left")
+        .merge(enc.decode(everything), on=REPO_KEY, how="left")
+        .merge(
+            enc.decode(standard)[REPO_KEY + ["freed_bytes"]].rename(columns={"freed_bytes": "_std"}),
+            on=REPO_KEY,
+            how="left",
+        )
+        .merge(basis, on=REPO_KEY, how="left")
+    )
     exact = out["basis"].eq("exact")
     for col in ["freed_bytes", "freed_blobs", "_std", "freed_bytes_upper_bound"]:
         out[col] = out[col].fillna(0).astype("int64").astype("Int64")
@@ -86,15 +118,18 @@ def freed(inv, removed: pd.DataFrame, prices=None, flags: pd.DataFrame | None = 
     out["freed_archive_bytes"] = out["freed_bytes"] - out["freed_standard_bytes"]
     out["basis"] = out["basis"].where(exact, "undetermined")
     out["reason"] = pd.Series("", index=out.index, dtype=object).where(
-        exact, "manifests not read for every image in the repository: kept images may share these blobs")
+        exact, "manifests not read for every image in the repository: kept images may share these blobs"
+    )
 
     price = _prices.for_regions(out["region"], prices)
     gb = _prices.BYTES_PER_GB
     out["cost_usd_per_month_freed"] = (
         out["freed_standard_bytes"].astype(float) / gb * price["standard_usd_per_gb_month"]
-        + out["freed_archive_bytes"].astype(float) / gb * price["archive_usd_per_gb_month"])
+        + out["freed_archive_bytes"].astype(float) / gb * price["archive_usd_per_gb_month"]
+    )
     out["cost_usd_per_month_upper_bound"] = (
-        out["freed_bytes_upper_bound"].astype(float) / gb * price["standard_usd_per_gb_month"])
+        out["freed_bytes_upper_bound"].astype(float) / gb * price["standard_usd_per_gb_month"]
+    )
     out["price_basis"] = price["price_basis"]
     return out[COLUMNS[1:]]
 
@@ -111,11 +146,13 @@ def default_removals(inv, stale_days: int = 90, lifecycle_policy=None) -> tuple[
     found, unavailable = {}, {}
     try:
         from ..images import orphans
+
         found["orphans"] = orphans(inv)
     except ImportError as exc:
         unavailable["orphans"] = f"ecr_audit.images.orphans not available ({exc})"
     try:
         from ..images import stale
+
         found[f"stale_{stale_days}d"] = _only_stale(stale(inv, days=stale_days))
     except ImportError as exc:
         unavailable[f"stale_{stale_days}d"] = f"ecr_audit.images.stale not available ({exc})"
@@ -144,8 +181,13 @@ def _expired(sim: pd.DataFrame) -> pd.DataFrame:
     return sim
 
 
-def savings(inv, removals: dict[str, pd.DataFrame] | None = None, prices=None,
-            stale_days: int = 90, lifecycle_policy=None) -> pd.DataFrame:
+def savings(
+    inv,
+    removals: dict[str, pd.DataFrame] | None = None,
+    prices=None,
+    stale_days: int = 90,
+    lifecycle_policy=None,
+) -> pd.DataFrame:
     """One row per cleanup option × repository: images removed, bytes and USD/month freed.
 
     `removals`: {option name: frame with account_id, region, repository_name, image_digest}.
@@ -163,16 +205,28 @@ def savings(inv, removals: dict[str, pd.DataFrame] | None = None, prices=None,
     for name, frame in removals.items():
         part = freed(inv, _as_removals(frame, name), prices, flags, basis, enc)
         if part.empty:  # the option removes nothing: say so rather than vanish
-            part = pd.DataFrame([{"option": name, "basis": "nothing_to_remove", "images_removed": 0,
-                                  "images_blocked": 0, "freed_bytes": 0, "freed_blobs": 0,
-                                  "cost_usd_per_month_freed": 0.0, "freed_bytes_upper_bound": 0,
-                                  "reason": "no image selected"}])
+            part = pd.DataFrame(
+                [
+                    {
+                        "option": name,
+                        "basis": "nothing_to_remove",
+                        "images_removed": 0,
+                        "images_blocked": 0,
+                        "freed_bytes": 0,
+                        "freed_blobs": 0,
+                        "cost_usd_per_month_freed": 0.0,
+                        "freed_bytes_upper_bound": 0,
+                        "reason": "no image selected",
+                    }
+                ]
+            )
         parts.append(part.assign(option=name))
     for name, why in unavailable.items():
         parts.append(pd.DataFrame([{"option": name, "basis": "unavailable", "reason": why}]))
     if not parts:
         return freed(inv, inv.images[IMAGE_KEY].iloc[:0], prices, flags, basis, enc).assign(
-            option=pd.Series(dtype=object))
+            option=pd.Series(dtype=object)
+        )
     out = pd.concat(parts, ignore_index=True)
     return out.reindex(columns=COLUMNS)
 
@@ -180,18 +234,22 @@ def savings(inv, removals: dict[str, pd.DataFrame] | None = None, prices=None,
 def savings_totals(savings_frame: pd.DataFrame) -> pd.DataFrame:
     """Per option: repositories, images, freed bytes and USD/month where determined, and how
     much is undetermined (with its upper bound)."""
-    df = savings_frame.assign(_undetermined=savings_frame["basis"].eq("undetermined"),
-                              _unavailable=savings_frame["basis"].eq("unavailable"))
+    df = savings_frame.assign(
+        _undetermined=savings_frame["basis"].eq("undetermined"),
+        _unavailable=savings_frame["basis"].eq("unavailable"),
+    )
     und = df[df["_undetermined"]]
     g = df[~df["_unavailable"]].groupby("option", sort=False)
-    out = pd.DataFrame({
-        "repositories": g["repository_name"].count(),
-        "images_removed": g["images_removed"].sum(),
-        "images_blocked": g["images_blocked"].sum(),
-        "freed_bytes": g["freed_bytes"].sum(),
-        "cost_usd_per_month_freed": g["cost_usd_per_month_freed"].sum(),
-        "repositories_undetermined": g["_undetermined"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "repositories": g["repository_name"].count(),
+            "images_removed": g["images_removed"].sum(),
+            "images_blocked": g["images_blocked"].sum(),
+            "freed_bytes": g["freed_bytes"].sum(),
+            "cost_usd_per_month_freed": g["cost_usd_per_month_freed"].sum(),
+            "repositories_undetermined": g["_undetermined"].sum(),
+        }
+    )
     out["undetermined_upper_bound_bytes"] = und.groupby("option")["freed_bytes_upper_bound"].sum()
     out["undetermined_upper_bound_bytes"] = out["undetermined_upper_bound_bytes"].fillna(0).astype("Int64")
     out = out.reset_index()

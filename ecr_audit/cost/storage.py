@@ -16,14 +16,15 @@ an active and an archived image is not documented; this is our assumption.
 Archive bytes are priced at the first archive tier here (the same as standard up to 150 TB);
 the tiering across a whole account or bill is in `archive_advice`.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from ..blobs import IMAGE_KEY, REPO_KEY
-from . import prices as _prices
 from ..keys import REPOSITORY_ID, Coded, coded
+from . import prices as _prices
 
 INDEX_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -51,7 +52,7 @@ def _fallback_roles(inv) -> pd.Series:
     untagged = tags.map(len).eq(0).to_numpy()
     unread = ~img["manifest_status"].eq("present").fillna(False).to_numpy()
     role = pd.Series("image", index=img.index, dtype=object)
-    role[untagged & unread] = "undetermined"          # could be an index child we cannot see
+    role[untagged & unread] = "undetermined"  # could be an index child we cannot see
     role[img["subject_digest"].notna().to_numpy()] = "referrer"
     role[is_sig] = "signature"
     role[key.isin(child_keys)] = "index_child"
@@ -71,14 +72,20 @@ def image_roles(inv, roles: pd.DataFrame | None = None) -> tuple[pd.Series, str]
         except ImportError:
             return _fallback_roles(inv), "fallback"
         # The cached classification is row-aligned with inv.images by construction.
-        return pd.Series(_classify(inv)[0]["role"].to_numpy(), index=inv.images.index, dtype=object), \
-            "images.classify"
+        return pd.Series(
+            _classify(inv)[0]["role"].to_numpy(), index=inv.images.index, dtype=object
+        ), "images.classify"
     img = inv.images
-    if len(roles) == len(img) and roles[IMAGE_KEY].reset_index(drop=True).equals(img[IMAGE_KEY].reset_index(drop=True)):
+    if len(roles) == len(img) and roles[IMAGE_KEY].reset_index(drop=True).equals(
+        img[IMAGE_KEY].reset_index(drop=True)
+    ):
         return pd.Series(roles["role"].to_numpy(), index=img.index, dtype=object), "images.classify"
-    merged = img[IMAGE_KEY].merge(roles[IMAGE_KEY + ["role"]].drop_duplicates(IMAGE_KEY), on=IMAGE_KEY, how="left")
-    return pd.Series(merged["role"].fillna("undetermined").to_numpy(), index=img.index, dtype=object), \
-        "images.classify"
+    merged = img[IMAGE_KEY].merge(
+        roles[IMAGE_KEY + ["role"]].drop_duplicates(IMAGE_KEY), on=IMAGE_KEY, how="left"
+    )
+    return pd.Series(
+        merged["role"].fillna("undetermined").to_numpy(), index=img.index, dtype=object
+    ), "images.classify"
 
 
 def image_flags(inv, enc: Coded | None = None) -> pd.DataFrame:
@@ -114,8 +121,9 @@ def _by_repo(enc: Coded, frame: pd.DataFrame, aggs: dict) -> pd.DataFrame:
 
 def repository_basis(inv, flags: pd.DataFrame, enc: Coded) -> pd.DataFrame:
     """REPO_KEY + basis (exact | partial | estimate | undetermined) for every repository."""
-    counts = _by_repo(enc, flags.assign(_n=~flags["is_index"]),
-                      {"_n": ("_n", "sum"), "_m": ("needs_estimate", "sum")})
+    counts = _by_repo(
+        enc, flags.assign(_n=~flags["is_index"]), {"_n": ("_n", "sum"), "_m": ("needs_estimate", "sum")}
+    )
     repos = _repositories(inv).merge(counts, on=REPO_KEY, how="left").fillna({"_n": 0, "_m": 0})
     basis = pd.Series("exact", index=repos.index, dtype=object)
     basis[(repos["_m"] > 0) & (repos["_m"] < repos["_n"])] = "partial"
@@ -141,16 +149,24 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
     flags["_est"] = est
     flags["_est_archive"] = est.where(flags["is_archived"], 0)
 
-    agg = _by_repo(enc, flags, {
-        "images_total": ("is_index", "size"),
-        "images_without_manifest": ("needs_estimate", "sum"),
-        "images_archived": ("is_archived", "sum"),
-        "reported_bytes": ("size_bytes", "sum"),
-        "estimated_bytes": ("_est", "sum"),
-        "_est_archive": ("_est_archive", "sum"),
-    })
-    by_role = (flags.groupby([REPOSITORY_ID, "role"], observed=False, sort=False).size()
-               .unstack("role").reindex(columns=list(ROLES), fill_value=0))
+    agg = _by_repo(
+        enc,
+        flags,
+        {
+            "images_total": ("is_index", "size"),
+            "images_without_manifest": ("needs_estimate", "sum"),
+            "images_archived": ("is_archived", "sum"),
+            "reported_bytes": ("size_bytes", "sum"),
+            "estimated_bytes": ("_est", "sum"),
+            "_est_archive": ("_est_archive", "sum"),
+        },
+    )
+    by_role = (
+        flags.groupby([REPOSITORY_ID, "role"], observed=False, sort=False)
+        .size()
+        .unstack("role")
+        .reindex(columns=list(ROLES), fill_value=0)
+    )
     by_role.columns = [f"images_{r}" for r in by_role.columns]
     by_role = enc.decode(by_role.reset_index())
     agg = agg.merge(by_role, on=REPO_KEY, how="left")
@@ -162,12 +178,16 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
     if in_active.all():  # the usual case: archived images' manifests cannot be read, so no layers
         active = exact.rename(columns={"unique_bytes": "_unique_standard"})
     else:
-        active = _by_repo(enc, layers[in_active].drop_duplicates("pair"), {"_unique_standard": ("size_bytes", "sum")})
+        active = _by_repo(
+            enc, layers[in_active].drop_duplicates("pair"), {"_unique_standard": ("size_bytes", "sum")}
+        )
 
     out = repository_basis(inv, flags, enc)
-    out = (out.merge(agg, on=REPO_KEY, how="left")
-              .merge(exact, on=REPO_KEY, how="left")
-              .merge(active, on=REPO_KEY, how="left"))
+    out = (
+        out.merge(agg, on=REPO_KEY, how="left")
+        .merge(exact, on=REPO_KEY, how="left")
+        .merge(active, on=REPO_KEY, how="left")
+    )
     counts = ["images_total", "images_without_manifest", "images_archived"] + [f"images_{r}" for r in ROLES]
     out[counts] = out[counts].fillna(0).astype("int64")
     for col in ["reported_bytes", "estimated_bytes", "_est_archive", "unique_bytes", "_unique_standard"]:
@@ -181,22 +201,45 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
     unique_archive = out["unique_bytes"].fillna(0) - out["_unique_standard"]
     out["archive_bytes"] = (unique_archive + out["_est_archive"]).where(determined)
     out["standard_bytes"] = out["billable_bytes"] - out["archive_bytes"]
-    out["reported_to_billable_ratio"] = (out["reported_bytes"].astype(float)
-                                         / out["billable_bytes"].astype(float).where(out["billable_bytes"] > 0))
+    out["reported_to_billable_ratio"] = out["reported_bytes"].astype(float) / out["billable_bytes"].astype(
+        float
+    ).where(out["billable_bytes"] > 0)
 
     price = _prices.for_regions(out["region"], prices)
     out["standard_usd_per_gb_month"] = price["standard_usd_per_gb_month"]
     out["archive_usd_per_gb_month"] = price["archive_usd_per_gb_month"]
     out["cost_usd_per_month"] = (
         out["standard_bytes"].astype(float) / _prices.BYTES_PER_GB * out["standard_usd_per_gb_month"]
-        + out["archive_bytes"].astype(float) / _prices.BYTES_PER_GB * out["archive_usd_per_gb_month"])
+        + out["archive_bytes"].astype(float) / _prices.BYTES_PER_GB * out["archive_usd_per_gb_month"]
+    )
     out["price_basis"] = price["price_basis"]
     out["price_note"] = price["price_note"]
-    out = out.merge(inv.accounts[["account_id", "ou_path"]].drop_duplicates("account_id"), on="account_id", how="left")
+    out = out.merge(
+        inv.accounts[["account_id", "ou_path"]].drop_duplicates("account_id"), on="account_id", how="left"
+    )
 
-    cols = (REPO_KEY + ["ou_path", "basis", "is_upper_bound", "billable_bytes", "unique_bytes",
-            "estimated_bytes", "reported_bytes", "reported_to_billable_ratio", "standard_bytes",
-            "archive_bytes", "cost_usd_per_month", "standard_usd_per_gb_month", "archive_usd_per_gb_month",
-            "price_basis", "price_note", "images_total", "images_without_manifest", "images_archived"]
-            + [f"images_{r}" for r in ROLES])
+    cols = (
+        REPO_KEY
+        + [
+            "ou_path",
+            "basis",
+            "is_upper_bound",
+            "billable_bytes",
+            "unique_bytes",
+            "estimated_bytes",
+            "reported_bytes",
+            "reported_to_billable_ratio",
+            "standard_bytes",
+            "archive_bytes",
+            "cost_usd_per_month",
+            "standard_usd_per_gb_month",
+            "archive_usd_per_gb_month",
+            "price_basis",
+            "price_note",
+            "images_total",
+            "images_without_manifest",
+            "images_archived",
+        ]
+        + [f"images_{r}" for r in ROLES]
+    )
     return out[cols].sort_values(REPO_KEY, kind="stable").reset_index(drop=True)

@@ -1,4 +1,5 @@
 """ECR lifecycle policies: parse and validate (`policy`), simulate (`simulate`), lint (`lint`)."""
+
 from .lint import lint
 from .policy import Policy, Problem, Rule, parse, validate
 from .simulate import simulate, summary

@@ -4,6 +4,7 @@ One row per finding: finding_id (`ecr_<resource>_<condition>`), severity (high |
 info), account_id, region, repository_name, rule_priority, message. Static checks read the policy
 text; data checks read the images of the repository. "Could not look" is reported as such.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -42,32 +43,65 @@ def shadowed_by(rule: Rule, higher: Rule) -> bool:
 
 
 def _row(fid, sev, key, prio, msg) -> dict:
-    return {"finding_id": fid, "severity": sev, **dict(zip(REPO_KEY, key)), "rule_priority": prio, "message": msg}
+    return {
+        "finding_id": fid,
+        "severity": sev,
+        **dict(zip(REPO_KEY, key)),
+        "rule_priority": prio,
+        "message": msg,
+    }
 
 
 def _repository_findings(inv, rows: list[dict]) -> dict[tuple, object]:
     repos = inv.repositories
     pol = inv.lifecycle_policies
     has_policy = set(map(tuple, pol[REPO_KEY].itertuples(index=False, name=None)))
-    for key, status in zip(repos[REPO_KEY].itertuples(index=False, name=None), repos["lifecycle_policy_status"]):
+    for key, status in zip(
+        repos[REPO_KEY].itertuples(index=False, name=None), repos["lifecycle_policy_status"]
+    ):
         if key in has_policy:
             continue
         if status == "absent":
-            rows.append(_row("ecr_repository_lifecycle_missing", "medium", key, None,
-                             "no lifecycle policy: nothing is ever cleaned up"))
+            rows.append(
+                _row(
+                    "ecr_repository_lifecycle_missing",
+                    "medium",
+                    key,
+                    None,
+                    "no lifecycle policy: nothing is ever cleaned up",
+                )
+            )
         elif status in ("unreadable", "unsupported", "skipped") or pd.isna(status):
-            rows.append(_row("ecr_repository_lifecycle_unreadable", "info", key, None,
-                             f"lifecycle policy could not be read ({status if not pd.isna(status) else 'unknown'})"))
+            rows.append(
+                _row(
+                    "ecr_repository_lifecycle_unreadable",
+                    "info",
+                    key,
+                    None,
+                    f"lifecycle policy could not be read ({status if not pd.isna(status) else 'unknown'})",
+                )
+            )
     parsed = {}
     for key, text in zip(pol[REPO_KEY].itertuples(index=False, name=None), pol["policy_text"]):
         p = parse(text)
         parsed[key] = p
         for prob in p.problems:
-            fid = ("ecr_lifecycle_policy_duplicate_key" if prob.code == "duplicate_key"
-                   else "ecr_lifecycle_policy_invalid" if prob.severity == "error"
-                   else "ecr_lifecycle_policy_questionable")
-            rows.append(_row(fid, "high" if prob.severity == "error" else "low", key, prob.rule_priority,
-                             f"{prob.where}: {prob.message}"))
+            fid = (
+                "ecr_lifecycle_policy_duplicate_key"
+                if prob.code == "duplicate_key"
+                else "ecr_lifecycle_policy_invalid"
+                if prob.severity == "error"
+                else "ecr_lifecycle_policy_questionable"
+            )
+            rows.append(
+                _row(
+                    fid,
+                    "high" if prob.severity == "error" else "low",
+                    key,
+                    prob.rule_priority,
+                    f"{prob.where}: {prob.message}",
+                )
+            )
     return parsed
 
 
@@ -75,6 +109,7 @@ def _repository_findings(inv, rows: list[dict]) -> dict[tuple, object]:
 def ecr_epoch() -> pd.Timestamp:
     """No ECR image predates the ECR API: the date of its version in the botocore model (2015-09-21)."""
     import botocore.session
+
     version = botocore.session.get_session().get_service_model("ecr").metadata["apiVersion"]
     return pd.Timestamp(version, tz="UTC")
 
@@ -94,14 +129,18 @@ def unreachable_age(r: Rule, ref: pd.Timestamp) -> tuple[str, str] | None:
         return None
     epoch = ecr_epoch()
     if r.count_number > (pd.Timestamp.max.tz_localize("UTC") - epoch).days:
-        return "medium", (f"{r.count_type} {r.count_number} days is longer than any date can be represented "
-                          "(past the year 2262): this rule can never act")
+        return "medium", (
+            f"{r.count_type} {r.count_number} days is longer than any date can be represented "
+            "(past the year 2262): this rule can never act"
+        )
     earliest = epoch + pd.Timedelta(days=r.count_number)
     if earliest <= ref:
         return None
-    return "low", (f"{r.count_type} {r.count_number} days: no ECR image can be that old before "
-                   f"{earliest:%Y-%m-%d} (the ECR API dates from {epoch:%Y-%m-%d}); the rule does nothing "
-                   "until then")
+    return "low", (
+        f"{r.count_type} {r.count_number} days: no ECR image can be that old before "
+        f"{earliest:%Y-%m-%d} (the ECR API dates from {epoch:%Y-%m-%d}); the rule does nothing "
+        "until then"
+    )
 
 
 def _static_findings(key, policy, rows, ref):
@@ -116,13 +155,27 @@ def _static_findings(key, policy, rows, ref):
     last = max(r.priority for r in rules)
     for r in rules:
         if r.tag_status == "any" and r.priority != last:
-            rows.append(_row("ecr_lifecycle_rule_any_not_last", "low", key, r.priority,
-                             "a tagStatus any rule should have the highest rulePriority; rules after it "
-                             "can only act on images it does not select"))
+            rows.append(
+                _row(
+                    "ecr_lifecycle_rule_any_not_last",
+                    "low",
+                    key,
+                    r.priority,
+                    "a tagStatus any rule should have the highest rulePriority; rules after it "
+                    "can only act on images it does not select",
+                )
+            )
         for h in rules:
             if shadowed_by(r, h):
-                rows.append(_row("ecr_lifecycle_rule_never_fires", "medium", key, r.priority,
-                                 f"every image this rule selects is claimed first by rule {h.priority}"))
+                rows.append(
+                    _row(
+                        "ecr_lifecycle_rule_never_fires",
+                        "medium",
+                        key,
+                        r.priority,
+                        f"every image this rule selects is claimed first by rule {h.priority}",
+                    )
+                )
                 break
 
 
@@ -131,16 +184,21 @@ def _data_findings(inv, parsed, rows):
         return
     ref = _reference_time(inv)
     roles = _images.classify(inv)
-    roles = roles.assign(_untagged=roles["tags"].map(len) == 0,
-                         _std=(roles["image_status"].fillna("ACTIVE") == "ACTIVE"),
-                         # lifecycle never acts on children of an existing index; referrers follow their subject
-                         _actionable=(roles["parent_index_count"] == 0) & (roles["role"] != "referrer"),
-                         _index=roles["manifest_media_type"].isin(_images.INDEX_MEDIA_TYPES))
+    roles = roles.assign(
+        _untagged=roles["tags"].map(len) == 0,
+        _std=(roles["image_status"].fillna("ACTIVE") == "ACTIVE"),
+        # lifecycle never acts on children of an existing index; referrers follow their subject
+        _actionable=(roles["parent_index_count"] == 0) & (roles["role"] != "referrer"),
+        _index=roles["manifest_media_type"].isin(_images.INDEX_MEDIA_TYPES),
+    )
     roles["_untagged_std"] = roles["_untagged"] & roles["_std"]
     roles["_untagged_actionable"] = roles["_untagged_std"] & roles["_actionable"]
     per_repo = roles.groupby(REPO_KEY, observed=True).agg(
-        untagged=("_untagged_std", "sum"), actionable=("_untagged_actionable", "sum"),
-        indexes=("_index", "sum"), graph_known=("graph_known", "all"))
+        untagged=("_untagged_std", "sum"),
+        actionable=("_untagged_actionable", "sum"),
+        indexes=("_index", "sum"),
+        graph_known=("graph_known", "all"),
+    )
     for key, policy in parsed.items():
         if not policy.is_valid:
             continue
@@ -153,30 +211,56 @@ def _data_findings(inv, parsed, rows):
             if r.tag_status != "untagged":
                 continue
             if stats["untagged"] == 0:
-                rows.append(_row("ecr_lifecycle_untagged_rule_idle", "info", key, r.priority,
-                                 "untagged rule, but the repository has no untagged images"))
+                rows.append(
+                    _row(
+                        "ecr_lifecycle_untagged_rule_idle",
+                        "info",
+                        key,
+                        r.priority,
+                        "untagged rule, but the repository has no untagged images",
+                    )
+                )
             elif stats["actionable"] == 0 and stats["graph_known"]:
-                rows.append(_row("ecr_lifecycle_untagged_rule_idle", "info", key, r.priority,
-                                 f"untagged rule, but all {int(stats['untagged'])} untagged images are index "
-                                 "children or referrers of existing images, which lifecycle does not act on"))
+                rows.append(
+                    _row(
+                        "ecr_lifecycle_untagged_rule_idle",
+                        "info",
+                        key,
+                        r.priority,
+                        f"untagged rule, but all {int(stats['untagged'])} untagged images are index "
+                        "children or referrers of existing images, which lifecycle does not act on",
+                    )
+                )
         expires_tagged = any(r.tag_status in ("tagged", "any") and r.action == "expire" for r in std)
         cleans_untagged = any(r.selects_untagged for r in std)
         if stats["indexes"] > 0 and expires_tagged and not cleans_untagged:
-            rows.append(_row("ecr_lifecycle_strands_index_children", "medium", key, None,
-                             f"{int(stats['indexes'])} image indexes here: expiring one leaves its platform and "
-                             "attestation manifests as untagged images that no rule of this policy removes"))
+            rows.append(
+                _row(
+                    "ecr_lifecycle_strands_index_children",
+                    "medium",
+                    key,
+                    None,
+                    f"{int(stats['indexes'])} image indexes here: expiring one leaves its platform and "
+                    "attestation manifests as untagged images that no rule of this policy removes",
+                )
+            )
 
 
 def _templates_cover(templates: pd.DataFrame, purpose: str, prefixes: list[str]) -> pd.DataFrame:
-    t = templates.loc[np.array([purpose in (v if v is not None else []) for v in templates["applied_for"]], dtype=bool)]
+    t = templates.loc[
+        np.array([purpose in (v if v is not None else []) for v in templates["applied_for"]], dtype=bool)
+    ]
     ok = [p == "ROOT" or (bool(prefixes) and all(x.startswith(p) for x in prefixes)) for p in t["prefix"]]
     return t.loc[np.array(ok, dtype=bool)]
 
 
 def _template_findings(inv, rows):
     tpl = inv.creation_templates
-    regs = inv.registries.set_index(["account_id", "region"])["creation_templates_status"] \
-        if len(inv.registries) else pd.Series(dtype=object)
+    regs = (
+        inv.registries.set_index(["account_id", "region"])["creation_templates_status"]
+        if len(inv.registries)
+        else pd.Series(dtype=object)
+    )
     collected = set(map(tuple, inv.coverage[["account_id", "region"]].itertuples(index=False, name=None)))
 
     def status(acct, region):
@@ -185,38 +269,82 @@ def _template_findings(inv, rows):
     for r in inv.pull_through_cache_rules.itertuples(index=False):
         key = (r.account_id, r.region, None)
         if status(r.account_id, r.region) in ("unreadable", "unsupported"):
-            rows.append(_row("ecr_pull_through_cache_template_undetermined", "info", key, None,
-                             f"creation templates could not be read; cache prefix {r.ecr_repository_prefix}"))
+            rows.append(
+                _row(
+                    "ecr_pull_through_cache_template_undetermined",
+                    "info",
+                    key,
+                    None,
+                    f"creation templates could not be read; cache prefix {r.ecr_repository_prefix}",
+                )
+            )
             continue
         here = tpl[(tpl["account_id"] == r.account_id) & (tpl["region"] == r.region)]
         cover = _templates_cover(here, "PULL_THROUGH_CACHE", [r.ecr_repository_prefix])
         if cover.empty:
-            rows.append(_row("ecr_pull_through_cache_without_creation_template", "medium", key, None,
-                             f"repositories created by pull-through cache prefix {r.ecr_repository_prefix} get "
-                             "no creation template, hence no lifecycle policy"))
+            rows.append(
+                _row(
+                    "ecr_pull_through_cache_without_creation_template",
+                    "medium",
+                    key,
+                    None,
+                    f"repositories created by pull-through cache prefix {r.ecr_repository_prefix} get "
+                    "no creation template, hence no lifecycle policy",
+                )
+            )
         elif cover["lifecycle_policy_text"].isna().all():
-            rows.append(_row("ecr_creation_template_without_lifecycle", "low", key, None,
-                             f"the creation template for cache prefix {r.ecr_repository_prefix} sets no lifecycle policy"))
+            rows.append(
+                _row(
+                    "ecr_creation_template_without_lifecycle",
+                    "low",
+                    key,
+                    None,
+                    f"the creation template for cache prefix {r.ecr_repository_prefix} sets no lifecycle policy",
+                )
+            )
     for r in inv.replication_rules.itertuples(index=False):
         dest = (r.destination_registry_id, r.destination_region)
         key = (r.account_id, r.region, None)
         if dest == (r.account_id, r.region):
             continue
         filters = list(r.repository_filters or [])
-        label = f"replication to {dest[0]} {dest[1]}" + (f" (prefixes {', '.join(filters)})" if filters else "")
+        label = f"replication to {dest[0]} {dest[1]}" + (
+            f" (prefixes {', '.join(filters)})" if filters else ""
+        )
         if dest not in collected or status(*dest) in ("unreadable", "unsupported"):
-            rows.append(_row("ecr_replication_template_undetermined", "info", key, None,
-                             f"{label}: destination creation templates were not read"))
+            rows.append(
+                _row(
+                    "ecr_replication_template_undetermined",
+                    "info",
+                    key,
+                    None,
+                    f"{label}: destination creation templates were not read",
+                )
+            )
             continue
         there = tpl[(tpl["account_id"] == dest[0]) & (tpl["region"] == dest[1])]
         cover = _templates_cover(there, "REPLICATION", filters)
         if cover.empty:
-            rows.append(_row("ecr_replication_without_creation_template", "medium", key, None,
-                             f"{label}: replicated repositories get no creation template (lifecycle policies "
-                             "are not replicated)"))
+            rows.append(
+                _row(
+                    "ecr_replication_without_creation_template",
+                    "medium",
+                    key,
+                    None,
+                    f"{label}: replicated repositories get no creation template (lifecycle policies "
+                    "are not replicated)",
+                )
+            )
         elif cover["lifecycle_policy_text"].isna().all():
-            rows.append(_row("ecr_creation_template_without_lifecycle", "low", key, None,
-                             f"{label}: the destination creation template sets no lifecycle policy"))
+            rows.append(
+                _row(
+                    "ecr_creation_template_without_lifecycle",
+                    "low",
+                    key,
+                    None,
+                    f"{label}: the destination creation template sets no lifecycle policy",
+                )
+            )
 
 
 def lint(inv) -> pd.DataFrame:
@@ -228,6 +356,9 @@ def lint(inv) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["rule_priority"] = out["rule_priority"].astype("Int64")
     order = {"high": 0, "medium": 1, "low": 2, "info": 3}
-    return (out.assign(_o=out["severity"].map(order)).sort_values(["_o", "finding_id", "account_id", "region",
-                                                                    "repository_name"], na_position="first")
-            .drop(columns="_o").reset_index(drop=True))
+    return (
+        out.assign(_o=out["severity"].map(order))
+        .sort_values(["_o", "finding_id", "account_id", "region", "repository_name"], na_position="first")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )

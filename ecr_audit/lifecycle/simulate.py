@@ -24,6 +24,7 @@ Algorithm (ecr-facts §3.2 documented rules, §3.4 sketch; "inferred" marks our 
 Not simulated: children of an expired index become ordinary untagged images only at the *next*
 evaluation, so a single run does not remove them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,9 +37,22 @@ from .policy import ARCHIVE_MINIMUM_DAYS, Policy, parse
 
 REPO_KEY = _images.REPO_KEY
 IMAGE_KEY = _images.IMAGE_KEY
-COLUMNS = IMAGE_KEY + ["tags", "image_status", "storage_class", "rule_priority", "action", "target_storage_class",
-                       "reason", "pushed_at", "last_pulled_at", "size_bytes", "bytes_freed", "is_decided",
-                       "undecided_reason", "policy_source"]
+COLUMNS = IMAGE_KEY + [
+    "tags",
+    "image_status",
+    "storage_class",
+    "rule_priority",
+    "action",
+    "target_storage_class",
+    "reason",
+    "pushed_at",
+    "last_pulled_at",
+    "size_bytes",
+    "bytes_freed",
+    "is_decided",
+    "undecided_reason",
+    "policy_source",
+]
 _DAY_NS = 86_400 * 10**9
 _INT64 = np.iinfo(np.int64)
 _UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
@@ -103,12 +117,22 @@ def _rule_table(parsed: dict[int, Policy], ids) -> tuple[pd.DataFrame, pd.DataFr
     for pid in ids:
         for r in parsed[pid].rules:
             rid = len(rows)
-            rows.append({"rule_id": rid, "policy_id": pid, "priority": r.priority, "tag_status": r.tag_status,
-                         # saturated: no rank or age in days reaches 2**63 - 1 anyway
-                         "count_type": r.count_type, "count_number": min(r.count_number, int(_INT64.max)),
-                         "action": r.action,
-                         "storage_class": r.storage_class, "target_storage_class": r.target_storage_class,
-                         "n_entries": len(r.tag_prefixes) + len(r.tag_patterns), "summary": r.summary()})
+            rows.append(
+                {
+                    "rule_id": rid,
+                    "policy_id": pid,
+                    "priority": r.priority,
+                    "tag_status": r.tag_status,
+                    # saturated: no rank or age in days reaches 2**63 - 1 anyway
+                    "count_type": r.count_type,
+                    "count_number": min(r.count_number, int(_INT64.max)),
+                    "action": r.action,
+                    "storage_class": r.storage_class,
+                    "target_storage_class": r.target_storage_class,
+                    "n_entries": len(r.tag_prefixes) + len(r.tag_patterns),
+                    "summary": r.summary(),
+                }
+            )
             for j, p in enumerate(r.tag_prefixes):
                 entries.append({"rule_id": rid, "entry": j, "kind": "prefix", "pattern": p})
             for j, p in enumerate(r.tag_patterns):
@@ -147,7 +171,9 @@ def _image_facts(inv, as_of) -> pd.DataFrame:
     return f
 
 
-def simulate(inv, policy=None, as_of=None, repositories=None, rank_index_children: bool = False) -> pd.DataFrame:
+def simulate(
+    inv, policy=None, as_of=None, repositories=None, rank_index_children: bool = False
+) -> pd.DataFrame:
     """What lifecycle would do now: one row per image expired or transitioned.
 
     policy: None → each repository's own policy (inv.lifecycle_policies); text, dict or
@@ -170,7 +196,7 @@ def simulate(inv, policy=None, as_of=None, repositories=None, rank_index_childre
     k = keys(inv)
     repo_policy = np.full(k.n_repos, -1, np.int64)
     a_repo = k.repo_ids(assign)
-    first = ~pd.Series(a_repo).duplicated().to_numpy() & (a_repo >= 0)   # the first policy row per repository
+    first = ~pd.Series(a_repo).duplicated().to_numpy() & (a_repo >= 0)  # the first policy row per repository
     repo_policy[a_repo[first]] = assign["policy_id"].to_numpy()[first]
     facts["policy_id"] = repo_policy[k.image_repo]
     facts = facts[facts["policy_id"] >= 0]
@@ -196,17 +222,27 @@ def simulate(inv, policy=None, as_of=None, repositories=None, rank_index_childre
     n = pairs["count_number"].to_numpy()
     count = ct == "imageCountMoreThan"
     if count.any():
-        c = pairs[count].sort_values(["rule_id", "repository_key", "push_t", "digest"],
-                                     ascending=[True, True, False, True])
+        c = pairs[count].sort_values(
+            ["rule_id", "repository_key", "push_t", "digest"], ascending=[True, True, False, True]
+        )
         rank = c.groupby(["rule_id", "repository_key"], sort=False).cumcount() + 1
         total = c.groupby(["rule_id", "repository_key"], sort=False)["img"].transform("size")
         hit = (rank > c["count_number"]).reindex(pairs.index, fill_value=False).to_numpy()
         cand |= hit
-        r_txt = ("rank " + rank.astype(str) + " of " + total.astype(str) + " by push time, keeps "
-                 + c["count_number"].astype(str)).reindex(pairs.index)
+        r_txt = (
+            "rank "
+            + rank.astype(str)
+            + " of "
+            + total.astype(str)
+            + " by push time, keeps "
+            + c["count_number"].astype(str)
+        ).reindex(pairs.index)
         reason = np.where(count, r_txt.fillna("").to_numpy(), reason)
-    for kind, col, floor in (("sinceImagePushed", "push_t", 0), ("sinceImagePulled", "pull_t", 0),
-                             ("sinceImageTransitioned", "archived_t", ARCHIVE_MINIMUM_DAYS)):
+    for kind, col, floor in (
+        ("sinceImagePushed", "push_t", 0),
+        ("sinceImagePulled", "pull_t", 0),
+        ("sinceImageTransitioned", "archived_t", ARCHIVE_MINIMUM_DAYS),
+    ):
         m = ct == kind
         if not m.any():
             continue
@@ -216,7 +252,9 @@ def simulate(inv, policy=None, as_of=None, repositories=None, rank_index_childre
             sel = m & (days == d)
             cand[sel] |= older_than(t[sel], now_ns, d)
         idle = days_since(t, now_ns)
-        what = {"push_t": "pushed", "pull_t": "last pulled (or pushed/restored)", "archived_t": "archived"}[col]
+        what = {"push_t": "pushed", "pull_t": "last pulled (or pushed/restored)", "archived_t": "archived"}[
+            col
+        ]
         reason = np.where(m, what + " " + idle.astype(str) + " days ago, limit " + days.astype(str), reason)
     acted = pairs[cand & pairs["claimed"].to_numpy() & pairs["actionable"].to_numpy()].copy()
     acted["reason"] = acted["summary"] + ": " + pd.Series(reason, index=pairs.index)[acted.index]
@@ -244,7 +282,9 @@ def _tag_match(im: pd.DataFrame, pairs: pd.DataFrame, entries: pd.DataFrame) -> 
         hit = {t: glob.match(t) for t in pd.unique(tags)}
         ok[idx] = tags.map(hit).to_numpy(dtype=bool)
     hits = j[ok].drop_duplicates(["img", "rule_id", "entry"]).groupby(["img", "rule_id"]).size()
-    full = hits.rename("_hits").reset_index().merge(p.drop_duplicates(["img", "rule_id"]), on=["img", "rule_id"])
+    full = (
+        hits.rename("_hits").reset_index().merge(p.drop_duplicates(["img", "rule_id"]), on=["img", "rule_id"])
+    )
     full = full[full["_hits"] == full["n_entries"]][["img", "rule_id"]]
     matched = pairs[need].merge(full, on=["img", "rule_id"])
     return pd.concat([pairs[~need], matched], ignore_index=True)
@@ -267,12 +307,18 @@ def _follow_referrers(inv, im, facts, acted) -> pd.DataFrame:
             break
         kids = np.flatnonzero(m)
         parent = frontier.loc[subj_idx[kids]]
-        f = pd.DataFrame({"img": kids, "priority": parent["priority"].to_numpy(),
-                          "action": parent["action"].to_numpy(),
-                          "target_storage_class": parent["target_storage_class"].to_numpy(),
-                          "reason": "follows its subject " + im.loc[subj_idx[kids], "image_digest"].to_numpy()
-                          + " (OCI referrer; ECR acts within 24 h)",
-                          "tag_status": parent["tag_status"].to_numpy()})
+        f = pd.DataFrame(
+            {
+                "img": kids,
+                "priority": parent["priority"].to_numpy(),
+                "action": parent["action"].to_numpy(),
+                "target_storage_class": parent["target_storage_class"].to_numpy(),
+                "reason": "follows its subject "
+                + im.loc[subj_idx[kids], "image_digest"].to_numpy()
+                + " (OCI referrer; ECR acts within 24 h)",
+                "tag_status": parent["tag_status"].to_numpy(),
+            }
+        )
         out.append(f)
         done |= set(kids)
         frontier = f.set_index("img")
@@ -283,7 +329,9 @@ def _rows(inv, im, facts, acted, source) -> pd.DataFrame:
     if acted.empty:
         return pd.DataFrame(columns=COLUMNS)
     idx = acted["img"].to_numpy().astype(int)
-    out = im.loc[idx, IMAGE_KEY + ["tags", "image_status", "pushed_at", "last_pulled_at", "size_bytes"]].reset_index(drop=True)
+    out = im.loc[
+        idx, IMAGE_KEY + ["tags", "image_status", "pushed_at", "last_pulled_at", "size_bytes"]
+    ].reset_index(drop=True)
     out["storage_class"] = facts.set_index("img").loc[idx, "cls"].to_numpy()
     out["rule_priority"] = acted["priority"].astype("Int64").to_numpy()
     out["action"] = acted["action"].to_numpy()
@@ -296,16 +344,23 @@ def _rows(inv, im, facts, acted, source) -> pd.DataFrame:
     # Undecidable: untagged selections in repositories with indexes whose children are unknown.
     k = keys(inv)
     known_repo, _reason = _images._completeness_by_repo(inv)
-    has_index = np.bincount(k.image_repo[facts["img"].to_numpy()], weights=facts["is_index"].to_numpy(),
-                            minlength=k.n_repos) > 0
+    has_index = (
+        np.bincount(
+            k.image_repo[facts["img"].to_numpy()], weights=facts["is_index"].to_numpy(), minlength=k.n_repos
+        )
+        > 0
+    )
     repo = k.image_repo[idx]
     unknown = ~known_repo[repo] & has_index[repo]
     selects_untagged = acted["tag_status"].isin(["untagged", "any"]).to_numpy()
     undecided = unknown & selects_untagged
     out["is_decided"] = ~undecided
     out["undecided_reason"] = np.where(
-        undecided, "index children unknown (manifests not read): the image may be an index child ECR "
-        "will not act on, and imageCountMoreThan ranks may differ", "")
+        undecided,
+        "index children unknown (manifests not read): the image may be an index child ECR "
+        "will not act on, and imageCountMoreThan ranks may differ",
+        "",
+    )
     out["policy_source"] = source
     return out[COLUMNS].sort_values(REPO_KEY + ["rule_priority", "pushed_at"]).reset_index(drop=True)
 
@@ -315,9 +370,19 @@ def summary(sim: pd.DataFrame) -> pd.DataFrame:
     if sim.empty:
         return pd.DataFrame(columns=REPO_KEY + ["action", "images", "bytes_freed", "undecided_images"])
     s = sim.assign(_unknown=sim["bytes_freed"].isna(), _undecided=~sim["is_decided"].astype(bool))
-    out = (s.groupby(REPO_KEY + ["action"], observed=True)
-           .agg(images=("image_digest", "size"), bytes_freed=("bytes_freed", "sum"),
-                _unknown=("_unknown", "any"), undecided_images=("_undecided", "sum")).reset_index())
+    out = (
+        s.groupby(REPO_KEY + ["action"], observed=True)
+        .agg(
+            images=("image_digest", "size"),
+            bytes_freed=("bytes_freed", "sum"),
+            _unknown=("_unknown", "any"),
+            undecided_images=("_undecided", "sum"),
+        )
+        .reset_index()
+    )
     out["bytes_freed"] = out["bytes_freed"].astype("Int64").mask(out.pop("_unknown"))
-    return out.astype({"images": "Int64", "undecided_images": "Int64"}).sort_values(
-        "bytes_freed", ascending=False, na_position="last").reset_index(drop=True)
+    return (
+        out.astype({"images": "Int64", "undecided_images": "Int64"})
+        .sort_values("bytes_freed", ascending=False, na_position="last")
+        .reset_index(drop=True)
+    )

@@ -5,6 +5,7 @@ OrganizationAccountAccessRole, is right) with moto's random id generators pinned
 ids. ECR state is written straight into `ecr_backends` (no HTTP): repositories, images (moto
 `Image` objects carrying the sandbox metadata), policies, registry settings.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,6 @@ from .. import permissions
 from .fidelity import set_image_meta
 from .world import World
 
-
 AUDIT_POLICY_NAME = "ecr-audit-read"
 
 
@@ -34,9 +34,18 @@ def _pinned(name: str, value: str):
 
 
 def _audit_trust(world: World) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{world.management_account_id}:root"},
-        "Action": "sts:AssumeRole"}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{world.management_account_id}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
 
 
 def seed_organization(world: World, session: boto3.Session) -> str:
@@ -48,17 +57,16 @@ def seed_organization(world: World, session: boto3.Session) -> str:
     root_id = org.list_roots()["Roots"][0]["Id"]
     ou_ids = {}
     for name in world.ous:
-        ou_ids[name] = org.create_organizational_unit(ParentId=root_id, Name=name)[
-            "OrganizationalUnit"]["Id"]
+        ou_ids[name] = org.create_organizational_unit(ParentId=root_id, Name=name)["OrganizationalUnit"]["Id"]
     backend = organizations_backends[world.management_account_id]["aws"]
     for acct in world.accounts:
         if acct.account_id != world.management_account_id:
             with _pinned("make_random_account_id", acct.account_id):
-                org.create_account(AccountName=acct.name,
-                                   Email=acct.email or f"{acct.name}@example.com")
+                org.create_account(AccountName=acct.name, Email=acct.email or f"{acct.name}@example.com")
         if acct.ou:
-            org.move_account(AccountId=acct.account_id, SourceParentId=root_id,
-                             DestinationParentId=ou_ids[acct.ou])
+            org.move_account(
+                AccountId=acct.account_id, SourceParentId=root_id, DestinationParentId=ou_ids[acct.ou]
+            )
         fake = backend.get_account_by_id(acct.account_id)
         if acct.account_id == world.management_account_id:
             fake.name = acct.name
@@ -67,15 +75,20 @@ def seed_organization(world: World, session: boto3.Session) -> str:
         fake.status = acct.state if acct.state in ("ACTIVE", "SUSPENDED", "PENDING_CLOSURE") else "SUSPENDED"
         iam = iam_backends[acct.account_id]["aws"]
         try:
-            iam.create_role(role_name=world.role_name, assume_role_policy_document=_audit_trust(world),
-                            path="/", permissions_boundary=None, description="read-only ECR audit",
-                            tags=[], max_session_duration="3600")
+            iam.create_role(
+                role_name=world.role_name,
+                assume_role_policy_document=_audit_trust(world),
+                path="/",
+                permissions_boundary=None,
+                description="read-only ECR audit",
+                tags=[],
+                max_session_duration="3600",
+            )
         except EntityAlreadyExists:
             pass
         # The least-privilege policy the README ships: only it lets the role act when moto's
         # IAM enforcement is on (Org.enforce_iam), so a collection proves the policy suffices.
-        iam.put_role_policy(world.role_name, AUDIT_POLICY_NAME,
-                            json.dumps(permissions.audit_role_policy()))
+        iam.put_role_policy(world.role_name, AUDIT_POLICY_NAME, json.dumps(permissions.audit_role_policy()))
     return org_id
 
 
@@ -85,17 +98,20 @@ def seed_ecr(world: World) -> int:
     for acct in world.accounts:
         for reg in acct.registries:
             backend = ecr_backends[acct.account_id][reg.region]
-            backend.registry_policy = reg.policy        # bypasses moto's 2-action whitelist
+            backend.registry_policy = reg.policy  # bypasses moto's 2-action whitelist
             backend.replication_config = {"rules": [dict(r) for r in reg.replication_rules]}
             for spec in reg.repositories:
                 enc = {"encryptionType": spec.encryption_type}
                 if spec.kms_key:
                     enc["kmsKey"] = spec.kms_key
                 repo = backend.create_repository(
-                    repository_name=spec.name, registry_id=None, encryption_config=enc,
+                    repository_name=spec.name,
+                    registry_id=None,
+                    encryption_config=enc,
                     image_scan_config={"scanOnPush": spec.scan_on_push},
                     image_tag_mutability=spec.tag_mutability,
-                    tags=[{"Key": k, "Value": v} for k, v in spec.tags.items()])
+                    tags=[{"Key": k, "Value": v} for k, v in spec.tags.items()],
+                )
                 repo.created_at = spec.created_at
                 repo.policy = spec.policy
                 repo.lifecycle_policy = spec.lifecycle_policy
@@ -113,9 +129,16 @@ def add_images(repo, account_id: str, images) -> int:
         img.image_tags = list(im.tags)
         img.image_tag = im.tags[-1] if im.tags else None
         img.image_pushed_at = int(im.pushed_at.timestamp())
-        set_image_meta(img, size=m.size_bytes, pushed_at=im.pushed_at,
-                       last_pulled_at=im.last_pulled_at, status=im.status,
-                       archived_at=im.last_archived_at, activated_at=im.last_activated_at,
-                       artifact_media_type=m.artifact_media_type, subject=m.subject_digest)
+        set_image_meta(
+            img,
+            size=m.size_bytes,
+            pushed_at=im.pushed_at,
+            last_pulled_at=im.last_pulled_at,
+            status=im.status,
+            archived_at=im.last_archived_at,
+            activated_at=im.last_activated_at,
+            artifact_media_type=m.artifact_media_type,
+            subject=m.subject_digest,
+        )
         out.append(img)
     return len(images)

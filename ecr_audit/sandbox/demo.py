@@ -35,20 +35,21 @@ templates in management us-east-1.
 Unparseable repository policies are not in the world: ECR validates the JSON of
 SetRepositoryPolicy (InvalidParameterException), so such a policy cannot be stored.
 """
+
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
 
 from . import manifests as mf
-from .world import DEFAULT_NOW, organization_id_for, Account, Image, Registry, Repository, World
+from .world import DEFAULT_NOW, Account, Image, Registry, Repository, World, organization_id_for
 
 MANAGEMENT = "123456789012"
 PAYMENTS = "012345678901"
 DATA = "098765432109"
 LEGACY = "000555666777"
 CALLER_ARN = f"arn:aws:iam::{MANAGEMENT}:user/moto"  # who moto says the dummy credentials are
-EXTERNAL = "999988887777"          # not in the organization
+EXTERNAL = "999988887777"  # not in the organization
 XSS_TAG = "<script>alert(1)</script>"
 XSS_SID = "<img src=x onerror=alert(1)>"
 DANGLING_AROA = "AROAXXXXXXXXXXXXXXXXX"
@@ -63,10 +64,11 @@ PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerA
 
 def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
     """Build the demo world (deterministic for a given `now`)."""
+
     def ago(days: float) -> datetime:
         return now - timedelta(days=days)
 
-    org_id = organization_id_for(name)       # policies name the organization
+    org_id = organization_id_for(name)  # policies name the organization
 
     # Base layers: one Debian-ish base shared by payments/api, payments/worker and shared/base.
     base = [mf.blob("base:debian-12:rootfs", 29_150_000), mf.blob("base:debian-12:ca", 310_000)]
@@ -89,14 +91,24 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
     live, live_kids = buildx("api:1.2.3", ["1.2.3", "latest"], ago(10), ago(0.5))
     # The previous `latest`: an index left untagged when the tag moved (orphaned index). Its
     # children are referenced only by it, except the amd64 child shared with live 1.2.3.
-    o_amd = mf.image_manifest(mf.config_blob("api:old-latest:amd64"),
-                              python + [mf.blob("api:old-latest:app")])
-    o_arm = mf.image_manifest(mf.config_blob("api:old-latest:arm64"),
-                              python + [mf.blob("api:old-latest:app-arm")])
-    orphan_index = mf.index([(o_amd, "linux/amd64", None), (o_arm, "linux/arm64", None),
-                             (live_kids[0], "linux/amd64", {"org.example.note": "shared child"})])
-    api_images += [Image(o_amd, (), ago(15)), Image(o_arm, (), ago(15)),
-                   Image(orphan_index, (), ago(15), ago(11))]
+    o_amd = mf.image_manifest(
+        mf.config_blob("api:old-latest:amd64"), python + [mf.blob("api:old-latest:app")]
+    )
+    o_arm = mf.image_manifest(
+        mf.config_blob("api:old-latest:arm64"), python + [mf.blob("api:old-latest:app-arm")]
+    )
+    orphan_index = mf.index(
+        [
+            (o_amd, "linux/amd64", None),
+            (o_arm, "linux/arm64", None),
+            (live_kids[0], "linux/amd64", {"org.example.note": "shared child"}),
+        ]
+    )
+    api_images += [
+        Image(o_amd, (), ago(15)),
+        Image(o_arm, (), ago(15)),
+        Image(orphan_index, (), ago(15), ago(11)),
+    ]
     sig, sig_tag = mf.cosign_signature(live.digest, "api:1.2.3")
     api_images.append(Image(sig, (sig_tag,), ago(10)))
     gone = mf.sha256("api:deleted-build")
@@ -106,26 +118,58 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
     ref_dangling = mf.referrer(gone, "api:deleted:sbom", "application/spdx+json")
     api_images += [Image(ref_live, (), ago(10)), Image(ref_dangling, (), ago(200))]
 
-    prod_beta_policy = json.dumps({"rules": [
-        {"rulePriority": 1, "description": "Rule 1",
-         "selection": {"tagStatus": "tagged", "tagPatternList": ["prod*"],
-                       "countType": "imageCountMoreThan", "countNumber": 1},
-         "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": "Rule 2",
-         "selection": {"tagStatus": "tagged", "tagPatternList": ["beta*"],
-                       "countType": "imageCountMoreThan", "countNumber": 1},
-         "action": {"type": "expire"}}]}, indent=2)
+    prod_beta_policy = json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": "Rule 1",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": ["prod*"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": "Rule 2",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": ["beta*"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        indent=2,
+    )
     # Images of the documented example: A [beta-1, prod-1] 10 d, B [beta-2, prod-2] 9 d, C [beta-3] 8 d.
     for tags, days in ((("beta-1", "prod-1"), 10), (("beta-2", "prod-2"), 9), (("beta-3",), 8)):
         m = mf.single_image("api:example:" + tags[0], python, docker=False)
         api_images.append(Image(m, tags, ago(days), ago(days)))
 
     api = Repository(
-        "payments/api", api_images, created_at=ago(500), lifecycle_policy=prod_beta_policy,
-        lifecycle_evaluated_at=ago(1), tags={"team": "payments", "cost-center": "cc-101"},
+        "payments/api",
+        api_images,
+        created_at=ago(500),
+        lifecycle_policy=prod_beta_policy,
+        lifecycle_evaluated_at=ago(1),
+        tags={"team": "payments", "cost-center": "cc-101"},
         scan_on_push=True,
-        policy=_policy({"Sid": "OrgPull", "Effect": "Allow", "Principal": "*", "Action": PULL,
-                        "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}}}))
+        policy=_policy(
+            {
+                "Sid": "OrgPull",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": PULL,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}},
+            }
+        ),
+    )
 
     # ---- payments/worker --------------------------------------------------------------------
     worker_images: list[Image] = []
@@ -135,177 +179,413 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
         worker_images.append(Image(idx, (tag,), ago(days), ago(pulled)))
     # The documented 3-rule example: A[alpha-1,beta-1] 4 d, B[] 3 d, C[alpha-2] 2 d,
     # D[git-hash] 1 d, E[] 1 d -> A, B, D expire.
-    for tags, days, seed in ((("alpha-1", "beta-1"), 4, "A"), ((), 3, "B"), (("alpha-2",), 2, "C"),
-                             (("3f9a2c1",), 1, "D"), ((), 1.01, "E")):
+    for tags, days, seed in (
+        (("alpha-1", "beta-1"), 4, "A"),
+        ((), 3, "B"),
+        (("alpha-2",), 2, "C"),
+        (("3f9a2c1",), 1, "D"),
+        ((), 1.01, "E"),
+    ):
         worker_images.append(Image(mf.single_image("worker:example:" + seed, base), tags, ago(days)))
     worker_images.append(Image(mf.single_image("worker:unreferenced", base), (), ago(45)))
-    three_rules = json.dumps({"rules": [
-        {"rulePriority": 1, "description": "Rule 1",
-         "selection": {"tagStatus": "tagged", "tagPatternList": ["alpha*"],
-                       "countType": "imageCountMoreThan", "countNumber": 1},
-         "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": "Rule 2",
-         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
-                       "countUnit": "days", "countNumber": 1},
-         "action": {"type": "expire"}},
-        {"rulePriority": 3, "description": "Rule 3",
-         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
-         "action": {"type": "expire"}}]}, indent=2)
+    three_rules = json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": "Rule 1",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": ["alpha*"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": "Rule 2",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 3,
+                    "description": "Rule 3",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        indent=2,
+    )
     worker = Repository(
-        "payments/worker", worker_images, created_at=ago(400), lifecycle_policy=three_rules,
-        lifecycle_evaluated_at=ago(1), tags={"team": "payments"},
-        policy=_policy({"Sid": "DataAccountPull", "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{DATA}:root"}, "Action": PULL},
-                       # The owner's own CI role (exposure `account`: reported, not exposure).
-                       {"Sid": "OwnCiPush", "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:role/ci-deployer"},
-                        "Action": PULL + ["ecr:PutImage", "ecr:InitiateLayerUpload",
-                                          "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"]}))
+        "payments/worker",
+        worker_images,
+        created_at=ago(400),
+        lifecycle_policy=three_rules,
+        lifecycle_evaluated_at=ago(1),
+        tags={"team": "payments"},
+        policy=_policy(
+            {
+                "Sid": "DataAccountPull",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{DATA}:root"},
+                "Action": PULL,
+            },
+            # The owner's own CI role (exposure `account`: reported, not exposure).
+            {
+                "Sid": "OwnCiPush",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:role/ci-deployer"},
+                "Action": PULL
+                + [
+                    "ecr:PutImage",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:UploadLayerPart",
+                    "ecr:CompleteLayerUpload",
+                ],
+            },
+        ),
+    )
 
     # ---- payments/legacy-ui (eu-west-1) ----------------------------------------------------
     legacy_ui = Repository(
         "payments/legacy-ui",
-        [Image(mf.single_image(f"legacy-ui:{v}", base), (v,), ago(700 - 30 * i), ago(500 - 30 * i))
-         for i, v in enumerate(["2.0.0", "2.1.0", "2.2.0"])]
+        [
+            Image(mf.single_image(f"legacy-ui:{v}", base), (v,), ago(700 - 30 * i), ago(500 - 30 * i))
+            for i, v in enumerate(["2.0.0", "2.1.0", "2.2.0"])
+        ]
         + [Image(mf.single_image("legacy-ui:never", base), ("2.3.0-rc1",), ago(420), None)],
         created_at=ago(800),
         # Out of grammar: `tagged` without a tag list, countUnit with imageCountMoreThan.
-        lifecycle_policy=json.dumps({"rules": [{
-            "rulePriority": 1, "description": "keep a few",
-            "selection": {"tagStatus": "tagged", "countType": "imageCountMoreThan",
-                          "countUnit": "days", "countNumber": 3},
-            "action": {"type": "expire"}}]}, indent=2),
-        policy=_policy({"Sid": "VendorPull", "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{EXTERNAL}:root"}, "Action": PULL}))
+        lifecycle_policy=json.dumps(
+            {
+                "rules": [
+                    {
+                        "rulePriority": 1,
+                        "description": "keep a few",
+                        "selection": {
+                            "tagStatus": "tagged",
+                            "countType": "imageCountMoreThan",
+                            "countUnit": "days",
+                            "countNumber": 3,
+                        },
+                        "action": {"type": "expire"},
+                    }
+                ]
+            },
+            indent=2,
+        ),
+        policy=_policy(
+            {
+                "Sid": "VendorPull",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{EXTERNAL}:root"},
+                "Action": PULL,
+            }
+        ),
+    )
 
     # ---- shared/base (management) -----------------------------------------------------------
     base_images = [
-        Image(mf.single_image("base:bookworm-2024", base, app_layers=0), ("bookworm-2024",),
-              ago(800), ago(500)),                                     # stale: pulled > 1 year ago
-        Image(mf.single_image("base:bullseye", base, app_layers=1), ("bullseye",),
-              ago(900), None),                                         # stale: never pulled, old
-        Image(mf.single_image("base:bookworm", base, app_layers=0, docker=False), ("bookworm", "latest"),
-              ago(30), ago(0.2)),
-        Image(mf.single_image("base:buster", base, app_layers=2), ("buster",), ago(1200),
-              ago(700), status="ARCHIVED", last_archived_at=ago(200)),  # archived
-        Image(mf.single_image("base:stretch", base, app_layers=3), (), ago(1500),
-              None, status="ARCHIVED", last_archived_at=ago(400)),      # archived, untagged
+        Image(
+            mf.single_image("base:bookworm-2024", base, app_layers=0), ("bookworm-2024",), ago(800), ago(500)
+        ),  # stale: pulled > 1 year ago
+        Image(
+            mf.single_image("base:bullseye", base, app_layers=1), ("bullseye",), ago(900), None
+        ),  # stale: never pulled, old
+        Image(
+            mf.single_image("base:bookworm", base, app_layers=0, docker=False),
+            ("bookworm", "latest"),
+            ago(30),
+            ago(0.2),
+        ),
+        Image(
+            mf.single_image("base:buster", base, app_layers=2),
+            ("buster",),
+            ago(1200),
+            ago(700),
+            status="ARCHIVED",
+            last_archived_at=ago(200),
+        ),  # archived
+        Image(
+            mf.single_image("base:stretch", base, app_layers=3),
+            (),
+            ago(1500),
+            None,
+            status="ARCHIVED",
+            last_archived_at=ago(400),
+        ),  # archived, untagged
     ]
     shared_base = Repository(
-        "shared/base", base_images, created_at=ago(1600),
+        "shared/base",
+        base_images,
+        created_at=ago(1600),
         tags={"owner": "platform", "description": XSS_TAG},
-        policy=_policy({"Sid": "PublicPull", "Effect": "Allow", "Principal": "*", "Action": PULL}))
+        policy=_policy({"Sid": "PublicPull", "Effect": "Allow", "Principal": "*", "Action": PULL}),
+    )
 
     nginx = Repository(
         "docker-hub/library/nginx",
         [Image(mf.single_image("nginx:1.27", [], app_layers=3), ("1.27",), ago(60), ago(3))],
-        created_at=ago(60))
+        created_at=ago(60),
+    )
 
     # ---- data account -----------------------------------------------------------------------
     etl = Repository(
         "data/etl",
-        [Image(mf.single_image(f"etl:{i}", python, docker=False), (f"2026.{i:02d}",),
-               ago(300 - 25 * i), ago(200 - 20 * i) if i % 3 else None) for i in range(1, 11)],
-        created_at=ago(400), tags={"team": "data"},
+        [
+            Image(
+                mf.single_image(f"etl:{i}", python, docker=False),
+                (f"2026.{i:02d}",),
+                ago(300 - 25 * i),
+                ago(200 - 20 * i) if i % 3 else None,
+            )
+            for i in range(1, 11)
+        ],
+        created_at=ago(400),
+        tags={"team": "data"},
         policy=_policy(
-            {"Sid": "CodeBuildScoped", "Effect": "Allow",
-             "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": PULL,
-             "Condition": {"StringEquals": {"aws:SourceAccount": DATA}}},
-            {"Sid": "LambdaUnscoped", "Effect": "Allow",
-             "Principal": {"Service": "lambda.amazonaws.com"}, "Action": PULL},
-            {"Sid": "NotPrincipalAllow", "Effect": "Allow",
-             "NotPrincipal": {"AWS": f"arn:aws:iam::{DATA}:role/blocked"}, "Action": "ecr:*"},
-            {"Sid": XSS_SID, "Effect": "Allow",
-             "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:role/deployer"}, "Action": PULL}))
+            {
+                "Sid": "CodeBuildScoped",
+                "Effect": "Allow",
+                "Principal": {"Service": "codebuild.amazonaws.com"},
+                "Action": PULL,
+                "Condition": {"StringEquals": {"aws:SourceAccount": DATA}},
+            },
+            {
+                "Sid": "LambdaUnscoped",
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": PULL,
+            },
+            {
+                "Sid": "NotPrincipalAllow",
+                "Effect": "Allow",
+                "NotPrincipal": {"AWS": f"arn:aws:iam::{DATA}:role/blocked"},
+                "Action": "ecr:*",
+            },
+            {
+                "Sid": XSS_SID,
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:role/deployer"},
+                "Action": PULL,
+            },
+        ),
+    )
     notebooks = Repository(
         "data/notebooks",
-        [Image(mf.single_image(f"nb:{v}", python), (v,), ago(250 - 20 * i), ago(200 - 20 * i))
-         for i, v in enumerate(["v1.2.0", "v1.2.1", "v1.2.2", "v1.3.0"])],
+        [
+            Image(mf.single_image(f"nb:{v}", python), (v,), ago(250 - 20 * i), ago(200 - 20 * i))
+            for i, v in enumerate(["v1.2.0", "v1.2.1", "v1.2.2", "v1.3.0"])
+        ],
         created_at=ago(300),
         policy=_policy(
-            {"Sid": "AllowPayments", "Effect": "Allow",
-             "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:root"}, "Action": ["ecr:*"]},
-            {"Sid": "DenyWrites", "Effect": "Deny",
-             "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:root"},
-             "Action": ["ecr:PutImage", "ecr:BatchDeleteImage", "ecr:DeleteRepository"]},
-            {"Sid": "DeletedRole", "Effect": "Allow", "Principal": {"AWS": DANGLING_AROA},
-             "Action": PULL}))
+            {
+                "Sid": "AllowPayments",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:root"},
+                "Action": ["ecr:*"],
+            },
+            {
+                "Sid": "DenyWrites",
+                "Effect": "Deny",
+                "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:root"},
+                "Action": ["ecr:PutImage", "ecr:BatchDeleteImage", "ecr:DeleteRepository"],
+            },
+            {"Sid": "DeletedRole", "Effect": "Allow", "Principal": {"AWS": DANGLING_AROA}, "Action": PULL},
+        ),
+    )
     archive = Repository(
         "data/archive",
-        [Image(mf.single_image(f"archive:{i}", python), (f"2024.{i:02d}",), ago(700 - 10 * i),
-               ago(600 - 10 * i), status="ARCHIVED", last_archived_at=ago(100 + i))
-         for i in range(1, 5)]
-        + [Image(mf.single_image("archive:restored", python), ("2024.restored",), ago(650),
-                 ago(550), last_archived_at=ago(300), last_activated_at=ago(20))],
-        created_at=ago(800))
+        [
+            Image(
+                mf.single_image(f"archive:{i}", python),
+                (f"2024.{i:02d}",),
+                ago(700 - 10 * i),
+                ago(600 - 10 * i),
+                status="ARCHIVED",
+                last_archived_at=ago(100 + i),
+            )
+            for i in range(1, 5)
+        ]
+        + [
+            Image(
+                mf.single_image("archive:restored", python),
+                ("2024.restored",),
+                ago(650),
+                ago(550),
+                last_archived_at=ago(300),
+                last_activated_at=ago(20),
+            )
+        ],
+        created_at=ago(800),
+    )
 
-    old_app = Repository("old/app", [Image(mf.single_image("old:1", base), ("1.0",), ago(1000),
-                                           ago(900))], created_at=ago(1100))
+    old_app = Repository(
+        "old/app",
+        [Image(mf.single_image("old:1", base), ("1.0",), ago(1000), ago(900))],
+        created_at=ago(1100),
+    )
 
     # ---- registries -------------------------------------------------------------------------
     ptc_rules = [
-        {"ecrRepositoryPrefix": "docker-hub", "upstreamRegistryUrl": "registry-1.docker.io",
-         "upstreamRegistry": "docker-hub",
-         "credentialArn": f"arn:aws:secretsmanager:us-east-1:{MANAGEMENT}:secret:ecr-pullthroughcache/dockerhub-AbCdEf",
-         "createdAt": ago(60), "updatedAt": ago(30)},
-        {"ecrRepositoryPrefix": "ecr-public", "upstreamRegistryUrl": "public.ecr.aws",
-         "upstreamRegistry": "ecr-public", "createdAt": ago(90), "updatedAt": ago(90)},
+        {
+            "ecrRepositoryPrefix": "docker-hub",
+            "upstreamRegistryUrl": "registry-1.docker.io",
+            "upstreamRegistry": "docker-hub",
+            "credentialArn": f"arn:aws:secretsmanager:us-east-1:{MANAGEMENT}:secret:"
+            "ecr-pullthroughcache/dockerhub-AbCdEf",
+            "createdAt": ago(60),
+            "updatedAt": ago(30),
+        },
+        {
+            "ecrRepositoryPrefix": "ecr-public",
+            "upstreamRegistryUrl": "public.ecr.aws",
+            "upstreamRegistry": "ecr-public",
+            "createdAt": ago(90),
+            "updatedAt": ago(90),
+        },
     ]
     templates = [
-        {"prefix": "docker-hub", "description": "pull-through cache repositories",
-         "appliedFor": ["PULL_THROUGH_CACHE"], "imageTagMutability": "MUTABLE",
-         "encryptionConfiguration": {"encryptionType": "AES256"},
-         "lifecyclePolicy": json.dumps({"rules": [{
-             "rulePriority": 1, "selection": {"tagStatus": "any", "countType": "sinceImagePushed",
-                                              "countUnit": "days", "countNumber": 90},
-             "action": {"type": "expire"}}]}),
-         "createdAt": ago(60), "updatedAt": ago(60)},
-        {"prefix": "ROOT", "description": "replicated repositories",
-         "appliedFor": ["REPLICATION"], "imageTagMutability": "IMMUTABLE",
-         "encryptionConfiguration": {"encryptionType": "AES256"},
-         "repositoryPolicy": _policy({"Sid": "PublicByTemplate", "Effect": "Allow",
-                                      "Principal": "*", "Action": PULL}),
-         "createdAt": ago(100), "updatedAt": ago(50)},
+        {
+            "prefix": "docker-hub",
+            "description": "pull-through cache repositories",
+            "appliedFor": ["PULL_THROUGH_CACHE"],
+            "imageTagMutability": "MUTABLE",
+            "encryptionConfiguration": {"encryptionType": "AES256"},
+            "lifecyclePolicy": json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "sinceImagePushed",
+                                "countUnit": "days",
+                                "countNumber": 90,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+            "createdAt": ago(60),
+            "updatedAt": ago(60),
+        },
+        {
+            "prefix": "ROOT",
+            "description": "replicated repositories",
+            "appliedFor": ["REPLICATION"],
+            "imageTagMutability": "IMMUTABLE",
+            "encryptionConfiguration": {"encryptionType": "AES256"},
+            "repositoryPolicy": _policy(
+                {"Sid": "PublicByTemplate", "Effect": "Allow", "Principal": "*", "Action": PULL}
+            ),
+            "createdAt": ago(100),
+            "updatedAt": ago(50),
+        },
     ]
     replication = [
-        {"destinations": [{"region": "eu-west-1", "registryId": PAYMENTS}],
-         "repositoryFilters": [{"filter": "payments", "filterType": "PREFIX_MATCH"}]},
+        {
+            "destinations": [{"region": "eu-west-1", "registryId": PAYMENTS}],
+            "repositoryFilters": [{"filter": "payments", "filterType": "PREFIX_MATCH"}],
+        },
         {"destinations": [{"region": "us-east-1", "registryId": MANAGEMENT}]},
-        {"destinations": [{"region": "us-west-2", "registryId": EXTERNAL}],
-         "repositoryFilters": [{"filter": "payments/api", "filterType": "PREFIX_MATCH"}]},
+        {
+            "destinations": [{"region": "us-west-2", "registryId": EXTERNAL}],
+            "repositoryFilters": [{"filter": "payments/api", "filterType": "PREFIX_MATCH"}],
+        },
     ]
     payments_registry_policy = _policy(
-        {"Sid": "ReplicationFromManagement", "Effect": "Allow",
-         "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"},
-         "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
-         "Resource": f"arn:aws:ecr:us-east-1:{PAYMENTS}:repository/*"},
-        {"Sid": "ManagementReadAll", "Effect": "Allow",
-         "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"},
-         "Action": ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:BatchImportUpstreamImage"],
-         "Resource": f"arn:aws:ecr:us-east-1:{PAYMENTS}:repository/*"})
+        {
+            "Sid": "ReplicationFromManagement",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"},
+            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+            "Resource": f"arn:aws:ecr:us-east-1:{PAYMENTS}:repository/*",
+        },
+        {
+            "Sid": "ManagementReadAll",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"},
+            "Action": ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:BatchImportUpstreamImage"],
+            "Resource": f"arn:aws:ecr:us-east-1:{PAYMENTS}:repository/*",
+        },
+    )
     data_registry_policy = _policy(
-        {"Sid": "ReplicationToData", "Effect": "Allow",
-         "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:root"},
-         "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
-         "Resource": f"arn:aws:ecr:us-east-1:{DATA}:repository/*"})
+        {
+            "Sid": "ReplicationToData",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{PAYMENTS}:root"},
+            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+            "Resource": f"arn:aws:ecr:us-east-1:{DATA}:repository/*",
+        }
+    )
 
     accounts = [
-        Account(MANAGEMENT, "management", "aws-root@example.com", registries=[
-            # The caller reads its own account with its own credentials (moto's user), so the
-            # operator registered that principal too; otherwise auto mode skips its manifests.
-            Registry("us-east-1", [shared_base, nginx], pull_through_cache_rules=ptc_rules,
-                     creation_templates=templates, pull_time_exclusions=[CALLER_ARN]),
-            Registry("eu-west-1", [], pull_time_exclusions=[CALLER_ARN])]),
-        Account(PAYMENTS, "payments", "payments@example.com", ou="prod",
-                disabled_regions=("ap-east-1",), registries=[
-                    Registry("us-east-1", [api, worker], policy=payments_registry_policy,
-                             policy_scope="V2", replication_rules=replication),
-                    Registry("eu-west-1", [legacy_ui], blob_mounting="ENABLED")]),
-        Account(DATA, "data", "data@example.com", ou="dev", registries=[
-            Registry("us-east-1", [etl, notebooks], policy=data_registry_policy, policy_scope="V1",
-                     audit_role_excluded=False),
-            Registry("eu-west-1", [archive], audit_role_excluded=False)]),
-        Account(LEGACY, "legacy", "legacy@example.com", state="SUSPENDED", ou="closed",
-                registries=[Registry("us-east-1", [old_app]), Registry("eu-west-1", [])]),
+        Account(
+            MANAGEMENT,
+            "management",
+            "aws-root@example.com",
+            registries=[
+                # The caller reads its own account with its own credentials (moto's user), so the
+                # operator registered that principal too; otherwise auto mode skips its manifests.
+                Registry(
+                    "us-east-1",
+                    [shared_base, nginx],
+                    pull_through_cache_rules=ptc_rules,
+                    creation_templates=templates,
+                    pull_time_exclusions=[CALLER_ARN],
+                ),
+                Registry("eu-west-1", [], pull_time_exclusions=[CALLER_ARN]),
+            ],
+        ),
+        Account(
+            PAYMENTS,
+            "payments",
+            "payments@example.com",
+            ou="prod",
+            disabled_regions=("ap-east-1",),
+            registries=[
+                Registry(
+                    "us-east-1",
+                    [api, worker],
+                    policy=payments_registry_policy,
+                    policy_scope="V2",
+                    replication_rules=replication,
+                ),
+                Registry("eu-west-1", [legacy_ui], blob_mounting="ENABLED"),
+            ],
+        ),
+        Account(
+            DATA,
+            "data",
+            "data@example.com",
+            ou="dev",
+            registries=[
+                Registry(
+                    "us-east-1",
+                    [etl, notebooks],
+                    policy=data_registry_policy,
+                    policy_scope="V1",
+                    audit_role_excluded=False,
+                ),
+                Registry("eu-west-1", [archive], audit_role_excluded=False),
+            ],
+        ),
+        Account(
+            LEGACY,
+            "legacy",
+            "legacy@example.com",
+            state="SUSPENDED",
+            ou="closed",
+            registries=[Registry("us-east-1", [old_app]), Registry("eu-west-1", [])],
+        ),
     ]
     return World(name=name, accounts=accounts, now=now, ous=("prod", "dev", "closed"))

@@ -19,6 +19,7 @@ proxies and emulators use (`NotImplemented`, HTTP 501). Operations moto itself l
 sandbox does not emulate are answered the same 400 way instead of raising a Python
 NotImplementedError inside the client.
 """
+
 from __future__ import annotations
 
 import threading
@@ -28,31 +29,34 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Fault:
-    operation: str                      # API operation name, e.g. "DescribeImages" (None: any)
+    operation: str  # API operation name, e.g. "DescribeImages" (None: any)
     code: str
     http_status: int = 400
-    message: str | Callable[[], str] = ""   # a callable is asked when the fault fires
-    account_id: str | None = None       # the account the call lands in (for AssumeRole: the target)
+    message: str | Callable[[], str] = ""  # a callable is asked when the fault fires
+    account_id: str | None = None  # the account the call lands in (for AssumeRole: the target)
     region: str | None = None
     repository_name: str | None = None
-    times: int | None = None            # fire this many times, then stop (None: always)
-    service: str | None = None          # e.g. "ecr", "sts" (None: any)
-    timeout: bool = False               # no answer: the client sees a read timeout
-    answer: Callable | None = None      # answer(request params, real) -> the answer document
+    times: int | None = None  # fire this many times, then stop (None: always)
+    service: str | None = None  # e.g. "ecr", "sts" (None: any)
+    timeout: bool = False  # no answer: the client sees a read timeout
+    answer: Callable | None = None  # answer(request params, real) -> the answer document
     fired: int = field(default=0)
 
     def message_text(self) -> str:
         return self.message() if callable(self.message) else self.message
 
-    def matches(self, service: str, operation: str, account_id: str, region: str,
-                repository_name: str | None) -> bool:
+    def matches(
+        self, service: str, operation: str, account_id: str, region: str, repository_name: str | None
+    ) -> bool:
         if self.times is not None and self.fired >= self.times:
             return False
-        return ((self.operation is None or self.operation == operation)
-                and (self.service is None or self.service == service)
-                and (self.account_id is None or self.account_id == account_id)
-                and (self.region is None or self.region == region)
-                and (self.repository_name is None or self.repository_name == repository_name))
+        return (
+            (self.operation is None or self.operation == operation)
+            and (self.service is None or self.service == service)
+            and (self.account_id is None or self.account_id == account_id)
+            and (self.region is None or self.region == region)
+            and (self.repository_name is None or self.repository_name == repository_name)
+        )
 
 
 class Faults:
@@ -63,52 +67,93 @@ class Faults:
         self._faults: list[Fault] = []
         self.latency_seconds = 0.0
 
-    def add(self, operation: str | None, code: str, http_status: int = 400, message: str | Callable = "",
-            account_id: str | None = None, region: str | None = None,
-            repository_name: str | None = None, times: int | None = None,
-            service: str | None = None) -> Fault:
+    def add(
+        self,
+        operation: str | None,
+        code: str,
+        http_status: int = 400,
+        message: str | Callable = "",
+        account_id: str | None = None,
+        region: str | None = None,
+        repository_name: str | None = None,
+        times: int | None = None,
+        service: str | None = None,
+    ) -> Fault:
         """Make matching calls fail with `code` (None filters match anything). `message` may be a
         callable, asked each time the fault fires (e.g. to echo credentials minted meanwhile)."""
         if times is not None and times < 1:
             raise ValueError("times must be >= 1 or None")
-        f = Fault(operation, code, http_status, message or code, account_id, region,
-                  repository_name, times, service)
+        f = Fault(
+            operation, code, http_status, message or code, account_id, region, repository_name, times, service
+        )
         with self._lock:
             self._faults.append(f)
         return f
 
-    def add_assume_role_failure(self, account_id: str, code: str = "AccessDenied",
-                                http_status: int = 403, message: str | None = None,
-                                times: int | None = None) -> Fault:
+    def add_assume_role_failure(
+        self,
+        account_id: str,
+        code: str = "AccessDenied",
+        http_status: int = 403,
+        message: str | None = None,
+        times: int | None = None,
+    ) -> Fault:
         """sts:AssumeRole into any role of `account_id` fails."""
-        msg = message or (f"User is not authorized to perform: sts:AssumeRole on resource: "
-                          f"arn:aws:iam::{account_id}:role/*")
-        return self.add("AssumeRole", code, http_status, msg, account_id=account_id,
-                        times=times, service="sts")
+        msg = message or (
+            f"User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{account_id}:role/*"
+        )
+        return self.add(
+            "AssumeRole", code, http_status, msg, account_id=account_id, times=times, service="sts"
+        )
 
-    def add_not_implemented(self, operation: str, account_id: str | None = None,
-                            region: str | None = None, http_status: int = 400) -> Fault:
+    def add_not_implemented(
+        self, operation: str, account_id: str | None = None, region: str | None = None, http_status: int = 400
+    ) -> Fault:
         """The endpoint does not know `operation` (400 UnknownOperationException, or 501)."""
         code = "UnknownOperationException" if http_status == 400 else "NotImplemented"
-        msg = (f"Unknown operation {operation}" if http_status == 400 else
-               f"The {operation} operation is not implemented")
+        msg = (
+            f"Unknown operation {operation}"
+            if http_status == 400
+            else f"The {operation} operation is not implemented"
+        )
         return self.add(operation, code, http_status, msg, account_id, region)
 
-    def add_timeout(self, operation: str, account_id: str | None = None, region: str | None = None,
-                    repository_name: str | None = None, times: int | None = None) -> Fault:
+    def add_timeout(
+        self,
+        operation: str,
+        account_id: str | None = None,
+        region: str | None = None,
+        repository_name: str | None = None,
+        times: int | None = None,
+    ) -> Fault:
         """Matching calls get no answer: the client raises ReadTimeoutError (and retries).
 
         In-process moto answers before any socket is opened, so a client read timeout cannot be
         reached with `latency`; the sandbox raises what botocore raises when it is.
         """
-        f = self.add(operation, "ReadTimeout", 0, "Read timeout on endpoint URL", account_id, region,
-                     repository_name, times)
+        f = self.add(
+            operation,
+            "ReadTimeout",
+            0,
+            "Read timeout on endpoint URL",
+            account_id,
+            region,
+            repository_name,
+            times,
+        )
         f.timeout = True
         return f
 
-    def add_answer(self, operation: str, answer: Callable, account_id: str | None = None,
-                   region: str | None = None, repository_name: str | None = None, times: int | None = None,
-                   service: str | None = None) -> Fault:
+    def add_answer(
+        self,
+        operation: str,
+        answer: Callable,
+        account_id: str | None = None,
+        region: str | None = None,
+        repository_name: str | None = None,
+        times: int | None = None,
+        service: str | None = None,
+    ) -> Fault:
         """Matching calls are answered `answer(params, real)`: `params` is the request's JSON body
         as a dict, `real()` moto's own answer to that request (a dict; call it only for requests
         moto can answer). The returned dict is sent as a 200 JSON answer, unchecked."""
@@ -132,8 +177,9 @@ class Faults:
     def faults(self) -> list[Fault]:
         return list(self._faults)
 
-    def match(self, service: str, operation: str, account_id: str, region: str,
-              repository_name: str | None) -> Fault | None:
+    def match(
+        self, service: str, operation: str, account_id: str, region: str, repository_name: str | None
+    ) -> Fault | None:
         """The first matching fault, counted as fired; None when the call goes through."""
         with self._lock:
             for f in self._faults:

@@ -26,6 +26,7 @@ ECR behaviour emulated (moto-notes §3, ecr-facts §1):
   regions as not-opted-in); ECR calls into a disabled region fail as AWS does for a region the
   account has not opted into (UnrecognizedClientException, HTTP 400).
 """
+
 from __future__ import annotations
 
 import base64
@@ -51,9 +52,21 @@ MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 # Regions that AWS requires an account to opt into (OptInStatus opted-in / not-opted-in).
 OPT_IN_REGIONS = {
-    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-    "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1",
-    "me-central-1", "me-south-1", "mx-central-1",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
 }
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -71,11 +84,11 @@ class Runtime:
     def __init__(self, world: World):
         self.world = world
         self.faults = Faults()
-        self.calls: Counter = Counter()      # (service, operation, account_id, region) -> n
+        self.calls: Counter = Counter()  # (service, operation, account_id, region) -> n
         self.registries: dict[tuple[str, str], Registry] = {
-            (a.account_id, r.region): r for a in world.accounts for r in a.registries}
-        self.disabled: dict[str, set[str]] = {a.account_id: set(a.disabled_regions)
-                                              for a in world.accounts}
+            (a.account_id, r.region): r for a in world.accounts for r in a.registries
+        }
+        self.disabled: dict[str, set[str]] = {a.account_id: set(a.disabled_regions) for a in world.accounts}
         self.enabled: dict[str, list[str]] = {a.account_id: a.regions for a in world.accounts}
         self.states: dict[str, str] = {a.account_id: a.state for a in world.accounts}
         self._t0 = time.monotonic()
@@ -108,9 +121,19 @@ def active() -> Runtime:
 # ---------------------------------------------------------------------------------------------
 # Image metadata kept on moto's Image objects (sb_* attributes)
 
-def set_image_meta(img: MotoImage, *, size: int, pushed_at: datetime, last_pulled_at=None,
-                   status="ACTIVE", archived_at=None, activated_at=None,
-                   artifact_media_type=None, subject=None) -> None:
+
+def set_image_meta(
+    img: MotoImage,
+    *,
+    size: int,
+    pushed_at: datetime,
+    last_pulled_at=None,
+    status="ACTIVE",
+    archived_at=None,
+    activated_at=None,
+    artifact_media_type=None,
+    subject=None,
+) -> None:
     img.sb_size = size
     img.sb_pushed_at = pushed_at
     img.sb_pulled_at = last_pulled_at
@@ -127,27 +150,41 @@ def meta_from_manifest(text: str, repo_images) -> dict:
     media = doc.get("mediaType")
     if "manifests" in doc:
         sizes = {i.image_digest: getattr(i, "sb_size", 0) for i in repo_images}
-        return {"size": max((sizes.get(m.get("digest"), 0) for m in doc["manifests"]), default=0),
-                "artifact_media_type": None, "subject": None, "media_type": media}
+        return {
+            "size": max((sizes.get(m.get("digest"), 0) for m in doc["manifests"]), default=0),
+            "artifact_media_type": None,
+            "subject": None,
+            "media_type": media,
+        }
     cfg = doc.get("config") or {}
     size = int(cfg.get("size", 0)) + sum(int(layer.get("size", 0)) for layer in doc.get("layers", []))
-    return {"size": size, "artifact_media_type": cfg.get("mediaType"),
-            "subject": (doc.get("subject") or {}).get("digest"), "media_type": media}
+    return {
+        "size": size,
+        "artifact_media_type": cfg.get("mediaType"),
+        "subject": (doc.get("subject") or {}).get("digest"),
+        "media_type": media,
+    }
 
 
 def _detail(img: MotoImage) -> dict:
-    d = {"registryId": img.registry_id, "repositoryName": img.repository_name,
-         "imageDigest": img.image_digest, "imageSizeInBytes": img.sb_size,
-         "imagePushedAt": img.sb_pushed_at,
-         "imageManifestMediaType": img.image_manifest_media_type,
-         "imageStatus": img.sb_status}
+    d = {
+        "registryId": img.registry_id,
+        "repositoryName": img.repository_name,
+        "imageDigest": img.image_digest,
+        "imageSizeInBytes": img.sb_size,
+        "imagePushedAt": img.sb_pushed_at,
+        "imageManifestMediaType": img.image_manifest_media_type,
+        "imageStatus": img.sb_status,
+    }
     if img.image_tags:
         d["imageTags"] = list(img.image_tags)
-    optional = {"artifactMediaType": img.sb_artifact_media_type,
-                "lastRecordedPullTime": img.sb_pulled_at,
-                "subjectManifestDigest": img.sb_subject,
-                "lastArchivedAt": img.sb_archived_at,
-                "lastActivatedAt": img.sb_activated_at}
+    optional = {
+        "artifactMediaType": img.sb_artifact_media_type,
+        "lastRecordedPullTime": img.sb_pulled_at,
+        "subjectManifestDigest": img.sb_subject,
+        "lastArchivedAt": img.sb_archived_at,
+        "lastActivatedAt": img.sb_activated_at,
+    }
     d.update({k: v for k, v in optional.items() if v is not None})
     return d
 
@@ -155,20 +192,26 @@ def _detail(img: MotoImage) -> dict:
 def _ensure_meta(img: MotoImage, repo) -> None:
     if not hasattr(img, "sb_size"):
         m = meta_from_manifest(img.image_manifest, repo.images)
-        set_image_meta(img, size=m["size"], pushed_at=datetime.fromtimestamp(
-            img.image_pushed_at, timezone.utc), artifact_media_type=m["artifact_media_type"],
-            subject=m["subject"])
+        set_image_meta(
+            img,
+            size=m["size"],
+            pushed_at=datetime.fromtimestamp(img.image_pushed_at, timezone.utc),
+            artifact_media_type=m["artifact_media_type"],
+            subject=m["subject"],
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # Pagination like ECR: opaque token, default 100, maxResults 1..1000
+
 
 def _page(resp: BaseResponse, items: list, default: int = DEFAULT_PAGE) -> tuple[list, str | None]:
     size = resp._get_param("maxResults") or default
     if not 1 <= int(size) <= MAX_PAGE:
         raise ecr_exc.InvalidParameterException(
             f"Invalid parameter at 'maxResults' failed to satisfy constraint: "
-            f"'Member must have value less than or equal to {MAX_PAGE}'")
+            f"'Member must have value less than or equal to {MAX_PAGE}'"
+        )
     token = resp._get_param("nextToken")
     start = 0
     if token:
@@ -190,10 +233,11 @@ def _with_token(body: dict, token: str | None) -> dict:
 # ---------------------------------------------------------------------------------------------
 # ECR handlers (installed as ECRResponse methods)
 
+
 def _filtered(resp: BaseResponse, repo) -> list[MotoImage]:
     flt = resp._get_param("filter") or {}
     tag_status = flt.get("tagStatus", "ANY")
-    image_status = flt.get("imageStatus", "ACTIVE")   # ECR's default: ACTIVE images only
+    image_status = flt.get("imageStatus", "ACTIVE")  # ECR's default: ACTIVE images only
     out = []
     for img in repo.images:
         _ensure_meta(img, repo)
@@ -239,8 +283,9 @@ def list_images(self) -> ActionResult:
 
 def describe_repositories(self) -> ActionResult:
     names = self._get_param("repositoryNames")
-    repos = self.ecr_backend.describe_repositories(repository_names=names,
-                                                   registry_id=self._get_param("registryId"))
+    repos = self.ecr_backend.describe_repositories(
+        repository_names=names, registry_id=self._get_param("registryId")
+    )
     if names:
         return ActionResult({"repositories": repos})
     page, token = _page(self, list(repos))
@@ -260,7 +305,8 @@ def put_image(self) -> ActionResult:
     if given and given != digest:
         raise ecr_exc.InvalidParameterException(
             "Invalid parameter at 'imageDigest' failed to satisfy constraint: "
-            "'The provided digest does not match the manifest'")
+            "'The provided digest does not match the manifest'"
+        )
     try:
         m = meta_from_manifest(text, repo.images)
     except ValueError:
@@ -270,36 +316,50 @@ def put_image(self) -> ActionResult:
     media = self._get_param("imageManifestMediaType") or m["media_type"]
     if not media:
         raise ecr_exc.InvalidParameterException(
-            "image manifest mediatype not provided in manifest or parameter")
+            "image manifest mediatype not provided in manifest or parameter"
+        )
     existing = next((i for i in repo.images if i.image_digest == digest), None)
     holder = next((i for i in repo.images if tag and tag in i.image_tags), None)
     if existing is not None and holder is existing:
-        raise ecr_exc.ImageAlreadyExistsException(registry_id=repo.registry_id, image_tag=tag,
-                                                  digest=digest, repository_name=name)
+        raise ecr_exc.ImageAlreadyExistsException(
+            registry_id=repo.registry_id, image_tag=tag, digest=digest, repository_name=name
+        )
     if holder is not None and repo.image_tag_mutability.startswith("IMMUTABLE"):
-        raise SandboxError("ImageTagAlreadyExistsException",
-                           f"The image tag '{tag}' already exists in the '{name}' repository "
-                           f"with registry id '{repo.registry_id}' and cannot be overwritten "
-                           f"because the repository is immutable.")
+        raise SandboxError(
+            "ImageTagAlreadyExistsException",
+            f"The image tag '{tag}' already exists in the '{name}' repository "
+            f"with registry id '{repo.registry_id}' and cannot be overwritten "
+            f"because the repository is immutable.",
+        )
     if holder is not None:
         # ECR moves the tag: the previous image stays, untagged (moto deleted it).
         holder.remove_tag(tag)
     if existing is None:
         existing = MotoImage(backend.account_id, tag, text, name, media, digest)
-        set_image_meta(existing, size=m["size"], pushed_at=active().now(),
-                       artifact_media_type=m["artifact_media_type"], subject=m["subject"])
+        set_image_meta(
+            existing,
+            size=m["size"],
+            pushed_at=active().now(),
+            artifact_media_type=m["artifact_media_type"],
+            subject=m["subject"],
+        )
         repo.images.append(existing)
     elif tag:
         existing.update_tag(tag)
-    body = {"registryId": repo.registry_id, "repositoryName": name,
-            "imageId": {"imageDigest": digest, **({"imageTag": tag} if tag else {})},
-            "imageManifest": text, "imageManifestMediaType": media}
+    body = {
+        "registryId": repo.registry_id,
+        "repositoryName": name,
+        "imageId": {"imageDigest": digest, **({"imageTag": tag} if tag else {})},
+        "imageManifest": text,
+        "imageManifestMediaType": media,
+    }
     return ActionResult({"image": body})
 
 
 def _principal_arn(resp: BaseResponse) -> str | None:
     """The IAM role (or user) ARN behind the request's access key, when moto issued it."""
     from moto.iam.models import iam_backends
+
     key = resp.get_access_key()
     iam = iam_backends[resp.current_account]["aws"]
     ak = iam.access_keys.get(key)
@@ -324,8 +384,13 @@ def batch_get_image(self) -> ActionResult:
     for iid in ids:
         tag, dig = iid.get("imageTag"), iid.get("imageDigest")
         if not tag and not dig:
-            failures.append({"imageId": iid, "failureCode": "MissingDigestAndTag",
-                             "failureReason": "Invalid request parameters: both tag and digest cannot be null"})
+            failures.append(
+                {
+                    "imageId": iid,
+                    "failureCode": "MissingDigestAndTag",
+                    "failureReason": "Invalid request parameters: both tag and digest cannot be null",
+                }
+            )
             continue
         found = None
         for img in repo.images:
@@ -335,20 +400,31 @@ def batch_get_image(self) -> ActionResult:
         if found is None:
             holder = tag and any(tag in i.image_tags for i in repo.images)
             code = "ImageTagDoesNotMatchDigest" if (holder and dig) else "ImageNotFound"
-            failures.append({"imageId": iid, "failureCode": code,
-                             "failureReason": "Requested image not found"})
+            failures.append(
+                {"imageId": iid, "failureCode": code, "failureReason": "Requested image not found"}
+            )
             continue
         _ensure_meta(found, repo)
         if found.sb_status != "ACTIVE":
-            failures.append({"imageId": iid, "failureCode": "ImageInaccessible",
-                             "failureReason": "The image is archived and cannot be pulled"})
+            failures.append(
+                {
+                    "imageId": iid,
+                    "failureCode": "ImageInaccessible",
+                    "failureReason": "The image is archived and cannot be pulled",
+                }
+            )
             continue
         if not excluded:
             found.sb_pulled_at = now
-        images.append({"registryId": repo.registry_id, "repositoryName": name,
-                       "imageId": {"imageDigest": found.image_digest, **({"imageTag": tag} if tag else {})},
-                       "imageManifest": found.image_manifest,
-                       "imageManifestMediaType": found.image_manifest_media_type})
+        images.append(
+            {
+                "registryId": repo.registry_id,
+                "repositoryName": name,
+                "imageId": {"imageDigest": found.image_digest, **({"imageTag": tag} if tag else {})},
+                "imageManifest": found.image_manifest,
+                "imageManifestMediaType": found.image_manifest_media_type,
+            }
+        )
     return ActionResult({"images": images, "failures": failures})
 
 
@@ -357,10 +433,13 @@ def get_lifecycle_policy(self) -> ActionResult:
     repo = backend._get_repository(self._get_param("repositoryName"), self._get_param("registryId"))
     if not repo.lifecycle_policy:
         raise ecr_exc.LifecyclePolicyNotFoundException(repo.name, repo.registry_id)
-    body = {"registryId": repo.registry_id, "repositoryName": repo.name,
-            "lifecyclePolicyText": repo.lifecycle_policy}
+    body = {
+        "registryId": repo.registry_id,
+        "repositoryName": repo.name,
+        "lifecyclePolicyText": repo.lifecycle_policy,
+    }
     evaluated = getattr(repo, "sb_lifecycle_evaluated_at", None)
-    body["lastEvaluatedAt"] = evaluated or EPOCH    # 1970: never evaluated (as observed on ECR)
+    body["lastEvaluatedAt"] = evaluated or EPOCH  # 1970: never evaluated (as observed on ECR)
     return ActionResult(body)
 
 
@@ -380,12 +459,17 @@ ACCOUNT_SETTINGS = ("BASIC_SCAN_TYPE_VERSION", "REGISTRY_POLICY_SCOPE", "BLOB_MO
 def get_account_setting(self) -> ActionResult:
     name = self._get_param("name")
     reg = _registry(self)
-    values = {"BASIC_SCAN_TYPE_VERSION": "AWS_NATIVE", "REGISTRY_POLICY_SCOPE": reg.policy_scope,
-              "BLOB_MOUNTING": reg.blob_mounting}
+    values = {
+        "BASIC_SCAN_TYPE_VERSION": "AWS_NATIVE",
+        "REGISTRY_POLICY_SCOPE": reg.policy_scope,
+        "BLOB_MOUNTING": reg.blob_mounting,
+    }
     if name not in values:
-        raise SandboxError("ValidationException",
-                           f"1 validation error detected: Value '{name}' at 'name' failed to "
-                           f"satisfy constraint: Member must satisfy enum value set: {list(values)}")
+        raise SandboxError(
+            "ValidationException",
+            f"1 validation error detected: Value '{name}' at 'name' failed to "
+            f"satisfy constraint: Member must satisfy enum value set: {list(values)}",
+        )
     return ActionResult({"name": name, "value": values[name]})
 
 
@@ -396,8 +480,10 @@ def describe_pull_through_cache_rules(self) -> ActionResult:
     if prefixes:
         missing = set(prefixes) - {r["ecrRepositoryPrefix"] for r in rules}
         if missing:
-            raise SandboxError("PullThroughCacheRuleNotFoundException",
-                               "The pull through cache rule with the given prefix does not exist.")
+            raise SandboxError(
+                "PullThroughCacheRuleNotFoundException",
+                "The pull through cache rule with the given prefix does not exist.",
+            )
         rules = [r for r in rules if r["ecrRepositoryPrefix"] in prefixes]
     page, token = _page(self, rules)
     return ActionResult(_with_token({"pullThroughCacheRules": page}, token))
@@ -410,8 +496,9 @@ def describe_repository_creation_templates(self) -> ActionResult:
     if prefixes:
         templates = [t for t in templates if t["prefix"] in prefixes]
     page, token = _page(self, templates)
-    return ActionResult(_with_token({"registryId": self.current_account,
-                                     "repositoryCreationTemplates": page}, token))
+    return ActionResult(
+        _with_token({"registryId": self.current_account, "repositoryCreationTemplates": page}, token)
+    )
 
 
 def list_image_referrers(self) -> ActionResult:
@@ -430,9 +517,13 @@ def list_image_referrers(self) -> ActionResult:
         atype = doc.get("artifactType") or (doc.get("config") or {}).get("mediaType")
         if types and atype not in types:
             continue
-        r = {"digest": img.image_digest, "mediaType": img.image_manifest_media_type,
-             "artifactType": atype, "size": len(img.image_manifest.encode()),
-             "artifactStatus": img.sb_status}
+        r = {
+            "digest": img.image_digest,
+            "mediaType": img.image_manifest_media_type,
+            "artifactType": atype,
+            "size": len(img.image_manifest.encode()),
+            "artifactStatus": img.sb_status,
+        }
         if doc.get("annotations"):
             r["annotations"] = doc["annotations"]
         refs.append(r)
@@ -441,8 +532,10 @@ def list_image_referrers(self) -> ActionResult:
 
 
 def get_signing_configuration(self) -> ActionResult:
-    raise SandboxError("SigningConfigurationNotFoundException",
-                       f"No signing configuration found for registry '{self.current_account}'")
+    raise SandboxError(
+        "SigningConfigurationNotFoundException",
+        f"No signing configuration found for registry '{self.current_account}'",
+    )
 
 
 ECR_HANDLERS = {
@@ -468,14 +561,18 @@ def describe_regions(self) -> ActionResult:
         return _ORIGINALS[(AvailabilityZonesAndRegions, "describe_regions")](self)
     names = self._get_param("RegionNames", []) or []
     all_regions = str(self._get_param("AllRegions", False)).lower() == "true"
-    rows = [(r, "opted-in" if r in OPT_IN_REGIONS else "opt-in-not-required")
-            for r in rt.enabled[acct]]
+    rows = [(r, "opted-in" if r in OPT_IN_REGIONS else "opt-in-not-required") for r in rt.enabled[acct]]
     if all_regions or names:
         rows += [(r, "not-opted-in") for r in sorted(rt.disabled[acct])]
     if names:
         rows = [x for x in rows if x[0] in names]
-    return ActionResult({"Regions": [
-        {"RegionName": r, "Endpoint": f"ec2.{r}.amazonaws.com", "OptInStatus": s} for r, s in rows]})
+    return ActionResult(
+        {
+            "Regions": [
+                {"RegionName": r, "Endpoint": f"ec2.{r}.amazonaws.com", "OptInStatus": s} for r, s in rows
+            ]
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -519,17 +616,23 @@ def _call_action(self):
     if fault is not None:
         if fault.timeout:
             from botocore.exceptions import ReadTimeoutError
+
             raise ReadTimeoutError(endpoint_url=f"https://{self.headers.get('Host', service)}/")
         if fault.answer is not None:
             return _answer(self, orig, fault.answer)
         return _error(self, fault.code, fault.message_text(), fault.http_status)
     if service == "sts" and op == "AssumeRole" and rt.states.get(target, "ACTIVE") != "ACTIVE":
         # A suspended or closed account cannot be entered.
-        return _error(self, "AccessDenied", f"Account {target} is {rt.states[target]}; "
-                      "sts:AssumeRole is not authorized", 403)
+        return _error(
+            self,
+            "AccessDenied",
+            f"Account {target} is {rt.states[target]}; sts:AssumeRole is not authorized",
+            403,
+        )
     if service == "ecr" and region in rt.disabled.get(account, ()):
-        return _error(self, "UnrecognizedClientException",
-                      "The security token included in the request is invalid.", 400)
+        return _error(
+            self, "UnrecognizedClientException", "The security token included in the request is invalid.", 400
+        )
     try:
         return orig(self)
     except NotImplementedError:
@@ -566,8 +669,10 @@ def install(rt: Runtime):
     global _ACTIVE
     if _ACTIVE is not None:
         raise RuntimeError("a sandbox is already running in this process")
-    patches = [(BaseResponse, "call_action", _call_action),
-               (AvailabilityZonesAndRegions, "describe_regions", describe_regions)]
+    patches = [
+        (BaseResponse, "call_action", _call_action),
+        (AvailabilityZonesAndRegions, "describe_regions", describe_regions),
+    ]
     patches += [(ECRResponse, name, fn) for name, fn in ECR_HANDLERS.items()]
     missing = object()
     saved = []
@@ -586,4 +691,5 @@ def install(rt: Runtime):
                 setattr(cls, name, old)
         _ORIGINALS.clear()
         _ACTIVE = None
+
     return uninstall

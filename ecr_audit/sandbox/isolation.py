@@ -19,19 +19,24 @@ Two layers keep every request in-process while `sandbox.running` is active:
 See https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html for the endpoint
 settings the SDK reads from the environment and the config file.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 # Credentials only sign requests; they never choose where one goes. They are left as they are
 # (moto's mock replaces the key pair with its own while it runs).
 KEPT = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"})
-PINNED = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-          "AWS_EC2_METADATA_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
+PINNED = {
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -43,7 +48,7 @@ def _routing(name: str) -> bool:
     """Whether environment variable `name` can change where an HTTP request goes."""
     if name.startswith("AWS_"):
         return name not in KEPT
-    return name.lower().endswith("_proxy")      # http_proxy, HTTPS_PROXY, all_proxy, no_proxy
+    return name.lower().endswith("_proxy")  # http_proxy, HTTPS_PROXY, all_proxy, no_proxy
 
 
 @contextmanager
@@ -80,10 +85,15 @@ def no_network() -> Iterator[None]:
     from botocore.endpoint import Endpoint
 
     own = {name: socket.socket.__dict__.get(name) for name in ("connect", "connect_ex")}
-    real = {"connect": socket.socket.connect, "connect_ex": socket.socket.connect_ex,
-            "getaddrinfo": socket.getaddrinfo, "gethostbyname": socket.gethostbyname,
-            "gethostbyname_ex": socket.gethostbyname_ex, "gethostbyaddr": socket.gethostbyaddr,
-            "send": Endpoint._send}
+    real = {
+        "connect": socket.socket.connect,
+        "connect_ex": socket.socket.connect_ex,
+        "getaddrinfo": socket.getaddrinfo,
+        "gethostbyname": socket.gethostbyname,
+        "gethostbyname_ex": socket.gethostbyname_ex,
+        "gethostbyaddr": socket.gethostbyaddr,
+        "send": Endpoint._send,
+    }
 
     def connect(sock, address, *, _real=real["connect"]):
         if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -100,11 +110,13 @@ def no_network() -> Iterator[None]:
             if name != "gethostbyaddr" and _numeric(host):
                 return real[name](host, *args, **kwargs)
             raise NetworkRefused(f"the sandbox refused to resolve {host!r}")
+
         return refuse
 
     def send(endpoint, request):
-        raise NetworkRefused(f"the sandbox did not answer {request.method} {request.url}; "
-                             "it is not sent to the network")
+        raise NetworkRefused(
+            f"the sandbox did not answer {request.method} {request.url}; it is not sent to the network"
+        )
 
     socket.socket.connect = connect
     socket.socket.connect_ex = connect_ex
@@ -114,7 +126,7 @@ def no_network() -> Iterator[None]:
     try:
         yield
     finally:
-        for name, method in own.items():        # inherited from _socket.socket unless overridden
+        for name, method in own.items():  # inherited from _socket.socket unless overridden
             if method is None:
                 delattr(socket.socket, name)
             else:

@@ -5,6 +5,7 @@ so the same seed gives the same blob in every repository (shared base layers). A
 digest is sha256 of its exact bytes, as in ECR. `size_bytes` is what ECR reports as
 imageSizeInBytes: config + layers for a manifest, the largest child for an index/list.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,7 +38,7 @@ class Blob:
     digest: str
     size: int
     media_type: str
-    kind: str = "layer"                          # config | layer
+    kind: str = "layer"  # config | layer
 
     def descriptor(self) -> dict:
         return {"mediaType": self.media_type, "size": self.size, "digest": self.digest}
@@ -61,11 +62,12 @@ def config_blob(seed: str, media_type: str = OCI_CONFIG, size: int | None = None
 @dataclass(frozen=True)
 class Child:
     """An entry of an index / manifest list."""
+
     digest: str
-    platform: str                                # os/arch[/variant]; unknown/unknown for attestations
+    platform: str  # os/arch[/variant]; unknown/unknown for attestations
     media_type: str
-    size: int                                    # ECR size of the child image
-    reference_type: str | None = None            # vnd.docker.reference.type annotation
+    size: int  # ECR size of the child image
+    reference_type: str | None = None  # vnd.docker.reference.type annotation
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,15 @@ def _dump(doc: dict) -> str:
     return json.dumps(doc, indent=3, sort_keys=False)
 
 
-def image_manifest(config: Blob, layers: list[Blob], *, docker: bool = False,
-                   annotations: dict | None = None, subject: Manifest | str | None = None,
-                   artifact_type: str | None = None) -> Manifest:
+def image_manifest(
+    config: Blob,
+    layers: list[Blob],
+    *,
+    docker: bool = False,
+    annotations: dict | None = None,
+    subject: Manifest | str | None = None,
+    artifact_type: str | None = None,
+) -> Manifest:
     """A Docker v2 schema 2 (docker=True) or OCI image manifest."""
     media_type = DOCKER_MANIFEST if docker else OCI_MANIFEST
     doc: dict = {"schemaVersion": 2, "mediaType": media_type}
@@ -110,8 +118,11 @@ def image_manifest(config: Blob, layers: list[Blob], *, docker: bool = False,
     subject_digest = None
     if subject is not None:
         if isinstance(subject, Manifest):
-            doc["subject"] = {"mediaType": subject.media_type, "size": len(subject.text.encode()),
-                              "digest": subject.digest}
+            doc["subject"] = {
+                "mediaType": subject.media_type,
+                "size": len(subject.text.encode()),
+                "digest": subject.digest,
+            }
             subject_digest = subject.digest
         else:
             # A dangling subject: a digest that is not in the repository.
@@ -120,13 +131,23 @@ def image_manifest(config: Blob, layers: list[Blob], *, docker: bool = False,
     if annotations:
         doc["annotations"] = annotations
     size = config.size + sum(b.size for b in layers)
-    return Manifest(_dump(doc), media_type, size, (config, *layers),
-                    config_media_type=config.media_type, artifact_type=artifact_type,
-                    subject_digest=subject_digest)
+    return Manifest(
+        _dump(doc),
+        media_type,
+        size,
+        (config, *layers),
+        config_media_type=config.media_type,
+        artifact_type=artifact_type,
+        subject_digest=subject_digest,
+    )
 
 
-def index(children: list[tuple[Manifest, str, dict | None]], *, docker: bool = False,
-          annotations: dict | None = None) -> Manifest:
+def index(
+    children: list[tuple[Manifest, str, dict | None]],
+    *,
+    docker: bool = False,
+    annotations: dict | None = None,
+) -> Manifest:
     """An OCI image index (or Docker manifest list) over (manifest, platform, annotations)."""
     media_type = DOCKER_LIST if docker else OCI_INDEX
     entries, kids = [], []
@@ -135,13 +156,15 @@ def index(children: list[tuple[Manifest, str, dict | None]], *, docker: bool = F
         plat = {"architecture": arch, "os": os_}
         if variant:
             plat["variant"] = variant[0]
-        e = {"mediaType": m.media_type, "digest": m.digest, "size": len(m.text.encode()),
-             "platform": plat}
+        e = {"mediaType": m.media_type, "digest": m.digest, "size": len(m.text.encode()), "platform": plat}
         if ann:
             e["annotations"] = ann
         entries.append(e)
-        kids.append(Child(m.digest, platform, m.media_type, m.size_bytes,
-                          (ann or {}).get("vnd.docker.reference.type")))
+        kids.append(
+            Child(
+                m.digest, platform, m.media_type, m.size_bytes, (ann or {}).get("vnd.docker.reference.type")
+            )
+        )
     doc: dict = {"schemaVersion": 2, "mediaType": media_type, "manifests": entries}
     if annotations:
         doc["annotations"] = annotations
@@ -152,14 +175,21 @@ def index(children: list[tuple[Manifest, str, dict | None]], *, docker: bool = F
 def attestation(subject: Manifest, seed: str) -> Manifest:
     """A buildx provenance/SBOM attestation manifest (in-toto layers) for a platform manifest."""
     cfg = config_blob("att:" + seed, OCI_CONFIG, size=241)
-    layers = [blob(f"att:{seed}:provenance", 1_800 + len(seed), IN_TOTO),
-              blob(f"att:{seed}:sbom", 25_000 + 7 * len(seed), IN_TOTO)]
+    layers = [
+        blob(f"att:{seed}:provenance", 1_800 + len(seed), IN_TOTO),
+        blob(f"att:{seed}:sbom", 25_000 + 7 * len(seed), IN_TOTO),
+    ]
     return image_manifest(cfg, layers)
 
 
-def buildx_image(seed: str, base: list[Blob], platforms=("linux/amd64", "linux/arm64"),
-                 app_layers: int = 2, docker: bool = False,
-                 attestations: bool = True) -> tuple[Manifest, list[Manifest]]:
+def buildx_image(
+    seed: str,
+    base: list[Blob],
+    platforms=("linux/amd64", "linux/arm64"),
+    app_layers: int = 2,
+    docker: bool = False,
+    attestations: bool = True,
+) -> tuple[Manifest, list[Manifest]]:
     """A buildx multi-platform push: index + one manifest per platform (+ attestation manifests).
 
     Returns (index, children). `base` layers are shared with every image built on that base;
@@ -169,16 +199,26 @@ def buildx_image(seed: str, base: list[Blob], platforms=("linux/amd64", "linux/a
     for p in platforms:
         pbase = [blob(f"{b.digest}:{p}", b.size + len(p), b.media_type) for b in base]
         layers = pbase + [blob(f"{seed}:{p}:app{i}") for i in range(app_layers)]
-        m = image_manifest(config_blob(f"{seed}:{p}", DOCKER_CONFIG if docker else OCI_CONFIG),
-                           layers if not docker else [_docker_layer(b) for b in layers], docker=docker)
+        m = image_manifest(
+            config_blob(f"{seed}:{p}", DOCKER_CONFIG if docker else OCI_CONFIG),
+            layers if not docker else [_docker_layer(b) for b in layers],
+            docker=docker,
+        )
         entries.append((m, p, None))
         children.append(m)
     if attestations and not docker:
         for m, p, _ in list(entries):
             a = attestation(m, f"{seed}:{p}")
-            entries.append((a, "unknown/unknown", {
-                "vnd.docker.reference.type": "attestation-manifest",
-                "vnd.docker.reference.digest": m.digest}))
+            entries.append(
+                (
+                    a,
+                    "unknown/unknown",
+                    {
+                        "vnd.docker.reference.type": "attestation-manifest",
+                        "vnd.docker.reference.digest": m.digest,
+                    },
+                )
+            )
             children.append(a)
     return index(entries, docker=docker), children
 
@@ -192,22 +232,26 @@ def single_image(seed: str, base: list[Blob], app_layers: int = 2, docker: bool 
     layers = list(base) + [blob(f"{seed}:app{i}") for i in range(app_layers)]
     if docker:
         layers = [_docker_layer(b) for b in layers]
-    return image_manifest(config_blob(seed, DOCKER_CONFIG if docker else OCI_CONFIG), layers,
-                          docker=docker)
+    return image_manifest(config_blob(seed, DOCKER_CONFIG if docker else OCI_CONFIG), layers, docker=docker)
 
 
 def cosign_signature(subject_digest: str, seed: str) -> tuple[Manifest, str]:
     """A cosign (tag scheme) signature manifest and its tag `sha256-<hex>.sig`."""
     payload = blob(f"cosign:{seed}", 233 + len(seed), COSIGN_LAYER)
-    m = image_manifest(config_blob(f"cosign:{seed}", COSIGN_CONFIG, size=233), [payload],
-                       annotations=None)
+    m = image_manifest(config_blob(f"cosign:{seed}", COSIGN_CONFIG, size=233), [payload], annotations=None)
     return m, subject_digest.replace(":", "-") + ".sig"
 
 
-def referrer(subject: Manifest | str, seed: str,
-             artifact_type: str = "application/vnd.cncf.notary.signature") -> Manifest:
+def referrer(
+    subject: Manifest | str, seed: str, artifact_type: str = "application/vnd.cncf.notary.signature"
+) -> Manifest:
     """An OCI 1.1 referrer (e.g. a Notation signature or SBOM) with a `subject`."""
     cfg = Blob(sha256("{}"), 2, OCI_EMPTY, "config")
     layer = blob(f"referrer:{seed}", 2_000 + len(seed), "application/jose+json")
-    return image_manifest(cfg, [layer], subject=subject, artifact_type=artifact_type,
-                          annotations={"org.opencontainers.image.created": "2026-01-01T00:00:00Z"})
+    return image_manifest(
+        cfg,
+        [layer],
+        subject=subject,
+        artifact_type=artifact_type,
+        annotations={"org.opencontainers.image.created": "2026-01-01T00:00:00Z"},
+    )

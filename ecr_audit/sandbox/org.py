@@ -1,10 +1,11 @@
 """`running(world)`: the simulated organization, live inside moto's in-process mock."""
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import boto3
 import pandas as pd
@@ -16,11 +17,11 @@ from . import build, fidelity, isolation
 from .faults import Faults
 from .world import World
 
+
 class Org:
     """Handle on a running sandbox (see `running`)."""
 
-    def __init__(self, world: World, runtime: fidelity.Runtime, organization_id: str,
-                 images_seeded: int):
+    def __init__(self, world: World, runtime: fidelity.Runtime, organization_id: str, images_seeded: int):
         self.world = world
         self._rt = runtime
         self.organization_id = organization_id
@@ -55,34 +56,40 @@ class Org:
     def session(self, region: str | None = None) -> boto3.Session:
         """A boto3 session for the management (caller) account."""
         region = region or (self.world.account(self.management_account_id).regions or ["us-east-1"])[0]
-        return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                             region_name=region)
+        return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
 
     def role_arn(self, account_id: str) -> str:
         return f"arn:aws:iam::{account_id}:role/{self.role_name}"
 
     # ---- IAM enforcement ---------------------------------------------------------------------
-    def iam_user_session(self, policy: dict, user_name: str = "ecr-audit-caller",
-                         region: str = "us-east-1") -> boto3.Session:
+    def iam_user_session(
+        self, policy: dict, user_name: str = "ecr-audit-caller", region: str = "us-east-1"
+    ) -> boto3.Session:
         """A session for a new IAM user of the management account holding only `policy`.
 
         moto only authorizes principals it issued keys to (the dummy "testing" key is refused
         once enforcement is on), so a caller under `enforce_iam` must be such a user.
         """
         from moto.iam.models import iam_backends
+
         iam = iam_backends[self.management_account_id]["aws"]
         iam.create_user(None, user_name, "/", [])
         iam.put_user_policy(user_name, "policy", json.dumps(policy))
         key = iam.create_access_key(user_name)
-        return boto3.Session(aws_access_key_id=key.access_key_id,
-                             aws_secret_access_key=key.secret_access_key, region_name=region)
+        return boto3.Session(
+            aws_access_key_id=key.access_key_id,
+            aws_secret_access_key=key.secret_access_key,
+            region_name=region,
+        )
 
     def set_audit_role_policy(self, policy: dict) -> None:
         """Replace the inline policy of the audit role in every account."""
         from moto.iam.models import iam_backends
+
         for a in self.account_ids:
-            iam_backends[a]["aws"].put_role_policy(self.role_name, build.AUDIT_POLICY_NAME,
-                                                   json.dumps(policy))
+            iam_backends[a]["aws"].put_role_policy(
+                self.role_name, build.AUDIT_POLICY_NAME, json.dumps(policy)
+            )
 
     @contextmanager
     def enforce_iam(self):
@@ -94,17 +101,25 @@ class Org:
         policies, and the trust policy of a role in another account.
         """
         from moto.core.authorization import enable_iam_authentication
+
         with enable_iam_authentication():
             yield
 
     def minted_credentials(self) -> list[dict]:
         """Every credential sts:AssumeRole has issued in the sandbox (to check none leaks)."""
         from moto.sts.models import sts_backends
+
         out = []
         for a in self.account_ids:
             for r in sts_backends[a]["aws"].assumed_roles:
-                out.append({"account_id": a, "access_key_id": r.access_key_id,
-                            "secret_access_key": r.secret_access_key, "session_token": r.session_token})
+                out.append(
+                    {
+                        "account_id": a,
+                        "access_key_id": r.access_key_id,
+                        "secret_access_key": r.secret_access_key,
+                        "session_token": r.session_token,
+                    }
+                )
         return out
 
     # ---- ground truth, read from the backends (not through the API) -------------------------
@@ -119,14 +134,25 @@ class Org:
 
     def expected_images(self) -> pd.DataFrame:
         """Every image (any status) as the `images` frame holds it, manifest columns left null."""
-        rows = [{"account_id": a, "region": r, "repository_name": repo.name,
-                 "image_digest": img.image_digest, "tags": list(img.image_tags),
-                 "pushed_at": img.sb_pushed_at, "last_pulled_at": img.sb_pulled_at,
-                 "size_bytes": img.sb_size, "manifest_media_type": img.image_manifest_media_type,
-                 "artifact_media_type": img.sb_artifact_media_type, "image_status": img.sb_status,
-                 "subject_digest": img.sb_subject, "last_archived_at": img.sb_archived_at,
-                 "last_activated_at": img.sb_activated_at}
-                for a, r, repo, img in self._images()]
+        rows = [
+            {
+                "account_id": a,
+                "region": r,
+                "repository_name": repo.name,
+                "image_digest": img.image_digest,
+                "tags": list(img.image_tags),
+                "pushed_at": img.sb_pushed_at,
+                "last_pulled_at": img.sb_pulled_at,
+                "size_bytes": img.sb_size,
+                "manifest_media_type": img.image_manifest_media_type,
+                "artifact_media_type": img.sb_artifact_media_type,
+                "image_status": img.sb_status,
+                "subject_digest": img.sb_subject,
+                "last_archived_at": img.sb_archived_at,
+                "last_activated_at": img.sb_activated_at,
+            }
+            for a, r, repo, img in self._images()
+        ]
         return schema.conform("images", rows)
 
     def expected_blobs(self) -> pd.DataFrame:
@@ -134,17 +160,25 @@ class Org:
         rows, seen = [], set()
         for a, r, repo, img in self._images():
             doc = json.loads(img.image_manifest)
-            parts = ([("config", doc["config"])] if "config" in doc else []) + \
-                [("layer", d) for d in doc.get("layers", [])]
+            parts = ([("config", doc["config"])] if "config" in doc else []) + [
+                ("layer", d) for d in doc.get("layers", [])
+            ]
             for kind, d in parts:
                 key = (a, r, repo.name, d["digest"])
                 if key not in seen:
                     seen.add(key)
-                    rows.append({"account_id": a, "region": r, "repository_name": repo.name,
-                                 "blob_digest": d["digest"], "size_bytes": int(d["size"]),
-                                 "media_type": d.get("mediaType"), "kind": kind})
-        cols = ["account_id", "region", "repository_name", "blob_digest", "size_bytes",
-                "media_type", "kind"]
+                    rows.append(
+                        {
+                            "account_id": a,
+                            "region": r,
+                            "repository_name": repo.name,
+                            "blob_digest": d["digest"],
+                            "size_bytes": int(d["size"]),
+                            "media_type": d.get("mediaType"),
+                            "kind": kind,
+                        }
+                    )
+        cols = ["account_id", "region", "repository_name", "blob_digest", "size_bytes", "media_type", "kind"]
         df = pd.DataFrame(rows, columns=cols)
         df["size_bytes"] = df["size_bytes"].astype("Int64")
         for c in ("account_id", "region", "repository_name", "blob_digest", "media_type", "kind"):
@@ -153,11 +187,19 @@ class Org:
 
     def pull_times(self) -> pd.DataFrame:
         """Current lastRecordedPullTime per image (null: never pulled)."""
-        rows = [{"account_id": a, "region": r, "repository_name": repo.name,
-                 "image_digest": img.image_digest, "last_pulled_at": img.sb_pulled_at}
-                for a, r, repo, img in self._images()]
-        df = pd.DataFrame(rows, columns=["account_id", "region", "repository_name",
-                                         "image_digest", "last_pulled_at"])
+        rows = [
+            {
+                "account_id": a,
+                "region": r,
+                "repository_name": repo.name,
+                "image_digest": img.image_digest,
+                "last_pulled_at": img.sb_pulled_at,
+            }
+            for a, r, repo, img in self._images()
+        ]
+        df = pd.DataFrame(
+            rows, columns=["account_id", "region", "repository_name", "image_digest", "last_pulled_at"]
+        )
         for c in ("account_id", "region", "repository_name", "image_digest"):
             df[c] = df[c].astype("str")
         df["last_pulled_at"] = pd.to_datetime(df["last_pulled_at"], utc=True).astype(schema.TIME)
@@ -176,22 +218,36 @@ def running(world: World) -> Iterator[Org]:
     in-process, with no passthrough. Everything is restored on exit.
     """
     if "MOTO_ACCOUNT_ID" in os.environ:
-        raise RuntimeError("MOTO_ACCOUNT_ID is set: it would route every account's calls to one "
-                           "account; unset it to run the sandbox")
+        raise RuntimeError(
+            "MOTO_ACCOUNT_ID is set: it would route every account's calls to one "
+            "account; unset it to run the sandbox"
+        )
     if fidelity._ACTIVE is not None:
         raise RuntimeError("a sandbox is already running in this process (moto state is global)")
     # MockAWS itself, not mock_aws(): the latter becomes a client of a moto server on localhost
     # when TEST_SERVER_MODE or TEST_PROXY_MODE is set.
-    mock = MockAWS({"core": {"mock_credentials": True, "reset_boto3_session": True,
-                             "passthrough": {"urls": [], "services": []}, "service_whitelist": None}})
+    mock = MockAWS(
+        {
+            "core": {
+                "mock_credentials": True,
+                "reset_boto3_session": True,
+                "passthrough": {"urls": [], "services": []},
+                "service_whitelist": None,
+            }
+        }
+    )
     uninstall = None
     with isolation.isolated():
         try:
             mock.start()
             rt = fidelity.Runtime(world)
             uninstall = fidelity.install(rt)
-            org_id = build.seed_organization(world, boto3.Session(
-                aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"))
+            org_id = build.seed_organization(
+                world,
+                boto3.Session(
+                    aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+                ),
+            )
             n = build.seed_ecr(world)
             yield Org(world, rt, org_id, n)
         finally:

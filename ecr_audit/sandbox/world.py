@@ -4,6 +4,7 @@ A `World` says what exists (accounts, regions, repositories, images with their m
 times, policies, registry settings); `build.seed` turns it into moto state. Times are absolute
 and derived from `World.now`, never from the wall clock, so every run is identical.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,11 +29,12 @@ def organization_id_for(world_name: str) -> str:
 @dataclass
 class Image:
     """One image (digest) in a repository: a manifest plus what ECR records about it."""
+
     manifest: Manifest
     tags: tuple[str, ...] = ()
     pushed_at: datetime = DEFAULT_NOW
-    last_pulled_at: datetime | None = None       # None: never pulled (field absent in ECR)
-    status: str = "ACTIVE"                       # ACTIVE | ARCHIVED | ACTIVATING
+    last_pulled_at: datetime | None = None  # None: never pulled (field absent in ECR)
+    status: str = "ACTIVE"  # ACTIVE | ARCHIVED | ACTIVATING
     last_archived_at: datetime | None = None
     last_activated_at: datetime | None = None
 
@@ -46,7 +48,7 @@ class Repository:
     name: str
     images: list[Image] = field(default_factory=list)
     created_at: datetime = DEFAULT_NOW
-    policy: str | None = None                    # repository policy text (stored verbatim)
+    policy: str | None = None  # repository policy text (stored verbatim)
     lifecycle_policy: str | None = None
     lifecycle_evaluated_at: datetime | None = None
     tags: dict[str, str] = field(default_factory=dict)
@@ -59,15 +61,16 @@ class Repository:
 @dataclass
 class Registry:
     """One account × region."""
+
     region: str
     repositories: list[Repository] = field(default_factory=list)
-    policy: str | None = None                    # registry policy text (any ECR action)
-    policy_scope: str = "V2"                     # GetAccountSetting REGISTRY_POLICY_SCOPE
-    blob_mounting: str = "DISABLED"              # GetAccountSetting BLOB_MOUNTING
-    replication_rules: list[dict] = field(default_factory=list)   # ECR ReplicationRule dicts
+    policy: str | None = None  # registry policy text (any ECR action)
+    policy_scope: str = "V2"  # GetAccountSetting REGISTRY_POLICY_SCOPE
+    blob_mounting: str = "DISABLED"  # GetAccountSetting BLOB_MOUNTING
+    replication_rules: list[dict] = field(default_factory=list)  # ECR ReplicationRule dicts
     pull_through_cache_rules: list[dict] = field(default_factory=list)
     creation_templates: list[dict] = field(default_factory=list)
-    audit_role_excluded: bool = True             # audit role registered as pull-time exclusion
+    audit_role_excluded: bool = True  # audit role registered as pull-time exclusion
     pull_time_exclusions: list[str] = field(default_factory=list)  # further principal ARNs
 
     def repository(self, name: str) -> Repository:
@@ -79,13 +82,13 @@ class Registry:
 
 @dataclass
 class Account:
-    account_id: str                              # 12-digit string (may start with 0)
+    account_id: str  # 12-digit string (may start with 0)
     name: str
     email: str = ""
-    state: str = "ACTIVE"                        # Organizations State: ACTIVE | SUSPENDED | ...
-    ou: str | None = None                        # name of the OU directly under the root (None: root)
+    state: str = "ACTIVE"  # Organizations State: ACTIVE | SUSPENDED | ...
+    ou: str | None = None  # name of the OU directly under the root (None: root)
     registries: list[Registry] = field(default_factory=list)
-    disabled_regions: tuple[str, ...] = ()       # opt-in regions not opted in
+    disabled_regions: tuple[str, ...] = ()  # opt-in regions not opted in
 
     @property
     def regions(self) -> list[str]:
@@ -131,5 +134,6 @@ class World:
         raise KeyError(account_id)
 
     def image_count(self) -> int:
-        return sum(len(repo.images) for a in self.accounts for reg in a.registries
-                   for repo in reg.repositories)
+        return sum(
+            len(repo.images) for a in self.accounts for reg in a.registries for repo in reg.repositories
+        )
