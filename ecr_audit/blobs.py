@@ -1,7 +1,7 @@
 """Blob accounting: what storage a set of images occupies and what removing some of them frees.
 
 ECR bills a blob (layer or config) once per repository however many images reference it
-(ecr-facts §4.2), so freed bytes are the blobs referenced by removed images and by no image
+(docs/ecr.md#storage-billing), so freed bytes are the blobs referenced by removed images and by no image
 that stays in the same repository. Repositories do not share storage with each other.
 
 The core (`freed_rows`) works on integer ids (`keys.layer_keys`); the frame functions below

@@ -1,6 +1,6 @@
 """The manifest graph: image roles, liveness, orphans, staleness and superseded tags.
 
-ECR lists every manifest as an "image", so "untagged" is not "unused" (ecr-facts §0.5, §6):
+ECR lists every manifest as an "image", so "untagged" is not "unused" (docs/ecr.md#untagged-is-not-unused):
 platform manifests and buildx attestations of a tagged index are untagged, cosign signatures
 are tagged `sha256-<hex>.sig|.att|.sbom` and outlive what they sign, OCI referrers hang off a
 `subject`. Liveness is reachability in the graph of keep-alive edges, within one repository:
@@ -555,7 +555,7 @@ def stale_by_repository(
     """Per repository: images, stale images, their sizes and the newest activity.
 
     Sizes sum imageSizeInBytes over non-index images only (an index reports the max of its
-    children, ecr-facts §4.3); shared layers are still counted per image (an upper bound).
+    children, docs/ecr.md#image-size); shared layers are still counted per image (an upper bound).
     """
     s = stale(inv, days, as_of) if per_image is None else per_image
     s = s.assign(

@@ -4,7 +4,7 @@
 frames) become a frame: missing optional columns are added as nulls, dtypes are cast,
 unknown columns are refused. Everything downstream may rely on the declared dtypes.
 
-Conventions (see DESIGN.md): account ids are 12-character strings; `_at` columns are
+Conventions (docs/conventions.md): account ids are 12-character strings; `_at` columns are
 tz-aware UTC; sizes carry their unit; booleans read `is_`/`has_`/`can_`.
 Status columns use the vocabulary in `STATUS`: present | absent | unreadable | unsupported.
 """

@@ -6,7 +6,6 @@ its source and evidence level, and nothing points at documents that are not in t
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import re
 from pathlib import Path
@@ -156,36 +155,38 @@ def test_docs_never_point_at_documents_outside_the_repository():
         assert not hits, f"{path.relative_to(ROOT)}: {hits}"
 
 
-def _references() -> list[dict]:
-    with open(DOCS / "_references.tsv", newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
-
-
-def test_every_replacement_in_the_references_list_resolves():
-    rows = _references()
-    assert rows
-    for row in rows:
-        assert _broken(ROOT / "README.md", row["link"]) is None, row
-
-
-def test_every_remaining_outside_citation_in_the_code_has_its_replacement_listed():
-    """Until the lead applies docs/_references.tsv, each citation still in the code is listed there;
-    a new citation of an outside document fails here."""
-    listed: dict[str, list[str]] = {}
-    for row in _references():
-        listed.setdefault(row["file"], []).append(row["cited"])
-    files = [ROOT / f for f in CODE_FILES] + [
+def _code_files() -> list[Path]:
+    return [ROOT / f for f in CODE_FILES] + [
         p
         for d in CODE_DIRS
         for p in (ROOT / d).rglob("*")
         if p.suffix in (".py", ".md", ".ipynb") and p.is_file()
     ]
-    unlisted = []
-    for path in files:
+
+
+def test_no_code_or_document_cites_a_document_outside_the_repository():
+    """Every fact the code relies on is in docs/: a citation of an outside document fails here."""
+    cited = []
+    for path in _code_files():
         if path == Path(__file__).resolve():
             continue
         rel = str(path.relative_to(ROOT))
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if OUTSIDE.search(line) and not any(c in line for c in listed.get(rel, [])):
-                unlisted.append(f"{rel}:{n}: {line.strip()}")
-    assert not unlisted, "cite docs/ instead:\n" + "\n".join(unlisted)
+            if OUTSIDE.search(line):
+                cited.append(f"{rel}:{n}: {line.strip()}")
+    assert not cited, "cite docs/ instead:\n" + "\n".join(cited)
+
+
+DOCS_LINK = re.compile(r"(?<![\w/.-])docs/[A-Za-z0-9_./-]+\.md(?:#[A-Za-z0-9_-]+)?")
+
+
+def test_every_docs_link_in_the_code_resolves_to_a_page_and_heading():
+    broken = []
+    for path in _code_files():
+        rel = str(path.relative_to(ROOT))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for link in DOCS_LINK.findall(line):
+                link = link[link.index("docs/") :]
+                if _broken(ROOT / "README.md", link) is not None:
+                    broken.append(f"{rel}:{n}: {link}")
+    assert not broken, "\n".join(broken)

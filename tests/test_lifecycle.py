@@ -92,7 +92,7 @@ def docs_abc():
     return [img("A", ["beta-1", "prod-1"], 10), img("B", ["beta-2", "prod-2"], 9), img("C", ["beta-3"], 8)]
 
 
-# --- ecr-facts §3.3 worked examples (docs lifecycle_policy_examples) ----------------------------
+# --- docs/lifecycle.md#worked-examples (docs lifecycle_policy_examples) ----------------------------
 
 
 def test_docs_example_prod_rule_first_only_A_expires():

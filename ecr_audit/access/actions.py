@@ -1,13 +1,13 @@
 """The ECR action catalog and what each action lets a grantee do.
 
 The catalog is every operation in the installed botocore ECR model plus the permission-only
-actions that have no API operation (ecr-facts §1.4). Each action belongs to exactly one class:
+actions that have no API operation (docs/access.md#permission-only-actions). Each action belongs to exactly one class:
 
 - ``pull``   reads image content: the manifest (BatchGetImage) or layer bytes
              (GetDownloadUrlForLayer). Either one is enough to count: a manifest is image
              content, and layer digests of a known image are enough to fetch its layers.
 - ``push``   writes content: layer upload, PutImage, ReplicateImage, BatchImportUpstreamImage
-             (ECR-facts §5.4), and CreateRepository (it creates a place to write; it changes
+             (docs/access.md#action-classes), and CreateRepository (it creates a place to write; it changes
              nothing that exists, so it is not ``manage``).
 - ``delete`` removes images or the repository.
 - ``manage`` changes policy, lifecycle, settings, tags, storage class, or registry-level
@@ -103,7 +103,7 @@ _CLASSES: dict[str, tuple[str, ...]] = {
     "none": ("GetAuthorizationToken",),
 }
 
-# Registry policy scope V1 enforces only these actions (ecr-facts §5.1, ECR docs registry-permissions).
+# Registry policy scope V1 enforces only these actions (docs/access.md#registry-policies-and-their-scope).
 REGISTRY_V1_ACTIONS = frozenset(
     {"ecr:ReplicateImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"}
 )

@@ -4,7 +4,7 @@ Everything here is untrusted input. A manifest that cannot be understood (bad JS
 media type, a digest that is not sha256 of the bytes, self references, oversized documents)
 is reported as `invalid` with a problem text; nothing here raises on bad data.
 
-Edges (ecr-facts §6), all within one repository:
+Edges (docs/ecr.md#manifest-graph), all within one repository:
   index_child          Docker manifest list / OCI index → each listed manifest (with platform)
   attestation_subject  buildx attestation manifest → the platform manifest it describes
                        (index entry annotated vnd.docker.reference.type=attestation-manifest)
@@ -31,7 +31,7 @@ from ..ecr import (
     OCI_MANIFEST,
 )
 
-MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's limit on imageManifest (ecr-facts §1.2)
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's limit on imageManifest (docs/ecr.md#limits)
 MAX_DESCRIPTORS = 10_000  # far beyond any real manifest; guards memory on hostile input
 
 REF_TYPE = "vnd.docker.reference.type"

@@ -1,8 +1,8 @@
 """What ECR storage each repository occupies and costs, from the blobs its manifests name.
 
 ECR bills a blob (layer or config) once per repository however many images share it
-(ecr-facts §4.2). `imageSizeInBytes` is not billable bytes: an index reports the largest of
-its children, which are listed beside it (§4.3). So:
+(docs/ecr.md#storage-billing). `imageSizeInBytes` is not billable bytes: an index reports the largest of
+its children, which are listed beside it (docs/ecr.md#image-size). So:
 
 - `exact`: every non-index image's manifest was read → Σ distinct blobs of the repository.
 - `estimate`: no manifest was read → Σ size_bytes over non-index images, an upper bound

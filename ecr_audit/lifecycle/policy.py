@@ -1,6 +1,6 @@
 """Lifecycle policy text → `Policy`, checked against ECR's documented constraints.
 
-Grammar and constraints: ecr-facts §3.1 (docs lifecycle_policy_parameters, LifecyclePolicies,
+Grammar and constraints: docs/lifecycle.md#policy-grammar (AWS docs lifecycle_policy_parameters, LifecyclePolicies,
 lifecycle_policy_examples; service quotas). Policy text is untrusted: `parse` never raises; it
 returns the policy it could read and a list of `Problem`s. A policy with any `error` problem is
 one ECR would reject (PutLifecyclePolicy fails), or one whose meaning the simulator cannot know,

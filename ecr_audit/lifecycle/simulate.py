@@ -1,12 +1,12 @@
 """Evaluate lifecycle policies the way ECR does, for every repository at once.
 
-Algorithm (ecr-facts §3.2 documented rules, §3.4 sketch; "inferred" marks our reading):
+Algorithm (docs/lifecycle.md#how-ecr-evaluates-a-policy; "inferred" marks our reading):
 - A rule's selection M(r): images in the rule's storage class (ACTIVE → standard, ARCHIVED →
   archive; ACTIVATING images are in neither — inferred) whose tags satisfy tagStatus and every
   tagPrefixList / tagPatternList entry (each entry must match some tag; `*` matches any run of
   characters and the pattern spans the whole tag). Excluded from M(r): images listed by an index
   that exists (not actionable while it exists; by default also not ranked — inferred from one
-  observed preview, ecr-facts §3.4), and OCI referrers (they follow their subject).
+  observed preview, docs/lifecycle.md#what-the-simulator-infers), and OCI referrers (they follow their subject).
 - All rules evaluate together; each image is claimed by the highest-priority (lowest number)
   rule whose selection matches it, even if that rule keeps it; only the claiming rule may act.
 - imageCountMoreThan ranks M(r) — claimed-elsewhere images included — youngest first by push

@@ -5,7 +5,7 @@ disabled regions, unknown operations) and handler methods are installed on moto'
 classes for the ECR / EC2 operations that moto gets wrong or lacks. `install()` returns an
 `uninstall` callable that restores every attribute it replaced.
 
-ECR behaviour emulated (moto-notes §3, ecr-facts §1):
+ECR behaviour emulated (docs/sandbox.md#corrections-to-moto):
 - DescribeImages returns artifactMediaType, lastRecordedPullTime (absent when never pulled),
   subjectManifestDigest, imageStatus, lastArchivedAt, lastActivatedAt and the real
   imageSizeInBytes; honours filter.tagStatus and filter.imageStatus (default ACTIVE only).

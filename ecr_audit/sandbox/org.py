@@ -93,7 +93,7 @@ class Org:
 
     @contextmanager
     def enforce_iam(self):
-        """Inside: moto checks every request's signature and identity policies (moto-notes §2.3).
+        """Inside: moto checks every request's signature and identity policies (docs/sandbox.md#iam-enforcement).
 
         What moto evaluates: the caller's IAM user policies and the assumed role's policies
         (Allow/Deny on Action; Resource only as the service reports it — "*" for ECR, EC2 and

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from .manifests import Manifest
 
 # moto maps the dummy "testing" credentials to this account: it is the caller, hence the
-# management account of the organization it creates (moto-notes §2.2).
+# management account of the organization it creates (docs/sandbox.md#how-moto-routes-calls-to-accounts).
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

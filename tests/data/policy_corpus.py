@@ -375,7 +375,7 @@ CASES = [
     ),
     dict(
         name="unique_id_principal_is_dangling",
-        source="ecr-facts §5.2: deleted IAM identities appear as unique ids",
+        source="docs/access.md#principals: deleted IAM identities appear as unique ids",
         policy=_doc({"Effect": "Allow", "Principal": {"AWS": ["AROAEXAMPLEID1234567"]}, "Action": PULL}),
         expected={},
     ),
