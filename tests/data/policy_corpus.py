@@ -245,7 +245,7 @@ CASES = [
     ),
     dict(
         name="wildcard_principal_principalaccount_list",
-        source="turbot steampipe-plugin-aws docs/public_access.md: * limited with aws:PrincipalAccount",
+        source="turbot steampipe-plugin-aws public_access.md: * limited with aws:PrincipalAccount",
         policy=_doc(
             {
                 "Effect": "Allow",
