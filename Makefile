@@ -32,7 +32,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix ecr_audit tests benchmarks docs
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab ecr_audit/notebooks/
 
 clean:
 	rm -rf $(VENV) reports/demo snapshots/demo

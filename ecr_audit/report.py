@@ -1,6 +1,6 @@
 """`ecr-audit report`: run every report notebook with papermill, export self-contained HTML.
 
-For each notebook in notebooks/: execute it against the snapshot (papermill, cwd = the report
+For each notebook in ecr_audit/notebooks/ (shipped in the package): execute it against the snapshot (papermill, cwd = the report
 directory), keep the executed .ipynb beside the page, export HTML without code cells, and strip
 every reference that would leave the page (MathJax, require.js, any external script, link or
 font). One failing notebook does not stop the others; its page shows the error.
@@ -29,7 +29,7 @@ LAUNCHER = Path(__file__).resolve().parent / "kernel_launch.py"
 # benchmarks/RESULTS.md): a notebook still running after 30 minutes is stuck, not slow.
 DEFAULT_TIMEOUT = 1800.0
 NOTEBOOK_DIR = Path(
-    os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).resolve().parent.parent / "notebooks"
+    os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).resolve().parent / "notebooks"
 )
 # Order of the index page; notebooks not listed here follow alphabetically.
 ORDER = ["executive_summary", "cross_account_access", "orphaned_images", "lifecycle", "storage_cost"]

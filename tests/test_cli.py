@@ -94,7 +94,7 @@ def _free_port():
 def test_jupyterlab_starts_and_serves_the_notebooks(tmp_path):
     port = _free_port()
     jupyter = os.path.join(os.path.dirname(sys.executable), "jupyter")
-    root = os.path.join(os.path.dirname(__file__), "..", "notebooks")
+    root = os.path.join(os.path.dirname(__file__), "..", "ecr_audit", "notebooks")
     proc = subprocess.Popen(
         [
             jupyter,
