@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+DEMO_OUT = reports/demo
 
 .PHONY: demo test setup lab clean lint format
 
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ecr-audit demo
+	$(BIN)/ecr-audit demo --out $(DEMO_OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -31,11 +32,15 @@ format: $(STAMP)
 	$(BIN)/ruff format ecr_audit tests benchmarks docs
 	$(BIN)/ruff check --fix ecr_audit tests benchmarks docs
 
+# The kernel runs in the notebook's directory: ECR_AUDIT_WORKDIR tells `open_snapshot` where a
+# relative `snapshot = "snapshots/..."` was meant from (this directory).
 lab: $(STAMP)
-	$(BIN)/jupyter lab ecr_audit/notebooks/
+	ECR_AUDIT_WORKDIR=$(CURDIR) $(BIN)/jupyter lab ecr_audit/notebooks/
 
+# What `make setup` / `make demo` create: the virtualenv, the editable install's metadata, the demo's
+# snapshot and report, and any wheel build.
 clean:
-	rm -rf $(VENV) reports/demo snapshots/demo
+	rm -rf $(VENV) $(DEMO_OUT) ecr_audit.egg-info build dist
 
 # Benchmarks (issue 8; figures in benchmarks/RESULTS.md). Not part of `make test`.
 .PHONY: bench-collect bench-analysis

@@ -3,7 +3,8 @@
 Exit codes:
   0  complete
   1  internal error (a bug: please report it with the message)
-  2  bad input: arguments, a missing or invalid snapshot, an unwritable output directory
+  2  bad input: arguments, a missing or invalid snapshot, an unwritable output directory, an
+     optional part of the package (an extra) that the command needs and that is not installed
   3  partial: collection finished but some reads failed (see the errors frame)
   4  nothing could be collected
   5  a report notebook failed (the other pages were still written)
@@ -20,6 +21,9 @@ caller is (throttling, 5xx, network, after retries) the exit is 4 with one line.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
+import importlib.util
 import json
 import os
 import sys
@@ -36,8 +40,70 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, no usage dump
+    """One-line errors (exit 2, no usage dump); `epilog_fn` builds the epilog only when help is shown
+    (the report's list of notebooks reads files)."""
+
+    def __init__(self, *args, epilog_fn=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._epilog_fn = epilog_fn
+
+    def error(self, message):
         raise UsageError(f"{self.prog}: {message} (see --help)")
+
+    def format_help(self):
+        if self._epilog_fn is not None:
+            self.epilog = self._epilog_fn()
+        return super().format_help()
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Epilogs keep their line breaks (examples, exit codes); an option with a default shows it
+    (unless its help already says it)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+# -- optional parts of the package ----------------------------------------------------------------
+# The extras of pyproject.toml and the modules of each that a command imports. A command whose
+# extra is missing is a usage error (exit 2) with the line that installs it, never an internal error.
+EXTRAS = {
+    "reports": ("papermill", "nbconvert", "nbformat", "ipykernel", "matplotlib"),
+    "sandbox": ("moto",),
+    "lab": ("jupyterlab",),
+}
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a broken module entry
+        return False
+
+
+def _install_line(extras) -> str:
+    return f"pip install 'ecr-audit[{','.join(extras)}]'"
+
+
+def _require(command: str, *extras: str) -> None:
+    """UsageError naming the missing modules and the pip line, unless every extra is installed."""
+    missing = {e: [m for m in EXTRAS[e] if not _installed(m)] for e in extras}
+    missing = {e: ms for e, ms in missing.items() if ms}
+    if missing:
+        modules = ", ".join(m for ms in missing.values() for m in ms)
+        raise UsageError(
+            f"ecr-audit {command} needs the {' and '.join(missing)} extra"
+            f"{'s' if len(missing) > 1 else ''} ({modules} not installed): {_install_line(missing)}"
+        )
+
+
+def _extra_of(module: str | None) -> str | None:
+    top = (module or "").split(".")[0]
+    return next((e for e, ms in EXTRAS.items() if top in ms), None)
 
 
 def _csv(value: str) -> list[str]:
@@ -64,11 +130,23 @@ def _say(args, msg: str) -> None:
 
 
 def _summary(inv) -> str:
+    """One line: accounts reached (and what became of them), regions, repositories, images, errors.
+
+    An account is reached when the tool could act in it (its own, or AssumeRole worked), whether or
+    not its regions could then be read; skipped accounts (not ACTIVE) are not counted."""
     c = inv.counts()
     regions = inv.coverage["region"].nunique() if len(inv.coverage) else 0
-    collected = int((inv.accounts["collection_status"].isin(["collected", "partial"])).sum())
+    acc = inv.accounts
+    tried = acc[acc["collection_status"] != "skipped"]
+    reached = int(tried["principal_arn"].notna().sum())
+    status = tried["collection_status"].value_counts()
+    outcome = ", ".join(
+        [f"{int(status.get('collected', 0))} collected"]
+        + [f"{int(status[s])} {s}" for s in ("partial", "failed") if status.get(s, 0)]
+    )
+    of = f" of {len(tried)}" if reached != len(tried) else ""
     return (
-        f"{collected} accounts, {regions} regions, {c['repositories']} repositories, "
+        f"{reached}{of} accounts reached ({outcome}), {regions} regions, {c['repositories']} repositories, "
         f"{c['images']} images, {c['errors']} errors ({inv.meta.get('completeness', 'unknown')})"
     )
 
@@ -90,7 +168,12 @@ def _collect_kwargs(args) -> dict:
     for a in accounts or []:
         if not is_account_id(a):
             raise UsageError(f"ecr-audit collect: {a!r} is not a 12-digit account id")
-    regions = "all" if args.regions == "all" else _csv(args.regions)
+    if args.org and not args.role_name and not args.sandbox:
+        raise UsageError(
+            "ecr-audit collect: --org needs --role-name: the role ecr-audit assumes in every member "
+            "account (README: Using it on a real organization)"
+        )
+    regions = "all" if args.regions == "all" else _check_regions(_csv(args.regions))
     if not args.throttle_budget > 0:
         raise UsageError(
             f"ecr-audit collect: --throttle-budget must be more than 0 seconds, got {args.throttle_budget}"
@@ -108,9 +191,40 @@ def _collect_kwargs(args) -> dict:
     )
 
 
+def _closest(name: str, known) -> list[str]:
+    """The known names most like `name` (difflib's ratio), all of them when tied: us-est-1 is one
+    letter from both us-east-1 and us-west-1."""
+    scores = {k: difflib.SequenceMatcher(None, name, k).ratio() for k in known}
+    best = max(scores.values(), default=0.0)
+    return sorted(k for k, v in scores.items() if v == best) if best >= 0.6 else []
+
+
+def _check_regions(names: list[str]) -> list[str]:
+    """`names`, or UsageError for the first one no partition's ECR serves (botocore's endpoint data)."""
+    from .collect.regions import known_ecr_regions
+
+    if not names:
+        raise UsageError(
+            "ecr-audit collect: --regions is empty: give region codes (us-east-1,eu-west-1) or all"
+        )
+    known = known_ecr_regions()
+    for name in names:
+        if name not in known:
+            close = _closest(name, known)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            raise UsageError(
+                f"ecr-audit collect: {name!r} is not a region with ECR{hint}; --regions takes region "
+                "codes such as us-east-1,eu-west-1, or all (a region newer than this botocore needs "
+                "a newer boto3)"
+            )
+    return names
+
+
 def cmd_collect(args) -> int:
     from .snapshot import SnapshotError, check_writable, save
 
+    if args.sandbox:
+        _require("collect --sandbox", "sandbox")
     kwargs = _collect_kwargs(args)
     # Before the first AWS call: a collection must never run for minutes and then find it
     # cannot be saved (dangling links, files on the way, foreign directories, no permission).
@@ -138,10 +252,43 @@ def cmd_collect(args) -> int:
     return COMPLETENESS_EXIT.get(inv.meta.get("completeness"), EXIT_PARTIAL)
 
 
+def _check_report_params(params: dict) -> None:
+    """Parameters whose value can be checked without running a notebook: files that must exist and
+    parse, a what-if lifecycle policy that must be valid. UsageError naming the parameter."""
+
+    def bad(name, why):
+        return UsageError(f"ecr-audit report: parameter {name}: {why}")
+
+    for name in ("price_file", "billed_csv"):
+        value = params.get(name)
+        if not value:
+            continue
+        path = Path(value)
+        if not path.is_file():
+            raise bad(name, f"no such file {str(path.resolve())!r}")
+        from . import cost
+
+        try:
+            cost.load_prices(path) if name == "price_file" else cost.read_billed(path)
+        except (ValueError, KeyError, OSError, UnicodeDecodeError) as e:
+            raise bad(name, f"{value} cannot be read: {e}") from None
+    policy = params.get("whatif_policy")
+    if policy:
+        from . import lifecycle
+
+        errors = lifecycle.parse(policy).errors
+        if errors:
+            listed = "; ".join(f"{p.where}: {p.message}" for p in errors[:3])
+            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+            raise bad("whatif_policy", f"not a valid lifecycle policy: {listed}{more}")
+
+
 def cmd_report(args) -> int:
+    _require("report", "reports")
     from . import report
 
     params = dict(args.param or [])
+    _check_report_params(params)
     out = Path(args.out) if args.out else Path("reports") / Path(args.snapshot).resolve().name
     timeout = report.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     results = report.run(
@@ -158,6 +305,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    _require("demo", "sandbox", "reports")
     from . import report
     from .demo import build_demo_snapshot
     from .snapshot import check_writable, load
@@ -235,37 +383,135 @@ def cmd_findings(args) -> int:
     return EXIT_OK
 
 
+# -- help texts -----------------------------------------------------------------------------------
+
+EXIT_CODES = """exit codes:
+  0    complete
+  1    internal error (a bug; ecr-audit --debug-traceback ... shows its traceback)
+  2    bad input: arguments, a missing or invalid snapshot or file, an unwritable directory,
+       credentials missing, expired or refused, an extra the command needs not installed
+  3    partial: some reads failed (rows of the snapshot's errors frame; every report shows them)
+  4    nothing could be collected (or AWS could not say who the caller is, after retries)
+  5    a report notebook failed (the other pages were written; the failed page says why)
+  130  interrupted
+  141  the reader of the output went away (ecr-audit show SNAP | head)"""
+
+
+def _epilog(examples: str, codes: str) -> str:
+    return f"examples:\n{examples}\n\nexit codes: {codes} (ecr-audit --help lists every code)"
+
+
+def _notebook_parameters(path: Path) -> list[tuple[str, str, str]]:
+    """(name, default source, description) of a notebook's parameters, read from its JSON without
+    papermill (help works on a base install): the assignments of the cell tagged `parameters`, and
+    the Markdown list items (`- NAME: text`, continued on indented lines) that document them."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    docs, params, current = {}, [], None
+    for cell in nb.get("cells", []):
+        src = "".join(cell.get("source", []))
+        if cell.get("cell_type") == "markdown":
+            for line in src.splitlines():
+                item = line.strip()
+                if item.startswith("- `") and "`:" in item:
+                    current, _, text = item[3:].partition("`:")
+                    docs[current] = text.strip()
+                elif current and line[:1].isspace() and item:
+                    docs[current] += " " + item
+                else:
+                    current = None
+        elif "parameters" in cell.get("metadata", {}).get("tags", []):
+            for node in ast.parse(src).body:
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                    params.append((node.targets[0].id, ast.get_source_segment(src, node.value) or ""))
+    return [(n, d, docs.get(n, "")) for n, d in params]
+
+
+def _report_epilog() -> str:
+    import textwrap
+
+    from . import report
+
+    lines = ["reports (--only NAME) and their parameters (-p NAME VALUE; default in brackets):"]
+    for name, path in report.notebooks().items():
+        lines.append(f"  {name}")
+        for pname, default, doc in _notebook_parameters(path):
+            if pname not in report.RESERVED:
+                text = f"{pname} [{default}]" + (f": {doc}" if doc else "")
+                lines += textwrap.wrap(text, 100, initial_indent="    ", subsequent_indent="        ")
+    lines.append("  (the snapshot is always the SNAPSHOT argument)")
+    examples = (
+        "  ecr-audit report snapshots/2026-11-27 --out reports/2026-11-27\n"
+        "  ecr-audit report snapshots/2026-11-27 --only storage_cost -p price_file prices.csv -p top_n 50"
+    )
+    return "\n".join(lines) + "\n\n" + _epilog(examples, "0 ok, 2 bad input, 5 a notebook failed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .collect.reading import THROTTLE_BUDGET_SECONDS
 
-    p = _Parser(prog="ecr-audit", description="Audit Amazon ECR across an AWS Organization.")
+    p = _Parser(
+        prog="ecr-audit",
+        description="Audit Amazon ECR across an AWS Organization: collect a snapshot, then report on it\n"
+        "offline (access, orphaned images, lifecycle policies, storage cost).",
+        epilog="examples:\n  ecr-audit demo\n"
+        "  ecr-audit collect --accounts 111122223333 --regions us-east-1 --out snapshots/first\n"
+        "  ecr-audit collect --org --role-name ecr-audit --out snapshots/2026-11-27\n"
+        "  ecr-audit report snapshots/2026-11-27\n"
+        "  ecr-audit COMMAND --help\n\n" + EXIT_CODES,
+        formatter_class=_HelpFormatter,
+    )
     p.add_argument("--version", action="version", version=f"ecr-audit {__version__}")
     p.add_argument(
         "--debug-traceback",
         action="store_true",
         help="re-raise internal errors with their traceback (for bug reports)",
     )
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     writes = _Parser(add_help=False)
     writes.add_argument(
         "--umask",
         type=_umask,
-        default=0o077,
+        default="077",
         metavar="OCTAL",
-        help="umask for the files and directories written (default 077: owner only; "
-        "022 lets others read them)",
+        help="umask for the files and directories written (077: owner only; 022 lets others read them)",
     )
 
-    c = sub.add_parser(
-        "collect", help="collect ECR from accounts and regions into a snapshot", parents=[writes]
+    def command(name, summary, examples, codes, parents=(), **kw):
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            epilog=_epilog(examples, codes) if examples else None,
+            formatter_class=_HelpFormatter,
+            parents=list(parents),
+            **kw,
+        )
+
+    c = command(
+        "collect",
+        "collect ECR from accounts and regions into a snapshot (read-only)",
+        "  ecr-audit collect --accounts 111122223333 --regions us-east-1 --out snapshots/first\n"
+        "  ecr-audit collect --org --role-name ecr-audit --out snapshots/2026-11-27\n"
+        "  ecr-audit collect --sandbox --out snapshots/demo",
+        "0 complete, 2 bad input or credentials, 3 partial, 4 nothing collected",
+        parents=[writes],
     )
     c.add_argument("--org", action="store_true", help="every ACTIVE account of the caller's organization")
-    c.add_argument("--accounts", help="comma-separated account ids (default: the caller's account)")
-    c.add_argument("--role-name", help="role to assume in each account other than the caller's")
+    c.add_argument(
+        "--accounts", metavar="ID,...", help="comma-separated account ids (default: the caller's account)"
+    )
+    c.add_argument(
+        "--role-name", help="role to assume in each account other than the caller's (needed with --org)"
+    )
     c.add_argument("--external-id", help="ExternalId for AssumeRole")
-    c.add_argument("--profile", help="AWS profile for the caller's credentials")
-    c.add_argument("--regions", default="all", help="'all' (enabled regions of each account) or a comma list")
+    c.add_argument("--profile", help="AWS profile for the caller's credentials (default: the boto3 chain)")
+    c.add_argument(
+        "--regions",
+        default="all",
+        metavar="all|REGION,...",
+        help="'all' (the enabled regions of each account) or region codes such as us-east-1,eu-west-1",
+    )
     c.add_argument(
         "--read-manifests",
         choices=["auto", "always", "never"],
@@ -275,37 +521,44 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--out",
         help="snapshot directory: new, empty, or an ecr-audit snapshot to replace "
-        "(default snapshots/<UTC timestamp>)",
+        "(default: snapshots/<UTC timestamp>)",
     )
-    c.add_argument("--workers", type=int, default=8, help="account × region units in parallel")
+    c.add_argument("--workers", type=int, default=8, help="account × region units collected in parallel")
     c.add_argument(
         "--throttle-budget",
         type=float,
         default=THROTTLE_BUDGET_SECONDS,
         metavar="SECONDS",
         help="seconds one persistently throttled read may take in all, retries and pauses "
-        "included, before it is recorded as throttled (default %(default)s)",
+        "included, before it is recorded as throttled",
     )
     c.add_argument(
         "--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS"
     )
-    c.add_argument("--quiet", action="store_true")
-    c.add_argument("--verbose", action="store_true")
+    c.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    c.add_argument(
+        "--verbose", action="store_true", help="one line per account and per account × region as it finishes"
+    )
     c.set_defaults(func=_under_umask(cmd_collect))
 
-    r = sub.add_parser(
-        "report", help="run the report notebooks on a snapshot and write HTML", parents=[writes]
+    r = command(
+        "report",
+        "run the report notebooks on a snapshot and write self-contained HTML pages",
+        "",
+        "",
+        parents=[writes],
+        epilog_fn=_report_epilog,
     )
-    r.add_argument("snapshot")
-    r.add_argument("--out", help="report directory (default reports/<snapshot directory name>)")
-    r.add_argument("--only", nargs="+", metavar="NAME", help="only these notebooks")
+    r.add_argument("snapshot", help="snapshot directory (ecr-audit collect --out)")
+    r.add_argument("--out", help="report directory (default: reports/<snapshot directory name>)")
+    r.add_argument("--only", nargs="+", metavar="NAME", help="only these reports (listed below)")
     r.add_argument(
         "-p",
         "--param",
         nargs=2,
         action="append",
         metavar=("NAME", "VALUE"),
-        help="notebook parameter (repeatable)",
+        help="notebook parameter, repeatable (listed below)",
     )
     r.add_argument(
         "--timeout",
@@ -314,26 +567,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop a notebook still running after this long; its page says so and the "
         "command exits 5 (default 1800 = 30 min per notebook; 0 = no limit)",
     )
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no progress on stderr")
     r.set_defaults(func=_under_umask(cmd_report))
 
-    d = sub.add_parser("demo", help="simulated organization -> snapshot -> HTML audit", parents=[writes])
+    d = command(
+        "demo",
+        "build the simulated organization, collect it and write the HTML audit (no AWS needed)",
+        "  ecr-audit demo\n  ecr-audit demo --out /tmp/ecr-demo",
+        "0 ok, 2 bad input or an extra missing, 5 a notebook failed",
+        parents=[writes],
+    )
     d.add_argument("--out", default="reports/demo", help="where the demo snapshot and report go")
-    d.add_argument("--quiet", action="store_true")
-    d.add_argument("--verbose", action="store_true")
+    d.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    d.add_argument(
+        "--verbose", action="store_true", help="one line per account and per account × region as it finishes"
+    )
     d.set_defaults(func=_under_umask(cmd_demo))
 
-    f = sub.add_parser("findings", help="export findings with stable ids", parents=[writes])
-    f.add_argument("snapshot")
-    f.add_argument("--format", choices=["csv", "json"], default="csv")
-    f.add_argument("--out", help="file to write (default stdout)")
+    f = command(
+        "findings",
+        "export one row per finding, with stable ids, as CSV or JSON",
+        "  ecr-audit findings snapshots/2026-11-27 --format csv --out findings.csv\n"
+        "  ecr-audit findings snapshots/2026-11-27 --format json | jq '.[0]'",
+        "0 ok, 2 bad input",
+        parents=[writes],
+    )
+    f.add_argument("snapshot", help="snapshot directory")
+    f.add_argument("--format", choices=["csv", "json"], default="csv", help="output format")
+    f.add_argument("--out", help="file to write (default: standard output)")
     f.set_defaults(func=_under_umask(cmd_findings))
 
-    s = sub.add_parser("show", help="summarize a snapshot: provenance and frame sizes")
-    s.add_argument("snapshot")
+    s = command(
+        "show",
+        "summarize a snapshot: provenance and frame sizes",
+        "  ecr-audit show snapshots/2026-11-27",
+        "0 ok, 2 bad input, 141 the reader went away",
+    )
+    s.add_argument("snapshot", help="snapshot directory")
     s.set_defaults(func=cmd_show)
 
-    pe = sub.add_parser("permissions", help="print the least-privilege IAM policy the collector needs")
+    pe = command(
+        "permissions",
+        "print the least-privilege IAM policy the collector needs",
+        "  ecr-audit permissions > audit-role-policy.json\n"
+        "  ecr-audit permissions --scope caller > caller-policy.json",
+        "0 ok, 2 bad input",
+    )
     pe.add_argument(
         "--scope",
         choices=["member", "caller"],
@@ -380,6 +659,17 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_PIPE
+    except ModuleNotFoundError as e:
+        extra = _extra_of(e.name)
+        if extra is None:
+            return _internal_error(e, args)
+        command = getattr(args, "command", None) or "this command"
+        print(
+            f"ecr-audit: error: {command} needs the {extra} extra ({e.name} is not installed): "
+            f"{_install_line([extra])}",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
     except Exception as e:
         fix = credentials_fix(e, getattr(args, "profile", None))
         if fix is not None:
@@ -391,14 +681,20 @@ def main(argv=None) -> int:
         if isinstance(e, OSError) and e.filename:
             print(f"ecr-audit: error: {e.filename}: {e.strerror}", file=sys.stderr)
             return EXIT_INPUT
-        if getattr(args, "debug_traceback", False):
-            raise
-        print(
-            f"ecr-audit: internal error: {type(e).__name__}: {scrub(e)} "
-            "(run with --debug-traceback for the traceback)",
-            file=sys.stderr,
-        )
-        return EXIT_BUG
+        return _internal_error(e, args)
+
+
+def _internal_error(e: BaseException, args) -> int:
+    from .collect.errors import scrub
+
+    if getattr(args, "debug_traceback", False):
+        raise e
+    print(
+        f"ecr-audit: internal error: {type(e).__name__}: {scrub(e)} "
+        "(run with --debug-traceback for the traceback)",
+        file=sys.stderr,
+    )
+    return EXIT_BUG
 
 
 def _quiet_library_logs() -> None:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .export import to_csv, visible
 from .inventory import Inventory
-from .snapshot import load
+from .snapshot import SnapshotError, load
 
 REPORT_DIR_ENV = "ECR_AUDIT_REPORT_DIR"
 REPORT_NAME_ENV = "ECR_AUDIT_REPORT_NAME"
@@ -35,13 +35,44 @@ def _display_html(markup: str) -> None:
     display(HTML(markup))
 
 
+# Where relative snapshot paths are meant from. A kernel runs in its notebook's directory
+# (ecr_audit/notebooks/ under `make lab`), not where the user started JupyterLab: `make lab` sets
+# this to the directory it was run from, and a user can set it for `jupyter lab` as well.
+WORKDIR_ENV = "ECR_AUDIT_WORKDIR"
+
+
+def snapshot_path(snapshot) -> Path:
+    """`snapshot` as an absolute path: a relative one is taken from $ECR_AUDIT_WORKDIR when set,
+    else from the current directory."""
+    path = Path(snapshot).expanduser()
+    if path.is_absolute():
+        return path
+    return Path(os.environ.get(WORKDIR_ENV) or Path.cwd()).resolve() / path
+
+
 def open_snapshot(snapshot: str = "") -> Inventory:
-    """Load `snapshot`; empty means the demo snapshot (built on first use)."""
+    """Load `snapshot` (relative paths: see `snapshot_path`); empty means the demo snapshot
+    (built on first use, which needs the sandbox extra). A missing snapshot is an error naming
+    the absolute path that was tried."""
     if not snapshot:
+        import importlib.util
+
+        if importlib.util.find_spec("moto") is None:
+            raise SnapshotError(
+                "no snapshot given, and the demo snapshot needs the sandbox extra (pip install "
+                "'ecr-audit[sandbox]'): set snapshot = \"snapshots/...\" in the parameters cell"
+            )
         from .demo import demo_snapshot
 
-        snapshot = str(demo_snapshot())
-    return load(snapshot)
+        return load(demo_snapshot())
+    path = snapshot_path(snapshot)
+    if not path.exists():
+        base = f"${WORKDIR_ENV}" if os.environ.get(WORKDIR_ENV) else "the current directory"
+        raise SnapshotError(
+            f"snapshot {str(snapshot)!r} not found: tried {path} (a relative path is taken from {base}; "
+            f"give an absolute path, or set {WORKDIR_ENV} to the directory it is relative to)"
+        )
+    return load(path)
 
 
 def as_of(inv: Inventory, value: str = "") -> pd.Timestamp:

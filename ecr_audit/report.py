@@ -1,9 +1,9 @@
 """`ecr-audit report`: run every report notebook with papermill, export self-contained HTML.
 
-For each notebook in ecr_audit/notebooks/ (shipped in the package): execute it against the snapshot (papermill, cwd = the report
-directory), keep the executed .ipynb beside the page, export HTML without code cells, and strip
-every reference that would leave the page (MathJax, require.js, any external script, link or
-font). One failing notebook does not stop the others; its page shows the error.
+For each notebook in ecr_audit/notebooks/ (shipped in the package): execute it against the snapshot
+(papermill, cwd = the report directory), keep the executed .ipynb beside the page, export HTML
+without code cells, and strip every reference that would leave the page (MathJax, require.js, any
+external script, link or font). One failing notebook does not stop the others; its page shows the error.
 
 Each notebook has an execution budget (`timeout`, from its first cell; kernel start-up has its own
 60 s): a notebook still running then is stopped, its kernel killed, and its page says it timed
@@ -28,9 +28,7 @@ LAUNCHER = Path(__file__).resolve().parent / "kernel_launch.py"
 # Per notebook. The slowest ever measured took 77 s (1 M images, before later speed-ups;
 # benchmarks/RESULTS.md): a notebook still running after 30 minutes is stuck, not slow.
 DEFAULT_TIMEOUT = 1800.0
-NOTEBOOK_DIR = Path(
-    os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).resolve().parent / "notebooks"
-)
+NOTEBOOK_DIR = Path(os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).resolve().parent / "notebooks")
 # Order of the index page; notebooks not listed here follow alphabetically.
 ORDER = ["executive_summary", "cross_account_access", "orphaned_images", "lifecycle", "storage_cost"]
 
@@ -71,8 +69,8 @@ def parameters(path: Path) -> dict:
     return {name: info["default"] for name, info in pm.inspect_notebook(str(path)).items()}
 
 
-def _coerce(raw: str, default_src: str):
-    """Give a -p value the type of the notebook default (defaults are Python source text)."""
+def _coerce(raw: str, default_src: str, name: str = "value"):
+    """Give -p `name` the type of the notebook default (defaults are Python source text)."""
     import ast
 
     try:
@@ -84,13 +82,13 @@ def _coerce(raw: str, default_src: str):
             return True
         if raw.lower() in {"false", "0", "no"}:
             return False
-        raise ReportError(f"parameter value {raw!r} is not a boolean")
-    for typ in (int, float):
+        raise ReportError(f"parameter {name}: {raw!r} is not a boolean (true or false)")
+    for typ, what in ((int, "an integer"), (float, "a number")):
         if isinstance(default, typ):
             try:
                 return typ(raw)
             except ValueError:
-                raise ReportError(f"parameter value {raw!r} is not a {typ.__name__}") from None
+                raise ReportError(f"parameter {name}: {raw!r} is not {what}") from None
     return raw
 
 
@@ -113,7 +111,7 @@ def resolve(only: list[str] | None, params: dict[str, str]) -> dict[str, tuple[P
         raise ReportError(f"unknown parameter(s) {', '.join(bad)}; valid: {', '.join(valid)}")
     plan = {}
     for n in chosen:
-        p = {k: _coerce(v, declared[n][k]) for k, v in params.items() if k in declared[n]}
+        p = {k: _coerce(v, declared[n][k], k) for k, v in params.items() if k in declared[n]}
         plan[n] = (available[n], p)
     return plan
 

@@ -24,7 +24,8 @@ def test_collect_sandbox_writes_a_complete_snapshot_and_says_where(tmp_path, cap
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"wrote {out}"
     assert re.fullmatch(
-        r"3 accounts, 2 regions, \d+ repositories, \d+ images, 0 errors \(complete\)", lines[1]
+        r"3 accounts reached \(3 collected\), 2 regions, \d+ repositories, \d+ images, 0 errors \(complete\)",
+        lines[1],
     )
     inv = load(out)
     active = {demo.MANAGEMENT, demo.PAYMENTS, demo.DATA}

@@ -268,7 +268,7 @@ def test_transform_repository_and_replication_rules():
     ] == [(0, "eu-west-1", "012345678901", ["prod/"]), (0, "us-west-2", "098765432109", ["prod/"])]
 
 
-def test_verbose_progress_writes_one_line_per_finished_unit_even_without_a_terminal():
+def test_verbose_progress_writes_one_line_per_finished_unit_naming_account_and_region():
     import io
 
     from ecr_audit.collect import StderrProgress
@@ -276,8 +276,25 @@ def test_verbose_progress_writes_one_line_per_finished_unit_even_without_a_termi
     out = io.StringIO()
     p = StderrProgress(stream=out, verbose=True)
     p({"event": "repository_done", "units_done": 0, "units_total": 2})
-    p({"event": "unit_done", "units_done": 1, "units_total": 2, "repositories": 3, "images": 40, "errors": 1})
-    assert out.getvalue() == "ecr-audit: unit_done units 1/2 repositories 3 images 40 errors 1\n"
+    unit = {
+        "account_id": "111122223333",
+        "region": "eu-west-1",
+        "status": "partial",
+        "reason": "1 failed reads (see errors)",
+        "repositories": 3,
+        "images": 40,
+        "errors": 1,
+    }
+    p({"event": "unit_done", "about": unit, "units_done": 1, "units_total": 2, "errors": 1})
+    account = {"account_id": "444455556666", "collection_status": "failed", "skip_reason": "could not assume"}
+    p({"event": "account_done", "about": account, "units_done": 1, "units_total": 2})
+    p({"event": "done", "units_done": 2, "units_total": 2, "repositories": 5, "images": 50, "errors": 1})
+    assert out.getvalue().splitlines() == [
+        "ecr-audit: 111122223333 eu-west-1: partial (1 failed reads (see errors)), 3 repositories, "
+        "40 images, 1 errors (units 1/2)",
+        "ecr-audit: 444455556666: failed (could not assume)",
+        "ecr-audit: done: units 2/2, repositories 5, images 50, errors 1",
+    ]
     quiet = io.StringIO()
     StderrProgress(stream=quiet)({"event": "unit_done", "units_done": 1})
     assert quiet.getvalue() == ""  # not a terminal, not verbose: silent

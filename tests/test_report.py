@@ -106,7 +106,7 @@ def test_unknown_report_name_is_refused(probe_env, capsys):
 def test_parameter_of_wrong_type_is_refused(probe_env, capsys):
     snap, out = probe_env
     assert cli.main(["report", str(snap), "-p", "limit", "many"]) == cli.EXIT_INPUT
-    assert "'many' is not a int" in capsys.readouterr().err
+    assert "parameter limit: 'many' is not an integer" in capsys.readouterr().err
 
 
 def test_report_on_missing_snapshot_is_one_line_error(tmp_path, capsys):

@@ -29,3 +29,12 @@ def transform_regions(listed: list, problems: Problems | None = None) -> tuple[s
 def ecr_regions(session, partition: str = "aws") -> set[str]:
     """Regions with an ECR endpoint (botocore's offline endpoint data; may lag brand-new regions)."""
     return set(session.get_available_regions("ecr", partition_name=partition))
+
+
+def known_ecr_regions() -> set[str]:
+    """Every region of every partition where botocore knows an ECR endpoint (offline data): what
+    `--regions` may name. Checked before any AWS call, so a typo never starts a collection."""
+    import boto3
+
+    session = boto3.session.Session()
+    return {r for p in session.get_available_partitions() for r in ecr_regions(session, p)}

@@ -151,6 +151,7 @@ def collect(
                         }
                     )
                 if acct.clients is None or acct.row["collection_status"] != "pending":
+                    sink.bump("account_done", about=acct.row)
                     continue
                 sink.bump("start", units_total=len(acct.regions))
                 units += [

@@ -23,10 +23,14 @@ class Sink:
             if frame == "errors":
                 self.counts["errors"] += len(rows)
 
-    def bump(self, event: str, **counts) -> None:
+    def bump(self, event: str, about: dict | None = None, **counts) -> None:
+        """Add `counts` to the live counters and tell the progress callback; `about` describes what
+        the event is about (the account and region of a finished unit), under the key "about"."""
         with self._lock:
             for k, v in counts.items():
                 self.counts[k] += v
             snapshot = {"event": event, **self.counts}
+        if about is not None:
+            snapshot["about"] = about
         if self._progress is not None:
             self._progress(snapshot)

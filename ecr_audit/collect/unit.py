@@ -186,7 +186,7 @@ def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> di
         "images": n_images,
         "errors": u.errors,
     }
-    sink.bump("unit_done", units_done=1)
+    sink.bump("unit_done", about=row, units_done=1)
     return row
 
 
