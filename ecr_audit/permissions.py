@@ -83,11 +83,8 @@ def caller_policy(role_name: str = "ecr-audit") -> dict:
                 "Sid": "EcrAuditOrganization",
                 "Effect": "Allow",
                 "Resource": "*",
-                "Action": sorted(
-                    a
-                    for a in CALLER_ACTIONS
-                    if a.startswith("organizations:") or a == "sts:GetCallerIdentity"
-                ),
+                # Every read of the caller: its identity, the organization, the Price List.
+                "Action": sorted(a for a in CALLER_ACTIONS if a != "sts:AssumeRole"),
             },
             {
                 "Sid": "EcrAuditAssumeRole",

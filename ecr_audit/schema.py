@@ -363,6 +363,28 @@ _frame(
     ],
 )
 
+# -- prices (issue 15): ECR storage prices as the AWS Price List stated them at collection time ---
+_frame(
+    "storage_prices",
+    "one row per region × storage class × charge × price tier, from the AWS Price List (GetProducts)",
+    [
+        REGION,
+        _c("storage_class", STR, "standard | archive", True),
+        _c("charge", STR, "storage (per GB-month) | restore (per GB restored)", True),
+        _c("tier_begin_gb", INT, "first GB of the usage the price applies to (tiers: beginRange)", True),
+        _c("tier_end_gb", INT, "GB where the tier ends (endRange; null: no upper bound)"),
+        _c("price", STR, "price per unit as the Price List states it (exact decimal text)", True),
+        _c("currency", STR, "currency of the price (USD; CNY in the China regions)", True),
+        _c("unit", STR, "GB-Mo (storage) | GB (restore)", True),
+        _c("usage_type", STR, "Price List usagetype, e.g. EUW1-TimedStorage-ByteHrs"),
+        _c("effective_at", TIME, "effectiveDate of the OnDemand term: when the price took effect", True),
+        _c("sku", STR, "Price List SKU of the product"),
+        _c("source", STR, "where the price was read (the Price List API)"),
+    ],
+    "Read once per collection by the caller; empty when it could not be read (an errors row says "
+    "why; cost then uses the shipped table: ecr_audit.cost.prices)",
+)
+
 _frame(
     "errors",
     "one row per failed read: what could not be looked at, and why",

@@ -258,11 +258,12 @@ def test_one_gib_at_ten_cents_costs_ten_cents_a_month():
     )
     row = cost.storage(inv, prices={"us-east-1": 0.10}).iloc[0]
     assert row["cost_usd_per_month"] == pytest.approx(0.10)
-    assert row["price_basis"] == "listed"
+    assert row["price_basis"] == "user"
 
 
 def test_region_missing_from_the_price_table_uses_us_east_1_and_says_so(inv):
-    noman = _row(cost.storage(inv), "noman")
+    without = cost.load_prices().drop(index="eu-west-1")  # the shipped table covers every commercial region
+    noman = _row(cost.storage(inv, prices=without), "noman")
     assert noman["price_basis"] == "assumed"
     assert "us-east-1" in noman["price_note"]
     assert (
@@ -273,7 +274,7 @@ def test_region_missing_from_the_price_table_uses_us_east_1_and_says_so(inv):
 def test_price_override_changes_the_cost_of_that_region_only(inv):
     st = cost.storage(inv, prices={"eu-west-1": 0.20})
     noman, app = _row(st, "noman"), _row(st, "app")
-    assert noman["price_basis"] == "listed" and noman["standard_usd_per_gb_month"] == 0.20
+    assert noman["price_basis"] == "user" and noman["standard_usd_per_gb_month"] == 0.20
     assert noman["cost_usd_per_month"] == pytest.approx((980 * 0.20 + 300 * 0.10) / BYTES_PER_GB)
     assert app["standard_usd_per_gb_month"] == 0.10
 
@@ -290,12 +291,16 @@ def test_shipped_price_table_names_its_source_date_and_assumptions():
 
 def test_price_file_csv_and_json_override_the_shipped_table(tmp_path):
     csv = tmp_path / "p.csv"
-    csv.write_text("region,standard_usd_per_gb_month,restore_usd_per_gb\nsa-east-1,0.15,0.05\n")
+    csv.write_text(
+        "region,standard_usd_per_gb_month,restore_usd_per_gb\nsa-east-1,0.15,0.05\nus-gov-west-1,0.2,0.04\n"
+    )
     table = cost.load_prices(csv)
     assert table.loc["sa-east-1", "standard_usd_per_gb_month"] == 0.15
     assert table.loc["sa-east-1", "restore_usd_per_gb"] == 0.05
     assert table.loc["sa-east-1", "source"] == str(csv)
-    assert "taken from us-east-1" in table.loc["sa-east-1", "note"]
+    assert table.loc["sa-east-1", "price_basis"] == "user"
+    assert "taken from the shipped row of sa-east-1" in table.loc["sa-east-1", "note"]
+    assert "taken from us-east-1" in table.loc["us-gov-west-1", "note"]  # a region the table lacks
     js = tmp_path / "p.json"
     js.write_text(json.dumps({"us-east-1": {"standard_usd_per_gb_month": 0.5}}))
     assert cost.load_prices(js).loc["us-east-1", "standard_usd_per_gb_month"] == 0.5
@@ -307,7 +312,7 @@ def test_price_override_with_an_unknown_field_is_refused():
 
 
 def test_rollup_by_account_region_and_ou_sums_determined_repositories(inv):
-    st = cost.storage(inv)
+    st = cost.storage(inv, prices=cost.load_prices().drop(index="eu-west-1"))
     by_acc = cost.rollup(st, "account").set_index("account_id")
     assert by_acc.loc[A, "billable_bytes"] == APP_UNIQUE + 81
     assert by_acc.loc[A, "repositories"] == 4
@@ -343,5 +348,5 @@ def test_top_orders_by_cost_and_puts_undetermined_last(inv):
 def test_basis_summary_accounts_for_every_repository_and_says_what_each_basis_means(inv):
     summary = cost.basis_summary(cost.storage(inv)).set_index(["basis", "price_basis"])
     assert summary["repositories"].sum() == 5
-    assert summary.loc[("estimate", "assumed"), "billable_bytes"] == 1280
-    assert "upper bound" in summary.loc[("partial", "listed"), "meaning"]
+    assert summary.loc[("estimate", "shipped"), "billable_bytes"] == 1280
+    assert "upper bound" in summary.loc[("partial", "shipped"), "meaning"]

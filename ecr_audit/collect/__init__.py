@@ -14,6 +14,7 @@ Modules, in the order a run uses them:
   fields         typed access to answer items: malformed items become `invalid_data` rows
   errors         failure classification, the credential scrubber, CredentialsError
   registry, repositories, images, organizations, regions: get_* (call, page) and transform_* (pure)
+  pricing        ECR storage prices from the AWS Price List (GetProducts), once per collection
   manifests      manifest parsing (pure); calls: per-operation call counts; sink; progress
 
 How to add a read (of ECR or of another service: ECS, Lambda, Organizations, IAM, Inspector2, ...):

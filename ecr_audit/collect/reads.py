@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from . import images as img
 from . import organizations as orgs
-from . import regions
+from . import pricing, regions
 from . import registry as reg
 from . import repositories as repos
 from .fields import Problems
@@ -127,6 +127,18 @@ OU_PATHS = Read(
         "organizations:ListOrganizationalUnitsForParent",
         "organizations:ListAccountsForParent",
     ),
+)
+
+# Caller: ECR storage prices, asked of the Price List endpoint of the caller's partition (not the
+# home region: `pricing.endpoint_region`), so the collector's own step calls it (`run._price_list`).
+GET_PRODUCTS = Read(
+    "GetProducts",
+    "pricing",
+    CALLER,
+    pricing.get_products,
+    transform=pricing.transform_storage_prices,
+    frame="storage_prices",
+    driven=True,
 )
 
 # Account: its regions (opt-in aware).
@@ -256,6 +268,7 @@ READS = (
     DESCRIBE_ORGANIZATION,
     LIST_ACCOUNTS,
     OU_PATHS,
+    GET_PRODUCTS,
     DESCRIBE_REGIONS,
     PULL_TIME_EXCLUSIONS,
     DESCRIBE_REPOSITORIES,

@@ -11,7 +11,7 @@ import pandas as pd
 from .. import aws, ecr
 from ..inventory import Inventory
 from . import organizations as orgs
-from . import reads
+from . import pricing, reads
 from .accounts import discover_accounts, finish_ou_paths, prepare_account
 from .calls import CallRecorder
 from .errors import (
@@ -94,6 +94,9 @@ def collect(
             background.submit(
                 reads.run_group, group, caller, lambda service: caller_clients.lease(service, home), {}, ()
             )
+        prices = background.submit(
+            _price_list, sink, recorder, budget, caller_clients, ecr.partition_of(caller_arn)
+        )
         regions_with_ecr = ecr_regions(session, ecr.partition_of(caller_arn))
         pending = [r for r in rows if r["collection_status"] == "pending"]
         prepared, units = [None] * len(pending), []
@@ -168,6 +171,7 @@ def collect(
         for acct in prepared:
             _account_status(acct)
         finish_ou_paths(rows, ou_walk)
+        prices.result()  # its failures are errors rows; anything else is a bug and is raised
         sink.add("accounts", rows)
         sink.add("coverage", [u for a in prepared for u in a.units])
         sink.bump("done")
@@ -222,6 +226,25 @@ def _identify(session, profile, instrument, budget):
             "id: nothing was collected; check the endpoint (AWS_ENDPOINT_URL) and retry"
         )
     return session, clients, *identity
+
+
+def _price_list(sink, recorder, budget, clients, partition: str) -> None:
+    """ECR storage prices (`reads.GET_PRODUCTS`), asked once of the Price List endpoint of the
+    caller's partition. Where there is none, or the read fails, an errors row says so and the
+    shipped table prices every region (`cost.prices`)."""
+    read = reads.GET_PRODUCTS
+    region = pricing.endpoint_region(partition)
+    here = Reader(sink, recorder, budget, calls_at=("", region or ""))
+    if region is None:
+        here.error(
+            read.operation,
+            "NoPriceListEndpoint",
+            "unsupported",
+            f"the {partition} partition has no AWS Price List endpoint: storage is priced from the shipped table",
+        )
+        return
+    with clients.lease(read.service, region) as client:
+        read.run(here, client, {}, ())
 
 
 def _account_reads(acct, home: str, sink, recorder, budget) -> None:

@@ -1,11 +1,12 @@
 """Storage cost: what ECR storage costs per repository, account, region, OU and tag, and what
-cleanup or archiving would save. Pure functions of an Inventory; prices from `data/prices.json`.
+cleanup or archiving would save. Pure functions of an Inventory; prices from the snapshot's AWS
+Price List, a user's price file, or `data/prices.json` (`prices`).
 
 Units: bytes; GB = 2^30 bytes; USD per GB-month as AWS bills storage.
 """
 
 from .archive import archive_advice, archive_candidates
-from .prices import BYTES_PER_GB, load_prices
+from .prices import BYTES_PER_GB, load_prices, price_sources
 from .reconcile import read_billed, reconcile
 from .rollup import basis_summary, rollup, top
 from .savings import freed, savings, savings_totals
@@ -19,6 +20,7 @@ __all__ = [
     "freed",
     "image_roles",
     "load_prices",
+    "price_sources",
     "read_billed",
     "reconcile",
     "rollup",

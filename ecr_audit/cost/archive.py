@@ -119,7 +119,7 @@ def archive_advice(
     out["moved_is_upper_bound"] = out["moved_is_upper_bound"].fillna(False).astype(bool)
 
     region_for_price = out["region"]
-    price = _prices.for_regions(region_for_price, prices)
+    price = _prices.for_regions(region_for_price, prices, inv)
     gb = _prices.BYTES_PER_GB
     cur_gb = out["current_archive_bytes"].astype(float).fillna(0) / gb
     mov_gb = out["moved_bytes"].astype(float) / gb

@@ -121,7 +121,7 @@ def freed(
         exact, "manifests not read for every image in the repository: kept images may share these blobs"
     )
 
-    price = _prices.for_regions(out["region"], prices)
+    price = _prices.for_regions(out["region"], prices, inv)
     gb = _prices.BYTES_PER_GB
     out["cost_usd_per_month_freed"] = (
         out["freed_standard_bytes"].astype(float) / gb * price["standard_usd_per_gb_month"]

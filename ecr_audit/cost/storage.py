@@ -138,7 +138,8 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
     standard vs archive bytes, cost_usd_per_month and the basis of the figure.
 
     Bytes are bytes; GB = 2^30 bytes; cost = GB × USD per GB-month of the repository's region
-    (`price_basis` says whether that price is listed or assumed from us-east-1).
+    (`price_basis`: from the snapshot's Price List, the user's prices, the shipped table, or
+    assumed from us-east-1: `cost.prices`).
     `roles`: an `images.classify(inv)` frame if already computed.
     """
     enc = coded(inv)
@@ -205,7 +206,7 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
         float
     ).where(out["billable_bytes"] > 0)
 
-    price = _prices.for_regions(out["region"], prices)
+    price = _prices.for_regions(out["region"], prices, inv)
     out["standard_usd_per_gb_month"] = price["standard_usd_per_gb_month"]
     out["archive_usd_per_gb_month"] = price["archive_usd_per_gb_month"]
     out["cost_usd_per_month"] = (

@@ -25,6 +25,8 @@ ECR behaviour emulated (docs/sandbox.md#corrections-to-moto):
 - ec2:DescribeRegions lists the account's world regions (AllRegions adds its disabled opt-in
   regions as not-opted-in); ECR calls into a disabled region fail as AWS does for a region the
   account has not opted into (UnrecognizedClientException, HTTP 400).
+- pricing:GetProducts (moto has no Price List service) is answered from a recorded ECR Price List
+  (`pricelist`), through the same dispatch: faults, call counts and IAM enforcement apply.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import warnings
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
+from moto.core.botocore_stubber import BotocoreStubber
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
 from moto.ec2.responses.availability_zones_and_regions import AvailabilityZonesAndRegions
@@ -45,6 +48,7 @@ from moto.ecr.models import Image as MotoImage
 from moto.ecr.responses import ECRResponse
 
 from . import manifests as mf
+from . import pricelist
 from .faults import Faults
 from .world import Registry, World
 
@@ -664,6 +668,13 @@ def _answer(resp: BaseResponse, orig, build):
     return 200, headers, json.dumps(doc, default=str)
 
 
+def _process_request(self, request):
+    """moto's request router, with the Price List endpoint (which moto lacks) answered first."""
+    if pricelist.URL.match(request.url.split("?")[0]):
+        return pricelist.dispatch(request)
+    return _ORIGINALS[(BotocoreStubber, "process_request")](self, request)
+
+
 def install(rt: Runtime):
     """Activate the fidelity patches for `rt`; returns the function that removes them."""
     global _ACTIVE
@@ -672,6 +683,7 @@ def install(rt: Runtime):
     patches = [
         (BaseResponse, "call_action", _call_action),
         (AvailabilityZonesAndRegions, "describe_regions", describe_regions),
+        (BotocoreStubber, "process_request", _process_request),
     ]
     patches += [(ECRResponse, name, fn) for name, fn in ECR_HANDLERS.items()]
     missing = object()
