@@ -61,6 +61,7 @@ h4.ecr-caption{margin:1.2em 0 .3em 0}
 .ecr-params{font:13px/1.5 system-ui,sans-serif;color:#4b5563;border-top:1px solid #e5e7eb;margin-top:2em;
  padding:.5em 0 1em 0}
 .jp-RenderedImage img,.ecr-page img{max-width:100%;height:auto}
+.jp-Cell.jp-mod-noOutputs.jp-mod-noInput{display:none}
 </style>"""
 
 SEVERITY_ORDER = ["critical", "high", "medium", "low", "info"]
@@ -184,22 +185,21 @@ def sort_rows(df: pd.DataFrame, by) -> pd.DataFrame:
     """`df` sorted by `by` (a column or a list): severities most severe first, numbers largest
     first, text A→Z; missing values last."""
     by = [by] if isinstance(by, str) else list(by)
-    keys, ascending = [], []
-    tmp = df.copy()
+    keys, ascending = {}, []
     for i, col in enumerate(by):
-        key = f"__k{i}"
-        s = df[col]
+        s = df[col].reset_index(drop=True)
         if str(col).endswith("severity"):
-            tmp[key] = s.astype("string").map({v: n for n, v in enumerate(SEVERITY_ORDER)}).astype("Float64")
+            rank = {v: n for n, v in enumerate(SEVERITY_ORDER)}
+            keys[i] = s.astype("string").map(rank).astype("Float64")
             ascending.append(True)
         elif pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            tmp[key] = s.astype("Float64")
+            keys[i] = s.astype("Float64")
             ascending.append(False)
         else:
-            tmp[key] = s.astype("string")
+            keys[i] = s.astype("string")
             ascending.append(True)
-        keys.append(key)
-    return tmp.sort_values(keys, ascending=ascending, na_position="last", kind="stable")[df.columns]
+    order = pd.DataFrame(keys).sort_values(list(keys), ascending=ascending, na_position="last", kind="stable")
+    return df.take(order.index.to_numpy())
 
 
 def cell(v, kind: str, names: Names | None, limit: int) -> tuple[str, str]:

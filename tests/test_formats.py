@@ -153,3 +153,49 @@ def test_a_table_escapes_text_from_aws_and_cuts_long_cells():
     assert all(len(c) < 500 for c in cells), [len(c) for c in cells]
     listed = re.fullmatch(r"((?:S\d+, )*S\d+) \(\+(\d+)\)", cells[1])
     assert listed and len(listed.group(1).split(", ")) + int(listed.group(2)) == 80, cells[1]
+
+
+def test_ous_are_named_from_the_snapshots_organizational_units_when_it_has_them():
+    from types import SimpleNamespace
+
+    accounts = pd.DataFrame({"account_id": ["012345678901"], "account_name": ["payments"]})
+    ous = pd.DataFrame(
+        {
+            "ou_id": ["r-ab12", "ou-ab12-x"],
+            "parent_id": [None, "r-ab12"],
+            "name": ["Root", "Payments"],
+            "ou_path": ["r-ab12", "r-ab12/ou-ab12-x"],
+        }
+    )
+    inv = SimpleNamespace(accounts=accounts, frames={"organizational_units": ous}, organization_id="o-abc")
+    names = Names.of(inv)
+    assert names.ou("r-ab12/ou-ab12-x") == "Root / Payments (ou-ab12-x)"
+    assert names.of_kind("account", "012345678901") == "payments (012345678901)"
+
+
+def test_what_to_fix_first_renders_aws_text_as_text_with_the_account_by_name():
+    from ecr_audit import summary
+
+    evil = "<script>alert(1)</script>"
+    rows = summary.fix_first(
+        pd.DataFrame(
+            [
+                {
+                    "finding_id": "ecr_repository_public_push",
+                    "severity": "critical",
+                    "resource_arn": f"arn:aws:ecr:us-east-1:012345678901:repository/{evil}",
+                    "account_id": "012345678901",
+                    "region": "us-east-1",
+                    "repository_name": evil,
+                    "title": "t",
+                    "details": f"grantee * via statement(s) {evil}\u202e",
+                    "remediation": "r",
+                    "finding_uid": "u",
+                }
+            ]
+        )
+    )
+    markup = pages.fix_first(rows, Names({"012345678901": "payments"}))
+    assert "<script>" not in markup and "\u202e" not in markup and "&lt;script&gt;" in markup
+    assert "payments (012345678901) · us-east-1" in markup
+    assert "href='cross_account_access.html#critical-list'" in markup
