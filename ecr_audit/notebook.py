@@ -1,30 +1,38 @@
 """Helpers that keep report notebooks thin, their pages readable and their HTML and charts safe.
 
-A page is a notebook: a Markdown title, one `parameters` cell, then calls to the analyses and to
-these helpers. A new page or section needs nothing else:
+A page is a notebook: a Markdown title (`# ...` and one line on what the page answers), one
+Markdown cell tagged `parameters-doc` documenting the parameters (the page shows it at its end),
+one `parameters` cell, then calls to the analyses and to these helpers:
 
     inv = nb.open_snapshot(snapshot)      # also learns account and OU names for every table
     nb.header(inv)                        # provenance on one line, coverage on the next
+    nb.headlines([("Public grants", 3), ("Monthly cost", formats.money(x), "upper bound")])
     nb.table(df, name="grants", caption="Every grant", columns=[...], sort="severity")
-    nb.headline("Public grants", 3)       # shown here and gathered on index.html
     nb.bars(by_account, "account_id", "cost_usd_per_month", title="Monthly cost by account")
+
+| helper | shows |
+|---|---|
+| `header(inv)` | provenance and a coverage line; `coverage(inv)` the detail (status, every unit, errors) |
+| `headline` / `headlines` | headline numbers as tiles, also gathered on index.html (format money and bytes first) |
+| `table(df, ...)` | a formatted table (below); `name=` writes the whole frame as `<page>-<name>.csv` |
+| `bars(df, label, value, ...)` | bars on $ or GiB axes, accounts by name, `stacked=` or `panels=` |
+| `heatmap(matrix, ...)` | a counts matrix, accounts and this organization by name, large ones folded |
+| `chart(ax, title)` | any other matplotlib chart, made safe and shown |
+| `fix_first(rows)` / `write_findings(found)` | "what to fix first" (`summary.fix_first`) and findings.csv/json |
+| `account(id)`, `ou(path)`, `names()` | `payments (012345678901)`; OU names, else ids |
+| `markdown(text)` | the author's own Markdown (never AWS text) |
 
 Tables (`table`, rendered by `pages.table`): numbers for people, decided once from the column
 name (`formats.kind`: `_bytes` → `1.5 GiB`, `_usd…` → `$1,234.56`, `_at` → `2026-11-27`,
 `is_/has_/can_` → ✓, `*_digest` → `sha256:1a42b3c4…` with the digest in a tooltip, account ids
-→ `name id`, `ou_path` → OU names); at most eight columns on the page, the deciding ones first
-(`columns=` chooses them), the rest in the CSV; long text cut with a count (`a, b, c (+12)`) and
-whole in a tooltip; a long text equal on every row (a remediation) said once above the table.
-When `name` is given and the page runs under `ecr-audit report`, the full frame (raw values) is
-written beside the page as `<page>-<name>.csv` and linked.
+→ name and id, `ou_path` → OU names); at most eight columns on the page, the deciding ones first
+(`columns=` chooses them, `first=` prefers them where a frame's columns depend on the data), the
+rest in the CSV, which keeps raw values; long text cut with a count (`a, b, c (+12)`) and whole
+in a tooltip; a long text equal on every row (a remediation) said once above the table; `sort=`
+orders rows (severity first, largest numbers first).
 
-Charts (`bars`, `heatmap`, or any matplotlib axes passed to `chart`): `bars` draws $ and GiB
-axes, labels accounts by name, turns horizontal when labels are long, stacks (`stacked=True`)
-or draws one panel per value (`panels=True`). Section anchors: start a Markdown heading with
-`<a id="name"></a>` so "what to fix first" links (`summary.SECTIONS`) stay stable.
-
-Labels: `account(id)` → `payments (012345678901)`, `ou(path)` → OU names (from the snapshot's
-`organizational_units` frame when it has one, else the ids), `names()` for the full lookup.
+Section anchors: start a Markdown heading with `<a id="name"></a>` (`## <a id="lint"></a>Lint`)
+so the "what to fix first" links (`summary.SECTIONS`) stay stable; a test checks each one.
 
 Safety: everything shown goes through escaping. AWS text (repository names, tags, policy Sids)
 is untrusted and must render as text: in HTML (`esc`, `table`, `headline`, `header`) it is
@@ -46,6 +54,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import formats, pages
+from .export import visible
 from .formats import Names
 from .inventory import Inventory
 from .snapshot import load
@@ -111,7 +120,7 @@ _missing = formats.missing
 
 def text(value) -> str:
     """How a value reads on a page: blank when missing, hidden characters shown as escapes."""
-    return "" if _missing(value) else formats.visible(str(value))
+    return "" if _missing(value) else visible(str(value))
 
 
 esc = pages.esc
@@ -159,26 +168,12 @@ def header(inv: Inventory, title: str | None = None) -> None:
 
 
 def coverage(inv: Inventory) -> None:
-    """Coverage in detail: the status of every account × region unit and what could not be read."""
-    status = inv.coverage.groupby("status", dropna=False).size().rename("units").reset_index()
-    table(status, caption="Account × region units by status", top=20)
-    table(
-        inv.coverage[
-            ["status", "account_id", "region", "reason", "manifests_read", "repositories", "images", "errors"]
-        ],
-        caption="Every account × region unit",
-        name="coverage",
-        sort="status",
-    )
-    if len(inv.errors):
-        summary = (
-            inv.errors.groupby(["error_kind", "operation"], dropna=False)
-            .size()
-            .rename("errors")
-            .reset_index()
-            .sort_values("errors", ascending=False)
-        )
-        table(summary, caption="What could not be read (see errors for every row)", top=20, name="errors")
+    """Coverage in detail (`summary.coverage_detail`): the status of every account × region unit,
+    what could not be read, and the accounts not collected."""
+    from .summary import coverage_detail
+
+    for name, caption, frame, columns in coverage_detail(inv):
+        table(frame, caption=caption, name=name, columns=columns)
 
 
 def markdown(markup: str) -> None:

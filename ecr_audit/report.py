@@ -31,6 +31,7 @@ from pathlib import Path
 
 from . import pages
 from .notebook import REPORT_DIR_ENV, REPORT_NAME_ENV, WORK_DIR, esc
+from .summary import coverage_line
 
 LAUNCHER = Path(__file__).resolve().parent / "kernel_launch.py"
 # Per notebook. The slowest ever measured took 77 s (1 M images, before later speed-ups;
@@ -382,51 +383,23 @@ def _literal(source: str):
         return source
 
 
-_STATUS_ORDER = ["failed", "partial", "skipped", "disabled", "complete"]
-
-
 def _coverage_detail(out: Path, inv, names) -> str:
-    """The coverage section of index.html: every unit that was not read completely, the errors by
-    kind and operation, and both frames in full as CSV."""
+    """The coverage section of index.html (`summary.coverage_detail`), each table in full as CSV;
+    and every failed read as errors.csv."""
     from .export import to_csv
-    from .summary import coverage_line
+    from .summary import coverage_detail
 
-    line, ok = coverage_line(inv)
-    cov = inv.coverage
-    order = {s: i for i, s in enumerate(_STATUS_ORDER)}
-    cov = cov.assign(_o=cov["status"].map(order).fillna(len(order))).sort_values(
-        ["_o", "account_id", "region"]
-    )
-    cov = cov.drop(columns="_o")
-    to_csv(cov, out / "coverage.csv")
+    line, _ = coverage_line(inv)
     parts = [f"<p>{esc(line)}.</p>"]
-    by_status = cov.groupby("status", dropna=False, sort=False).size().rename("units").reset_index()
-    parts.append(pages.table(by_status, caption="Account × region units by status"))
-    shown = ["status", "account_id", "region", "reason", "manifests_read", "repositories", "images", "errors"]
-    parts.append(
-        pages.table(
-            cov, names=names, columns=shown, caption="Every account × region unit", csv_href="coverage.csv"
+    for name, caption, frame, columns in coverage_detail(inv):
+        to_csv(frame, out / f"{name}.csv")
+        parts.append(
+            pages.table(frame, names=names, columns=columns, caption=caption, csv_href=f"{name}.csv")
         )
-    )
     if len(inv.errors):
         to_csv(inv.errors, out / "errors.csv")
-        summary = (
-            inv.errors.groupby(["error_kind", "operation"], dropna=False)
-            .size()
-            .rename("errors")
-            .reset_index()
-            .sort_values("errors", ascending=False)
-        )
-        parts.append(pages.table(summary, caption="What could not be read", csv_href="errors.csv"))
-    skipped = inv.accounts[inv.accounts["collection_status"].isin(["skipped", "failed"])]
-    if len(skipped):
         parts.append(
-            pages.table(
-                skipped,
-                names=names,
-                caption="Accounts not collected",
-                columns=["collection_status", "account_id", "state", "skip_reason"],
-            )
+            "<p class='ecr-note'>Every failed read: <a href='errors.csv' download>errors.csv</a></p>"
         )
     return "".join(parts)
 
@@ -436,7 +409,6 @@ def _write_index(out: Path, results: list[PageResult], prov: dict, inv=None) -> 
     import pandas as pd
 
     from .formats import Names
-    from .summary import coverage_line
 
     names = Names.of(inv) if inv is not None else Names()
     nav = [("index.html", "Overview")] + [(r.html.name, title(r.name)) for r in results]

@@ -58,6 +58,40 @@ def coverage_line(inv: Inventory) -> tuple[str, bool]:
     return text, complete == units and not errors
 
 
+_STATUS_ORDER = ["failed", "partial", "skipped", "disabled", "complete"]
+
+
+def coverage_detail(inv: Inventory) -> list[tuple[str, str, pd.DataFrame, list | None]]:
+    """What was attempted and what could not be read, as (name, caption, frame, columns shown)
+    tables: units by status, every account × region unit (the incomplete first), the failed reads
+    by kind and operation, and the accounts not collected. The index and the summary show them."""
+    cov = inv.coverage
+    order = {s: i for i, s in enumerate(_STATUS_ORDER)}
+    units = cov.assign(_o=cov["status"].map(order).fillna(len(order)))
+    units = units.sort_values(["_o", "account_id", "region"], kind="stable").drop(columns="_o")
+    by_status = units.groupby("status", dropna=False, sort=False).size().rename("units").reset_index()
+    shown = ["status", "account_id", "region", "reason", "manifests_read", "repositories", "images", "errors"]
+    tables = [
+        ("coverage_by_status", "Account × region units by status", by_status, None),
+        ("coverage", "Every account × region unit", units, shown),
+    ]
+    if len(inv.errors):
+        errors = (
+            inv.errors.groupby(["error_kind", "operation"], dropna=False)
+            .size()
+            .rename("errors")
+            .reset_index()
+            .sort_values("errors", ascending=False)
+        )
+        tables.append(("errors_by_kind", "What could not be read, by kind and operation", errors, None))
+    acc = inv.accounts
+    skipped = acc[acc["collection_status"].isin(["skipped", "failed"])]
+    if len(skipped):
+        columns = ["collection_status", "account_id", "state", "skip_reason"]
+        tables.append(("accounts_not_collected", "Accounts not collected", skipped, columns))
+    return tables
+
+
 def _coverage_note(inv: Inventory) -> str:
     cov = inv.coverage
     short = int((cov["status"] != "complete").sum())

@@ -210,3 +210,37 @@ def test_grants_view_says_what_each_grant_allows_and_on_what():
     assert view.columns[:5].tolist() == ["severity", "exposure", "grantee", "capabilities", "resource"]
     assert view["capabilities"].tolist() == ["pull, push, manage", "pull", "undetermined"]
     assert view["resource"].tolist() == ["app", "creation template ROOT", "registry"]
+
+
+def test_coverage_detail_lists_what_was_not_read_first():
+    from ecr_audit import Inventory
+
+    inv = Inventory.from_frames(
+        accounts=[
+            {"account_id": "012345678901", "account_name": "a", "collection_status": "partial"},
+            {"account_id": "000555666777", "account_name": "old", "collection_status": "skipped"},
+        ],
+        coverage=[
+            {"account_id": "012345678901", "region": "eu-west-1", "status": "complete"},
+            {"account_id": "012345678901", "region": "us-east-1", "status": "failed", "reason": "denied"},
+        ],
+        errors=[
+            {
+                "account_id": "012345678901",
+                "region": "us-east-1",
+                "operation": op,
+                "error_code": "AccessDenied",
+                "error_kind": "access_denied",
+            }
+            for op in ("DescribeRepositories", "DescribeRepositories", "GetRegistryPolicy")
+        ],
+    )
+    tables = {
+        name: (caption, frame, columns) for name, caption, frame, columns in summary.coverage_detail(inv)
+    }
+    assert list(tables) == ["coverage_by_status", "coverage", "errors_by_kind", "accounts_not_collected"]
+    assert tables["coverage"][1]["status"].tolist() == ["failed", "complete"]
+    assert tables["errors_by_kind"][1]["errors"].tolist() == [2, 1]
+    assert tables["accounts_not_collected"][1]["account_id"].tolist() == ["000555666777"]
+    line, ok = summary.coverage_line(inv)
+    assert not ok and line.startswith("1 of 2 account × region units complete · 3 failed reads")
