@@ -436,8 +436,9 @@ def bars(
     d = df if top is None else df.head(top)
     labels = [_label(label, v) for v in d[label]]
     n = len(labels)
+    longest = max((len(t) for t in labels), default=0)
     if horizontal is None:
-        horizontal = n > 8 or max((len(t) for t in labels), default=0) > 12
+        horizontal = n > 8 or longest > 12
     groups = [[v] for v in values] if panels else [values]
     if horizontal:
         size = (10 if not panels else 12, 0.38 * n + 1.4)
@@ -470,18 +471,16 @@ def bars(
         if stacked:
             for p, v, r in zip(pos, base, total):
                 _annotate(ax, p, v, formats.value(r, k), horizontal)
+        if not (raw.to_numpy() < 0).any():  # bars start at 0, also when every value is 0
+            top_value = float(total.max()) / factor if n else 0.0
+            (ax.set_xlim if horizontal else ax.set_ylim)(0, top_value * 1.15 if top_value > 0 else 1)
         if horizontal:
             ax.set_yticks(pos, labels)
             ax.invert_yaxis()
-            ax.margins(x=0.15)
         else:
             ax.set_xticks(
-                pos,
-                labels,
-                rotation=30 if max((len(t) for t in labels), default=0) > 6 else 0,
-                ha="right" if max((len(t) for t in labels), default=0) > 6 else "center",
+                pos, labels, rotation=30 if longest > 6 else 0, ha="right" if longest > 6 else "center"
             )
-            ax.margins(y=0.15)
         if panels:
             ax.set_title(formats.label(cols[0]))
         if axis_label is not None:

@@ -351,9 +351,13 @@ def fix_first(
             ("ecr_repository_orphaned_images", "orphans"),
             ("ecr_repository_stale_images", "stale_90d"),  # the finding's 90 days (findings_analyses)
         ):
-            s = savings[savings["option"].astype(str) == option]
-            s = s.groupby(key)[["freed_bytes", "cost_usd_per_month_freed"]].sum(min_count=1)
+            # Rows without a repository say "no image selected" (their keys are null).
+            s = savings[savings["option"].astype(str) == option].dropna(subset=key)
             sel = f["finding_id"] == fid
+            if s.empty or not sel.any():  # nothing freed by this option: no figure, never 0
+                continue
+            s = s.astype({k: str for k in key})
+            s = s.groupby(key)[["freed_bytes", "cost_usd_per_month_freed"]].sum(min_count=1)
             joined = f.loc[sel, key].merge(s, left_on=key, right_index=True, how="left")
             f.loc[sel, "_bytes"] = joined["freed_bytes"].to_numpy()
             f.loc[sel, "_usd"] = joined["cost_usd_per_month_freed"].to_numpy()

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 
 from ecr_audit import summary
@@ -244,3 +245,27 @@ def test_coverage_detail_lists_what_was_not_read_first():
     assert tables["accounts_not_collected"][1]["account_id"].tolist() == ["000555666777"]
     line, ok = summary.coverage_line(inv)
     assert not ok and line.startswith("1 of 2 account × region units complete · 3 failed reads")
+
+
+def test_fix_first_with_no_saving_for_a_cleanup_kind_names_no_figure():
+    """When no image is selected, `cost.savings` gives one row per option with null keys (float64):
+    merging them with the findings' text keys failed and took the summary page down."""
+    f = pd.DataFrame(
+        [
+            _finding("ecr_repository_reclaimable_storage", "low"),
+            _finding("ecr_repository_stale_images", "low"),
+        ]
+    )
+    savings = pd.DataFrame(
+        {
+            "option": ["orphans", "stale_90d"],
+            "account_id": [np.nan, np.nan],
+            "region": [np.nan, np.nan],
+            "repository_name": [np.nan, np.nan],
+            "freed_bytes": [0, 0],
+            "cost_usd_per_month_freed": [0.0, 0.0],
+            "reason": ["no image selected"] * 2,
+        }
+    )
+    top = summary.fix_first(f, savings=savings)
+    assert top["impact"].tolist() == ["", ""] and top["freed_bytes"].isna().all()
