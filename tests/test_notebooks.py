@@ -187,3 +187,45 @@ def test_every_page_ends_with_its_parameters_and_keeps_kernel_logs_out_of_the_re
         assert about > page.rindex("<table") and ran > about, r.name
         assert (out / ".logs" / f"{r.name}.kernel.log").exists()
     assert not list(out.glob("*.log")) and not list(out.glob("*.headlines.json"))
+
+
+def test_every_page_runs_on_a_partly_read_organization_without_images(tmp_path):
+    """The pages' helpers on degenerate input: no image, a failed region, a read error (the summary
+    page once died here on an empty savings merge)."""
+    from ecr_audit import Inventory
+
+    acct = "012345678901"
+    inv = Inventory.from_frames(
+        meta={
+            "source": "test",
+            "collected_at": "2026-11-01T00:00:00Z",
+            "options": {"read_manifests": "auto"},
+        },
+        accounts=[{"account_id": acct, "account_name": "solo", "collection_status": "partial"}],
+        repositories=[
+            {
+                "account_id": acct,
+                "region": "us-east-1",
+                "repository_name": "app",
+                "repository_arn": f"arn:aws:ecr:us-east-1:{acct}:repository/app",
+            }
+        ],
+        coverage=[
+            {"account_id": acct, "region": "us-east-1", "status": "partial", "reason": "some reads denied"},
+            {"account_id": acct, "region": "eu-west-1", "status": "failed", "reason": "denied"},
+        ],
+        errors=[
+            {
+                "account_id": acct,
+                "region": "eu-west-1",
+                "operation": "DescribeRepositories",
+                "error_code": "AccessDenied",
+                "error_kind": "access_denied",
+            }
+        ],
+    )
+    results = report.run(save(inv, tmp_path / "snap"), tmp_path / "out")
+    assert [(r.name, r.error) for r in results if not r.ok] == []
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "<div class='warn'>Coverage: 0 of 2 account × region units complete · 1 failed read" in index
+    assert "href='errors.csv'" in index
