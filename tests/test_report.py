@@ -1,5 +1,6 @@
 """The report runner: papermill execution, parameter checks, self-contained escaped HTML."""
 
+import html
 import json
 import re
 import shutil
@@ -56,11 +57,15 @@ def test_report_writes_escaped_self_contained_pages_and_index(probe_env):
     assert CANARY not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert not re.search(r"""(src|href)=["'](https?:)?//""", page), "page references a remote resource"
     assert "data:image/png;base64" in page  # the chart is embedded
-    assert "collected_at: 2026-11-01T00:00:00Z" in page  # provenance banner on the page
+    assert "collected <strong>2026-11-01 00:00 UTC</strong>" in page  # provenance in the page's header
+    assert page.count("<nav class='ecr-nav'>") == 1 and "href='index.html'" in page
     assert (out / "probe-tags.csv").read_text().count("\n") == 2
     index = (out / "index.html").read_text()
-    assert "Repositories: <strong>1</strong>" in index and "probe.html" in index
+    assert "<div class='v'>1</div><div class='l'>Repositories</div>" in index and "probe.html" in index
     assert (out / "probe.ipynb").exists()
+    # The kernel's log and the runner's working files are out of the reader's way.
+    assert not list(out.glob("*.log")) and not list(out.glob("*.json"))
+    assert (out / ".logs" / "probe.kernel.log").exists()
 
 
 @pytest.mark.slow
@@ -69,7 +74,12 @@ def test_failing_notebook_page_shows_error_and_exit_code_is_5(probe_env, capsys)
     rc = cli.main(["report", str(snap), "--out", str(out), "-p", "fail", "true", "--quiet"])
     assert rc == cli.EXIT_REPORT
     page = (out / "probe.html").read_text()
-    assert "This report failed" in page and "probe failure requested" in page
+    assert "This page is incomplete" in page and "RuntimeError: probe failure requested" in page
+    # Once, in words: no traceback, no papermill marker pointing at a code cell the page hides.
+    assert page.count("probe failure requested") == 1, page.count("probe failure requested")
+    assert "Traceback" not in page and "Exception was encountered" not in page and "In [" not in page
+    assert ".logs/probe.kernel.log" in page and "href='probe.ipynb'" in page  # where to look
+    assert re.search(r"<div class=[\"']v[\"']>1</div>", page)  # what ran before the error is still shown
 
 
 def test_unknown_parameter_is_refused_with_the_valid_names(probe_env, capsys):
@@ -122,7 +132,7 @@ def test_error_text_with_backslashes_is_shown_verbatim_not_read_as_a_regex(tmp_p
     n = nbformat.v4.new_notebook()
     nbformat.write(n, str(nb))
     html = tmp_path / "page.html"
-    report._export_html(nb, html, report._banner({"source": "t"}, r"ValueError: C:\data\snap \1 \d"))
+    report._export_html(nb, html, report._banner([], failed=r"ValueError: C:\data\snap \1 \d"))
     page = html.read_text()
     assert r"ValueError: C:\data\snap \1 \d" in page
 
@@ -249,10 +259,10 @@ def test_notebook_that_hangs_times_out_as_a_failed_page_and_the_other_pages_stil
     assert proc.returncode == cli.EXIT_REPORT, (nbdir / "stderr.txt").read_text()
     assert pid_file.exists()  # the hanging cell really ran
     page = (out / "a_hangs.html").read_text()
-    assert "This report failed" in page and "timed out" in page and "after 3 s" in page
+    assert "This page is incomplete" in page and "timed out" in page and "after 3 s" in page
     assert "the next page ran" in (out / "b_fine.html").read_text()
     index = (out / "index.html").read_text()
-    assert "failed: timed out" in index and "B fine</a></h2><p>ok" in index
+    assert "failed: timed out" in index and "B fine</a></h2><p class='ecr-note'>" in index
 
 
 @pytest.mark.slow
@@ -408,28 +418,29 @@ def test_rendered_text_shows_hidden_characters_as_escapes_and_missing_values_bla
             "n": [1, 2, 3],
         }
     )
-    nb.table(df, caption="cap\u202e")
+    nb.table(df, caption="cap\u202e", columns=list(df.columns))
     nb.headline("label\u202e", "value\x00")
     nb.headline("missing", pd.NA)
     page = "".join(shown)
-    cells = re.findall(r"<td>(.*?)</td>", page)
-    assert not {"&lt;NA&gt;", "None", "NaN", "nan", "NaT", "<NA>"} & set(cells), cells
+    cells = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", page)]
+    assert not {"<NA>", "None", "NaN", "nan", "NaT"} & set(cells), cells
     assert cells[:11] == [
         "Allow\\u202e}1{=x",
         "a",
         "x",
         "1",
-        "True",
+        "✓",
         "1.5",
-        "1.0",
-        "2026-01-01 00:00:00+00:00",
+        "1",
+        "2026-01-01",
         "k",
         "a, \\u202eb",
         "1",
     ]
-    assert cells[11:22] == [""] * 10 + ["2"]  # the all-missing row is blank
+    # The all-missing row is blank, but for the boolean: null is "could not tell", not "no".
+    assert cells[11:22] == [""] * 4 + ["?"] + [""] * 5 + ["2"]
     assert "nul\\x00" in cells and "\\u2066y" in cells
-    banner = report._banner({"caller": "arn\u202e", "x": None}, failed="Error: \x00\u202e")
+    banner = report._banner([("index.html", "Overview")], "", failed="Error: \x00\u202e", name="page\u202e")
     index = report._write_index(
         tmp_path,
         [
@@ -440,14 +451,35 @@ def test_rendered_text_shows_hidden_characters_as_escapes_and_missing_values_bla
                 False,
                 1.0,
                 "bad\u202e",
-                json.loads((tmp_path / "page.headlines.json").read_text()),
+                json.loads((tmp_path / ".logs" / "page.headlines.json").read_text()),
             )
         ],
         {"org": "o-\u2067"},
     )
     everything = page + banner + index.read_text()
     assert not [c for c in HIDDEN if c in everything]
-    assert "arn\\u202e" in banner and "\\x00\\u202e" in banner and "x: None" not in banner
+    assert "\\x00\\u202e" in banner and "page\\u202e.kernel.log" in banner
     text = index.read_text()
-    assert "label\\u202e: <strong>value\\x00</strong>" in text and "missing: <strong></strong>" in text
+    assert "<div class='v'>value\\x00</div><div class='l'>label\\u202e</div>" in text
+    assert "<div class='v'></div><div class='l'>missing</div>" in text
     assert "o-\\u2067" in text and "bad\\u202e" in text
+
+
+def test_a_page_shows_its_parameters_last_and_no_traceback_or_pointer_to_hidden_cells():
+    import nbformat
+    from papermill.execute import ERROR_MARKER_TAG
+
+    v4 = nbformat.v4
+    nb = v4.new_notebook()
+    error = v4.new_output("error", ename="ValueError", evalue="bad", traceback=["Traceback ..."])
+    shown = v4.new_output("display_data", data={"text/html": "<p>before the error</p>"})
+    nb.cells = [
+        v4.new_markdown_cell("An Exception was encountered at In [3]", metadata={"tags": [ERROR_MARKER_TAG]}),
+        v4.new_markdown_cell("# Title"),
+        v4.new_markdown_cell("## About this page", metadata={"tags": [report.PARAMETERS_DOC_TAG]}),
+        v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        v4.new_code_cell("nb.table(...)", outputs=[shown, error]),
+    ]
+    report._for_readers(nb)
+    assert [c.source for c in nb.cells] == ["# Title", "x = 1", "nb.table(...)", "## About this page"]
+    assert nb.cells[2].outputs == [shown]
