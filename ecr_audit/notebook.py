@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import times
 from .export import to_csv, visible
 from .inventory import Inventory
 from .snapshot import load
@@ -45,12 +46,8 @@ def open_snapshot(snapshot: str = "") -> Inventory:
 
 
 def as_of(inv: Inventory, value: str = "") -> pd.Timestamp:
-    """The evaluation time: `value` (ISO date) or the snapshot's collection time."""
-    raw = value or inv.meta.get("collected_at")
-    if not raw:
-        raise ValueError("no as_of given and the snapshot has no collected_at")
-    ts = pd.Timestamp(raw)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    """The evaluation time: `value` (ISO date) or the snapshot's collection time (`times.as_of`)."""
+    return times.as_of(inv, value)
 
 
 def _missing(value) -> bool:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import ecr
+
 SCHEMA_VERSION = 2  # 2: compact layers, manifest_references, image_tags on disk (snapshot.py)
 
 # Status of one thing the collector tried to read.
@@ -32,6 +34,7 @@ INT = "Int64"
 TIME = "datetime64[us, UTC]"
 LIST = "list"  # list[str] per cell (object dtype in pandas, list<string> in Parquet)
 CAT = "category"
+SEVERITY = "severity"  # ecr.SEVERITY: an ordered categorical, critical first
 
 
 @dataclass(frozen=True)
@@ -410,6 +413,8 @@ def _cast(series: pd.Series, dtype: str) -> pd.Series:
     if dtype == STR:
         # Keep nulls as nulls; everything else as text. Account ids stay strings (leading zeros).
         return series.astype(STR)
+    if dtype == SEVERITY:
+        return ecr.as_severity(series)
     if dtype == CAT:  # categories are text, like STR
         if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.categories.dtype == STR:
             return series
@@ -450,6 +455,12 @@ def cast_columns(df: pd.DataFrame, columns, ready=()) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
 
+def from_records(records: list[dict], columns) -> pd.DataFrame:
+    """A table of `records` with exactly `columns` (declared `Column`s: order and dtypes), for
+    analysis outputs that declare their columns but are not snapshot frames."""
+    return cast_columns(pd.DataFrame.from_records(records, columns=[c.name for c in columns]), columns)
+
+
 def conform(name: str, df: pd.DataFrame | list[dict] | None, ready=()) -> pd.DataFrame:
     """Return `df` as frame `name`: declared column order, dtypes cast, missing columns null.
 
@@ -480,3 +491,26 @@ def describe() -> pd.DataFrame:
         for c in f.columns
     ]
     return pd.DataFrame(rows)
+
+
+__all__ = [
+    "BOOL",
+    "CAT",
+    "FRAMES",
+    "IMAGE_KEY",
+    "INT",
+    "LIST",
+    "REPO_KEY",
+    "SCHEMA_VERSION",
+    "SEVERITY",
+    "STATUS",
+    "STR",
+    "TIME",
+    "Column",
+    "Frame",
+    "cast_columns",
+    "conform",
+    "describe",
+    "empty",
+    "from_records",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .findings import SEVERITIES
+from . import ecr
 from .inventory import Inventory
 
 
@@ -105,25 +105,30 @@ def headlines(
 
 
 def top_findings(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The most severe finding kinds, with how many resources each affects."""
+    """The most severe finding kinds (critical first, then by resources affected), with how many
+    resources each affects."""
     if findings.empty:
         return pd.DataFrame(columns=["severity", "finding_id", "title", "resources", "example"])
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
     g = (
-        findings.groupby(["severity", "finding_id"], sort=False)
+        findings.assign(severity=ecr.as_severity(findings["severity"]))
+        .groupby(["severity", "finding_id"], sort=False, observed=True)
         .agg(
             title=("title", "first"), resources=("resource_arn", "nunique"), example=("resource_arn", "first")
         )
         .reset_index()
     )
-    g["_r"] = g["severity"].map(rank)
-    return (
-        g.sort_values(["_r", "resources"], ascending=[True, False])
-        .drop(columns="_r")
-        .head(n)
-        .reset_index(drop=True)
-    )
+    return g.sort_values(["severity", "resources"], ascending=[True, False]).head(n).reset_index(drop=True)
 
 
 def findings_by_severity(findings: pd.DataFrame) -> pd.Series:
-    return findings["severity"].value_counts().reindex(SEVERITIES, fill_value=0)
+    """Findings per severity, every severity listed, critical first."""
+    return ecr.as_severity(findings["severity"]).value_counts(sort=False)
+
+
+__all__ = [
+    "cost_headline",
+    "findings_by_severity",
+    "headlines",
+    "reclaimable_headline",
+    "top_findings",
+]

@@ -14,8 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..blobs import IMAGE_KEY, REPO_KEY
+from .. import images, lifecycle
+from ..blobs import freed_coded
 from ..keys import REPOSITORY_ID, Coded, coded
+from ..schema import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
 from .storage import image_flags, repository_basis
 
@@ -79,12 +81,12 @@ def freed(
 
     sel = flags.iloc[rows].assign(is_blocked=np.isin(rows, blocked))
     deletable = flags.iloc[gone]
-    everything = enc.freed(layers, gone)
+    everything = freed_coded(enc, layers, gone)
     # Standard-class bytes: drop the rows of removed archived images, then free the active ones.
     archived_gone = gone[flags["is_archived"].to_numpy()[gone]]
     has_archived_layers = np.isin(layers["image_row"].to_numpy(), archived_gone)
     if has_archived_layers.any():
-        standard = enc.freed(layers[~has_archived_layers], np.setdiff1d(gone, archived_gone))
+        standard = freed_coded(enc, layers[~has_archived_layers], np.setdiff1d(gone, archived_gone))
     else:
         standard = everything
 
@@ -141,44 +143,26 @@ def _as_removals(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame[IMAGE_KEY]
 
 
-def default_removals(inv, stale_days: int = 90, lifecycle_policy=None) -> tuple[dict, dict]:
-    """The cleanup options the other analyses provide: ({name: removal frame}, {name: why unavailable})."""
-    found, unavailable = {}, {}
-    try:
-        from ..images import orphans
-
-        found["orphans"] = orphans(inv)
-    except ImportError as exc:
-        unavailable["orphans"] = f"ecr_audit.images.orphans not available ({exc})"
-    try:
-        from ..images import stale
-
-        found[f"stale_{stale_days}d"] = _only_stale(stale(inv, days=stale_days))
-    except ImportError as exc:
-        unavailable[f"stale_{stale_days}d"] = f"ecr_audit.images.stale not available ({exc})"
-    try:
-        from ..lifecycle import simulate
-    except ImportError as exc:
-        unavailable["lifecycle_current"] = f"ecr_audit.lifecycle.simulate not available ({exc})"
-    else:
-        found["lifecycle_current"] = _expired(simulate(inv))
-        if lifecycle_policy is not None:
-            found["lifecycle_what_if"] = _expired(simulate(inv, policy=lifecycle_policy))
-    return found, unavailable
+def default_removals(inv, stale_days: int = 90, lifecycle_policy=None) -> dict[str, pd.DataFrame]:
+    """The cleanup options the other analyses provide: {name: the images it would remove}."""
+    found = {
+        "orphans": images.orphans(inv),
+        f"stale_{stale_days}d": _only_stale(images.stale(inv, days=stale_days)),
+        "lifecycle_current": _expired(lifecycle.simulate(inv)),
+    }
+    if lifecycle_policy is not None:
+        found["lifecycle_what_if"] = _expired(lifecycle.simulate(inv, policy=lifecycle_policy))
+    return found
 
 
 def _only_stale(frame: pd.DataFrame) -> pd.DataFrame:
     """`images.stale` judges every image (is_stale); keep the stale ones."""
-    if "is_stale" in frame.columns:
-        return frame[frame["is_stale"].fillna(False).astype(bool)]
-    return frame
+    return frame[frame["is_stale"].fillna(False).astype(bool)]
 
 
 def _expired(sim: pd.DataFrame) -> pd.DataFrame:
-    """Images a lifecycle simulation would expire (rows with action 'expire' when the column exists)."""
-    if "action" in sim.columns:
-        sim = sim[sim["action"].astype(str).str.lower() == "expire"]
-    return sim
+    """Images a lifecycle simulation would expire."""
+    return sim[sim["action"].astype(str).str.lower() == "expire"]
 
 
 def savings(
@@ -191,13 +175,11 @@ def savings(
     """One row per cleanup option × repository: images removed, bytes and USD/month freed.
 
     `removals`: {option name: frame with account_id, region, repository_name, image_digest}.
-    None: the options other analyses provide (orphans, stale, lifecycle current/what-if);
-    options whose analysis is not available appear as one row with basis `unavailable`, options
-    that select no image as one row with basis `nothing_to_remove`.
+    None: the options other analyses provide (orphans, stale, lifecycle current/what-if).
+    Options that select no image appear as one row with basis `nothing_to_remove`.
     """
-    unavailable = {}
     if removals is None:
-        removals, unavailable = default_removals(inv, stale_days, lifecycle_policy)
+        removals = default_removals(inv, stale_days, lifecycle_policy)
     enc = coded(inv)
     flags = image_flags(inv, enc)
     basis = repository_basis(inv, flags, enc)
@@ -221,8 +203,6 @@ def savings(
                 ]
             )
         parts.append(part.assign(option=name))
-    for name, why in unavailable.items():
-        parts.append(pd.DataFrame([{"option": name, "basis": "unavailable", "reason": why}]))
     if not parts:
         return freed(inv, inv.images[IMAGE_KEY].iloc[:0], prices, flags, basis, enc).assign(
             option=pd.Series(dtype=object)
@@ -234,12 +214,9 @@ def savings(
 def savings_totals(savings_frame: pd.DataFrame) -> pd.DataFrame:
     """Per option: repositories, images, freed bytes and USD/month where determined, and how
     much is undetermined (with its upper bound)."""
-    df = savings_frame.assign(
-        _undetermined=savings_frame["basis"].eq("undetermined"),
-        _unavailable=savings_frame["basis"].eq("unavailable"),
-    )
+    df = savings_frame.assign(_undetermined=savings_frame["basis"].eq("undetermined"))
     und = df[df["_undetermined"]]
-    g = df[~df["_unavailable"]].groupby("option", sort=False)
+    g = df.groupby("option", sort=False)
     out = pd.DataFrame(
         {
             "repositories": g["repository_name"].count(),
@@ -252,8 +229,4 @@ def savings_totals(savings_frame: pd.DataFrame) -> pd.DataFrame:
     )
     out["undetermined_upper_bound_bytes"] = und.groupby("option")["freed_bytes_upper_bound"].sum()
     out["undetermined_upper_bound_bytes"] = out["undetermined_upper_bound_bytes"].fillna(0).astype("Int64")
-    out = out.reset_index()
-    missing = df.loc[df["_unavailable"], ["option", "reason"]]
-    if len(missing):
-        out = pd.concat([out, missing.rename(columns={"reason": "unavailable_reason"})], ignore_index=True)
-    return out
+    return out.reset_index()
