@@ -61,7 +61,7 @@ def _registry_scans_on_push(inv: Inventory) -> pd.Series:
     case-sensitively over the whole name by `ecr_audit.wildcard` (fnmatch would also read `?`, `[`).
     """
     rules_by_registry = {}
-    for acct, region, text in inv.registries[["account_id", "region", "scanning_rules"]].itertuples(
+    for acct, region, text in inv.registries[["account_id", "region", "scanning_rules_text"]].itertuples(
         index=False
     ):
         try:
@@ -99,7 +99,7 @@ def _scan_on_push(inv, memo):
     repos = inv.repositories
     registry = _registry_scans_on_push(inv)
     # Only where both were read: an unread registry configuration is reported by ecr_audit_unreadable.
-    off = repos["scan_on_push"].eq(False).fillna(False).astype(bool) & registry.eq(False).fillna(
+    off = repos["has_scan_on_push"].eq(False).fillna(False).astype(bool) & registry.eq(False).fillna(
         False
     ).astype(bool)
     return _repos_where(inv, off, "neither the repository nor a registry scanning rule scans on push")
@@ -147,7 +147,7 @@ def _registry_scanning(inv, memo):
             return False
         return parsed == []
 
-    m = regs["scanning_rules"].map(empty).astype(bool)
+    m = regs["scanning_rules_text"].map(empty).astype(bool)
     r = regs[m]
     return pd.DataFrame(
         {

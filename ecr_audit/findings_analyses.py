@@ -323,7 +323,7 @@ def _stale(inv, memo):
 )
 def _unread(inv, memo):
     c = inv.coverage
-    c = c[~c["manifests_read"].fillna(False).astype(bool) & c["status"].isin(["complete", "partial"])]
+    c = c[~c["has_read_manifests"].fillna(False).astype(bool) & c["status"].isin(["complete", "partial"])]
     if c.empty:
         return pd.DataFrame()
     return pd.DataFrame(
@@ -356,7 +356,7 @@ def _reclaimable(inv, memo):
             "repository_name": s["repository_name"],
             "details": s["freed_bytes"].astype("int64").astype(str)
             + " bytes (USD "
-            + s["cost_usd_per_month_freed"].round(4).astype(str)
+            + s["freed_cost_usd_per_month"].round(4).astype(str)
             + " per month) freed by deleting "
             + s["images_removed"].astype(str)
             + " orphaned image(s); shared layers excluded",

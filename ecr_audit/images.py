@@ -78,9 +78,9 @@ def _tag_facts(inv, images: pd.DataFrame) -> pd.DataFrame:
 
 
 def _manifests_read(inv) -> pd.DataFrame:
-    """account × region → manifests were read (coverage.manifests_read; missing row: not read)."""
-    cov = inv.coverage[["account_id", "region", "manifests_read"]].copy()
-    cov["manifests_read"] = cov["manifests_read"].fillna(False).astype(bool)
+    """account × region → manifests were read (coverage.has_read_manifests; no row: not read)."""
+    cov = inv.coverage[["account_id", "region", "has_read_manifests"]].copy()
+    cov["has_read_manifests"] = cov["has_read_manifests"].fillna(False).astype(bool)
     return cov.drop_duplicates(["account_id", "region"])
 
 
@@ -94,7 +94,7 @@ def graph_known_by_repo(inv) -> tuple[np.ndarray, np.ndarray]:
         read = k.repos[["account_id", "region"]].merge(
             _manifests_read(inv), on=["account_id", "region"], how="left"
         )
-        region_read = read["manifests_read"].fillna(False).astype(bool).to_numpy()
+        region_read = read["has_read_manifests"].fillna(False).astype(bool).to_numpy()
         status = im["manifest_status"]
         is_index = im["manifest_media_type"].isin(ecr.INDEX_TYPES).to_numpy()
         bad_index = is_index & status.notna().to_numpy() & ~(status == "present").fillna(False).to_numpy()
@@ -118,9 +118,9 @@ def graph_completeness(inv) -> pd.DataFrame:
     was read. Only then can an untagged image be shown to be referenced by no index.
     """
     if inv.images.empty:
-        return pd.DataFrame(columns=REPO_KEY + ["graph_known", "graph_reason"])
+        return pd.DataFrame(columns=REPO_KEY + ["is_graph_known", "graph_reason"])
     known, reason = graph_known_by_repo(inv)
-    return keys(inv).repos.assign(graph_known=known, graph_reason=reason)
+    return keys(inv).repos.assign(is_graph_known=known, graph_reason=reason)
 
 
 def _on_subject_cycle(sub_idx: np.ndarray) -> np.ndarray:
@@ -232,7 +232,7 @@ CLASSIFY_COLUMNS = IMAGE_KEY + [
     "last_pulled_at",
     "image_status",
     "manifest_media_type",
-    "graph_known",
+    "is_graph_known",
     "graph_reason",
 ]
 
@@ -328,7 +328,7 @@ def _compute_classify(inv):
     out["last_pulled_at"] = im["last_pulled_at"]
     out["image_status"] = im["image_status"]
     out["manifest_media_type"] = im["manifest_media_type"]
-    out["graph_known"] = graph_known
+    out["is_graph_known"] = graph_known
     reason_code, reasons = pd.factorize(reason_repo)
     out["graph_reason"] = _labels(reason_code[image_repo], reasons)
     return out[CLASSIFY_COLUMNS], g
@@ -402,7 +402,7 @@ def undetermined(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
     c = _classify(inv)[0] if roles is None else roles
     u = c[c["liveness"] == "undetermined"].copy()
     u["why"] = np.where(
-        u["graph_known"],
+        u["is_graph_known"],
         "its subject or parent is undetermined",
         "untagged, and index manifests were not read here (" + u["graph_reason"].astype(str) + ")",
     )
@@ -539,7 +539,7 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
         "tags",
         "family",
         "family_rank",
-        "family_size",
+        "family_images",
         "pushed_at",
         "size_bytes",
         "manifest_media_type",
@@ -588,7 +588,7 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
     )
     out["family"] = pd.Series(np.asarray(fam_names, dtype=object)[fam_code[best]], dtype="str")
     out["family_rank"] = pd.array(rank[best], dtype="Int64")
-    out["family_size"] = pd.array(size[best], dtype="Int64")
+    out["family_images"] = pd.array(size[best], dtype="Int64")
     return out[cols]
 
 

@@ -79,7 +79,7 @@ def provenance(inv: Inventory) -> dict:
         "accounts": len(m.get("accounts") or inv.accounts.query("collection_status != 'skipped'")),
         "regions": ", ".join(m.get("regions") or sorted(cov["region"].dropna().unique())),
         "manifest mode": opts.get("read_manifests", "unknown"),
-        "manifests read": f"{int(cov['manifests_read'].fillna(False).sum())} of {len(cov)} account × region units",
+        "manifests read": f"{int(cov['has_read_manifests'].fillna(False).sum())} of {len(cov)} account × region units",
         "completeness": m.get("completeness", "unknown"),
         "errors": len(inv.errors),
     }

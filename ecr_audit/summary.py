@@ -99,7 +99,7 @@ def headlines(
                 f"{int(b['undetermined_upper_bound_bytes']):,} more bytes)"
             )
         rows.append(
-            ("Largest cleanup saving (USD per month)", round(float(b["cost_usd_per_month_freed"]), 2), note)
+            ("Largest cleanup saving (USD per month)", round(float(b["freed_cost_usd_per_month"]), 2), note)
         )
     return pd.DataFrame(rows, columns=["label", "value", "note"])
 

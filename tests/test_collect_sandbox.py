@@ -80,8 +80,11 @@ def test_auto_mode_reads_manifests_only_where_the_principal_is_excluded_and_blob
     inv = _collect(org)
     cov = inv.coverage.set_index(["account_id", "region"])
     for (a, r), row in cov.iterrows():
-        assert bool(row["manifests_read"]) == bool(row["is_pull_time_excluded"] and row["images"] > 0), (a, r)
-    read_units = cov.index[cov["manifests_read"].fillna(False).astype(bool)]
+        assert bool(row["has_read_manifests"]) == bool(row["is_pull_time_excluded"] and row["images"] > 0), (
+            a,
+            r,
+        )
+    read_units = cov.index[cov["has_read_manifests"].fillna(False).astype(bool)]
     assert len(read_units) > 0
     images = inv.images.set_index(["account_id", "region"])
     for unit in cov.index:
@@ -150,7 +153,7 @@ def test_injected_access_denied_on_account_region_and_one_repository_policy_are_
     assert "DescribeRepositories" in set(region_rows["operation"])
     cov = inv.coverage.set_index(["account_id", "region"])
     assert cov.loc[(payments, "eu-west-1"), "status"] == "failed"
-    assert cov.loc[(payments, "eu-west-1"), "manifests_read"] == False  # noqa: E712 (pandas boolean)
+    assert cov.loc[(payments, "eu-west-1"), "has_read_manifests"] == False  # noqa: E712 (pandas boolean)
     assert cov.loc[(data, region), "status"] == "partial"
     acc = inv.accounts.set_index("account_id")["collection_status"]
     assert acc[payments] == "partial" and acc[data] == "partial"

@@ -252,14 +252,14 @@ def _partitioned_inventory(partition: str, region: str) -> Inventory:
         accounts=[{"account_id": owner, "collection_status": "collected"}],
         coverage=[{**where, "status": "complete"}],
         registries=[
-            {**where, "scan_type": "BASIC", "scanning_rules": "[]", "registry_policy_status": "present"}
+            {**where, "scan_type": "BASIC", "scanning_rules_text": "[]", "registry_policy_status": "present"}
         ],
         repositories=[repo],
         repository_policies=[{**where, "repository_name": "app", "policy_text": PUBLIC_PULL_PUSH}],
         registry_policies=[{**where, "policy_text": PUBLIC_PULL_PUSH}],
         creation_templates=[{**where, "prefix": "team", "repository_policy_text": PUBLIC_PULL_PUSH}],
         replication_rules=[
-            {**where, "rule_index": 0, "destination_region": region, "destination_registry_id": outsider}
+            {**where, "rule_index": 0, "destination_region": region, "destination_account_id": outsider}
         ],
         images=[
             {

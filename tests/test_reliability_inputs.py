@@ -575,7 +575,7 @@ def test_issue12_4_registry_scan_filters_match_star_only_case_sensitively_withou
 
     def repo(name):
         arn = f"arn:aws:ecr:{R['region']}:{R['account_id']}:repository/{name}"
-        return {**R, "repository_name": name, "repository_arn": arn, "scan_on_push": False}
+        return {**R, "repository_name": name, "repository_arn": arn, "has_scan_on_push": False}
 
     names = ["prod-a", "Prod-b", "a" * 200]
     rules = json.dumps(
@@ -596,7 +596,7 @@ def test_issue12_4_registry_scan_filters_match_star_only_case_sensitively_withou
                 "account_id": R["account_id"],
                 "region": R["region"],
                 "scan_type": "BASIC",
-                "scanning_rules": rules,
+                "scanning_rules_text": rules,
             }
         ],
     )
@@ -1212,7 +1212,7 @@ def test_issue12_fuzz_hostile_lifecycle_policies_act_only_inside_their_repositor
                 "account_id": R["account_id"],
                 "region": R["region"],
                 "status": "complete",
-                "manifests_read": True,
+                "has_read_manifests": True,
             }
         ],
         repositories=[

@@ -15,6 +15,7 @@ import pytest
 from ecr_audit import Inventory, SnapshotError, atomic_dir, load, save
 from ecr_audit import snapshot as snapshot_module
 from ecr_audit.cli import main
+from tests.snapshot_helpers import written_as
 from tests.test_reliability_inputs import one_line_error
 from tests.test_report import probe_env  # noqa: F401  (a fixture)
 
@@ -78,9 +79,8 @@ def _snapshot_plus(tmp_path, extra):
 
 
 def _unmark(path):
-    m = json.loads((path / "manifest.json").read_text())
-    del m["format"]
-    (path / "manifest.json").write_text(json.dumps(m))
+    """As the releases before the format marker wrote it (schema version 2)."""
+    written_as(path, 2, marked=False)
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def replication(inv) -> pd.DataFrame:
     org = org_view(inv)
     rows = []
     for r in inv.replication_rules.itertuples(index=False):
-        src, dest = r.account_id, r.destination_registry_id
+        src, dest = r.account_id, r.destination_account_id
         rel = exposure("account", "", dest, src, org)
         rows.append(
             {

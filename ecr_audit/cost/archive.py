@@ -51,7 +51,7 @@ def archive_advice(
 
     Moved bytes are the blobs of the candidate images that no other active image of the same
     repository uses (exact where manifests were read; else the candidates' size_bytes as an
-    upper bound, `moved_is_upper_bound`). Net saving per month = standard cost of the moved
+    upper bound, `is_moved_upper_bound`). Net saving per month = standard cost of the moved
     bytes − added archive cost (tiered over the scope's whole archive volume) − restore fees
     (`restored_fraction_per_year` of the moved bytes restored each year, spread per month).
     """
@@ -92,14 +92,14 @@ def archive_advice(
         .agg(
             candidate_images=("_images", "sum"),
             moved_bytes=("moved_bytes", "sum"),
-            moved_is_upper_bound=("_upper", "any"),
+            is_moved_upper_bound=("_upper", "any"),
         )
         .reset_index()
     )
     out = current.merge(moved, on=keys, how="left")
     out["candidate_images"] = out["candidate_images"].fillna(0).astype("int64")
     out["moved_bytes"] = out["moved_bytes"].fillna(0).astype("Int64")
-    out["moved_is_upper_bound"] = out["moved_is_upper_bound"].fillna(False).astype(bool)
+    out["is_moved_upper_bound"] = out["is_moved_upper_bound"].fillna(False).astype(bool)
 
     region_for_price = out["region"]
     price = _prices.for_regions(region_for_price, prices)
@@ -117,8 +117,8 @@ def archive_advice(
         out["standard_cost_of_moved_usd_per_month"] - added_archive - out["restore_fees_usd_per_month"]
     )
     out["minimum_charge_usd"] = added_archive * price["archive_minimum_days"] / 30
-    out["archive_tb_after"] = (cur_gb + mov_gb) / _prices.GB_PER_TB
-    out["archive_tb_short_of_tier"] = np.maximum(limit - (cur_gb + mov_gb), 0) / _prices.GB_PER_TB
+    out["archive_after_tb"] = (cur_gb + mov_gb) / _prices.GB_PER_TB
+    out["tier_shortfall_tb"] = np.maximum(limit - (cur_gb + mov_gb), 0) / _prices.GB_PER_TB
 
     verdict = pd.Series("pays", index=out.index, dtype=object)
     verdict[out["net_saving_usd_per_month"] <= 0] = (

@@ -32,9 +32,9 @@ COLUMNS = (
         "freed_blobs",
         "freed_standard_bytes",
         "freed_archive_bytes",
-        "cost_usd_per_month_freed",
-        "freed_bytes_upper_bound",
-        "cost_usd_per_month_upper_bound",
+        "freed_cost_usd_per_month",
+        "freed_upper_bound_bytes",
+        "upper_bound_cost_usd_per_month",
         "price_basis",
         "reason",
     ]
@@ -98,7 +98,7 @@ def freed(
     bound = enc.decode(
         deletable.assign(_b=deletable["size_bytes"].where(~deletable["is_index"], 0))
         .groupby(REPOSITORY_ID, observed=True)
-        .agg(freed_bytes_upper_bound=("_b", "sum"))
+        .agg(freed_upper_bound_bytes=("_b", "sum"))
         .reset_index()
     )
     out = (
@@ -112,7 +112,7 @@ def freed(
         .merge(basis, on=REPO_KEY, how="left")
     )
     exact = out["basis"].eq("exact")
-    for col in ["freed_bytes", "freed_blobs", "_std", "freed_bytes_upper_bound"]:
+    for col in ["freed_bytes", "freed_blobs", "_std", "freed_upper_bound_bytes"]:
         out[col] = out[col].fillna(0).astype("int64").astype("Int64")
     out["freed_bytes"] = out["freed_bytes"].where(exact)
     out["freed_blobs"] = out["freed_blobs"].where(exact)
@@ -125,12 +125,12 @@ def freed(
 
     price = _prices.for_regions(out["region"], prices)
     gb = _prices.BYTES_PER_GB
-    out["cost_usd_per_month_freed"] = (
+    out["freed_cost_usd_per_month"] = (
         out["freed_standard_bytes"].astype(float) / gb * price["standard_usd_per_gb_month"]
         + out["freed_archive_bytes"].astype(float) / gb * price["archive_usd_per_gb_month"]
     )
-    out["cost_usd_per_month_upper_bound"] = (
-        out["freed_bytes_upper_bound"].astype(float) / gb * price["standard_usd_per_gb_month"]
+    out["upper_bound_cost_usd_per_month"] = (
+        out["freed_upper_bound_bytes"].astype(float) / gb * price["standard_usd_per_gb_month"]
     )
     out["price_basis"] = price["price_basis"]
     return out[COLUMNS[1:]]
@@ -196,8 +196,8 @@ def savings(
                         "images_blocked": 0,
                         "freed_bytes": 0,
                         "freed_blobs": 0,
-                        "cost_usd_per_month_freed": 0.0,
-                        "freed_bytes_upper_bound": 0,
+                        "freed_cost_usd_per_month": 0.0,
+                        "freed_upper_bound_bytes": 0,
                         "reason": "no image selected",
                     }
                 ]
@@ -223,10 +223,10 @@ def savings_totals(savings_frame: pd.DataFrame) -> pd.DataFrame:
             "images_removed": g["images_removed"].sum(),
             "images_blocked": g["images_blocked"].sum(),
             "freed_bytes": g["freed_bytes"].sum(),
-            "cost_usd_per_month_freed": g["cost_usd_per_month_freed"].sum(),
+            "freed_cost_usd_per_month": g["freed_cost_usd_per_month"].sum(),
             "repositories_undetermined": g["_undetermined"].sum(),
         }
     )
-    out["undetermined_upper_bound_bytes"] = und.groupby("option")["freed_bytes_upper_bound"].sum()
+    out["undetermined_upper_bound_bytes"] = und.groupby("option")["freed_upper_bound_bytes"].sum()
     out["undetermined_upper_bound_bytes"] = out["undetermined_upper_bound_bytes"].fillna(0).astype("Int64")
     return out.reset_index()

@@ -196,7 +196,7 @@ def _data_findings(inv, parsed, rows):
         untagged=("_untagged_std", "sum"),
         actionable=("_untagged_actionable", "sum"),
         indexes=("_index", "sum"),
-        graph_known=("graph_known", "all"),
+        is_graph_known=("is_graph_known", "all"),
     )
     for key, policy in parsed.items():
         if not policy.is_valid:
@@ -219,7 +219,7 @@ def _data_findings(inv, parsed, rows):
                         "untagged rule, but the repository has no untagged images",
                     )
                 )
-            elif stats["actionable"] == 0 and stats["graph_known"]:
+            elif stats["actionable"] == 0 and stats["is_graph_known"]:
                 rows.append(
                     _row(
                         "ecr_lifecycle_untagged_rule_idle",
@@ -302,7 +302,7 @@ def _template_findings(inv, rows):
                 )
             )
     for r in inv.replication_rules.itertuples(index=False):
-        dest = (r.destination_registry_id, r.destination_region)
+        dest = (r.destination_account_id, r.destination_region)
         key = (r.account_id, r.region, None)
         if dest == (r.account_id, r.region):
             continue

@@ -48,7 +48,7 @@ COLUMNS = IMAGE_KEY + [
     "pushed_at",
     "last_pulled_at",
     "size_bytes",
-    "bytes_freed",
+    "freed_bytes",
     "is_decided",
     "undecided_reason",
     "policy_source",
@@ -179,7 +179,7 @@ def simulate(
     policy: None → each repository's own policy (inv.lifecycle_policies); text, dict or
     `Policy` → that policy applied to every repository (or to `repositories`: names or a frame
     with account_id, region, repository_name) as a what-if. Invalid policies are not evaluated
-    (see `lint`). bytes_freed: blob-aware bytes leaving the rule's storage class, per repository
+    (see `lint`). freed_bytes: blob-aware bytes leaving the rule's storage class, per repository
     (each freed blob counted on one image; null when the repository's blobs are unknown).
     is_decided is false where manifests were not read in a repository that has indexes: which
     untagged images are index children (never actionable) is then unknown, and so are the ranks.
@@ -337,10 +337,10 @@ def _rows(inv, im, facts, acted, source) -> pd.DataFrame:
     out["action"] = acted["action"].to_numpy()
     out["target_storage_class"] = acted["target_storage_class"].to_numpy()
     out["reason"] = acted["reason"].to_numpy()
-    out["bytes_freed"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["freed_bytes"] = pd.array([pd.NA] * len(out), dtype="Int64")
     for (_action, _cls), grp in out.groupby(["action", "storage_class"]).groups.items():
         pos = out.index.get_indexer(grp)
-        out.loc[grp, "bytes_freed"] = attributed_freed_bytes_rows(inv, idx[pos])
+        out.loc[grp, "freed_bytes"] = attributed_freed_bytes_rows(inv, idx[pos])
     # Undecidable: untagged selections in repositories with indexes whose children are unknown.
     k = keys(inv)
     known_repo, _reason = images.graph_known_by_repo(inv)
@@ -368,21 +368,21 @@ def _rows(inv, im, facts, acted, source) -> pd.DataFrame:
 def summary(sim: pd.DataFrame) -> pd.DataFrame:
     """Per repository × action: images acted on, bytes freed (null if unknown), undecided rows."""
     if sim.empty:
-        return pd.DataFrame(columns=REPO_KEY + ["action", "images", "bytes_freed", "undecided_images"])
-    s = sim.assign(_unknown=sim["bytes_freed"].isna(), _undecided=~sim["is_decided"].astype(bool))
+        return pd.DataFrame(columns=REPO_KEY + ["action", "images", "freed_bytes", "undecided_images"])
+    s = sim.assign(_unknown=sim["freed_bytes"].isna(), _undecided=~sim["is_decided"].astype(bool))
     out = (
         s.groupby(REPO_KEY + ["action"], observed=True)
         .agg(
             images=("image_digest", "size"),
-            bytes_freed=("bytes_freed", "sum"),
+            freed_bytes=("freed_bytes", "sum"),
             _unknown=("_unknown", "any"),
             undecided_images=("_undecided", "sum"),
         )
         .reset_index()
     )
-    out["bytes_freed"] = out["bytes_freed"].astype("Int64").mask(out.pop("_unknown"))
+    out["freed_bytes"] = out["freed_bytes"].astype("Int64").mask(out.pop("_unknown"))
     return (
         out.astype({"images": "Int64", "undecided_images": "Int64"})
-        .sort_values("bytes_freed", ascending=False, na_position="last")
+        .sort_values("freed_bytes", ascending=False, na_position="last")
         .reset_index(drop=True)
     )
