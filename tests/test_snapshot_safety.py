@@ -394,6 +394,7 @@ def test_a_save_that_fails_for_lack_of_space_keeps_the_data_where_the_message_sa
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox  # collect --sandbox
 def test_collect_whose_save_fails_after_collecting_exits_2_naming_where_the_data_is(disk_full_beside, capsys):
     full, spare = disk_full_beside
     rc = main(["collect", "--sandbox", "--quiet", "--out", str(full / "snap")])
@@ -433,6 +434,7 @@ def _modes(root):
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox  # collect --sandbox
 def test_collect_and_findings_write_owner_only_files_unless_umask_says_otherwise(tmp_path, capsys):
     before = os.umask(0o022)  # a typical login umask
     try:
