@@ -2,6 +2,7 @@
 and every public module is reachable from `import ecr_audit` with an `__all__` that holds (issue 15 #1)."""
 
 import ast
+import functools
 import importlib
 import json
 import pkgutil
@@ -24,7 +25,13 @@ def _module_name(path: Path) -> str:
 MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def _imports(module: str):
+@functools.cache
+def _tree(module: str) -> ast.Module:
+    return ast.parse(MODULES[module].read_text())
+
+
+@functools.cache
+def _imports(module: str) -> tuple:
     """(imported ecr_audit module, names taken from it, line, is lazy) for every import statement
     of `module`; lazy = inside a function. `from . import x` names module `x` when it is one."""
     path = MODULES[module]
@@ -54,36 +61,36 @@ def _imports(module: str):
                     )
             yield from walk(ast.iter_child_nodes(node), inner)
 
-    return list(walk(ast.parse(path.read_text()).body, False))
+    return tuple(walk(_tree(module).body, False))
 
 
 def test_no_module_imports_a_private_name_of_another_module():
     """`from x import _name` and `x._name` (x an imported ecr_audit module) across modules."""
     found = []
-    for module, path in MODULES.items():
-        tree = ast.parse(path.read_text())
-        aliases = {}
-        for node in ast.walk(tree):
+    for module in MODULES:
+        aliases, private_attributes = {}, []
+        for node in ast.walk(_tree(module)):
             if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.name.split(".")[0] == "ecr_audit":
                         aliases[a.asname or a.name.split(".")[0]] = a.name
+            elif (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name)
+            ):
+                private_attributes.append(node)
         for target, names, line, _ in _imports(module):
             for n in names:
                 if n.startswith("_") and not n.startswith("__"):
                     found.append(f"{module}:{line} imports {target}.{n}")
             if not names:
                 aliases[target.rsplit(".", 1)[-1]] = target
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Attribute)
-                and node.attr.startswith("_")
-                and not node.attr.startswith("__")
-                and isinstance(node.value, ast.Name)
-                and aliases.get(node.value.id, module) != module
-                and aliases.get(node.value.id) in MODULES
-            ):
-                found.append(f"{module}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}")
+        for node in private_attributes:
+            target = aliases.get(node.value.id)
+            if target in MODULES and target != module:
+                found.append(f"{module}:{node.lineno} uses {target}.{node.attr}")
     assert not found, "\n".join(found)
 
 

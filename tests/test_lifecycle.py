@@ -2,6 +2,7 @@ import hashlib
 import json
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -317,6 +318,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow  # a property search over many generated inputs: seconds
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_parser_never_raises_on_arbitrary_json_and_invalid_means_errors(doc):

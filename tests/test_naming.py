@@ -146,6 +146,11 @@ def _manifests_unread(inv):
     return Inventory.from_frames(meta=inv.meta, **frames)
 
 
+@pytest.fixture(scope="module")
+def outputs(inv) -> dict[str, pd.DataFrame]:
+    return _outputs(inv)
+
+
 def _outputs(inv) -> dict[str, pd.DataFrame]:
     g, c, o, s = access.grants(inv), images.classify(inv), images.orphans(inv), images.stale(inv)
     sim, st, sv, f = lifecycle.simulate(inv), cost.storage(inv), cost.savings(inv), findings.findings(inv)
@@ -180,15 +185,13 @@ def _outputs(inv) -> dict[str, pd.DataFrame]:
     }
 
 
-def test_every_column_of_the_public_analysis_outputs_follows_the_naming_rules(inv):
-    outputs = _outputs(inv)
+def test_every_column_of_the_public_analysis_outputs_follows_the_naming_rules(outputs):
     assert all(len(df) for df in outputs.values()), [k for k, df in outputs.items() if not len(df)]
     found = set().union(*(_violations(where, df) for where, df in outputs.items()))
     assert found <= exceptions(), sorted(found - exceptions())
 
 
-def test_the_exceptions_name_real_columns_and_rules(inv):
-    outputs = _outputs(inv)
+def test_the_exceptions_name_real_columns_and_rules(outputs):
     for where_column, rule in exceptions():
         where, column = where_column.rsplit(".", 1)
         columns = schema.FRAMES[where].names if where in schema.FRAMES else list(outputs[where].columns)

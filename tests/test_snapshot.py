@@ -116,6 +116,7 @@ def test_directory_without_manifest_is_not_a_snapshot(tmp_path):
         load(tmp_path / "half")
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_kill_during_save_leaves_previous_snapshot_intact(tmp_path):
     """SIGKILL a process while it writes a large snapshot over an existing one."""
     path = tmp_path / "snap"

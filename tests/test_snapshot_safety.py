@@ -192,6 +192,7 @@ def _save_in_a_child_killed_at_the_pause(path, mode="auto") -> str:
     return last
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_sigkill_at_the_dangerous_point_of_a_save_leaves_a_complete_snapshot_at_the_path(tmp_path):
     path = save(_inventory("old"), tmp_path / "snap")
     last = _save_in_a_child_killed_at_the_pause(path)
@@ -200,6 +201,7 @@ def test_sigkill_at_the_dangerous_point_of_a_save_leaves_a_complete_snapshot_at_
     assert load(path).meta["source"] == "new"  # the swap happened in one step, or not at all
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_a_save_killed_between_its_two_renames_is_finished_by_the_next_load(tmp_path):
     path = save(_inventory("old"), tmp_path / "snap")
     last = _save_in_a_child_killed_at_the_pause(path, "fallback")
@@ -211,6 +213,7 @@ def test_a_save_killed_between_its_two_renames_is_finished_by_the_next_load(tmp_
     assert _hidden_siblings(path) == [] and load(path).meta["source"] == "third"
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_a_save_killed_between_its_two_renames_is_finished_by_the_next_save(tmp_path):
     path = save(_inventory("old"), tmp_path / "snap")
     _save_in_a_child_killed_at_the_pause(path, "fallback")
@@ -219,6 +222,7 @@ def test_a_save_killed_between_its_two_renames_is_finished_by_the_next_save(tmp_
     assert load(path).meta["source"] == "third" and _hidden_siblings(path) == []
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_a_save_killed_after_the_exchange_keeps_the_new_snapshot_and_the_next_save_sweeps_the_old(tmp_path):
     path = save(_inventory("old"), tmp_path / "snap")
     last = _save_in_a_child_killed_at_the_pause(path, "exchange")
