@@ -64,33 +64,46 @@ def _imports(module: str) -> tuple:
     return tuple(walk(_tree(module).body, False))
 
 
+def _module_aliases(module: str) -> dict[str, str]:
+    """Local name → ecr_audit module, for every module `module` imports as a name."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    out = {}
+    for node in ast.walk(_tree(module)):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "ecr_audit":
+                    out[a.asname or a.name.split(".")[0]] = a.name if a.asname else "ecr_audit"
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            base = ".".join(
+                package.split(".")[: len(package.split(".")) - node.level + 1] + [node.module or ""]
+            )
+            for a in node.names:
+                if f"{base.rstrip('.')}.{a.name}" in MODULES:
+                    out[a.asname or a.name] = f"{base.rstrip('.')}.{a.name}"
+    return out
+
+
 def test_no_module_imports_a_private_name_of_another_module():
     """`from x import _name` and `x._name` (x an imported ecr_audit module) across modules."""
     found = []
     for module in MODULES:
-        aliases, private_attributes = {}, []
+        for target, names, line, _ in _imports(module):
+            found += [
+                f"{module}:{line} imports {target}.{n}"
+                for n in names
+                if n.startswith("_") and not n.startswith("__")
+            ]
+        aliases = _module_aliases(module)
         for node in ast.walk(_tree(module)):
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.name.split(".")[0] == "ecr_audit":
-                        aliases[a.asname or a.name.split(".")[0]] = a.name
-            elif (
+            if (
                 isinstance(node, ast.Attribute)
                 and node.attr.startswith("_")
                 and not node.attr.startswith("__")
                 and isinstance(node.value, ast.Name)
+                and aliases.get(node.value.id, module) != module
             ):
-                private_attributes.append(node)
-        for target, names, line, _ in _imports(module):
-            for n in names:
-                if n.startswith("_") and not n.startswith("__"):
-                    found.append(f"{module}:{line} imports {target}.{n}")
-            if not names:
-                aliases[target.rsplit(".", 1)[-1]] = target
-        for node in private_attributes:
-            target = aliases.get(node.value.id)
-            if target in MODULES and target != module:
-                found.append(f"{module}:{node.lineno} uses {target}.{node.attr}")
+                found.append(f"{module}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}")
     assert not found, "\n".join(found)
 
 
