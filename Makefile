@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 DEMO_OUT = reports/demo
 
-.PHONY: demo test setup lab clean lint format
+.PHONY: demo test test-fast setup lab clean lint format
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The unit tests alone (no sandbox, notebook or browser; tests/conftest.py marks those).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not sandbox"
 
 # ruff: the linter and formatter configured in pyproject.toml (CI runs `make lint`).
 lint: $(STAMP)

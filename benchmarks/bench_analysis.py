@@ -413,7 +413,7 @@ def build(n_images: int, n_accounts: int = 200, n_repos: int = 5000, seed: int =
     coverage = units.merge(per_unit, how="left").assign(
         status="complete",
         manifest_mode="auto",
-        manifests_read=unit_read.to_numpy(),
+        has_read_manifests=unit_read.to_numpy(),
         is_pull_time_excluded=unit_read.to_numpy(),
         manifests_reason=np.where(
             unit_read,

@@ -226,7 +226,7 @@ def main(argv=None) -> int:
         before = server_calls(org)
         wall, wall_cpu, inv = run_collector(org, args.latency, regions, workers, rworkers)
         served = server_calls(org) - before
-        read = inv.coverage["manifests_read"].fillna(False).astype(bool)
+        read = inv.coverage["has_read_manifests"].fillna(False).astype(bool)
         manifest_units = set(zip(inv.coverage.loc[read, "account_id"], inv.coverage.loc[read, "region"]))
         if not args.no_baseline:
             org.faults.latency(args.latency)

@@ -23,6 +23,10 @@ DataFrame (one Parquet file on disk); its grain says what one row is. Keys, unit
 vocabularies follow [conventions.md](conventions.md); how the frames are produced and used is in
 [architecture.md](architecture.md#frames).
 
+Snapshots of an older schema version load under today's names: a column renamed since shows its
+earlier name below, and a frame added since loads empty
+([architecture.md](architecture.md#snapshots-across-versions)).
+
 Regenerate after changing the schema: `PYTHONPATH=. python docs/gen_frames.py`
 (`tests/test_docs.py` fails while this page is stale).
 """
@@ -41,17 +45,20 @@ def render() -> str:
     out = [HEADER, "Frames: " + " · ".join(f"[{n}](#{n})" for n in names), ""]
     for name in names:
         rows = table[table["frame"] == name]
-        grain = rows["grain"].iloc[0]
+        grain, since = rows["grain"].iloc[0], int(rows["since"].iloc[0])
+        added = f" Added in schema version {since}: older snapshots load it empty." if since > 1 else ""
         out += [
             f"## {name}",
             "",
-            f"Grain: {_cell(grain)}.",
+            f"Grain: {_cell(grain)}.{added}",
             "",
             "| column | dtype | description |",
             "|---|---|---|",
         ]
         out += [
-            f"| `{r.column}` | {_cell(r.dtype)} | {_cell(r.description)} |"
+            f"| `{r.column}` | {_cell(r.dtype)} | {_cell(r.description)}"
+            + (f" (named {r.formerly})" if r.formerly else "")
+            + " |"
             for r in rows.itertuples(index=False)
         ]
         out.append("")

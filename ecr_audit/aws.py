@@ -170,7 +170,8 @@ def assume_role(
 
 
 _ARN = re.compile(
-    r"arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>[0-9]{12}):(?P<resource>.+)", re.DOTALL
+    rf"arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>{ecr.ACCOUNT_ID_PATTERN}):(?P<resource>.+)",
+    re.DOTALL,
 )
 
 

@@ -1,7 +1,8 @@
 """Unified findings with stable ids: `findings(inv)` → one row per finding.
 
-Each check is a function registered with its id (`<service>_<resource>_<condition>`), default
-severity, title and remediation; it returns rows naming the resource and the details. Ids never
+Each check (`findings_check.Check`) is a function with its id (`<service>_<resource>_<condition>`),
+default severity, title and remediation; it returns rows naming the resource and the details.
+`CHECKS` lists them all: the collected frames' own below, then `findings_analyses.CHECKS`. Ids never
 change meaning, so findings can be tracked across snapshots (`finding_uid` hashes the id, the
 resource and the check's own stable key — a grantee, a statement, a rule — never the details text,
 whose counts and ages change from day to day). Where the collector could not read something, the check says
@@ -11,14 +12,15 @@ so with an `ecr_audit_unreadable` finding instead of passing silently.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
+import json
 
 import pandas as pd
 
+from . import ecr, findings_analyses, wildcard
+from .findings_check import Check, check, partition, registry_arns
 from .inventory import Inventory
 
-SEVERITIES = ["critical", "high", "medium", "low", "info"]
+SEVERITIES = list(ecr.SEVERITIES)
 COLUMNS = [
     "finding_id",
     "severity",
@@ -31,55 +33,6 @@ COLUMNS = [
     "remediation",
     "finding_uid",
 ]
-# Checks may add `uid_key` (a stable discriminator for several findings of one kind on one resource).
-
-
-@dataclass(frozen=True)
-class Check:
-    """`run(inv, memo)` returns rows; a family check (id ending in `*`) gives each row its own id."""
-
-    finding_id: str
-    severity: str
-    title: str
-    remediation: str
-    run: Callable[[Inventory, dict], pd.DataFrame]
-
-    @property
-    def is_family(self) -> bool:
-        return self.finding_id.endswith("*")
-
-
-CHECKS: dict[str, Check] = {}
-
-
-def check(finding_id: str, severity: str, title: str, remediation: str):
-    def register(fn):
-        CHECKS[finding_id] = Check(finding_id, severity, title, remediation, fn)
-        return fn
-
-    return register
-
-
-def memoized(memo: dict, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """Compute an analysis once per `findings()` run, however many checks read it."""
-    if key not in memo:
-        memo[key] = compute()
-    return memo[key]
-
-
-def repository_arn(account_id: pd.Series, region: pd.Series, repository_name: pd.Series) -> pd.Series:
-    return (
-        "arn:aws:ecr:"
-        + region.astype(str)
-        + ":"
-        + account_id.astype(str)
-        + ":repository/"
-        + repository_name.astype(str)
-    )
-
-
-def _registry_arn(account_id: str, region: str) -> str:
-    return f"arn:aws:ecr:{region}:{account_id}:registry"
 
 
 def _repos_where(inv: Inventory, mask: pd.Series, details: pd.Series | str) -> pd.DataFrame:
@@ -107,12 +60,8 @@ def _registry_scans_on_push(inv: Inventory) -> pd.Series:
     A WILDCARD filter's only wildcard is `*` (its documented pattern allows no other), matched
     case-sensitively over the whole name by `ecr_audit.wildcard` (fnmatch would also read `?`, `[`).
     """
-    import json
-
-    from . import wildcard
-
     rules_by_registry = {}
-    for acct, region, text in inv.registries[["account_id", "region", "scanning_rules"]].itertuples(
+    for acct, region, text in inv.registries[["account_id", "region", "scanning_rules_text"]].itertuples(
         index=False
     ):
         try:
@@ -150,7 +99,7 @@ def _scan_on_push(inv, memo):
     repos = inv.repositories
     registry = _registry_scans_on_push(inv)
     # Only where both were read: an unread registry configuration is reported by ecr_audit_unreadable.
-    off = repos["scan_on_push"].eq(False).fillna(False).astype(bool) & registry.eq(False).fillna(
+    off = repos["has_scan_on_push"].eq(False).fillna(False).astype(bool) & registry.eq(False).fillna(
         False
     ).astype(bool)
     return _repos_where(inv, off, "neither the repository nor a registry scanning rule scans on push")
@@ -189,8 +138,6 @@ def _kms(inv, memo):
     "Configure registry scanning (basic scan on push for all repositories, or enhanced scanning).",
 )
 def _registry_scanning(inv, memo):
-    import json
-
     regs = inv.registries
 
     def empty(rules):
@@ -200,11 +147,11 @@ def _registry_scanning(inv, memo):
             return False
         return parsed == []
 
-    m = regs["scanning_rules"].map(empty).astype(bool)
+    m = regs["scanning_rules_text"].map(empty).astype(bool)
     r = regs[m]
     return pd.DataFrame(
         {
-            "resource_arn": [_registry_arn(a, g) for a, g in zip(r["account_id"], r["region"])],
+            "resource_arn": registry_arns(inv, r),
             "account_id": r["account_id"],
             "region": r["region"],
             "repository_name": "",
@@ -233,10 +180,11 @@ def _unreadable(inv, memo):
         .agg(operations=("operation", lambda s: ", ".join(sorted(set(s)))), n=("operation", "size"))
         .reset_index()
     )
+    part = partition(inv)
     arn = [
-        f"arn:aws:ecr:{r}:{a}:repository/{n}"
+        ecr.repository_arn(part, r, a, n)
         if n
-        else (_registry_arn(a, r) if r else f"arn:aws::{a}:account")
+        else (ecr.registry_arn(part, r, a) if r else ecr.account_arn(part, a))
         for a, r, n in zip(g["account_id"], g["region"], g["repository_name"])
     ]
     return pd.DataFrame(
@@ -256,12 +204,23 @@ def _unreadable(inv, memo):
     )
 
 
+# Every check, in report order: the collected frames' own, then the analyses'.
+CHECKS: tuple[Check, ...] = (
+    _scan_on_push,
+    _mutable,
+    _kms,
+    _registry_scanning,
+    _unreadable,
+) + findings_analyses.CHECKS
+
+
 def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
-    """Run the checks (all by default) and return one row per finding, most severe first."""
-    _load_analysis_checks()
+    """Run the checks (all by default; else those whose ids are in `checks`) and return one row
+    per finding, most severe first (`severity` is an ordered categorical: critical first)."""
     memo: dict = {}
     frames = []
-    for fid, c in CHECKS.items():
+    for c in CHECKS:
+        fid = c.finding_id
         if checks and fid not in checks:
             continue
         rows = c.run(inv, memo)
@@ -278,7 +237,8 @@ def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
         rows["remediation"] = c.remediation
         frames.append(rows)
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS})
+        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS})
+        return empty.astype({"severity": ecr.SEVERITY})
     out = pd.concat(frames, ignore_index=True)
     for col in COLUMNS[:-1]:
         if col not in out:
@@ -291,9 +251,9 @@ def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
         hashlib.sha1(f"{f}|{r}|{k}".encode()).hexdigest()[:16]
         for f, r, k in zip(out["finding_id"], out["resource_arn"], key)
     ]
-    out["_rank"] = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(len(SEVERITIES))
+    out["severity"] = ecr.as_severity(out["severity"])
     out = out.sort_values(
-        ["_rank", "finding_id", "account_id", "region", "repository_name", "details"], kind="stable"
+        ["severity", "finding_id", "account_id", "region", "repository_name", "details"], kind="stable"
     )
     # Rows the check could not tell apart by key (rare): number them in details order.
     dup = out.groupby("finding_uid").cumcount()
@@ -303,7 +263,6 @@ def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
 
 def catalog() -> pd.DataFrame:
     """Every finding kind this version can report: id, default severity, title, remediation."""
-    _load_analysis_checks()
     return pd.DataFrame(
         [
             {
@@ -312,11 +271,16 @@ def catalog() -> pd.DataFrame:
                 "title": c.title,
                 "remediation": c.remediation,
             }
-            for c in CHECKS.values()
+            for c in CHECKS
         ]
     )
 
 
-def _load_analysis_checks() -> None:
-    """Analysis checks live beside their analyses (access, images, lifecycle, cost)."""
-    from . import findings_analyses  # noqa: F401  (registers on import)
+__all__ = [
+    "CHECKS",
+    "COLUMNS",
+    "SEVERITIES",
+    "Check",
+    "catalog",
+    "findings",
+]

@@ -1,4 +1,4 @@
-"""Findings from the analyses (access, images, lifecycle, cost), registered into `findings.CHECKS`.
+"""Findings from the analyses (access, images, lifecycle, cost): `CHECKS`, in report order.
 
 Access grants become `ecr_<scope>_<exposure>_<capability>` findings; the analyses' own finding
 rows (`ecr_policy_*` from access, `ecr_lifecycle_*` from lifecycle lint) pass through with their
@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .findings import check, memoized, repository_arn
+from . import access, cost, ecr, images, lifecycle
+from .findings_check import Check, check, memoized, partition, registry_arns, repository_arns, resource_arns
 
 CAPABILITIES = ["pull", "push", "delete", "manage"]
 
 
 def _grants(inv, memo):
-    from . import access
-
     return memoized(memo, "grants", lambda: access.grants(inv))
-
-
-def _resource_arn(df: pd.DataFrame) -> pd.Series:
-    name = df["repository_name"].fillna("")
-    repo = repository_arn(df["account_id"], df["region"], name)
-    registry = "arn:aws:ecr:" + df["region"].astype(str) + ":" + df["account_id"].astype(str) + ":registry"
-    return repo.where(name != "", registry)
 
 
 def _text(values) -> str:
@@ -35,9 +27,6 @@ def _text(values) -> str:
     if isinstance(values, str):
         return values
     return ", ".join(map(str, values))
-
-
-SEVERITY_BELOW = {"critical": "high", "high": "medium", "medium": "low", "low": "info", "info": "info"}
 
 
 def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity: str) -> pd.DataFrame:
@@ -62,11 +51,11 @@ def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity:
         g["is_network_restricted"]
         .fillna(False)
         .astype(bool)
-        .map(lambda restricted: SEVERITY_BELOW[severity] if restricted else severity)
+        .map(lambda restricted: ecr.severity_below(severity) if restricted else severity)
     )
     return pd.DataFrame(
         {
-            "resource_arn": _resource_arn(g),
+            "resource_arn": resource_arns(inv, g),
             "account_id": g["account_id"],
             "region": g["region"],
             "repository_name": g["repository_name"].fillna(""),
@@ -86,7 +75,10 @@ _VERB = {
 _WHO = {"public": "Anyone (public)", "external": "An account outside the organization"}
 
 
-def _register_grant_checks():
+def _grant_checks() -> tuple[Check, ...]:
+    """Per exposure (public, external): a check per repository capability, one for registry
+    policies and one for creation templates."""
+    out = []
     for exposure in ("public", "external"):
         for cap in CAPABILITIES:
             sev = {"public": {"pull": "high"}, "external": {"pull": "medium"}}[exposure].get(
@@ -102,6 +94,8 @@ def _register_grant_checks():
             )
             def _repo(inv, memo, exposure=exposure, cap=cap, sev=sev):
                 return _grant_rows(inv, memo, "repository", exposure, cap, sev)
+
+            out.append(_repo)
 
         @check(
             f"ecr_registry_{exposure}_access",
@@ -126,30 +120,25 @@ def _register_grant_checks():
             g = g[(g["scope"] == "creation_template") & (g["exposure"] == exposure)]
             if g.empty:
                 return pd.DataFrame()
+            prefix = g["template_prefix"].fillna("").astype(str)
             return pd.DataFrame(
                 {
-                    "resource_arn": "arn:aws:ecr:"
-                    + g["region"]
-                    + ":"
-                    + g["account_id"]
-                    + ":repository-creation-template/"
-                    + g["template_prefix"].fillna("").astype(str),
+                    "resource_arn": ecr.creation_template_arn(
+                        partition(inv), g["region"].astype(str), g["account_id"].astype(str), prefix
+                    ),
                     "account_id": g["account_id"],
                     "region": g["region"],
                     "repository_name": "",
-                    "details": "template "
-                    + g["template_prefix"].fillna("").astype(str)
-                    + " grants "
-                    + g["grantee"].astype(str),
+                    "details": "template " + prefix + " grants " + g["grantee"].astype(str),
                     "uid_key": g["grantee"].astype(str),
                 }
             )
 
+        out += [_registry, _template]
+    return tuple(out)
 
-_register_grant_checks()
 
-
-def _passthrough(f: pd.DataFrame, key_columns: list[str]) -> pd.DataFrame:
+def _passthrough(inv, f: pd.DataFrame, key_columns: list[str]) -> pd.DataFrame:
     """An analysis's own finding rows (finding_id, severity, account/region/repository, message);
     `key_columns` tell rows of one kind on one resource apart for the stable uid."""
     if f.empty:
@@ -159,7 +148,7 @@ def _passthrough(f: pd.DataFrame, key_columns: list[str]) -> pd.DataFrame:
         {
             "finding_id": f["finding_id"],
             "severity": f["severity"],
-            "resource_arn": _resource_arn(f),
+            "resource_arn": resource_arns(inv, f),
             "account_id": f["account_id"],
             "region": f["region"],
             "repository_name": f["repository_name"].fillna(""),
@@ -172,9 +161,9 @@ def _passthrough(f: pd.DataFrame, key_columns: list[str]) -> pd.DataFrame:
 
 @check("ecr_policy_*", "medium", "Policy quality", "See the finding's details; fix or remove the statement.")
 def _policy_findings(inv, memo):
-    from . import access
-
-    return _passthrough(access.policy_findings(inv), ["scope", "template_prefix", "statement_id", "subject"])
+    return _passthrough(
+        inv, access.policy_findings(inv), ["scope", "template_prefix", "statement_id", "subject"]
+    )
 
 
 @check(
@@ -184,15 +173,13 @@ def _policy_findings(inv, memo):
     "Remove the replication rule (put-replication-configuration) or confirm the destination is trusted.",
 )
 def _replication(inv, memo):
-    from . import access
-
     r = access.replication(inv)
     r = r[r["relation"] == "external"]
     if r.empty:
         return pd.DataFrame()
     return pd.DataFrame(
         {
-            "resource_arn": "arn:aws:ecr:" + r["region"] + ":" + r["account_id"] + ":registry",
+            "resource_arn": registry_arns(inv, r),
             "account_id": r["account_id"],
             "region": r["region"],
             "repository_name": "",
@@ -207,9 +194,7 @@ def _replication(inv, memo):
 
 @check("ecr_lifecycle_*", "medium", "Lifecycle policy", "See the finding's details and the lifecycle report.")
 def _lifecycle(inv, memo):
-    from . import lifecycle
-
-    return _passthrough(lifecycle.lint(inv), ["rule_priority"])
+    return _passthrough(inv, lifecycle.lint(inv), ["rule_priority"])
 
 
 _REPO = ["account_id", "region", "repository_name"]
@@ -222,12 +207,12 @@ def _reasons(df: pd.DataFrame) -> pd.Series:
     return pairs.groupby(_REPO, observed=True, sort=True)["reason"].agg(", ".join)
 
 
-def _per_repository(df: pd.DataFrame, details) -> pd.DataFrame:
+def _per_repository(inv, df: pd.DataFrame, details) -> pd.DataFrame:
     g = df.groupby(_REPO, observed=True, sort=True)
     out = details(g).reset_index()
     return pd.DataFrame(
         {
-            "resource_arn": repository_arn(out["account_id"], out["region"], out["repository_name"]),
+            "resource_arn": repository_arns(inv, out),
             "account_id": out["account_id"],
             "region": out["region"],
             "repository_name": out["repository_name"],
@@ -237,8 +222,6 @@ def _per_repository(df: pd.DataFrame, details) -> pd.DataFrame:
 
 
 def _orphans(inv, memo):
-    from . import images
-
     return memoized(memo, "orphans", lambda: images.orphans(inv))
 
 
@@ -255,6 +238,7 @@ def _orphaned(inv, memo):
         return pd.DataFrame()
     o = o.assign(_unknown=o["reclaimable_bytes"].isna())
     return _per_repository(
+        inv,
         o,
         lambda g: (
             g.agg(n=("image_digest", "size"), unknown=("_unknown", "any"), b=("reclaimable_bytes", "sum"))
@@ -295,6 +279,7 @@ def _dangling(inv, memo):
     if o.empty:
         return pd.DataFrame()
     return _per_repository(
+        inv,
         o,
         lambda g: (
             g.agg(n=("image_digest", "size"))
@@ -311,13 +296,12 @@ def _dangling(inv, memo):
     "Archive or delete them, or add a lifecycle rule (sinceImagePulled transition to archive).",
 )
 def _stale(inv, memo):
-    from . import images
-
     s = images.stale(inv, days=90)
     s = s[s["is_stale"].fillna(False).astype(bool)]
     if s.empty:
         return pd.DataFrame()
     return _per_repository(
+        inv,
         s,
         lambda g: g.agg(n=("image_digest", "size"), d=("idle_days", "max")).assign(
             details=lambda d: (
@@ -339,12 +323,12 @@ def _stale(inv, memo):
 )
 def _unread(inv, memo):
     c = inv.coverage
-    c = c[~c["manifests_read"].fillna(False).astype(bool) & c["status"].isin(["complete", "partial"])]
+    c = c[~c["has_read_manifests"].fillna(False).astype(bool) & c["status"].isin(["complete", "partial"])]
     if c.empty:
         return pd.DataFrame()
     return pd.DataFrame(
         {
-            "resource_arn": "arn:aws:ecr:" + c["region"] + ":" + c["account_id"] + ":registry",
+            "resource_arn": registry_arns(inv, c),
             "account_id": c["account_id"],
             "region": c["region"],
             "repository_name": "",
@@ -360,23 +344,34 @@ def _unread(inv, memo):
     "Delete the orphaned images (see the orphaned images report) or let a lifecycle rule do it.",
 )
 def _reclaimable(inv, memo):
-    from . import cost
-
     s = cost.savings(inv, removals={"orphans": _orphans(inv, memo)})
     s = s[(s["basis"] != "undetermined") & (s["freed_bytes"].fillna(0) > 0)]
     if s.empty:
         return pd.DataFrame()
     return pd.DataFrame(
         {
-            "resource_arn": repository_arn(s["account_id"], s["region"], s["repository_name"]),
+            "resource_arn": repository_arns(inv, s),
             "account_id": s["account_id"],
             "region": s["region"],
             "repository_name": s["repository_name"],
             "details": s["freed_bytes"].astype("int64").astype(str)
             + " bytes (USD "
-            + s["cost_usd_per_month_freed"].round(4).astype(str)
+            + s["freed_cost_usd_per_month"].round(4).astype(str)
             + " per month) freed by deleting "
             + s["images_removed"].astype(str)
             + " orphaned image(s); shared layers excluded",
         }
     )
+
+
+# Report order.
+CHECKS: tuple[Check, ...] = _grant_checks() + (
+    _policy_findings,
+    _replication,
+    _lifecycle,
+    _orphaned,
+    _dangling,
+    _stale,
+    _unread,
+    _reclaimable,
+)

@@ -25,23 +25,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import blobs
+from . import ecr, times
+from .blobs import attributed_freed_bytes, attributed_freed_bytes_rows
+from .keys import digest_rows, keys, reference_rows, tag_rows
+from .schema import IMAGE_KEY, REPO_KEY
+from .times import NAT, to_ns
 
-# The ECR vocabulary is declared in ecr.py (re-exported here under the names analyses import).
-from .ecr import COSIGN_TAG  # cosign's tag scheme: the tag names the subject
-from .ecr import INDEX_TYPES as INDEX_MEDIA_TYPES
-from .keys import digest_rows, keys, layer_keys, reference_rows, tag_rows
-from .schema import IMAGE_KEY, REPO_KEY  # declared once in schema; other modules import them from here
-
-# Artifact/config types of signature artifacts (cosign, Notation/AWS Signer, sigstore bundles).
-SIGNATURE_TYPES = (
-    "application/vnd.dev.cosign.artifact.sig.v1+json",
-    "application/vnd.dev.cosign.simplesigning.v1+json",
-    "application/vnd.cncf.notary.signature",
-    "application/vnd.dev.sigstore.bundle.v0.3+json",
-    "application/vnd.dev.sigstore.bundle+json;version=0.3",
-)
-ROLES = ("image", "index", "index_child", "attestation", "signature", "referrer", "undetermined")
+ROLES = ecr.IMAGE_ROLES
 LIVENESS = ("live", "orphan", "undetermined")
 ORPHAN_REASONS = (
     "untagged_unreferenced",
@@ -52,11 +42,6 @@ ORPHAN_REASONS = (
     "orphaned_attachment",
 )
 
-PULL_TIME_NOTE = (
-    "ECR records lastRecordedPullTime at most once every 24 hours, and every "
-    "BatchGetImage (including an audit's) moves it unless the caller is registered "
-    "as a pull-time update exclusion."
-)
 EXCLUSION_HOWTO = (
     "Register the audit role as a pull-time update exclusion in every account and "
     "region, then collect again with manifests: "
@@ -77,11 +62,11 @@ def _tag_facts(inv, images: pd.DataFrame) -> pd.DataFrame:
     """Per image: number of tags, of ordinary tags, and the subject named by its first cosign tag."""
     n = len(images)
     rows, flat = tag_rows(inv)
-    hexes = pc.struct_field(pc.extract_regex(flat, COSIGN_TAG), "hex") if len(flat) else flat
-    is_cosign = np.asarray(hexes.is_valid(), dtype=bool)
+    subjects, _ = ecr.cosign_tags(flat)
+    is_cosign = np.asarray(subjects.is_valid(), dtype=bool)
     subject = np.full(n, None, dtype=object)
     cos_rows, first = np.unique(rows[is_cosign], return_index=True)  # first cosign tag of each image
-    subject[cos_rows] = ["sha256:" + h for h in hexes.filter(pa.array(is_cosign)).take(first).to_pylist()]
+    subject[cos_rows] = subjects.filter(pa.array(is_cosign)).take(first).to_pylist()
     return pd.DataFrame(
         {
             "n_tags": np.bincount(rows, minlength=n),
@@ -93,14 +78,15 @@ def _tag_facts(inv, images: pd.DataFrame) -> pd.DataFrame:
 
 
 def _manifests_read(inv) -> pd.DataFrame:
-    """account × region → manifests were read (coverage.manifests_read; missing row: not read)."""
-    cov = inv.coverage[["account_id", "region", "manifests_read"]].copy()
-    cov["manifests_read"] = cov["manifests_read"].fillna(False).astype(bool)
+    """account × region → manifests were read (coverage.has_read_manifests; no row: not read)."""
+    cov = inv.coverage[["account_id", "region", "has_read_manifests"]].copy()
+    cov["has_read_manifests"] = cov["has_read_manifests"].fillna(False).astype(bool)
     return cov.drop_duplicates(["account_id", "region"])
 
 
-def _completeness_by_repo(inv) -> tuple[np.ndarray, np.ndarray]:
-    """Per repository id (keys.repos): graph_known, and the reason when it is not (cached)."""
+def graph_known_by_repo(inv) -> tuple[np.ndarray, np.ndarray]:
+    """Per repository id (`keys.repos` row): whether its index → child edges are all known, and
+    the reason when not ("" when known). Cached per Inventory; do not mutate the arrays."""
 
     def compute():
         k = keys(inv)
@@ -108,9 +94,9 @@ def _completeness_by_repo(inv) -> tuple[np.ndarray, np.ndarray]:
         read = k.repos[["account_id", "region"]].merge(
             _manifests_read(inv), on=["account_id", "region"], how="left"
         )
-        region_read = read["manifests_read"].fillna(False).astype(bool).to_numpy()
+        region_read = read["has_read_manifests"].fillna(False).astype(bool).to_numpy()
         status = im["manifest_status"]
-        is_index = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
+        is_index = im["manifest_media_type"].isin(ecr.INDEX_TYPES).to_numpy()
         bad_index = is_index & status.notna().to_numpy() & ~(status == "present").fillna(False).to_numpy()
         bad = np.bincount(k.image_repo, weights=bad_index, minlength=k.n_repos) > 0
         known = region_read & ~bad
@@ -132,9 +118,9 @@ def graph_completeness(inv) -> pd.DataFrame:
     was read. Only then can an untagged image be shown to be referenced by no index.
     """
     if inv.images.empty:
-        return pd.DataFrame(columns=REPO_KEY + ["graph_known", "graph_reason"])
-    known, reason = _completeness_by_repo(inv)
-    return keys(inv).repos.assign(graph_known=known, graph_reason=reason)
+        return pd.DataFrame(columns=REPO_KEY + ["is_graph_known", "graph_reason"])
+    known, reason = graph_known_by_repo(inv)
+    return keys(inv).repos.assign(is_graph_known=known, graph_reason=reason)
 
 
 def _on_subject_cycle(sub_idx: np.ndarray) -> np.ndarray:
@@ -246,7 +232,7 @@ CLASSIFY_COLUMNS = IMAGE_KEY + [
     "last_pulled_at",
     "image_status",
     "manifest_media_type",
-    "graph_known",
+    "is_graph_known",
     "graph_reason",
 ]
 
@@ -256,19 +242,25 @@ def _classify(inv):
     return inv.cached("images.classify", lambda: _compute_classify(inv))
 
 
+def roles_by_row(inv) -> np.ndarray:
+    """The role of each row of `inv.images`, in row order (from the cached classification, without
+    copying it; read-only)."""
+    return _classify(inv)[0]["role"].to_numpy()
+
+
 def _compute_classify(inv):
     g = _Graph(inv)
     im = g.images
     n = g.n
     if n == 0:
         return pd.DataFrame(columns=CLASSIFY_COLUMNS), g
-    known_repo, reason_repo = _completeness_by_repo(inv)
+    known_repo, reason_repo = graph_known_by_repo(inv)
     image_repo = keys(inv).image_repo
     graph_known = known_repo[image_repo]
 
-    is_index = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
+    is_index = im["manifest_media_type"].isin(ecr.INDEX_TYPES).to_numpy()
     types = im["artifact_type"].fillna(im["config_media_type"]).fillna(im["artifact_media_type"])
-    sig_type = types.isin(SIGNATURE_TYPES).to_numpy()
+    sig_type = types.isin(ecr.SIGNATURE_TYPES).to_numpy()
     intoto = types.fillna("").str.contains("in-toto", regex=False).to_numpy()
     cosign_only = g.cosign_subject.notna().to_numpy() & (g.n_plain_tags == 0)
 
@@ -336,7 +328,7 @@ def _compute_classify(inv):
     out["last_pulled_at"] = im["last_pulled_at"]
     out["image_status"] = im["image_status"]
     out["manifest_media_type"] = im["manifest_media_type"]
-    out["graph_known"] = graph_known
+    out["is_graph_known"] = graph_known
     reason_code, reasons = pd.factorize(reason_repo)
     out["graph_reason"] = _labels(reason_code[image_repo], reasons)
     return out[CLASSIFY_COLUMNS], g
@@ -345,64 +337,6 @@ def _compute_classify(inv):
 # --------------------------------------------------------------------------------------------
 # Orphans
 # --------------------------------------------------------------------------------------------
-
-
-def attributed_freed_bytes(inv, removed: pd.DataFrame) -> pd.Series:
-    """Blob-aware bytes freed by removing `removed` (IMAGE_KEY rows), attributed per image.
-
-    The repository total is `blobs.freed_bytes`; each freed blob is counted once, on the first
-    removed image (by digest) that references it, so rows add up to the repository total.
-    Null where the repository's blobs are not fully known (some image's manifest unread).
-    """
-    if removed.empty:
-        return pd.Series([], dtype="Int64")
-    k = keys(inv)
-    repo = k.repo_ids(removed)
-    rows = k.rows(removed, repo_ids=repo)
-    return pd.Series(_attributed_freed_bytes_rows(inv, rows, repo), index=removed.index)
-
-
-def _repo_blobs_known(inv) -> np.ndarray:
-    """Per repository id: every image's blobs are known (manifest read, or layers present)."""
-
-    def compute():
-        k, lk = keys(inv), layer_keys(inv)
-        im = inv.images
-        known = (im["manifest_status"] == "present").fillna(False).to_numpy().copy()
-        known[lk.image_row[lk.image_row >= 0]] = True
-        return np.bincount(k.image_repo, weights=~known, minlength=k.n_repos) == 0
-
-    return inv.cached("images.repo_blobs_known", compute)
-
-
-def _attributed_freed_bytes_rows(
-    inv, rows: np.ndarray, repo: np.ndarray | None = None
-) -> pd.arrays.IntegerArray:
-    """`attributed_freed_bytes` for removed images given as rows of inv.images (-1: not an
-    image of the inventory; then `repo`, the repository id, decides known or not)."""
-    k, lk = keys(inv), layer_keys(inv)
-    n = len(inv.images)
-    repo = k.image_repo[rows.clip(0)] if repo is None else repo
-    is_removed_img = np.zeros(n + 1, bool)  # slot n: "not an image" (row -1)
-    is_removed_img[rows[rows >= 0]] = True
-    is_removed = is_removed_img[np.where(lk.image_row >= 0, lk.image_row, n)]
-    gone = np.flatnonzero(blobs.freed_rows(lk.pair, lk.n_pairs, is_removed))
-    per_image = np.zeros(n, np.int64)
-    if len(gone):
-        owner = lk.image_row[gone]
-        imgs, inverse = np.unique(owner, return_inverse=True)
-        digest_rank = np.argsort(
-            np.argsort(inv.images["image_digest"].iloc[imgs].to_numpy(dtype=object), kind="stable"),
-            kind="stable",
-        )
-        order = np.lexsort((digest_rank[inverse], lk.pair[gone]))
-        pairs = lk.pair[gone][order]
-        first = order[np.r_[True, pairs[1:] != pairs[:-1]]]
-        np.add.at(per_image, owner[first], lk.size[gone][first])
-    ok = (repo >= 0) & _repo_blobs_known(inv)[repo.clip(0)] if len(repo) else np.zeros(0, bool)
-    out = pd.array(np.where(rows >= 0, per_image[rows.clip(0)], 0), dtype="Int64")
-    out[~ok] = pd.NA
-    return out
 
 
 def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -444,7 +378,7 @@ def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
     if not len(o):
         o["reclaimable_bytes"] = pd.Series(dtype="Int64")
     elif roles is None:
-        o["reclaimable_bytes"] = _attributed_freed_bytes_rows(inv, o.index.to_numpy())
+        o["reclaimable_bytes"] = attributed_freed_bytes_rows(inv, o.index.to_numpy())
     else:
         o["reclaimable_bytes"] = attributed_freed_bytes(inv, o[IMAGE_KEY])
     cols = IMAGE_KEY + [
@@ -468,7 +402,7 @@ def undetermined(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
     c = _classify(inv)[0] if roles is None else roles
     u = c[c["liveness"] == "undetermined"].copy()
     u["why"] = np.where(
-        u["graph_known"],
+        u["is_graph_known"],
         "its subject or parent is undetermined",
         "untagged, and index manifests were not read here (" + u["graph_reason"].astype(str) + ")",
     )
@@ -480,24 +414,6 @@ def undetermined(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Staleness
 # --------------------------------------------------------------------------------------------
-
-
-def _as_of(inv, as_of) -> pd.Timestamp:
-    raw = as_of if as_of not in (None, "") else inv.meta.get("collected_at")
-    if raw in (None, ""):
-        raise ValueError("as_of not given and inv.meta has no collected_at")
-    ts = pd.Timestamp(raw)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def _ns(series: pd.Series) -> np.ndarray:
-    """UTC timestamps as int64 nanoseconds; NaT → int64 min."""
-    s = pd.to_datetime(series, utc=True)
-    out = s.astype("datetime64[ns, UTC]").array.asi8.copy()
-    return out
-
-
-_NAT = np.iinfo(np.int64).min
 
 
 ACTIVITY_BASES = ("restored", "pulled", "pushed (never pulled)", "unit (parent or subject)")
@@ -520,12 +436,16 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
     at most once every 24 hours (so idle_days is exact only to a day), and any BatchGetImage,
     an audit's included, moves it unless the caller is a pull-time update exclusion.
     """
-    now = _as_of(inv, as_of)
+    now = times.as_of(inv, as_of)
     roles, g = _classify(inv)
     im = g.images
-    pulled, pushed, activated = _ns(im["last_pulled_at"]), _ns(im["pushed_at"]), _ns(im["last_activated_at"])
-    own = np.where(pulled != _NAT, np.maximum(pulled, activated), np.maximum(pushed, activated))
-    basis = np.where(pulled != _NAT, np.where(activated > pulled, 0, 1), np.where(activated > pushed, 0, 2))
+    pulled, pushed, activated = (
+        to_ns(im["last_pulled_at"]),
+        to_ns(im["pushed_at"]),
+        to_ns(im["last_activated_at"]),
+    )
+    own = np.where(pulled != NAT, np.maximum(pulled, activated), np.maximum(pushed, activated))
+    basis = np.where(pulled != NAT, np.where(activated > pulled, 0, 1), np.where(activated > pushed, 0, 2))
     eff = own.copy()
     while len(g.keeper):
         nxt = eff.copy()
@@ -538,14 +458,14 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
     out["role"] = roles["role"].array  # row-aligned: both follow inv.images
     out["liveness"] = roles["liveness"].array
     out["last_activity_at"] = pd.to_datetime(
-        np.where(eff == _NAT, np.datetime64("NaT"), eff.view("datetime64[ns]")), utc=True
+        np.where(eff == NAT, np.datetime64("NaT"), eff.view("datetime64[ns]")), utc=True
     )
     out["activity_basis"] = _labels(basis, ACTIVITY_BASES)
     idle = now - out["last_activity_at"]
     out["idle_days"] = (idle.dt.total_seconds() // 86400).astype("Int64")
     out["is_stale"] = (out["idle_days"] >= days).astype("boolean")
     out["size_bytes"] = im["size_bytes"]
-    out["is_index"] = im["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
+    out["is_index"] = im["manifest_media_type"].isin(ecr.INDEX_TYPES).to_numpy()
     return out
 
 
@@ -619,14 +539,14 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
         "tags",
         "family",
         "family_rank",
-        "family_size",
+        "family_images",
         "pushed_at",
         "size_bytes",
         "manifest_media_type",
     ]
     rows, flat = tag_rows(inv)
     if len(flat):
-        plain = ~np.asarray(pc.match_substring_regex(flat, COSIGN_TAG), dtype=bool)
+        plain = ~np.asarray(ecr.cosign_tags(flat)[0].is_valid(), dtype=bool)
         rows, flat = rows[plain], flat.filter(pa.array(plain))
     if not len(rows):
         return pd.DataFrame(columns=cols)
@@ -640,8 +560,8 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
         k.n_repos
     )
     repo = repo_rank[k.image_repo[rows]]
-    t = _ns(im["last_activated_at"].where(im["last_activated_at"].notna(), im["pushed_at"]))[rows]
-    newest_first = np.where(t == _NAT, np.iinfo(np.int64).max, -t)  # never-pushed last
+    t = to_ns(im["last_activated_at"].where(im["last_activated_at"].notna(), im["pushed_at"]))[rows]
+    newest_first = np.where(t == NAT, np.iinfo(np.int64).max, -t)  # never-pushed last
     digest_rank = np.asarray(
         pc.rank(
             pa.array(im["image_digest"].array).take(pa.array(rows)), sort_keys="ascending", tiebreaker="dense"
@@ -668,7 +588,7 @@ def superseded(inv, keep: int = 3) -> pd.DataFrame:
     )
     out["family"] = pd.Series(np.asarray(fam_names, dtype=object)[fam_code[best]], dtype="str")
     out["family_rank"] = pd.array(rank[best], dtype="Int64")
-    out["family_size"] = pd.array(size[best], dtype="Int64")
+    out["family_images"] = pd.array(size[best], dtype="Int64")
     return out[cols]
 
 
@@ -685,7 +605,7 @@ def role_mix(roles: pd.DataFrame) -> pd.DataFrame:
     """
     r = roles.assign(
         _untagged=roles["tags"].map(len) == 0,
-        _size=roles["size_bytes"].where(~roles["manifest_media_type"].isin(INDEX_MEDIA_TYPES), 0),
+        _size=roles["size_bytes"].where(~roles["manifest_media_type"].isin(ecr.INDEX_TYPES), 0),
     )
     out = (
         r.groupby(["role", "liveness"], observed=True)
@@ -735,3 +655,30 @@ def idle_histogram(stale_rows: pd.DataFrame, bins=IDLE_BINS) -> pd.DataFrame:
         images=("image_digest", "size"), size_bytes=("_size", "sum")
     )
     return out.reset_index().astype({"images": "Int64", "size_bytes": "Int64"})
+
+
+__all__ = [
+    "ACTIVITY_BASES",
+    "CLASSIFY_COLUMNS",
+    "EXCLUSION_HOWTO",
+    "IDLE_BINS",
+    "IMAGE_KEY",
+    "LIVENESS",
+    "ORPHAN_REASONS",
+    "REPO_KEY",
+    "ROLES",
+    "attributed_freed_bytes",
+    "classify",
+    "graph_completeness",
+    "graph_known_by_repo",
+    "idle_histogram",
+    "orphan_summary",
+    "orphans",
+    "role_mix",
+    "roles_by_row",
+    "stale",
+    "stale_by_repository",
+    "superseded",
+    "tag_family",
+    "undetermined",
+]

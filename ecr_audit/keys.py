@@ -366,24 +366,6 @@ class Coded:
         """Row in inv.images of each image `frame` names (string IMAGE_KEY), -1 when unknown."""
         return self.keys.rows(frame)
 
-    def freed(self, layers: pd.DataFrame, removed_rows: np.ndarray) -> pd.DataFrame:
-        """`blobs.freed_rows` on coded `layers` (a subset of `self.layers`) for the images at
-        `removed_rows`: repository_id + freed_bytes + freed_blobs per repository."""
-        from .blobs import freed_rows
-
-        is_img = np.zeros(len(self.images), bool)
-        is_img[removed_rows] = True
-        row = layers[IMAGE_ROW].to_numpy()
-        pair = layers[PAIR].to_numpy()
-        gone = freed_rows(pair, self.n_pairs, is_img[row] & (row >= 0))
-        g = layers.loc[gone, [REPOSITORY_ID, PAIR, "size_bytes"]].drop_duplicates(PAIR)
-        out = (
-            g.groupby(REPOSITORY_ID, sort=True)
-            .agg(freed_bytes=("size_bytes", "sum"), freed_blobs=(PAIR, "size"))
-            .reset_index()
-        )
-        return out.astype({"freed_bytes": "Int64", "freed_blobs": "Int64"})
-
 
 def _compute_coded(inv) -> Coded:
     k, lk = keys(inv), layer_keys(inv)

@@ -53,8 +53,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import formats, pages
-from .export import visible
+from . import formats, pages, times
+from .export import to_csv, visible
 from .formats import Names
 from .inventory import Inventory
 from .snapshot import SnapshotError, load
@@ -141,12 +141,8 @@ def ou(value) -> str:
 
 
 def as_of(inv: Inventory, value: str = "") -> pd.Timestamp:
-    """The evaluation time: `value` (ISO date) or the snapshot's collection time."""
-    raw = value or inv.meta.get("collected_at")
-    if not raw:
-        raise ValueError("no as_of given and the snapshot has no collected_at")
-    ts = pd.Timestamp(raw)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    """The evaluation time: `value` (ISO date) or the snapshot's collection time (`times.as_of`)."""
+    return times.as_of(inv, value)
 
 
 _missing = formats.missing
@@ -174,7 +170,7 @@ def provenance(inv: Inventory) -> dict:
         "accounts": len(m.get("accounts") or inv.accounts.query("collection_status != 'skipped'")),
         "regions": ", ".join(m.get("regions") or sorted(cov["region"].dropna().unique())),
         "manifest mode": opts.get("read_manifests", "unknown"),
-        "manifests read": f"{int(cov['manifests_read'].fillna(False).sum())} of {len(cov)} account × region units",
+        "manifests read": f"{int(cov['has_read_manifests'].fillna(False).sum())} of {len(cov)} account × region units",
         "completeness": m.get("completeness", "unknown"),
         "errors": len(inv.errors),
     }
@@ -259,7 +255,6 @@ def table(
 
 
 def _write_csv(df: pd.DataFrame, name: str) -> str | None:
-    from .export import to_csv
 
     out = _under_report()
     if not out:
@@ -329,7 +324,6 @@ def fix_first(rows: pd.DataFrame) -> None:
 def write_findings(found: pd.DataFrame) -> None:
     """Under `ecr-audit report`: every finding as `findings.csv` and `findings.json` in the
     report directory (the formats of `ecr-audit findings`), linked from index.html."""
-    from .export import to_csv
 
     out = _under_report()
     if out is None:

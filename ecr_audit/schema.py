@@ -11,12 +11,17 @@ Status columns use the vocabulary in `STATUS`: present | absent | unreadable | u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-SCHEMA_VERSION = 2  # 2: compact layers, manifest_references, image_tags on disk (snapshot.py)
+from . import ecr
+
+# Versions: 1 the first; 2 stores layers, manifest_references and image_tags compactly (compact.py);
+# 3 renames columns to the naming rules (RENAMED[3], docs/conventions.md). Snapshots of every
+# version load: older names are mapped on load, and frames added since come back empty.
+SCHEMA_VERSION = 3
 
 # Status of one thing the collector tried to read.
 #   present     - read, and it exists
@@ -32,6 +37,7 @@ INT = "Int64"
 TIME = "datetime64[us, UTC]"
 LIST = "list"  # list[str] per cell (object dtype in pandas, list<string> in Parquet)
 CAT = "category"
+SEVERITY = "severity"  # ecr.SEVERITY: an ordered categorical, critical first
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class Frame:
     grain: str
     columns: tuple[Column, ...]
     description: str = ""
+    since: int = 1  # the schema version that added the frame: older snapshots lack it (loads empty)
 
     @property
     def names(self) -> list[str]:
@@ -82,8 +89,8 @@ REPO_CAT = _c("repository_name", CAT, REPO.description, True)
 FRAMES: dict[str, Frame] = {}
 
 
-def _frame(name, grain, columns, description=""):
-    FRAMES[name] = Frame(name, grain, tuple(columns), description)
+def _frame(name, grain, columns, description="", since=1):
+    FRAMES[name] = Frame(name, grain, tuple(columns), description, since)
 
 
 _frame(
@@ -120,7 +127,7 @@ _frame(
             "the principal is listed by ListPullTimeUpdateExclusions (None: could not look)",
         ),
         _c("manifest_mode", STR, "auto | always | never: the --read-manifests mode requested"),
-        _c("manifests_read", BOOL, "manifests were fetched with BatchGetImage in this account × region"),
+        _c("has_read_manifests", BOOL, "manifests were fetched with BatchGetImage in this account × region"),
         _c("manifests_reason", STR, "why manifests were or were not read"),
         _c("repositories", INT, "repositories listed"),
         _c("images", INT, "images described"),
@@ -142,7 +149,7 @@ _frame(
         ),
         _c("blob_mounting", STR, "GetAccountSetting BLOB_MOUNTING: ENABLED | DISABLED"),
         _c("scan_type", STR, "registry scanning: BASIC | ENHANCED"),
-        _c("scanning_rules", STR, "registry scanning rules as JSON text"),
+        _c("scanning_rules_text", STR, "registry scanning rules as JSON text (untrusted text)"),
         _c("replication_status", STR, "present | absent | unreadable | unsupported"),
         _c("pull_through_cache_status", STR, "present | absent | unreadable | unsupported"),
         _c("creation_templates_status", STR, "present | absent | unreadable | unsupported"),
@@ -166,9 +173,9 @@ _frame(
             "MUTABLE | IMMUTABLE | IMMUTABLE_WITH_EXCLUSION | MUTABLE_WITH_EXCLUSION",
         ),
         _c("tag_mutability_exclusions", LIST, "exclusion filters (wildcards)"),
-        _c("scan_on_push", BOOL, "repository-level scanOnPush"),
+        _c("has_scan_on_push", BOOL, "repository-level scanOnPush"),
         _c("encryption_type", STR, "AES256 | KMS | KMS_DSSE"),
-        _c("kms_key", STR, "KMS key ARN when KMS encrypted"),
+        _c("kms_key_arn", STR, "KMS key ARN when KMS encrypted (kmsKey)"),
         _c("policy_status", STR, "repository policy: present | absent | unreadable | unsupported"),
         _c("lifecycle_policy_status", STR, "lifecycle policy: present | absent | unreadable | unsupported"),
         _c("tags_status", STR, "resource tags: present | absent | unreadable | unsupported"),
@@ -312,7 +319,7 @@ _frame(
         REGION,
         _c("rule_index", INT, "position of the rule in the configuration", True),
         _c("destination_region", STR, "destination region", True),
-        _c("destination_registry_id", STR, "destination account id", True),
+        _c("destination_account_id", STR, "destination registry's account id (registryId)", True),
         _c("repository_filters", LIST, "PREFIX_MATCH filters (empty: every repository)"),
     ],
 )
@@ -419,6 +426,37 @@ _frame(
 )
 
 
+# Columns each schema version renamed: {version: {frame: {name before: name from then on}}}.
+# Loading a snapshot of an older version applies every later version's renames, in order.
+RENAMED: dict[int, dict[str, dict[str, str]]] = {
+    3: {
+        "coverage": {"manifests_read": "has_read_manifests"},
+        "registries": {"scanning_rules": "scanning_rules_text"},
+        "repositories": {"scan_on_push": "has_scan_on_push", "kms_key": "kms_key_arn"},
+        "replication_rules": {"destination_registry_id": "destination_account_id"},
+    },
+}
+
+
+def renames(name: str, version: int) -> dict[str, str]:
+    """Columns of frame `name` that a snapshot of schema `version` names differently: {name
+    there: name now}."""
+    out: dict[str, str] = {}
+    for v in sorted(RENAMED):
+        if v <= version:
+            continue
+        for before, after in RENAMED[v].get(name, {}).items():
+            first = next((k for k, now in out.items() if now == before), before)  # renamed twice
+            out[first] = after
+    return out
+
+
+def stored_columns(name: str, version: int) -> tuple[Column, ...]:
+    """Frame `name`'s declared columns under the names a snapshot of schema `version` gives them."""
+    there = {now: before for before, now in renames(name, version).items()}
+    return tuple(replace(c, name=there.get(c.name, c.name)) for c in FRAMES[name].columns)
+
+
 def empty(name: str) -> pd.DataFrame:
     """An empty frame with the declared columns and dtypes."""
     return conform(name, pd.DataFrame())
@@ -432,6 +470,8 @@ def _cast(series: pd.Series, dtype: str) -> pd.Series:
     if dtype == STR:
         # Keep nulls as nulls; everything else as text. Account ids stay strings (leading zeros).
         return series.astype(STR)
+    if dtype == SEVERITY:
+        return ecr.as_severity(series)
     if dtype == CAT:  # categories are text, like STR
         if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.categories.dtype == STR:
             return series
@@ -472,6 +512,12 @@ def cast_columns(df: pd.DataFrame, columns, ready=()) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
 
+def from_records(records: list[dict], columns) -> pd.DataFrame:
+    """A table of `records` with exactly `columns` (declared `Column`s: order and dtypes), for
+    analysis outputs that declare their columns but are not snapshot frames."""
+    return cast_columns(pd.DataFrame.from_records(records, columns=[c.name for c in columns]), columns)
+
+
 def conform(name: str, df: pd.DataFrame | list[dict] | None, ready=()) -> pd.DataFrame:
     """Return `df` as frame `name`: declared column order, dtypes cast, missing columns null.
 
@@ -495,10 +541,51 @@ def conform(name: str, df: pd.DataFrame | list[dict] | None, ready=()) -> pd.Dat
 
 
 def describe() -> pd.DataFrame:
-    """The schema itself as a frame (frame, grain, column, dtype, description) for docs and notebooks."""
+    """The schema itself as a frame (frame, grain, since, column, dtype, description, formerly: the
+    column's earlier names with the version that renamed them) for docs and notebooks."""
+    formerly = {
+        (frame, after): f"`{before}` before version {version}"
+        for version, frames in RENAMED.items()
+        for frame, renamed in frames.items()
+        for before, after in renamed.items()
+    }
     rows = [
-        {"frame": f.name, "grain": f.grain, "column": c.name, "dtype": c.dtype, "description": c.description}
+        {
+            "frame": f.name,
+            "grain": f.grain,
+            "since": f.since,
+            "column": c.name,
+            "dtype": c.dtype,
+            "description": c.description,
+            "formerly": formerly.get((f.name, c.name), ""),
+        }
         for f in FRAMES.values()
         for c in f.columns
     ]
     return pd.DataFrame(rows)
+
+
+__all__ = [
+    "BOOL",
+    "CAT",
+    "FRAMES",
+    "IMAGE_KEY",
+    "INT",
+    "LIST",
+    "REPO_KEY",
+    "SCHEMA_VERSION",
+    "SEVERITY",
+    "STATUS",
+    "STR",
+    "TIME",
+    "Column",
+    "Frame",
+    "RENAMED",
+    "cast_columns",
+    "conform",
+    "describe",
+    "empty",
+    "from_records",
+    "renames",
+    "stored_columns",
+]

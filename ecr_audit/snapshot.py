@@ -5,7 +5,9 @@ Layout of a snapshot directory:
                         (provenance), and per frame: file, rows, sha256 (and "encoding": "compact")
     <frame>.parquet     one per frame in schema.FRAMES
 Schema version 2 stores layers, manifest_references and image_tags compactly (compact.py);
-version 1 snapshots, and version 2 ones written before the format marker, load unchanged.
+version 3 renamed columns (`schema.RENAMED`). Snapshots of every earlier version load: their
+column names are mapped to today's, and a frame added after their version (`Frame.since`) loads
+as an empty frame.
 
 Saving (`save`):
   - replaces only a directory that is provably an ecr-audit snapshot (`snapshot_checks.
@@ -25,6 +27,7 @@ million-row frames.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -44,7 +47,7 @@ from ._version import __version__
 from .inventory import Frames, Inventory
 from .snapshot_checks import FORMAT, MANIFEST, foreign_reason, sha256
 
-READS = (1, schema.SCHEMA_VERSION)  # schema versions this release loads
+READS = tuple(range(1, schema.SCHEMA_VERSION + 1))  # schema versions this release loads
 _FRAME_FILES = {f"{name}.parquet" for name in schema.FRAMES}
 
 
@@ -333,12 +336,17 @@ def load(path, verify: bool = True) -> Inventory:
     _recover_for_load(path)
     manifest = read_manifest(path)
     _prefer_jemalloc()
+    version = manifest["schema_version"]
     entries = manifest["frames"]
     n_images = entries["images"]["rows"] if isinstance(entries.get("images"), dict) else None
     memory = checks.machine_memory()
-    files, rows = {}, {}
-    for name in schema.FRAMES:
+    files, rows, added = {}, {}, []
+    for name, frame in schema.FRAMES.items():
         entry = entries.get(name)
+        if entry is None and frame.since > version:  # a frame added after this snapshot's version
+            added.append(name)
+            rows[name] = 0
+            continue
         if not isinstance(entry, dict):
             raise SnapshotError(f"{path / MANIFEST}: frame {name!r} is not listed")
         fpath = path / entry["file"]
@@ -351,7 +359,9 @@ def load(path, verify: bool = True) -> Inventory:
         compact_encoded = entry.get("encoding") == "compact"
         try:
             with pq.ParquetFile(fpath) as pf:
-                problem = checks.parquet_problem(name, pf, entry["rows"], compact_encoded, n_images, memory)
+                problem = checks.parquet_problem(
+                    name, pf, entry["rows"], compact_encoded, n_images, memory, version
+                )
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise SnapshotError(f"{fpath}: not a readable Parquet file ({e})") from None
         if problem:
@@ -359,7 +369,11 @@ def load(path, verify: bool = True) -> Inventory:
         files[name], rows[name] = (fpath, compact_encoded, _identity(os.stat(fpath))), entry["rows"]
     frames = Frames(rows=rows)
     for name, (fpath, compact_encoded, identity) in files.items():
-        frames.lazy(name, _loader(name, fpath, frames, compact_encoded, identity))
+        frames.lazy(
+            name, _loader(name, fpath, frames, compact_encoded, identity, schema.renames(name, version))
+        )
+    for name in added:
+        frames.lazy(name, functools.partial(schema.empty, name))
     return Inventory.from_conformed(frames, manifest.get("meta") or {})
 
 
@@ -397,7 +411,9 @@ def _identity(st: os.stat_result) -> tuple:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _loader(name: str, fpath: Path, frames: Frames, compact_encoded: bool, identity: tuple):
+def _loader(name: str, fpath: Path, frames: Frames, compact_encoded: bool, identity: tuple, renamed: dict):
+    """Reads frame `name` from `fpath` on first use; `renamed`: {column name in the file: name now}."""
+
     def load_frame() -> pd.DataFrame:
         # The file must still be the one checked at load(): a snapshot saved again at the same
         # path in between (a new collection) must not be mixed into this one. Checked before and
@@ -417,6 +433,8 @@ def _loader(name: str, fpath: Path, frames: Frames, compact_encoded: bool, ident
         check()
         try:
             table = pq.read_table(fpath)
+            if renamed:
+                table = table.rename_columns([renamed.get(c, c) for c in table.column_names])
             lists = _str_lists(table, name, frames.hints)
             df = table.drop_columns(list(lists)).to_pandas()
         except Exception as e:  # pyarrow raises several types for corrupt files

@@ -204,11 +204,18 @@ def _outside() -> str:
 
 
 def parquet_problem(
-    name: str, pf: pq.ParquetFile, rows: int, compact_encoded: bool, n_images: int | None, memory: int | None
+    name: str,
+    pf: pq.ParquetFile,
+    rows: int,
+    compact_encoded: bool,
+    n_images: int | None,
+    memory: int | None,
+    version: int = schema.SCHEMA_VERSION,
 ) -> str | None:
     """What is wrong with frame file `pf` (footer only) for frame `name` with `rows` rows in the
     manifest, or None. `n_images`: rows of images.parquet (compact pointers must stay inside);
-    `memory`: bytes of memory this machine has (None: unknown)."""
+    `memory`: bytes of memory this machine has (None: unknown); `version`: the snapshot's schema
+    version (its column names, `schema.stored_columns`)."""
     md, arrow = pf.metadata, pf.schema_arrow
     stored = 0 if compact_encoded and name == "image_tags" else rows  # rebuilt from images.tags
     if md.num_rows != stored:
@@ -217,7 +224,8 @@ def parquet_problem(
         return "row groups do not add up to the file's row count"
     if compact_encoded and name == "image_tags" and n_images is not None and rows > MAX_LIST * n_images:
         return f"manifest says {rows} tags for {n_images} images (at most {MAX_LIST} tags per image)"
-    columns = _expected_columns(name, compact_encoded)
+    columns = _expected_columns(name, compact_encoded, version)
+    required = _required(name, compact_encoded, version)
     if len(set(arrow.names)) != len(arrow.names):
         return "has a column twice"
     for field in arrow:
@@ -226,13 +234,13 @@ def parquet_problem(
         if not _type_fits(field.type, columns[field.name]):
             return f"column {field.name!r} is {field.type}, not {columns[field.name]}"
     if md.num_rows:
-        for col in _required(name, compact_encoded):
+        for col in required:
             if col not in arrow.names:
                 return f"required column {col!r} is missing"
     leaves = _leaf_chunks(md)
     for col, chunks in leaves.items():
         top = col.split(".")[0]
-        if top in _required(name, compact_encoded) and any(_nulls(c) for c in chunks):
+        if top in required and any(_nulls(c) for c in chunks):
             return f"required column {top!r} has nulls"
     problem = _ranges(name, pf, leaves, columns, rows, n_images)
     if problem:
@@ -258,9 +266,9 @@ def _size(n: int) -> str:
     return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
 
 
-def _expected_columns(name: str, compact_encoded: bool) -> dict[str, str]:
+def _expected_columns(name: str, compact_encoded: bool, version: int) -> dict[str, str]:
     """Column → declared dtype of frame `name` as stored ("pointer" for compact row pointers)."""
-    declared = {c.name: c.dtype for c in schema.FRAMES[name].columns}
+    declared = {c.name: c.dtype for c in schema.stored_columns(name, version)}
     if not compact_encoded or name not in compact.STORED:
         return declared
     dropped, pointers = compact.STORED[name]
@@ -269,8 +277,8 @@ def _expected_columns(name: str, compact_encoded: bool) -> dict[str, str]:
     return out
 
 
-def _required(name: str, compact_encoded: bool) -> set[str]:
-    req = {c.name for c in schema.FRAMES[name].columns if c.required}
+def _required(name: str, compact_encoded: bool, version: int) -> set[str]:
+    req = {c.name for c in schema.stored_columns(name, version) if c.required}
     if compact_encoded and name in compact.STORED:
         dropped, pointers = compact.STORED[name]
         req = (req - set(dropped)) | {p for p in pointers if p != compact.BLOB_FIRST}  # older files lack it

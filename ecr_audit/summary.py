@@ -49,7 +49,7 @@ def coverage_line(inv: Inventory) -> tuple[str, bool]:
     cov = inv.coverage
     units = len(cov)
     complete = int((cov["status"] == "complete").sum())
-    read = int(cov["manifests_read"].fillna(False).astype(bool).sum())
+    read = int(cov["has_read_manifests"].fillna(False).astype(bool).sum())
     errors = len(inv.errors)
     text = (
         f"{complete} of {units} account × region units complete · "
@@ -70,7 +70,16 @@ def coverage_detail(inv: Inventory) -> list[tuple[str, str, pd.DataFrame, list |
     units = cov.assign(_o=cov["status"].map(order).fillna(len(order)))
     units = units.sort_values(["_o", "account_id", "region"], kind="stable").drop(columns="_o")
     by_status = units.groupby("status", dropna=False, sort=False).size().rename("units").reset_index()
-    shown = ["status", "account_id", "region", "reason", "manifests_read", "repositories", "images", "errors"]
+    shown = [
+        "status",
+        "account_id",
+        "region",
+        "reason",
+        "has_read_manifests",
+        "repositories",
+        "images",
+        "errors",
+    ]
     tables = [
         ("coverage_by_status", "Account × region units by status", by_status, None),
         ("coverage", "Every account × region unit", units, shown),
@@ -154,7 +163,7 @@ def headlines(
                 f"; {int(b['repositories_undetermined'])} repositories undetermined (up to "
                 f"{formats.size(b['undetermined_upper_bound_bytes'])} more)"
             )
-        rows.append(("Largest cleanup saving per month", formats.money(b["cost_usd_per_month_freed"]), note))
+        rows.append(("Largest cleanup saving per month", formats.money(b["freed_cost_usd_per_month"]), note))
     return pd.DataFrame(rows, columns=["label", "value", "note"])
 
 
@@ -357,10 +366,10 @@ def fix_first(
             if s.empty or not sel.any():  # nothing freed by this option: no figure, never 0
                 continue
             s = s.astype({k: str for k in key})
-            s = s.groupby(key)[["freed_bytes", "cost_usd_per_month_freed"]].sum(min_count=1)
+            s = s.groupby(key)[["freed_bytes", "freed_cost_usd_per_month"]].sum(min_count=1)
             joined = f.loc[sel, key].merge(s, left_on=key, right_index=True, how="left")
             f.loc[sel, "_bytes"] = joined["freed_bytes"].to_numpy()
-            f.loc[sel, "_usd"] = joined["cost_usd_per_month_freed"].to_numpy()
+            f.loc[sel, "_usd"] = joined["freed_cost_usd_per_month"].to_numpy()
     f["_bytes"] = pd.to_numeric(f["_bytes"], errors="coerce")
     f["_usd"] = pd.to_numeric(f["_usd"], errors="coerce")
     rank = {s: i for i, s in enumerate(SEVERITIES)}

@@ -37,7 +37,7 @@ def _replication_inventory(dest_policy=None, dest_collected=True):
             "region": REGION,
             "rule_index": 0,
             "destination_region": "eu-west-1",
-            "destination_registry_id": SIBLING,
+            "destination_account_id": SIBLING,
             "repository_filters": ["prod-"],
         },
         {
@@ -45,7 +45,7 @@ def _replication_inventory(dest_policy=None, dest_collected=True):
             "region": REGION,
             "rule_index": 0,
             "destination_region": "us-west-2",
-            "destination_registry_id": OWNER,
+            "destination_account_id": OWNER,
             "repository_filters": [],
         },
         {
@@ -53,7 +53,7 @@ def _replication_inventory(dest_policy=None, dest_collected=True):
             "region": REGION,
             "rule_index": 1,
             "destination_region": REGION,
-            "destination_registry_id": OUTSIDER,
+            "destination_account_id": OUTSIDER,
             "repository_filters": [],
         },
     ]

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -145,6 +146,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow  # a property search over many generated inputs: seconds
 @settings(max_examples=100, deadline=None)
 @given(json_values)
 def test_arbitrary_json_never_crashes_and_yields_known_exposures(doc):

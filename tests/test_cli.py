@@ -55,7 +55,7 @@ def test_collect_sandbox_with_account_list_and_never_mode(tmp_path, capsys):
     assert rc == cli.EXIT_OK
     inv = load(out)
     assert inv.coverage[["account_id", "region"]].values.tolist() == [[demo.PAYMENTS, "us-east-1"]]
-    assert not inv.coverage["manifests_read"].any() and inv.layers.empty
+    assert not inv.coverage["has_read_manifests"].any() and inv.layers.empty
     assert "BatchGetImage" not in set(inv.api_calls["operation"])
 
 

@@ -5,16 +5,16 @@ import pandas as pd
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
-from ecr_audit import permissions, sandbox
+from ecr_audit import permissions
 from ecr_audit.collect import collect, reading
 
 KEY = ["account_id", "region", "repository_name", "image_digest"]
 
 
 @pytest.fixture
-def org():
-    with sandbox.running(sandbox.demo_world()) as o:
-        yield o
+def org(demo_org):
+    """The demo organization, running once for this module (conftest clears faults after each test)."""
+    return demo_org
 
 
 @pytest.fixture
@@ -80,8 +80,11 @@ def test_auto_mode_reads_manifests_only_where_the_principal_is_excluded_and_blob
     inv = _collect(org)
     cov = inv.coverage.set_index(["account_id", "region"])
     for (a, r), row in cov.iterrows():
-        assert bool(row["manifests_read"]) == bool(row["is_pull_time_excluded"] and row["images"] > 0), (a, r)
-    read_units = cov.index[cov["manifests_read"].fillna(False).astype(bool)]
+        assert bool(row["has_read_manifests"]) == bool(row["is_pull_time_excluded"] and row["images"] > 0), (
+            a,
+            r,
+        )
+    read_units = cov.index[cov["has_read_manifests"].fillna(False).astype(bool)]
     assert len(read_units) > 0
     images = inv.images.set_index(["account_id", "region"])
     for unit in cov.index:
@@ -150,7 +153,7 @@ def test_injected_access_denied_on_account_region_and_one_repository_policy_are_
     assert "DescribeRepositories" in set(region_rows["operation"])
     cov = inv.coverage.set_index(["account_id", "region"])
     assert cov.loc[(payments, "eu-west-1"), "status"] == "failed"
-    assert cov.loc[(payments, "eu-west-1"), "manifests_read"] == False  # noqa: E712 (pandas boolean)
+    assert cov.loc[(payments, "eu-west-1"), "has_read_manifests"] == False  # noqa: E712 (pandas boolean)
     assert cov.loc[(data, region), "status"] == "partial"
     acc = inv.accounts.set_index("account_id")["collection_status"]
     assert acc[payments] == "partial" and acc[data] == "partial"
@@ -223,47 +226,6 @@ def test_full_collection_calls_only_declared_read_only_actions(org, monkeypatch)
     assert seen, "nothing recorded"
     assert seen <= set(permissions.READ_ACTIONS), seen - set(permissions.READ_ACTIONS)
     assert "ecr:BatchGetImage" in seen and "ecr:DescribeImages" in seen
-
-
-def test_at_most_repository_workers_calls_are_in_flight_per_account_and_region():
-    """Politeness to ECR's per account × region throttling: registry reads, repository reads and
-    manifest reads of a unit share its workers, so no more than `repository_workers` of its calls
-    are ever in flight at once (and the workers are really used concurrently)."""
-    import threading
-    from collections import Counter
-
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    in_flight, peak, lock = Counter(), Counter(), threading.Lock()
-    orig = BotocoreStubber.__call__
-
-    def counting(stub, event_name, request, **kwargs):
-        host = request.url.split("/")[2]
-        auth = request.headers.get("Authorization", b"")
-        auth = auth.decode() if isinstance(auth, bytes) else str(auth)
-        key = (auth.split("Credential=", 1)[-1].split("/", 1)[0], host)  # access key (account) × endpoint
-        if not host.startswith("api.ecr."):
-            return orig(stub, event_name, request, **kwargs)
-        with lock:
-            in_flight[key] += 1
-            peak[key] = max(peak[key], in_flight[key])
-        try:
-            return orig(stub, event_name, request, **kwargs)
-        finally:
-            with lock:
-                in_flight[key] -= 1
-
-    with sandbox.running(sandbox.scaled_world(2, 2, 10, 3)) as o:
-        o.faults.latency(0.02)
-        BotocoreStubber.__call__ = counting
-        try:
-            inv = collect(
-                o.session(), org=True, role_name=o.role_name, repository_workers=3, read_manifests="always"
-            )
-        finally:
-            BotocoreStubber.__call__ = orig
-    assert inv.meta["completeness"] == "complete" and len(peak) == 4  # 2 accounts × 2 regions
-    assert max(peak.values()) == 3, peak
 
 
 def test_a_read_of_another_service_is_one_table_entry_run_with_its_own_client(org):

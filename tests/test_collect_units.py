@@ -243,7 +243,7 @@ def test_transform_repository_and_replication_rules():
         },
     }
     row = repositories.transform_repository("012345678901", "us-east-1", repo)
-    assert row["tag_mutability_exclusions"] == ["latest"] and row["scan_on_push"] is True
+    assert row["tag_mutability_exclusions"] == ["latest"] and row["has_scan_on_push"] is True
     assert row["encryption_type"] == "KMS"
     rules = registry.transform_replication_rules(
         "012345678901",
@@ -263,7 +263,7 @@ def test_transform_repository_and_replication_rules():
         },
     )
     assert [
-        (r["rule_index"], r["destination_region"], r["destination_registry_id"], r["repository_filters"])
+        (r["rule_index"], r["destination_region"], r["destination_account_id"], r["repository_filters"])
         for r in rules
     ] == [(0, "eu-west-1", "012345678901", ["prod/"]), (0, "us-west-2", "098765432109", ["prod/"])]
 

@@ -3,20 +3,19 @@
 import pandas as pd
 import pytest
 
-from ecr_audit import cost, sandbox
+from ecr_audit import cost
 from ecr_audit.blobs import IMAGE_KEY, REPO_KEY
-from ecr_audit.collect import collect
 
 
-@pytest.fixture(scope="module")
-def collected():
-    with sandbox.running(sandbox.demo_world()) as org:
-        inv = collect(org.session(), org=True, role_name=org.role_name, read_manifests="always")
-        yield org, inv, org.expected_blobs(), org.expected_images()
+@pytest.fixture
+def collected(demo_collection):
+    """The demo organization collected with manifests (shared by the session), and its ground truth."""
+    inv, images, blobs = demo_collection("always")
+    return inv, blobs, images
 
 
 def test_unique_bytes_equal_the_distinct_blobs_the_sandbox_put_in_each_repository(collected):
-    org, inv, blobs, _ = collected
+    inv, blobs, _ = collected
     st = cost.storage(inv)
     exact = st[st["basis"] == "exact"].set_index(REPO_KEY)
     assert len(exact) > 0
@@ -32,7 +31,7 @@ def test_unique_bytes_equal_the_distinct_blobs_the_sandbox_put_in_each_repositor
 
 
 def test_reported_bytes_equal_the_naive_sum_of_image_sizes(collected):
-    org, inv, _, images = collected
+    inv, _, images = collected
     st = cost.storage(inv).set_index(REPO_KEY)
     naive = images.groupby(REPO_KEY)["size_bytes"].sum()
     seen = st[st["images_total"] > 0]
@@ -42,7 +41,7 @@ def test_reported_bytes_equal_the_naive_sum_of_image_sizes(collected):
 
 
 def test_removing_any_single_image_never_frees_a_blob_a_kept_image_uses(collected):
-    org, inv, _, _ = collected
+    inv, _, _ = collected
     layers = inv.layers
     checked = 0
     for key, grp in inv.images.groupby(REPO_KEY):

@@ -51,14 +51,14 @@ def test_removing_an_archived_image_frees_archive_bytes_at_the_archive_price(inv
         )
     )
     assert row["freed_archive_bytes"] == APP_ARCHIVE and row["freed_standard_bytes"] == 0
-    assert row["cost_usd_per_month_freed"] == pytest.approx(APP_ARCHIVE * 0.04 / BYTES_PER_GB)
+    assert row["freed_cost_usd_per_month"] == pytest.approx(APP_ARCHIVE * 0.04 / BYTES_PER_GB)
 
 
 def test_savings_without_manifests_are_undetermined_with_a_bound_not_zero(inv):
     row = _one(cost.freed(inv, _removed(NOMAN, "sha256:s")), "noman")
     assert row["basis"] == "undetermined"
-    assert pd.isna(row["freed_bytes"]) and pd.isna(row["cost_usd_per_month_freed"])
-    assert row["freed_bytes_upper_bound"] == 300
+    assert pd.isna(row["freed_bytes"]) and pd.isna(row["freed_cost_usd_per_month"])
+    assert row["freed_upper_bound_bytes"] == 300
     assert "manifests" in row["reason"]
 
 
@@ -142,7 +142,7 @@ def test_archive_advice_without_manifests_uses_an_upper_bound(inv):
         "region"
     )
     assert adv.loc["eu-west-1", "moved_bytes"] == 480
-    assert adv.loc["eu-west-1", "moved_is_upper_bound"]
+    assert adv.loc["eu-west-1", "is_moved_upper_bound"]
 
 
 CUR_LEGACY = """lineItem/UsageAccountId,product/region,lineItem/ProductCode,lineItem/UsageType,lineItem/UsageAmount,lineItem/UnblendedCost

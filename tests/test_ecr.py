@@ -2,14 +2,17 @@
 
 import ast
 import importlib
+import json
+import re
 from pathlib import Path
 
 import boto3
+import pandas as pd
 import pytest
 from botocore.stub import Stubber
 
 import ecr_audit
-from ecr_audit import aws, ecr, images, permissions
+from ecr_audit import Inventory, access, aws, ecr, findings, images, permissions, summary
 from ecr_audit.collect import manifests, reads, repositories
 
 PACKAGE = Path(ecr_audit.__file__).parent
@@ -111,9 +114,49 @@ def test_a_repository_listed_without_its_arn_gets_the_one_ecr_would_give_in_its_
 
 
 def test_the_vocabulary_is_declared_once_and_the_old_names_still_import():
-    assert images.COSIGN_TAG is ecr.COSIGN_TAG and manifests.COSIGN_TAG is ecr.COSIGN_TAG
-    assert images.INDEX_MEDIA_TYPES == ecr.INDEX_TYPES == manifests.INDEX_TYPES
+    assert manifests.INDEX_TYPES is ecr.INDEX_TYPES
     assert manifests.ACCEPTED_MEDIA_TYPES == ecr.ACCEPTED_MEDIA_TYPES
+    assert images.ROLES is ecr.IMAGE_ROLES
+
+
+# The vocabulary's literals: written in ecr.py alone. The sandbox is left out on purpose: it
+# simulates what registries and clients write, independently of the code it tests.
+VOCABULARY = {
+    "media type": re.compile(r"application/vnd\."),
+    "cosign tag": re.compile(r"sha256-|\.sig\b"),
+    "account id": re.compile(r"\\d\{12\}|\[0-9\]\{12\}|\\d\{1,12\}"),
+    "hand-built ECR ARN": re.compile(r"arn:aws[-a-z]*:ecr:|arn:aws::|\"arn:aws\""),
+    "severity list": re.compile(r"\(?\[?\"critical\", \"high\", \"medium\""),
+}
+
+
+def _string_literals(path: Path) -> str:
+    """Every string constant of the module's code (f-string parts included), docstrings left out."""
+    tree = ast.parse(path.read_text())
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return "\n".join(
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs
+    )
+
+
+def test_the_ecr_vocabulary_is_written_only_in_ecr_py():
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] == "sandbox" or rel.name == "ecr.py":
+            continue
+        code = _string_literals(path)
+        found += [(str(rel), what) for what, pattern in VOCABULARY.items() if pattern.search(code)]
+    assert not found, found
 
 
 def _imports(path: Path) -> set[str]:
@@ -168,3 +211,131 @@ def test_every_read_of_the_table_has_an_action_and_a_known_scope():
         assert (r.transform is None) == (r.frame is None), r
     member = {a for r in reads.READS if r.scope != reads.CALLER for a in r.actions}
     assert set(permissions.MEMBER_ACTIONS) == member
+
+
+# -- partitions: every ARN a finding names is in the snapshot's partition ------------------------
+
+PUBLIC_PULL_PUSH = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "pub",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["ecr:BatchGetImage", "ecr:PutImage", "ecr:Foo"],
+            }
+        ],
+    }
+)
+
+
+def _partitioned_inventory(partition: str, region: str) -> Inventory:
+    """An organization in `partition` with something for every check that builds an ARN."""
+    owner, outsider = "012345678901", "999988887777"
+    where = {"account_id": owner, "region": region}
+    repo = {
+        **where,
+        "repository_name": "app",
+        "repository_arn": f"arn:{partition}:ecr:{region}:{owner}:repository/app",
+        "image_tag_mutability": "MUTABLE",
+        "policy_status": "present",
+        "lifecycle_policy_status": "absent",
+        "images_status": "present",
+    }
+    digest = "sha256:" + "ab" * 32
+    return Inventory.from_frames(
+        meta={
+            "collected_at": "2026-11-27T00:00:00+00:00",
+            "caller": {"arn": f"arn:{partition}:sts::{owner}:assumed-role/audit/s", "account_id": owner},
+        },
+        accounts=[{"account_id": owner, "collection_status": "collected"}],
+        coverage=[{**where, "status": "complete"}],
+        registries=[
+            {**where, "scan_type": "BASIC", "scanning_rules_text": "[]", "registry_policy_status": "present"}
+        ],
+        repositories=[repo],
+        repository_policies=[{**where, "repository_name": "app", "policy_text": PUBLIC_PULL_PUSH}],
+        registry_policies=[{**where, "policy_text": PUBLIC_PULL_PUSH}],
+        creation_templates=[{**where, "prefix": "team", "repository_policy_text": PUBLIC_PULL_PUSH}],
+        replication_rules=[
+            {**where, "rule_index": 0, "destination_region": region, "destination_account_id": outsider}
+        ],
+        images=[
+            {
+                **where,
+                "repository_name": "app",
+                "image_digest": digest,
+                "tags": [],
+                "pushed_at": "2020-01-01T00:00:00+00:00",
+                "manifest_status": "skipped",
+            }
+        ],
+        errors=[
+            {
+                **where,
+                "repository_name": "app",
+                "operation": "GetLifecyclePolicy",
+                "error_code": "X",
+                "error_kind": "error",
+            },
+            {**where, "operation": "DescribeRegistry", "error_code": "X", "error_kind": "error"},
+            {"account_id": owner, "operation": "DescribeRegions", "error_code": "X", "error_kind": "error"},
+        ],
+    )
+
+
+@pytest.mark.parametrize("partition, region", [("aws-us-gov", "us-gov-west-1"), ("aws-cn", "cn-north-1")])
+def test_findings_of_a_snapshot_in_another_partition_name_resources_in_that_partition(partition, region):
+    f = findings.findings(_partitioned_inventory(partition, region))
+    built = {  # the checks whose ARNs the tool builds itself (the others quote the repository's)
+        "ecr_repository_public_pull",
+        "ecr_registry_public_access",
+        "ecr_creation_template_public_access",
+        "ecr_registry_replicates_outside_org",
+        "ecr_registry_scanning_not_configured",
+        "ecr_audit_unreadable",
+        "ecr_audit_manifests_not_read",
+        "ecr_policy_unknown_action",
+        "ecr_repository_stale_images",
+    }
+    assert built <= set(f["finding_id"]), built - set(f["finding_id"])
+    wrong = f[~f["resource_arn"].str.startswith(f"arn:{partition}:")]
+    assert wrong.empty, wrong[["finding_id", "resource_arn"]].to_string()
+    arns = set(f["resource_arn"])
+    assert f"arn:{partition}:ecr:{region}:012345678901:registry" in arns
+    assert f"arn:{partition}:ecr:{region}:012345678901:repository-creation-template/team" in arns
+    assert f"arn:{partition}::012345678901:account" in arns
+
+
+def test_a_snapshot_without_a_caller_arn_is_taken_to_be_in_the_commercial_partition():
+    inv = _partitioned_inventory("aws", "us-east-1")
+    inv.meta.pop("caller")
+    assert ecr.partition_of_snapshot(inv.meta) == "aws"
+    assert findings.findings(inv)["resource_arn"].str.startswith("arn:aws:").all()
+
+
+# -- severities: one ordered vocabulary --------------------------------------------------------
+
+
+def test_sorting_findings_grants_and_summaries_by_severity_puts_critical_first():
+    f = findings.findings(_partitioned_inventory("aws", "us-east-1"))
+    assert f["severity"].dtype == ecr.SEVERITY
+    shuffled = f.sample(frac=1, random_state=1)
+    order = shuffled.sort_values("severity")["severity"].astype(str).tolist()
+    assert order == sorted(order, key=ecr.SEVERITIES.index) and order[0] == "critical"
+    g = access.grants(_partitioned_inventory("aws", "us-east-1"))
+    assert g["severity"].dtype == ecr.SEVERITY and g["severity"].is_monotonic_increasing
+    # Findings read back from a CSV hold plain text: the summary still ranks critical first.
+    as_text = f.astype({"severity": str}).iloc[::-1]
+    assert summary.top_findings(as_text)["severity"].iloc[0] == "critical"
+    assert summary.findings_by_severity(as_text).index.tolist() == list(ecr.SEVERITIES)
+
+
+def test_a_severity_outside_the_vocabulary_is_refused_not_turned_into_a_null():
+    with pytest.raises(ValueError, match="not a severity: 'severe'"):
+        ecr.as_severity(pd.Series(["high", "severe"]))
+
+
+def test_a_network_restriction_lowers_a_severity_one_step_but_never_below_low():
+    assert [ecr.severity_below(s) for s in ecr.SEVERITIES] == ["high", "medium", "low", "low", "info"]

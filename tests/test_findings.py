@@ -19,7 +19,7 @@ def _repo(name, **kw):
         "repository_name": name,
         "repository_arn": f"arn:aws:ecr:us-east-1:{ACCT}:repository/{name}",
         "image_tag_mutability": "IMMUTABLE",
-        "scan_on_push": True,
+        "has_scan_on_push": True,
         "encryption_type": "KMS",
         "lifecycle_policy_status": "present",
         "policy_status": "absent",
@@ -33,9 +33,9 @@ def test_hygiene_checks_name_the_repository_and_pass_a_compliant_one():
             _repo("good"),
             _repo("mutable", image_tag_mutability="MUTABLE"),
             _repo("plain", encryption_type="AES256"),
-            _repo("noscan", scan_on_push=False),
+            _repo("noscan", has_scan_on_push=False),
         ],
-        registries=[{**REPO, "scan_type": "BASIC", "scanning_rules": "[]"}],
+        registries=[{**REPO, "scan_type": "BASIC", "scanning_rules_text": "[]"}],
     )  # read: no registry rules
     f = findings.findings(
         inv,
@@ -67,8 +67,8 @@ def test_registry_scanning_rule_matching_the_repository_counts_as_scan_on_push()
         ]
     )
     inv = Inventory.from_frames(
-        repositories=[_repo("team-a", scan_on_push=False), _repo("other", scan_on_push=False)],
-        registries=[{**REPO, "scan_type": "BASIC", "scanning_rules": rules}],
+        repositories=[_repo("team-a", has_scan_on_push=False), _repo("other", has_scan_on_push=False)],
+        registries=[{**REPO, "scan_type": "BASIC", "scanning_rules_text": rules}],
     )
     f = findings.findings(inv, checks=["ecr_repository_scan_on_push_disabled"])
     assert f["repository_name"].tolist() == ["other"]
@@ -150,8 +150,8 @@ def test_catalog_lists_every_registered_kind_with_remediation():
 
 def test_unread_registry_scanning_configuration_is_not_reported_as_no_rule():
     inv = Inventory.from_frames(
-        repositories=[_repo("noscan", scan_on_push=False)],
-        registries=[{**REPO, "scan_type": None, "scanning_rules": None}],
+        repositories=[_repo("noscan", has_scan_on_push=False)],
+        registries=[{**REPO, "scan_type": None, "scanning_rules_text": None}],
     )  # GetRegistryScanningConfiguration failed
     assert findings.findings(inv, checks=["ecr_repository_scan_on_push_disabled"]).empty
 

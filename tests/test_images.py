@@ -50,7 +50,7 @@ def child(index, target, platform="linux/amd64", reference_type=None, repo=R):
 
 def inv_of(imgs, refs=(), layers=(), manifests_read=True, regions=((ACCT, REGION),)):
     cov = [
-        {"account_id": a, "region": r, "status": "complete", "manifests_read": manifests_read}
+        {"account_id": a, "region": r, "status": "complete", "has_read_manifests": manifests_read}
         for a, r in regions
     ]
     if not manifests_read:
@@ -309,7 +309,7 @@ def test_superseded_ranks_ties_by_digest_restores_by_activation_and_never_pushed
     ranked = dict(zip(s["image_digest"], s["family_rank"]))
     tied = sorted([d("a"), d("b"), d("c")])  # digest order breaks the tie
     assert ranked == {tied[1]: 3, tied[2]: 4, d("unknown"): 5}  # "old" (restored) and tied[0] kept
-    assert s["family_size"].unique().tolist() == [5]
+    assert s["family_images"].unique().tolist() == [5]
     assert s["family_rank"].tolist() == [3, 4, 5]  # sorted by repository, family, rank
 
 

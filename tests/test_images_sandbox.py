@@ -2,19 +2,20 @@
 
 import pytest
 
-from ecr_audit import collect, images, sandbox
+from ecr_audit import images
 
 pytestmark = pytest.mark.slow
 GRAPH_FREE = {"dangling_signature", "dangling_referrer"}  # decidable from tags and subjectManifestDigest
 
 
-def _collect(mode):
-    with sandbox.running(sandbox.demo_world()) as org:
-        return collect(org.session(), org=True, role_name=org.role_name, read_manifests=mode)
+@pytest.fixture
+def collected(demo_collection):
+    """`collected(mode)`: the demo organization collected in that manifest mode (shared by the session)."""
+    return lambda mode: demo_collection(mode)[0]
 
 
-def test_with_manifests_never_nothing_is_called_an_orphan_that_needs_the_graph():
-    inv = _collect("never")
+def test_with_manifests_never_nothing_is_called_an_orphan_that_needs_the_graph(collected):
+    inv = collected("never")
     orphans = images.orphans(inv)
     assert set(orphans["reason"]) <= GRAPH_FREE
     untagged = inv.images[inv.images["tags"].map(len) == 0]
@@ -27,8 +28,8 @@ def test_with_manifests_never_nothing_is_called_an_orphan_that_needs_the_graph()
     assert len(non_referrers) and set(non_referrers["liveness"]) == {"undetermined"}
 
 
-def test_with_manifests_every_orphan_kind_appears_and_live_children_are_protected():
-    inv = _collect("always")
+def test_with_manifests_every_orphan_kind_appears_and_live_children_are_protected(collected):
+    inv = collected("always")
     orphans = images.orphans(inv)
     assert {
         "untagged_unreferenced",

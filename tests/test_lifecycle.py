@@ -2,6 +2,7 @@ import hashlib
 import json
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,7 +73,7 @@ def inv_of(imgs, refs=(), policies=None, layers=(), manifests_read=True):
         lifecycle_policies=pols,
         layers=list(layers),
         coverage=[
-            {"account_id": ACCT, "region": REGION, "status": "complete", "manifests_read": manifests_read}
+            {"account_id": ACCT, "region": REGION, "status": "complete", "has_read_manifests": manifests_read}
         ],
         repositories=[
             {
@@ -228,7 +229,7 @@ def test_bytes_freed_are_blob_aware_and_add_up_per_repository():
     ]
     sim = lifecycle.simulate(inv_of(imgs, policies=policy(rule(1, "any", n=1)), layers=layers))
     assert set(sim["image_digest"]) == {d("old1"), d("old2")}
-    assert sim["bytes_freed"].sum() == 10
+    assert sim["freed_bytes"].sum() == 10
 
 
 def test_what_if_policy_applies_to_repositories_without_one():
@@ -317,6 +318,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow  # a property search over many generated inputs: seconds
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_parser_never_raises_on_arbitrary_json_and_invalid_means_errors(doc):
@@ -403,4 +405,4 @@ def test_summary_reports_images_and_bytes_per_repository_and_action():
     sim = lifecycle.simulate(inv_of(imgs, policies=policy(rule(1, "any", n=1)), manifests_read=False))
     s = lifecycle.summary(sim)
     assert s[["action", "images"]].values.tolist() == [["expire", 2]]
-    assert s["bytes_freed"].isna().all()  # blobs not read: unknown, not zero
+    assert s["freed_bytes"].isna().all()  # blobs not read: unknown, not zero

@@ -106,7 +106,7 @@ def test_pull_time_exclusions_token_repeating_ends_in_an_invalid_data_row_and_th
     # The first page listed the audit role: proven excluded, so auto mode still reads manifests there.
     cov = inv.coverage.set_index(["account_id", "region"])
     assert cov.loc[(PAYMENTS, "us-east-1"), "is_pull_time_excluded"] == True  # noqa: E712
-    assert cov.loc[(PAYMENTS, "us-east-1"), "manifests_read"] == True  # noqa: E712
+    assert cov.loc[(PAYMENTS, "us-east-1"), "has_read_manifests"] == True  # noqa: E712
     excl = inv.pull_time_exclusions
     assert len(excl[(excl["account_id"] == PAYMENTS) & (excl["region"] == "us-east-1")]) == 1
     assert len(inv.images) == world_images(org, MGMT, PAYMENTS, DATA)

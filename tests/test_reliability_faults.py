@@ -158,7 +158,7 @@ def test_endpoint_without_an_operation_is_unsupported_and_the_run_goes_on(monkey
     cov = inv.coverage.set_index(["account_id", "region"])
     assert cov.loc[(PAYMENTS, "us-east-1"), "status"] == "partial"
     # Without the exclusion list, auto mode cannot tell whether reads move pull times: not read.
-    assert cov.loc[(PAYMENTS, "us-east-1"), "manifests_read"] == False  # noqa: E712
+    assert cov.loc[(PAYMENTS, "us-east-1"), "has_read_manifests"] == False  # noqa: E712
     assert (
         "could not" in cov.loc[(PAYMENTS, "us-east-1"), "manifests_reason"]
         or "unsupported" in cov.loc[(PAYMENTS, "us-east-1"), "manifests_reason"]

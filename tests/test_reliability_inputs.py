@@ -325,6 +325,7 @@ def _acyclic(edges) -> bool:
     st.sets(st.integers(0, 7), max_size=2),
     st.booleans(),
 )
+@pytest.mark.slow  # a property search over many generated inputs: seconds
 def test_random_graphs_with_cycles_terminate_with_one_honest_row_per_image(edges, tagged, unreadable, read):
     imgs = [
         img(
@@ -423,6 +424,7 @@ def test_deeply_nested_condition_on_an_allow_never_crashes_and_is_reported():
         max_size=4,
     )
 )
+@pytest.mark.slow  # a property search over many generated inputs: seconds
 def test_garbage_statements_added_to_a_public_grant_never_narrow_it(garbage):
     g = access.grants(inventory({"Version": "2012-10-17", "Statement": [PUBLIC_PULL, *garbage]}))
     pulls = g[g["can_pull"].fillna(False).astype(bool)] if len(g) else g
@@ -460,6 +462,7 @@ rule = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow  # a property search over many generated inputs: seconds
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(rule, min_size=1, max_size=3))
 def test_random_lifecycle_policies_give_findings_or_simulations_never_crashes(rules):
@@ -575,7 +578,7 @@ def test_issue12_4_registry_scan_filters_match_star_only_case_sensitively_withou
 
     def repo(name):
         arn = f"arn:aws:ecr:{R['region']}:{R['account_id']}:repository/{name}"
-        return {**R, "repository_name": name, "repository_arn": arn, "scan_on_push": False}
+        return {**R, "repository_name": name, "repository_arn": arn, "has_scan_on_push": False}
 
     names = ["prod-a", "Prod-b", "a" * 200]
     rules = json.dumps(
@@ -596,7 +599,7 @@ def test_issue12_4_registry_scan_filters_match_star_only_case_sensitively_withou
                 "account_id": R["account_id"],
                 "region": R["region"],
                 "scan_type": "BASIC",
-                "scanning_rules": rules,
+                "scanning_rules_text": rules,
             }
         ],
     )
@@ -1076,6 +1079,7 @@ def hostile_statement(draw, effect):
     return _Raw(_object(pairs)), conflict
 
 
+@pytest.mark.slow  # a property search over many generated inputs: seconds
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(hostile_statement("Allow"), hostile_statement("Deny")), max_size=4), SOMETIMES)
 def test_issue12_fuzz_hostile_policies_never_crash_hang_or_drop_a_public_grant(statements, repeat_key):
@@ -1188,6 +1192,7 @@ def _selected(rule, image) -> bool:
     ),
     st.sampled_from([None] * 4 + ["9999-12-31", "1000-01-01", "2262-04-11"]),
 )
+@pytest.mark.slow  # a property search over many generated inputs: seconds
 def test_issue12_fuzz_hostile_lifecycle_policies_act_only_inside_their_repository_and_selection(
     text, images, as_of
 ):
@@ -1212,7 +1217,7 @@ def test_issue12_fuzz_hostile_lifecycle_policies_act_only_inside_their_repositor
                 "account_id": R["account_id"],
                 "region": R["region"],
                 "status": "complete",
-                "manifests_read": True,
+                "has_read_manifests": True,
             }
         ],
         repositories=[

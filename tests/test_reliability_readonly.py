@@ -44,7 +44,7 @@ def test_full_collection_with_only_the_shipped_policies_under_iam_enforcement_is
     assert set(map(tuple, inv.images[KEY].values)) == set(map(tuple, _active_images(org)[KEY].values))
     assert set(inv.coverage["status"]) == {"complete"}
     cov = inv.coverage
-    assert (cov["manifests_read"].astype(bool) | (cov["images"] == 0)).all()
+    assert (cov["has_read_manifests"].astype(bool) | (cov["images"] == 0)).all()
     # Manifests were really read (BatchGetImage allowed by the policy), not skipped.
     assert set(inv.images["manifest_status"]) <= {"present", "skipped"}
     assert (inv.images["manifest_status"] == "present").sum() > 0

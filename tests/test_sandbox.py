@@ -10,7 +10,6 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ecr_audit import sandbox
 from ecr_audit.sandbox import demo
 from ecr_audit.sandbox import manifests as mf
 
@@ -47,17 +46,10 @@ def all_images(ecr, repo, **filters):
     return [d for p in pages for d in p["imageDetails"]]
 
 
-@pytest.fixture(scope="module")
-def org():
-    with sandbox.running(sandbox.demo_world()) as o:
-        yield o
-
-
-@pytest.fixture(autouse=True)
-def _clear_faults(request):
-    yield
-    if "org" in request.fixturenames:
-        request.getfixturevalue("org").faults.clear()
+@pytest.fixture
+def org(demo_org):
+    """The demo organization, running once for this module (conftest clears faults after each test)."""
+    return demo_org
 
 
 # ---- digests, sizes, fields -------------------------------------------------------------------

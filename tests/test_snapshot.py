@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from ecr_audit import Inventory, SnapshotError, load, save, schema
+from tests.snapshot_helpers import written_as
 
 ACCT = "012345678901"  # leading zero: must survive as a string
 
@@ -115,6 +116,7 @@ def test_directory_without_manifest_is_not_a_snapshot(tmp_path):
         load(tmp_path / "half")
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_kill_during_save_leaves_previous_snapshot_intact(tmp_path):
     """SIGKILL a process while it writes a large snapshot over an existing one."""
     path = tmp_path / "snap"
@@ -161,7 +163,7 @@ def test_big_frames_are_stored_by_image_row_and_load_back_exactly(demo_inventory
 
     path = save(demo_inventory, tmp_path / "snap")
     m = json.loads((path / "manifest.json").read_text())
-    assert m["schema_version"] == schema.SCHEMA_VERSION == 2
+    assert m["schema_version"] == schema.SCHEMA_VERSION == 3
     for name in ("layers", "manifest_references", "image_tags"):
         assert m["frames"][name].get("encoding") == "compact", name
     import pyarrow.parquet as pq
@@ -205,9 +207,7 @@ def test_version_1_snapshots_still_load(demo_inventory, tmp_path, monkeypatch):
 
     monkeypatch.setattr(snap, "_compact", lambda inv, name: inv.frames[name])
     path = save(demo_inventory, tmp_path / "v1")
-    m = json.loads((path / "manifest.json").read_text())
-    m["schema_version"] = 1
-    (path / "manifest.json").write_text(json.dumps(m))
+    written_as(path, 1)
     _assert_same_inventory(demo_inventory, load(path))
 
 

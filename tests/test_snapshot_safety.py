@@ -15,6 +15,7 @@ import pytest
 from ecr_audit import Inventory, SnapshotError, atomic_dir, load, save
 from ecr_audit import snapshot as snapshot_module
 from ecr_audit.cli import main
+from tests.snapshot_helpers import written_as
 from tests.test_reliability_inputs import one_line_error
 from tests.test_report import probe_env  # noqa: F401  (a fixture)
 
@@ -78,9 +79,8 @@ def _snapshot_plus(tmp_path, extra):
 
 
 def _unmark(path):
-    m = json.loads((path / "manifest.json").read_text())
-    del m["format"]
-    (path / "manifest.json").write_text(json.dumps(m))
+    """As the releases before the format marker wrote it (schema version 2)."""
+    written_as(path, 2, marked=False)
 
 
 @pytest.mark.parametrize(
@@ -192,6 +192,7 @@ def _save_in_a_child_killed_at_the_pause(path, mode="auto") -> str:
     return last
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_sigkill_at_the_dangerous_point_of_a_save_leaves_a_complete_snapshot_at_the_path(tmp_path):
     path = save(_inventory("old"), tmp_path / "snap")
     last = _save_in_a_child_killed_at_the_pause(path)
@@ -200,6 +201,7 @@ def test_sigkill_at_the_dangerous_point_of_a_save_leaves_a_complete_snapshot_at_
     assert load(path).meta["source"] == "new"  # the swap happened in one step, or not at all
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_a_save_killed_between_its_two_renames_is_finished_by_the_next_load(tmp_path):
     path = save(_inventory("old"), tmp_path / "snap")
     last = _save_in_a_child_killed_at_the_pause(path, "fallback")
@@ -211,6 +213,7 @@ def test_a_save_killed_between_its_two_renames_is_finished_by_the_next_load(tmp_
     assert _hidden_siblings(path) == [] and load(path).meta["source"] == "third"
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_a_save_killed_between_its_two_renames_is_finished_by_the_next_save(tmp_path):
     path = save(_inventory("old"), tmp_path / "snap")
     _save_in_a_child_killed_at_the_pause(path, "fallback")
@@ -219,6 +222,7 @@ def test_a_save_killed_between_its_two_renames_is_finished_by_the_next_save(tmp_
     assert load(path).meta["source"] == "third" and _hidden_siblings(path) == []
 
 
+@pytest.mark.slow  # spawns a Python process and kills it mid-save: a second or more
 def test_a_save_killed_after_the_exchange_keeps_the_new_snapshot_and_the_next_save_sweeps_the_old(tmp_path):
     path = save(_inventory("old"), tmp_path / "snap")
     last = _save_in_a_child_killed_at_the_pause(path, "exchange")
@@ -394,6 +398,7 @@ def test_a_save_that_fails_for_lack_of_space_keeps_the_data_where_the_message_sa
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox  # collect --sandbox
 def test_collect_whose_save_fails_after_collecting_exits_2_naming_where_the_data_is(disk_full_beside, capsys):
     full, spare = disk_full_beside
     rc = main(["collect", "--sandbox", "--quiet", "--out", str(full / "snap")])
@@ -433,6 +438,7 @@ def _modes(root):
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox  # collect --sandbox
 def test_collect_and_findings_write_owner_only_files_unless_umask_says_otherwise(tmp_path, capsys):
     before = os.umask(0o022)  # a typical login umask
     try:

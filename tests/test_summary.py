@@ -153,7 +153,7 @@ def test_fix_first_keeps_room_for_the_cleanups_that_free_the_most_and_says_how_m
             "region": ["us-east-1"] * 3,
             "repository_name": ["small", "big", "big"],
             "freed_bytes": [2**20, 3 * 2**30, 2**30],
-            "cost_usd_per_month_freed": [0.0001, 0.30, 0.10],
+            "freed_cost_usd_per_month": [0.0001, 0.30, 0.10],
         }
     )
     top = summary.fix_first(pd.DataFrame(hygiene + cleanup), n=5, savings=savings)
@@ -263,7 +263,7 @@ def test_fix_first_with_no_saving_for_a_cleanup_kind_names_no_figure():
             "region": [np.nan, np.nan],
             "repository_name": [np.nan, np.nan],
             "freed_bytes": [0, 0],
-            "cost_usd_per_month_freed": [0.0, 0.0],
+            "freed_cost_usd_per_month": [0.0, 0.0],
             "reason": ["no image selected"] * 2,
         }
     )

@@ -27,13 +27,13 @@ from functools import lru_cache
 
 import pandas as pd
 
-from .. import schema
-from ..schema import BOOL, LIST, STR, Column
+from .. import ecr, schema
+from ..ecr import SEVERITIES
+from ..schema import BOOL, LIST, SEVERITY, STR, Column
 from .actions import capabilities, compact
 from .evaluate import DenyRule, Evaluation, OrgView, Piece, deny_rules, evaluate, registry_scope_actions
 from .policy import parse_policy
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 EXPOSURES = ("public", "external", "org", "service", "account", "undetermined")
 _WRITE = ("can_push", "can_delete", "can_manage")
 
@@ -64,12 +64,12 @@ GRANT_COLUMNS: tuple[Column, ...] = (
     Column("restricted_by", LIST, "condition keys that narrowed every piece of the grant"),
     Column("conditions", STR, "normalized conditions of the statements involved"),
     Column("statement_ids", LIST, "Sids (or #index) of the statements involved"),
-    Column("severity", STR, "critical | high | medium | low | info", True),
+    Column("severity", SEVERITY, "critical | high | medium | low | info (ordered: critical first)", True),
 )
 
 FINDING_COLUMNS: tuple[Column, ...] = (
     Column("finding_id", STR, "ecr_<resource>_<condition>", True),
-    Column("severity", STR, "critical | high | medium | low | info", True),
+    Column("severity", SEVERITY, "critical | high | medium | low | info (ordered: critical first)", True),
     Column("account_id", STR, "owner of the policy"),
     Column("region", STR, "region"),
     Column("repository_name", STR, "repository (empty for registry / template scope)"),
@@ -97,10 +97,6 @@ FINDINGS = {
 }
 
 
-def _table(records: list[dict], columns: tuple[Column, ...]) -> pd.DataFrame:
-    return schema.cast_columns(pd.DataFrame.from_records(records, columns=[c.name for c in columns]), columns)
-
-
 def org_view(inv) -> OrgView:
     return OrgView(inv.organization_id, frozenset(inv.org_account_ids))
 
@@ -117,11 +113,6 @@ def exposure(grantee_kind: str, value: str, account_id: str | None, owner: str, 
             return "account"
         return "org" if org.org_id and account_id in org.account_ids else "external"
     return "external"
-
-
-def _lower(sev: str) -> str:
-    i = SEVERITIES.index(sev)
-    return sev if sev in ("low", "info") else SEVERITIES[i + 1]
 
 
 def severity(
@@ -149,7 +140,7 @@ def severity(
         base = "medium" if write else "low" if pull else "info"
     else:
         base = "info"
-    return _lower(base) if network else base
+    return ecr.severity_below(base) if network else base
 
 
 def _grant_rows(ev: Evaluation, owner: str, org: OrgView, base: dict) -> list[dict]:
@@ -275,6 +266,7 @@ def _resources(inv) -> list[_Resource]:
         out.append(_Resource(base, ev, problems + tuple(p for p in ev.problems if p not in parsed.problems)))
         registry_denies[(account, region)] = deny_rules(parsed, scope_actions)
     out.extend(_unreadable_policies(inv))
+    partition = ecr.partition_of_snapshot(inv.meta)
     arns = {
         (r.account_id, r.region, r.repository_name): r.repository_arn
         for r in inv.repositories[["account_id", "region", "repository_name", "repository_arn"]].itertuples(
@@ -294,9 +286,8 @@ def _resources(inv) -> list[_Resource]:
             out.append(_Resource(base, None, parsed.problems))
             continue
         extra = registry_denies.get((r.account_id, r.region), ())
-        arn = (
-            arns.get((r.account_id, r.region, r.repository_name))
-            or f"arn:aws:ecr:{r.region}:{r.account_id}:repository/{r.repository_name}"
+        arn = arns.get((r.account_id, r.region, r.repository_name)) or ecr.repository_arn(
+            partition, r.region, r.account_id, r.repository_name
         )
         needs_arn = any(d.resources is not None for d in extra) or any(
             st.effect == "Deny" and st.resources is not None for st in parsed.statements
@@ -396,11 +387,9 @@ def grants(inv) -> pd.DataFrame:
         if key not in done:
             done[key] = _grant_rows(res.evaluation, res.base["account_id"], org, {})
         rows.extend({**res.base, **core} for core in done[key])
-    df = _table(rows, GRANT_COLUMNS)
-    order = {s: i for i, s in enumerate(SEVERITIES)}
+    df = schema.from_records(rows, GRANT_COLUMNS)
     return df.sort_values(
         ["severity", "account_id", "region", "scope", "repository_name", "grantee"],
-        key=lambda s: s.map(order) if s.name == "severity" else s,
         kind="stable",
         ignore_index=True,
     )
@@ -514,7 +503,7 @@ def policy_findings(inv) -> pd.DataFrame:
                 "message": "the snapshot has no organization: every other account is classed external",
             }
         )
-    return _table(rows, FINDING_COLUMNS)
+    return schema.from_records(rows, FINDING_COLUMNS)
 
 
 def matrix(grants_df: pd.DataFrame, *, include_account: bool = False) -> pd.DataFrame:
@@ -555,7 +544,7 @@ def by_account(grants_df: pd.DataFrame) -> pd.DataFrame:
     write = (
         g["can_push"].fillna(False) | g["can_delete"].fillna(False) | g["can_manage"].fillna(False)
     ).astype(bool)
-    rank = g["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    rank = g["severity"].astype(ecr.SEVERITY).cat.codes
     out = (
         g.assign(write=write, rank=rank)
         .groupby("account_id", sort=True)
@@ -571,7 +560,7 @@ def by_account(grants_df: pd.DataFrame) -> pd.DataFrame:
     out = out.join(by_exp).sort_values(
         ["rank", "write_grants", "grants"], ascending=[True, False, False], kind="stable"
     )
-    out.insert(0, "worst_severity", [SEVERITIES[int(i)] for i in out.pop("rank")])
+    out.insert(0, "worst_severity", pd.Categorical.from_codes(out.pop("rank").to_numpy(), dtype=ecr.SEVERITY))
     return out.reset_index().astype(
         {c: "Int64" for c in ["grants", "grantees", "write_grants", *by_exp.columns]}
     )

@@ -28,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .. import jsondoc
+from .. import ecr, jsondoc
 from ..wildcard import ascii_lower
 from .actions import all_actions, match_actions
 
@@ -47,12 +47,10 @@ _STATEMENT_KEYS = {
     "NotResource",
     "Condition",
 }
-# Used with fullmatch; [0-9], not \d (which matches any Unicode digit), and no `$` (which also
-# matches before a trailing newline).
-_ACCOUNT = re.compile(r"[0-9]{12}")
 # IAM unique-id prefixes: a principal shown this way was deleted (the policy keeps its id).
 _UNIQUE_ID = re.compile(r"(AIDA|AROA|AIPA|ANPA|ANVA|AGPA|ASIA|AKIA|APKA|ABIA|ACCA)[A-Z0-9]{8,}")
-_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov|aws-iso[a-z-]*):(iam|sts)::([0-9]{12}|\*?):(.+)", re.DOTALL)
+# Used with fullmatch (no `$`, which also matches before a trailing newline).
+_ARN = re.compile(rf"arn:({ecr.PARTITION_PATTERN}):(iam|sts)::({ecr.ACCOUNT_ID_PATTERN}|\*?):(.+)", re.DOTALL)
 
 _OPERATORS = {
     "stringequals",
@@ -220,7 +218,7 @@ def parse_principal_value(
     v = value if exact else value.strip()
     if v == "*":
         return Principal("any", "*")
-    if _ACCOUNT.fullmatch(v):
+    if ecr.is_account_id(v):
         return Principal("account", v, v)
     m = _ARN.fullmatch(v)
     wildcard_what = None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .. import schema
 from ..schema import BOOL, INT, LIST, STR, Column
 from .evaluate import evaluate, registry_scope_actions
-from .grants import _table, exposure, org_view
+from .grants import exposure, org_view
 from .policy import parse_policy
 
 REPLICATION_COLUMNS: tuple[Column, ...] = (
@@ -63,7 +64,7 @@ def replication(inv) -> pd.DataFrame:
     org = org_view(inv)
     rows = []
     for r in inv.replication_rules.itertuples(index=False):
-        src, dest = r.account_id, r.destination_registry_id
+        src, dest = r.account_id, r.destination_account_id
         rel = exposure("account", "", dest, src, org)
         rows.append(
             {
@@ -81,4 +82,4 @@ def replication(inv) -> pd.DataFrame:
                 else _destination_allows(inv, org, src, dest, r.destination_region),
             }
         )
-    return _table(rows, REPLICATION_COLUMNS)
+    return schema.from_records(rows, REPLICATION_COLUMNS)

@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass, field
 
 # The vocabulary lives in ecr.py; the names are re-exported here for the parser's readers.
+from .. import ecr
 from ..ecr import (
     ACCEPTED_MEDIA_TYPES,
-    COSIGN_TAG,
     DOCKER_MANIFEST,  # noqa: F401
     INDEX_TYPES,
     OCI_ARTIFACT,
@@ -243,8 +243,8 @@ def cosign_edges(image_tags):
     ]
     if len(image_tags) == 0:
         return pd.DataFrame(columns=cols)
-    m = image_tags["tag"].astype("str").str.extract(COSIGN_TAG)
-    hit = m["hex"].notna()
+    subject, suffix = ecr.cosign_tags(image_tags["tag"].astype("str"))
+    hit = subject.is_valid().to_numpy(zero_copy_only=False)
     t = image_tags.loc[hit]
     out = pd.DataFrame(
         {
@@ -252,9 +252,12 @@ def cosign_edges(image_tags):
             "region": t["region"],
             "repository_name": t["repository_name"],
             "source_digest": t["image_digest"],
-            "target_digest": "sha256:" + m.loc[hit, "hex"],
+            "target_digest": pd.Series(
+                subject.filter(hit).to_numpy(zero_copy_only=False), index=t.index, dtype="str"
+            ),
             "kind": "signature_subject",
-            "reference_type": "cosign:" + m.loc[hit, "suffix"],
+            "reference_type": "cosign:"
+            + pd.Series(suffix.filter(hit).to_numpy(zero_copy_only=False), index=t.index, dtype="str"),
         }
     )
     # A tag naming its own image is not an edge (self reference).

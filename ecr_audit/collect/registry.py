@@ -85,7 +85,7 @@ def transform_replication_rules(
                 "region": region,
                 "rule_index": i,
                 "destination_region": dest_region,
-                "destination_registry_id": registry_id,
+                "destination_account_id": registry_id,
                 "repository_filters": filters,
             }
             for dest_region, registry_id in destinations
@@ -180,4 +180,4 @@ def transform_scanning(config: dict, problems: Problems | None = None) -> dict:
             "scanning rules that cannot be written as JSON", "GetRegistryScanningConfiguration"
         )
         rules_text = None
-    return {"scan_type": scan_type, "scanning_rules": rules_text}
+    return {"scan_type": scan_type, "scanning_rules_text": rules_text}

@@ -53,9 +53,9 @@ def transform_repository(
         "created_at": f.time("createdAt"),
         "image_tag_mutability": f.text("imageTagMutability"),
         "tag_mutability_exclusions": exclusions,
-        "scan_on_push": scanning.flag("scanOnPush"),
+        "has_scan_on_push": scanning.flag("scanOnPush"),
         "encryption_type": enc.text("encryptionType"),
-        "kms_key": enc.text("kmsKey"),
+        "kms_key_arn": enc.text("kmsKey"),
     }
     problem = f.problem or enc.problem or scanning.problem
     if problem:

@@ -148,7 +148,7 @@ def collect(
                             "reason": why,
                             "principal_arn": acct.principal_arn,
                             "manifest_mode": read_manifests,
-                            "manifests_read": False,
+                            "has_read_manifests": False,
                             "manifests_reason": "region not collected",
                             "errors": 1,
                         }

@@ -180,7 +180,7 @@ def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> di
         "principal_arn": account.principal_arn,
         "is_pull_time_excluded": excluded,
         "manifest_mode": opts["read_manifests"],
-        "manifests_read": manifests_sent,
+        "has_read_manifests": manifests_sent,
         "manifests_reason": reason,
         "repositories": len(repo_rows),
         "images": n_images,

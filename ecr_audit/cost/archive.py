@@ -13,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..blobs import IMAGE_KEY, REPO_KEY
+from .. import images
+from ..blobs import freed_coded
 from ..keys import REPOSITORY_ID, coded
+from ..schema import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
 from .storage import image_flags, repository_basis
 from .storage import storage as _storage
@@ -22,30 +24,11 @@ from .storage import storage as _storage
 SCOPES = {"account_region": ["account_id", "region"], "region": ["region"]}
 
 
-def _as_of(inv, as_of):
-    raw = as_of or inv.meta.get("collected_at")
-    if not raw:
-        raise ValueError("archive_advice needs as_of or a snapshot with collected_at")
-    ts = pd.Timestamp(raw)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def archive_candidates(inv, unused_days: int = 90, as_of=None) -> pd.DataFrame:
-    """ACTIVE images not pulled (or, never pulled, not pushed) in `unused_days` before `as_of`.
-
-    Uses `ecr_audit.images.stale(inv, days=...)` when available, else this rule.
-    """
-    try:
-        from ..images import stale
-    except ImportError:
-        img = inv.images
-        last_used = img["last_pulled_at"].fillna(img["pushed_at"])
-        cutoff = _as_of(inv, as_of) - pd.Timedelta(days=unused_days)
-        pick = img["image_status"].eq("ACTIVE").fillna(False) & (last_used < cutoff).fillna(False)
-        return img.loc[pick, IMAGE_KEY].reset_index(drop=True)
-    out = stale(inv, days=unused_days, as_of=as_of)
-    if "is_stale" in out.columns:
-        out = out[out["is_stale"].fillna(False).astype(bool)]
+    """ACTIVE images that `images.stale` finds idle for `unused_days` before `as_of` (not pulled,
+    or never pulled and not pushed; judged with the images that keep them)."""
+    out = images.stale(inv, days=unused_days, as_of=as_of)
+    out = out[out["is_stale"].fillna(False).astype(bool)]
     active = inv.images.loc[inv.images["image_status"].eq("ACTIVE").fillna(False), IMAGE_KEY]
     return out[IMAGE_KEY].merge(active, on=IMAGE_KEY, how="inner")
 
@@ -68,7 +51,7 @@ def archive_advice(
 
     Moved bytes are the blobs of the candidate images that no other active image of the same
     repository uses (exact where manifests were read; else the candidates' size_bytes as an
-    upper bound, `moved_is_upper_bound`). Net saving per month = standard cost of the moved
+    upper bound, `is_moved_upper_bound`). Net saving per month = standard cost of the moved
     bytes − added archive cost (tiered over the scope's whole archive volume) − restore fees
     (`restored_fraction_per_year` of the moved bytes restored each year, spread per month).
     """
@@ -87,7 +70,7 @@ def archive_advice(
 
     layers = enc.layers[enc.layers["image_row"] >= 0]
     active_layers = layers[~flags["is_archived"].to_numpy()[layers["image_row"].to_numpy()]]
-    exact = enc.decode(enc.freed(active_layers, rows))[REPO_KEY + ["freed_bytes"]]
+    exact = enc.decode(freed_coded(enc, active_layers, rows))[REPO_KEY + ["freed_bytes"]]
     per_repo = enc.decode(
         cand.assign(_b=cand["size_bytes"].where(~cand["is_index"], 0))
         .groupby(REPOSITORY_ID, observed=True)
@@ -109,14 +92,14 @@ def archive_advice(
         .agg(
             candidate_images=("_images", "sum"),
             moved_bytes=("moved_bytes", "sum"),
-            moved_is_upper_bound=("_upper", "any"),
+            is_moved_upper_bound=("_upper", "any"),
         )
         .reset_index()
     )
     out = current.merge(moved, on=keys, how="left")
     out["candidate_images"] = out["candidate_images"].fillna(0).astype("int64")
     out["moved_bytes"] = out["moved_bytes"].fillna(0).astype("Int64")
-    out["moved_is_upper_bound"] = out["moved_is_upper_bound"].fillna(False).astype(bool)
+    out["is_moved_upper_bound"] = out["is_moved_upper_bound"].fillna(False).astype(bool)
 
     region_for_price = out["region"]
     price = _prices.for_regions(region_for_price, prices, inv)
@@ -134,8 +117,8 @@ def archive_advice(
         out["standard_cost_of_moved_usd_per_month"] - added_archive - out["restore_fees_usd_per_month"]
     )
     out["minimum_charge_usd"] = added_archive * price["archive_minimum_days"] / 30
-    out["archive_tb_after"] = (cur_gb + mov_gb) / _prices.GB_PER_TB
-    out["archive_tb_short_of_tier"] = np.maximum(limit - (cur_gb + mov_gb), 0) / _prices.GB_PER_TB
+    out["archive_after_tb"] = (cur_gb + mov_gb) / _prices.GB_PER_TB
+    out["tier_shortfall_tb"] = np.maximum(limit - (cur_gb + mov_gb), 0) / _prices.GB_PER_TB
 
     verdict = pd.Series("pays", index=out.index, dtype=object)
     verdict[out["net_saving_usd_per_month"] <= 0] = (

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import ecr
+
 ALIASES = {
     "account_id": [
         "line_item_usage_account_id",
@@ -65,8 +67,7 @@ def read_billed(billed) -> pd.DataFrame:
         df = df[df[cols["product"]].astype(str) == "AmazonECR"]
     if cols["usage_type"]:
         df = df[df[cols["usage_type"]].astype(str).str.contains(STORAGE_USAGE)]
-    account = df[cols["account_id"]].astype(str).str.strip()
-    account = account.where(~account.str.fullmatch(r"\d{1,12}"), account.str.zfill(12))
+    account = ecr.padded_account_ids(df[cols["account_id"]])
     out = pd.DataFrame(
         {
             "account_id": account,

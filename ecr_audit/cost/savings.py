@@ -14,8 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..blobs import IMAGE_KEY, REPO_KEY
+from .. import images, lifecycle
+from ..blobs import freed_coded
 from ..keys import REPOSITORY_ID, Coded, coded
+from ..schema import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
 from .storage import image_flags, repository_basis
 
@@ -30,9 +32,9 @@ COLUMNS = (
         "freed_blobs",
         "freed_standard_bytes",
         "freed_archive_bytes",
-        "cost_usd_per_month_freed",
-        "freed_bytes_upper_bound",
-        "cost_usd_per_month_upper_bound",
+        "freed_cost_usd_per_month",
+        "freed_upper_bound_bytes",
+        "upper_bound_cost_usd_per_month",
         "price_basis",
         "reason",
     ]
@@ -79,12 +81,12 @@ def freed(
 
     sel = flags.iloc[rows].assign(is_blocked=np.isin(rows, blocked))
     deletable = flags.iloc[gone]
-    everything = enc.freed(layers, gone)
+    everything = freed_coded(enc, layers, gone)
     # Standard-class bytes: drop the rows of removed archived images, then free the active ones.
     archived_gone = gone[flags["is_archived"].to_numpy()[gone]]
     has_archived_layers = np.isin(layers["image_row"].to_numpy(), archived_gone)
     if has_archived_layers.any():
-        standard = enc.freed(layers[~has_archived_layers], np.setdiff1d(gone, archived_gone))
+        standard = freed_coded(enc, layers[~has_archived_layers], np.setdiff1d(gone, archived_gone))
     else:
         standard = everything
 
@@ -96,7 +98,7 @@ def freed(
     bound = enc.decode(
         deletable.assign(_b=deletable["size_bytes"].where(~deletable["is_index"], 0))
         .groupby(REPOSITORY_ID, observed=True)
-        .agg(freed_bytes_upper_bound=("_b", "sum"))
+        .agg(freed_upper_bound_bytes=("_b", "sum"))
         .reset_index()
     )
     out = (
@@ -110,7 +112,7 @@ def freed(
         .merge(basis, on=REPO_KEY, how="left")
     )
     exact = out["basis"].eq("exact")
-    for col in ["freed_bytes", "freed_blobs", "_std", "freed_bytes_upper_bound"]:
+    for col in ["freed_bytes", "freed_blobs", "_std", "freed_upper_bound_bytes"]:
         out[col] = out[col].fillna(0).astype("int64").astype("Int64")
     out["freed_bytes"] = out["freed_bytes"].where(exact)
     out["freed_blobs"] = out["freed_blobs"].where(exact)
@@ -123,12 +125,12 @@ def freed(
 
     price = _prices.for_regions(out["region"], prices, inv)
     gb = _prices.BYTES_PER_GB
-    out["cost_usd_per_month_freed"] = (
+    out["freed_cost_usd_per_month"] = (
         out["freed_standard_bytes"].astype(float) / gb * price["standard_usd_per_gb_month"]
         + out["freed_archive_bytes"].astype(float) / gb * price["archive_usd_per_gb_month"]
     )
-    out["cost_usd_per_month_upper_bound"] = (
-        out["freed_bytes_upper_bound"].astype(float) / gb * price["standard_usd_per_gb_month"]
+    out["upper_bound_cost_usd_per_month"] = (
+        out["freed_upper_bound_bytes"].astype(float) / gb * price["standard_usd_per_gb_month"]
     )
     out["price_basis"] = price["price_basis"]
     return out[COLUMNS[1:]]
@@ -141,44 +143,26 @@ def _as_removals(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame[IMAGE_KEY]
 
 
-def default_removals(inv, stale_days: int = 90, lifecycle_policy=None) -> tuple[dict, dict]:
-    """The cleanup options the other analyses provide: ({name: removal frame}, {name: why unavailable})."""
-    found, unavailable = {}, {}
-    try:
-        from ..images import orphans
-
-        found["orphans"] = orphans(inv)
-    except ImportError as exc:
-        unavailable["orphans"] = f"ecr_audit.images.orphans not available ({exc})"
-    try:
-        from ..images import stale
-
-        found[f"stale_{stale_days}d"] = _only_stale(stale(inv, days=stale_days))
-    except ImportError as exc:
-        unavailable[f"stale_{stale_days}d"] = f"ecr_audit.images.stale not available ({exc})"
-    try:
-        from ..lifecycle import simulate
-    except ImportError as exc:
-        unavailable["lifecycle_current"] = f"ecr_audit.lifecycle.simulate not available ({exc})"
-    else:
-        found["lifecycle_current"] = _expired(simulate(inv))
-        if lifecycle_policy is not None:
-            found["lifecycle_what_if"] = _expired(simulate(inv, policy=lifecycle_policy))
-    return found, unavailable
+def default_removals(inv, stale_days: int = 90, lifecycle_policy=None) -> dict[str, pd.DataFrame]:
+    """The cleanup options the other analyses provide: {name: the images it would remove}."""
+    found = {
+        "orphans": images.orphans(inv),
+        f"stale_{stale_days}d": _only_stale(images.stale(inv, days=stale_days)),
+        "lifecycle_current": _expired(lifecycle.simulate(inv)),
+    }
+    if lifecycle_policy is not None:
+        found["lifecycle_what_if"] = _expired(lifecycle.simulate(inv, policy=lifecycle_policy))
+    return found
 
 
 def _only_stale(frame: pd.DataFrame) -> pd.DataFrame:
     """`images.stale` judges every image (is_stale); keep the stale ones."""
-    if "is_stale" in frame.columns:
-        return frame[frame["is_stale"].fillna(False).astype(bool)]
-    return frame
+    return frame[frame["is_stale"].fillna(False).astype(bool)]
 
 
 def _expired(sim: pd.DataFrame) -> pd.DataFrame:
-    """Images a lifecycle simulation would expire (rows with action 'expire' when the column exists)."""
-    if "action" in sim.columns:
-        sim = sim[sim["action"].astype(str).str.lower() == "expire"]
-    return sim
+    """Images a lifecycle simulation would expire."""
+    return sim[sim["action"].astype(str).str.lower() == "expire"]
 
 
 def savings(
@@ -191,13 +175,11 @@ def savings(
     """One row per cleanup option × repository: images removed, bytes and USD/month freed.
 
     `removals`: {option name: frame with account_id, region, repository_name, image_digest}.
-    None: the options other analyses provide (orphans, stale, lifecycle current/what-if);
-    options whose analysis is not available appear as one row with basis `unavailable`, options
-    that select no image as one row with basis `nothing_to_remove`.
+    None: the options other analyses provide (orphans, stale, lifecycle current/what-if).
+    Options that select no image appear as one row with basis `nothing_to_remove`.
     """
-    unavailable = {}
     if removals is None:
-        removals, unavailable = default_removals(inv, stale_days, lifecycle_policy)
+        removals = default_removals(inv, stale_days, lifecycle_policy)
     enc = coded(inv)
     flags = image_flags(inv, enc)
     basis = repository_basis(inv, flags, enc)
@@ -214,15 +196,13 @@ def savings(
                         "images_blocked": 0,
                         "freed_bytes": 0,
                         "freed_blobs": 0,
-                        "cost_usd_per_month_freed": 0.0,
-                        "freed_bytes_upper_bound": 0,
+                        "freed_cost_usd_per_month": 0.0,
+                        "freed_upper_bound_bytes": 0,
                         "reason": "no image selected",
                     }
                 ]
             )
         parts.append(part.assign(option=name))
-    for name, why in unavailable.items():
-        parts.append(pd.DataFrame([{"option": name, "basis": "unavailable", "reason": why}]))
     if not parts:
         return freed(inv, inv.images[IMAGE_KEY].iloc[:0], prices, flags, basis, enc).assign(
             option=pd.Series(dtype=object)
@@ -234,26 +214,19 @@ def savings(
 def savings_totals(savings_frame: pd.DataFrame) -> pd.DataFrame:
     """Per option: repositories, images, freed bytes and USD/month where determined, and how
     much is undetermined (with its upper bound)."""
-    df = savings_frame.assign(
-        _undetermined=savings_frame["basis"].eq("undetermined"),
-        _unavailable=savings_frame["basis"].eq("unavailable"),
-    )
+    df = savings_frame.assign(_undetermined=savings_frame["basis"].eq("undetermined"))
     und = df[df["_undetermined"]]
-    g = df[~df["_unavailable"]].groupby("option", sort=False)
+    g = df.groupby("option", sort=False)
     out = pd.DataFrame(
         {
             "repositories": g["repository_name"].count(),
             "images_removed": g["images_removed"].sum(),
             "images_blocked": g["images_blocked"].sum(),
             "freed_bytes": g["freed_bytes"].sum(),
-            "cost_usd_per_month_freed": g["cost_usd_per_month_freed"].sum(),
+            "freed_cost_usd_per_month": g["freed_cost_usd_per_month"].sum(),
             "repositories_undetermined": g["_undetermined"].sum(),
         }
     )
-    out["undetermined_upper_bound_bytes"] = und.groupby("option")["freed_bytes_upper_bound"].sum()
+    out["undetermined_upper_bound_bytes"] = und.groupby("option")["freed_upper_bound_bytes"].sum()
     out["undetermined_upper_bound_bytes"] = out["undetermined_upper_bound_bytes"].fillna(0).astype("Int64")
-    out = out.reset_index()
-    missing = df.loc[df["_unavailable"], ["option", "reason"]]
-    if len(missing):
-        out = pd.concat([out, missing.rename(columns={"reason": "unavailable_reason"})], ignore_index=True)
-    return out
+    return out.reset_index()

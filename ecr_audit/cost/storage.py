@@ -22,70 +22,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..blobs import IMAGE_KEY, REPO_KEY
+from .. import ecr, images
 from ..keys import REPOSITORY_ID, Coded, coded
+from ..schema import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
 
-INDEX_MEDIA_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
-ROLES = ("image", "index", "index_child", "attestation", "signature", "referrer", "undetermined")
+ROLES = ecr.IMAGE_ROLES
 # ARCHIVED images are in the archive class; ACTIVATING ones are still being restored from it.
 ARCHIVE_STATUSES = ("ARCHIVED", "ACTIVATING")
 BASES = ("exact", "partial", "estimate", "undetermined")
 
 
-def _fallback_roles(inv) -> pd.Series:
-    """Roles from media types, the manifest graph, subjects and cosign tags (used only when
-    `ecr_audit.images.classify` is not available)."""
-    img = inv.images
-    key = pd.MultiIndex.from_frame(img[IMAGE_KEY])
-    refs = inv.manifest_references
-    child = refs[refs["kind"] == "index_child"]
-    is_att = child["reference_type"].eq("attestation-manifest").fillna(False).astype(bool)
-    child_keys = pd.MultiIndex.from_arrays([child[c] for c in REPO_KEY] + [child["target_digest"]])
-    att_keys = child_keys[is_att.to_numpy()]
-    is_index = img["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
-    tags = img["tags"]
-    is_sig = tags.map(lambda ts: any(t.startswith("sha256-") and t.endswith(".sig") for t in ts)).to_numpy()
-    untagged = tags.map(len).eq(0).to_numpy()
-    unread = ~img["manifest_status"].eq("present").fillna(False).to_numpy()
-    role = pd.Series("image", index=img.index, dtype=object)
-    role[untagged & unread] = "undetermined"  # could be an index child we cannot see
-    role[img["subject_digest"].notna().to_numpy()] = "referrer"
-    role[is_sig] = "signature"
-    role[key.isin(child_keys)] = "index_child"
-    role[key.isin(att_keys)] = "attestation"
-    role[is_index] = "index"
-    return role
+def image_roles(inv, roles: pd.DataFrame | None = None) -> pd.Series:
+    """Role per row of `inv.images`, as `images.classify` decides it.
 
-
-def image_roles(inv, roles: pd.DataFrame | None = None) -> tuple[pd.Series, str]:
-    """Role per row of `inv.images` and where it came from (`images.classify` or the fallback).
-
-    `roles`: a `images.classify(inv)` result already computed (saves recomputing it).
+    `roles`: a `images.classify(inv)` result already computed (saves recomputing it); images it
+    lacks are `undetermined`.
     """
-    if roles is None:
-        try:
-            from ..images import _classify
-        except ImportError:
-            return _fallback_roles(inv), "fallback"
-        # The cached classification is row-aligned with inv.images by construction.
-        return pd.Series(
-            _classify(inv)[0]["role"].to_numpy(), index=inv.images.index, dtype=object
-        ), "images.classify"
     img = inv.images
+    if roles is None:
+        return pd.Series(images.roles_by_row(inv), index=img.index, dtype=object)
     if len(roles) == len(img) and roles[IMAGE_KEY].reset_index(drop=True).equals(
         img[IMAGE_KEY].reset_index(drop=True)
     ):
-        return pd.Series(roles["role"].to_numpy(), index=img.index, dtype=object), "images.classify"
+        return pd.Series(roles["role"].to_numpy(), index=img.index, dtype=object)
     merged = img[IMAGE_KEY].merge(
         roles[IMAGE_KEY + ["role"]].drop_duplicates(IMAGE_KEY), on=IMAGE_KEY, how="left"
     )
-    return pd.Series(
-        merged["role"].fillna("undetermined").to_numpy(), index=img.index, dtype=object
-    ), "images.classify"
+    return pd.Series(merged["role"].fillna("undetermined").to_numpy(), index=img.index, dtype=object)
 
 
 def image_flags(inv, enc: Coded | None = None) -> pd.DataFrame:
@@ -95,7 +59,7 @@ def image_flags(inv, enc: Coded | None = None) -> pd.DataFrame:
     img = inv.images
     out = enc.images.copy()
     out["size_bytes"] = img["size_bytes"].fillna(0).to_numpy(dtype="int64")  # null size counts 0
-    out["is_index"] = img["manifest_media_type"].isin(INDEX_MEDIA_TYPES).to_numpy()
+    out["is_index"] = img["manifest_media_type"].isin(ecr.INDEX_TYPES).to_numpy()
     has_layers = np.zeros(len(img), bool)
     rows = enc.layers["image_row"].to_numpy()
     has_layers[rows[rows >= 0]] = True
@@ -144,7 +108,7 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
     """
     enc = coded(inv)
     flags = image_flags(inv, enc)
-    role, _ = image_roles(inv, roles)
+    role = image_roles(inv, roles)
     flags["role"] = pd.Categorical(role.to_numpy(), categories=ROLES)
     est = flags["size_bytes"].where(flags["needs_estimate"], 0)
     flags["_est"] = est

@@ -12,11 +12,10 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .. import images as _images
-from .. import wildcard
+from .. import ecr, images, times, wildcard
+from ..schema import REPO_KEY
 from .policy import SINCE_TYPES, Rule, parse
 
-REPO_KEY = _images.REPO_KEY
 COLUMNS = ["finding_id", "severity", "account_id", "region", "repository_name", "rule_priority", "message"]
 
 
@@ -117,7 +116,7 @@ def ecr_epoch() -> pd.Timestamp:
 def _reference_time(inv) -> pd.Timestamp:
     """The snapshot's collection time; now when it has none that pandas can read."""
     try:
-        return _images._as_of(inv, None)
+        return times.as_of(inv)
     except (ValueError, TypeError, OverflowError):
         return pd.Timestamp.now(tz="UTC")
 
@@ -183,13 +182,13 @@ def _data_findings(inv, parsed, rows):
     if not parsed:
         return
     ref = _reference_time(inv)
-    roles = _images.classify(inv)
+    roles = images.classify(inv)
     roles = roles.assign(
         _untagged=roles["tags"].map(len) == 0,
         _std=(roles["image_status"].fillna("ACTIVE") == "ACTIVE"),
         # lifecycle never acts on children of an existing index; referrers follow their subject
         _actionable=(roles["parent_index_count"] == 0) & (roles["role"] != "referrer"),
-        _index=roles["manifest_media_type"].isin(_images.INDEX_MEDIA_TYPES),
+        _index=roles["manifest_media_type"].isin(ecr.INDEX_TYPES),
     )
     roles["_untagged_std"] = roles["_untagged"] & roles["_std"]
     roles["_untagged_actionable"] = roles["_untagged_std"] & roles["_actionable"]
@@ -197,7 +196,7 @@ def _data_findings(inv, parsed, rows):
         untagged=("_untagged_std", "sum"),
         actionable=("_untagged_actionable", "sum"),
         indexes=("_index", "sum"),
-        graph_known=("graph_known", "all"),
+        is_graph_known=("is_graph_known", "all"),
     )
     for key, policy in parsed.items():
         if not policy.is_valid:
@@ -220,7 +219,7 @@ def _data_findings(inv, parsed, rows):
                         "untagged rule, but the repository has no untagged images",
                     )
                 )
-            elif stats["actionable"] == 0 and stats["graph_known"]:
+            elif stats["actionable"] == 0 and stats["is_graph_known"]:
                 rows.append(
                     _row(
                         "ecr_lifecycle_untagged_rule_idle",
@@ -303,7 +302,7 @@ def _template_findings(inv, rows):
                 )
             )
     for r in inv.replication_rules.itertuples(index=False):
-        dest = (r.destination_registry_id, r.destination_region)
+        dest = (r.destination_account_id, r.destination_region)
         key = (r.account_id, r.region, None)
         if dest == (r.account_id, r.region):
             continue

@@ -30,13 +30,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import images as _images
-from .. import wildcard
+from .. import ecr, images, times, wildcard
+from ..blobs import attributed_freed_bytes_rows
 from ..keys import digest_rows, keys, reference_rows
+from ..schema import IMAGE_KEY, REPO_KEY
+from ..times import NAT, to_ns
 from .policy import ARCHIVE_MINIMUM_DAYS, Policy, parse
 
-REPO_KEY = _images.REPO_KEY
-IMAGE_KEY = _images.IMAGE_KEY
 COLUMNS = IMAGE_KEY + [
     "tags",
     "image_status",
@@ -48,7 +48,7 @@ COLUMNS = IMAGE_KEY + [
     "pushed_at",
     "last_pulled_at",
     "size_bytes",
-    "bytes_freed",
+    "freed_bytes",
     "is_decided",
     "undecided_reason",
     "policy_source",
@@ -68,7 +68,7 @@ def older_than(t: np.ndarray, now_ns: int, days: int) -> np.ndarray:
     """Which int64-ns times (NaT excluded) lie strictly before `now_ns` minus `days` days; the
     arithmetic is done on Python ints, so it saturates instead of wrapping."""
     cutoff = now_ns - int(days) * _DAY_NS
-    known = t != _images._NAT
+    known = t != NAT
     if cutoff > _INT64.max:
         return known
     if cutoff <= _INT64.min + 1:
@@ -82,7 +82,7 @@ def days_since(t: np.ndarray, now_ns: int) -> np.ndarray:
     q_now, r_now = divmod(now_ns, _DAY_NS)
     q_t, r_t = np.divmod(t, _DAY_NS)
     idle = (q_now - q_t) - (r_now < r_t)
-    return np.where(t != _images._NAT, idle, -1)
+    return np.where(t != NAT, idle, -1)
 
 
 def _policies_for(inv, policy, repositories) -> tuple[pd.DataFrame, dict[int, Policy], str]:
@@ -157,17 +157,17 @@ def _image_facts(inv, as_of) -> pd.DataFrame:
         referrer[src[subj]] = True
     f["referenced"] = referenced
     f["referrer"] = referrer
-    pushed = _images._ns(im["pushed_at"])
-    activated = _images._ns(im["last_activated_at"])
-    pulled = _images._ns(im["last_pulled_at"])
-    nat = _images._NAT
+    pushed = to_ns(im["pushed_at"])
+    activated = to_ns(im["last_activated_at"])
+    pulled = to_ns(im["last_pulled_at"])
+    nat = NAT
     f["push_t"] = np.where(activated != nat, activated, pushed)
     # Restored but not pulled since: lastActivatedAt (documented rule 9).
     f["pull_t"] = np.where(pulled != nat, np.maximum(pulled, activated), f["push_t"].to_numpy())
-    f["archived_t"] = _images._ns(im["last_archived_at"])
+    f["archived_t"] = to_ns(im["last_archived_at"])
     f["digest"] = im["image_digest"].to_numpy()
     f["repository_key"] = keys(inv).image_repo
-    f["is_index"] = im["manifest_media_type"].isin(_images.INDEX_MEDIA_TYPES).to_numpy()
+    f["is_index"] = im["manifest_media_type"].isin(ecr.INDEX_TYPES).to_numpy()
     return f
 
 
@@ -179,13 +179,13 @@ def simulate(
     policy: None → each repository's own policy (inv.lifecycle_policies); text, dict or
     `Policy` → that policy applied to every repository (or to `repositories`: names or a frame
     with account_id, region, repository_name) as a what-if. Invalid policies are not evaluated
-    (see `lint`). bytes_freed: blob-aware bytes leaving the rule's storage class, per repository
+    (see `lint`). freed_bytes: blob-aware bytes leaving the rule's storage class, per repository
     (each freed blob counted on one image; null when the repository's blobs are unknown).
     is_decided is false where manifests were not read in a repository that has indexes: which
     untagged images are index children (never actionable) is then unknown, and so are the ranks.
     rank_index_children: count index children in imageCountMoreThan ranks (undocumented).
     """
-    now = _images._as_of(inv, as_of)
+    now = times.as_of(inv, as_of)
     now_ns = ns_since_epoch(now)
     im = inv.images.reset_index(drop=True)
     assign, parsed, source = _policies_for(inv, policy, repositories)
@@ -337,13 +337,13 @@ def _rows(inv, im, facts, acted, source) -> pd.DataFrame:
     out["action"] = acted["action"].to_numpy()
     out["target_storage_class"] = acted["target_storage_class"].to_numpy()
     out["reason"] = acted["reason"].to_numpy()
-    out["bytes_freed"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["freed_bytes"] = pd.array([pd.NA] * len(out), dtype="Int64")
     for (_action, _cls), grp in out.groupby(["action", "storage_class"]).groups.items():
         pos = out.index.get_indexer(grp)
-        out.loc[grp, "bytes_freed"] = _images._attributed_freed_bytes_rows(inv, idx[pos])
+        out.loc[grp, "freed_bytes"] = attributed_freed_bytes_rows(inv, idx[pos])
     # Undecidable: untagged selections in repositories with indexes whose children are unknown.
     k = keys(inv)
-    known_repo, _reason = _images._completeness_by_repo(inv)
+    known_repo, _reason = images.graph_known_by_repo(inv)
     has_index = (
         np.bincount(
             k.image_repo[facts["img"].to_numpy()], weights=facts["is_index"].to_numpy(), minlength=k.n_repos
@@ -368,21 +368,21 @@ def _rows(inv, im, facts, acted, source) -> pd.DataFrame:
 def summary(sim: pd.DataFrame) -> pd.DataFrame:
     """Per repository × action: images acted on, bytes freed (null if unknown), undecided rows."""
     if sim.empty:
-        return pd.DataFrame(columns=REPO_KEY + ["action", "images", "bytes_freed", "undecided_images"])
-    s = sim.assign(_unknown=sim["bytes_freed"].isna(), _undecided=~sim["is_decided"].astype(bool))
+        return pd.DataFrame(columns=REPO_KEY + ["action", "images", "freed_bytes", "undecided_images"])
+    s = sim.assign(_unknown=sim["freed_bytes"].isna(), _undecided=~sim["is_decided"].astype(bool))
     out = (
         s.groupby(REPO_KEY + ["action"], observed=True)
         .agg(
             images=("image_digest", "size"),
-            bytes_freed=("bytes_freed", "sum"),
+            freed_bytes=("freed_bytes", "sum"),
             _unknown=("_unknown", "any"),
             undecided_images=("_undecided", "sum"),
         )
         .reset_index()
     )
-    out["bytes_freed"] = out["bytes_freed"].astype("Int64").mask(out.pop("_unknown"))
+    out["freed_bytes"] = out["freed_bytes"].astype("Int64").mask(out.pop("_unknown"))
     return (
         out.astype({"images": "Int64", "undecided_images": "Int64"})
-        .sort_values("bytes_freed", ascending=False, na_position="last")
+        .sort_values("freed_bytes", ascending=False, na_position="last")
         .reset_index(drop=True)
     )

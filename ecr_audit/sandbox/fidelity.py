@@ -122,6 +122,11 @@ def active() -> Runtime:
     return _ACTIVE
 
 
+def is_running() -> bool:
+    """A sandbox is running in this process (moto's state is global: one at a time)."""
+    return _ACTIVE is not None
+
+
 # ---------------------------------------------------------------------------------------------
 # Image metadata kept on moto's Image objects (sb_* attributes)
 
@@ -193,7 +198,9 @@ def _detail(img: MotoImage) -> dict:
     return d
 
 
-def _ensure_meta(img: MotoImage, repo) -> None:
+def ensure_meta(img: MotoImage, repo) -> None:
+    """Give `img` the sandbox's image metadata (size, push time, media types, subject), derived
+    from its manifest, when it has none yet."""
     if not hasattr(img, "sb_size"):
         m = meta_from_manifest(img.image_manifest, repo.images)
         set_image_meta(
@@ -244,7 +251,7 @@ def _filtered(resp: BaseResponse, repo) -> list[MotoImage]:
     image_status = flt.get("imageStatus", "ACTIVE")  # ECR's default: ACTIVE images only
     out = []
     for img in repo.images:
-        _ensure_meta(img, repo)
+        ensure_meta(img, repo)
         if tag_status == "TAGGED" and not img.image_tags:
             continue
         if tag_status == "UNTAGGED" and img.image_tags:
@@ -263,7 +270,7 @@ def describe_images(self) -> ActionResult:
         imgs, seen = [], set()
         for i in ids:
             img = repo._get_image(i.get("imageTag"), i.get("imageDigest"))
-            _ensure_meta(img, repo)
+            ensure_meta(img, repo)
             if img.image_digest not in seen:
                 seen.add(img.image_digest)
                 imgs.append(img)
@@ -408,7 +415,7 @@ def batch_get_image(self) -> ActionResult:
                 {"imageId": iid, "failureCode": code, "failureReason": "Requested image not found"}
             )
             continue
-        _ensure_meta(found, repo)
+        ensure_meta(found, repo)
         if found.sb_status != "ACTIVE":
             failures.append(
                 {
@@ -514,7 +521,7 @@ def list_image_referrers(self) -> ActionResult:
     status = flt.get("artifactStatus", "ACTIVE")
     refs = []
     for img in repo.images:
-        _ensure_meta(img, repo)
+        ensure_meta(img, repo)
         if img.sb_subject != subject or (status != "ANY" and img.sb_status != status):
             continue
         doc = json.loads(img.image_manifest)

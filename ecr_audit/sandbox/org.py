@@ -129,7 +129,7 @@ class Org:
                 backend = ecr_backends[acct.account_id][reg]
                 for repo in backend.repositories.values():
                     for img in repo.images:
-                        fidelity._ensure_meta(img, repo)
+                        fidelity.ensure_meta(img, repo)
                         yield acct.account_id, reg, repo, img
 
     def expected_images(self) -> pd.DataFrame:
@@ -222,7 +222,7 @@ def running(world: World) -> Iterator[Org]:
             "MOTO_ACCOUNT_ID is set: it would route every account's calls to one "
             "account; unset it to run the sandbox"
         )
-    if fidelity._ACTIVE is not None:
+    if fidelity.is_running():
         raise RuntimeError("a sandbox is already running in this process (moto state is global)")
     # MockAWS itself, not mock_aws(): the latter becomes a client of a moto server on localhost
     # when TEST_SERVER_MODE or TEST_PROXY_MODE is set.
