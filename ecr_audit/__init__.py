@@ -24,9 +24,11 @@ SUBMODULES = (
     "ecr",  # the ECR vocabulary: media types, cosign tags, roles, severities, account ids, ARNs
     "export",  # CSV that is safe to open in a spreadsheet
     "findings",  # every check as findings with stable ids
+    "formats",  # how pages show money, sizes, counts, times, digests and names (accounts, grantees)
     "images",  # the manifest graph: roles, liveness, orphans, stale, superseded
     "lifecycle",  # lifecycle policies: parse, simulate, lint
     "notebook",  # helpers for report notebooks
+    "pages",  # HTML building blocks of the report pages: tables, headlines, navigation, header
     "permissions",  # the AWS actions the collector calls; the IAM policies built from them
     "report",  # notebooks → HTML report
     "sandbox",  # the simulated organization (needs the [sandbox] extra)

@@ -35,6 +35,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from . import ecr
 from .export import visible
 
 UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
@@ -340,7 +341,7 @@ class Names:
         if missing(grantee):
             return ""
         g = str(grantee)
-        if re.fullmatch(r"\d{12}", g):
+        if ecr.is_account_id(g):
             return self.account(g)
         if self.organization_id and g == self.organization_id:
             return f"{g} (this organization)"
@@ -350,3 +351,30 @@ class Names:
         """`v` as a column of kind `kind_` shows it, accounts, OUs and principals by name."""
         shown = {"account": self.account, "ou": self.ou, "principal": self.principal}.get(kind_)
         return shown(v) if shown else value(v, kind_)
+
+
+__all__ = [
+    "NUMERIC_KINDS",
+    "Names",
+    "UNITS",
+    "boolean",
+    "count",
+    "date",
+    "digest",
+    "humanize",
+    "items",
+    "kind",
+    "label",
+    "missing",
+    "money",
+    "number",
+    "percent",
+    "price",
+    "ratio",
+    "shorten",
+    "size",
+    "timestamp",
+    "unit_for",
+    "value",
+    "when",
+]

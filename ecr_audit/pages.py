@@ -362,3 +362,25 @@ def fix_first(rows: pd.DataFrame, names: Names | None = None, link_base: str = "
         )
     head = "".join(f"<th>{h}</th>" for h in ("severity", "problem", "where", "why", "fix", "explained in"))
     return f"<table class='ecr-audit fix-first'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+__all__ = [
+    "CELL_CHARS",
+    "CELL_MAX",
+    "DECIDING",
+    "SEVERITY_ORDER",
+    "SHORT_TEXT",
+    "STYLE",
+    "cell",
+    "details",
+    "esc",
+    "fix_first",
+    "header",
+    "headlines",
+    "kinds",
+    "nav",
+    "severity",
+    "slug",
+    "sort_rows",
+    "table",
+]

@@ -390,6 +390,7 @@ _frame(
     ],
     "Read once per collection by the caller; empty when it could not be read (an errors row says "
     "why; cost then uses the shipped table: ecr_audit.cost.prices)",
+    since=3,
 )
 
 _frame(

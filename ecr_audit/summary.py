@@ -469,3 +469,22 @@ def grants_view(grants: pd.DataFrame) -> pd.DataFrame:
         "statement_ids",
     ]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+__all__ = [
+    "CAPABILITIES",
+    "FIX_FIRST_COLUMNS",
+    "SECTIONS",
+    "capabilities",
+    "cost_headline",
+    "coverage_detail",
+    "coverage_line",
+    "findings_by_severity",
+    "fix_first",
+    "grants_view",
+    "headlines",
+    "reclaimable_headline",
+    "resource_name",
+    "section",
+    "top_findings",
+]

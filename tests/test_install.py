@@ -19,7 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _make_n(target: str) -> list[str]:
     out = subprocess.run(
-        ["make", "-n", target, "STAMP=Makefile"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", target, "STAMP=Makefile"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        # under `make test` the outer make's MAKEFLAGS/MAKELEVEL would make this one print
+        # "make[1]: Entering directory" (that is how CI failed)
+        env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")},
     ).stdout
     return shlex.split(out)
 

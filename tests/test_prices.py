@@ -61,6 +61,7 @@ def test_storage_products_become_rows_with_tiers_and_effective_dates_and_the_res
     assert {r["region"] for r in rows} == {"eu-west-1"} and {r["currency"] for r in rows} == {"USD"}
 
 
+@pytest.mark.sandbox
 def test_malformed_price_list_items_are_problems_and_the_good_ones_are_kept():
     answer = [
         "{not json",
@@ -113,6 +114,7 @@ def test_costs_are_priced_from_the_snapshot_and_say_so(collected):
     assert (st["standard_usd_per_gb_month"] == 0.10).all()
 
 
+@pytest.mark.sandbox
 def test_a_price_list_price_replaces_the_shipped_one_and_a_user_price_file_comes_first(tmp_path):
     def answer(params, real):
         return {
@@ -142,6 +144,7 @@ def test_a_price_list_price_replaces_the_shipped_one_and_a_user_price_file_comes
     assert (mine["standard_usd_per_gb_month"] == 0.09).all() and (mine["price_basis"] == "user").all()
 
 
+@pytest.mark.sandbox
 def test_when_the_price_list_cannot_be_read_an_errors_row_says_so_and_the_shipped_table_prices(tmp_path):
     with sandbox.running(sandbox.demo_world()) as org:
         org.faults.add(
@@ -189,6 +192,7 @@ def test_the_price_list_read_is_declared_for_the_caller_only():
     assert any("pricing:GetProducts" in s["Action"] for s in caller["Statement"])
 
 
+@pytest.mark.sandbox
 def test_a_caller_holding_only_the_generated_caller_policy_reads_the_price_list(tmp_path):
     with sandbox.running(sandbox.demo_world()) as org:
         with org.enforce_iam():
