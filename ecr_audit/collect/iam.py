@@ -297,7 +297,7 @@ def collect_identities(acct, region: str, sink, recorder, budget) -> dict:
         here.invalid(read.operation, problems)
     for name, rows in frames.items():
         sink.add(name, rows)
-    n = len(frames["iam_principals"])
+    n = len(frames["iam_principals"]) if items is not None else None
     if items is None:
         state, why = "unreadable", f"{read.operation} failed (see errors)"
     elif status != "present":

@@ -32,8 +32,22 @@ management; data us-east-1 registry policy under scope V1; replication rules pay
 eu-west-1, → management (org), → external 999988887777; pull-through cache rules and creation
 templates in management us-east-1.
 
+- payments/charts, payments/public-sdk, payments/partner-feed (payments, us-east-1): one image
+  each; a public pull policy, a public pull policy on a repository tagged dp:exclude:identity=true,
+  a pull grant to the partner account 444455556666.
+
 Unparseable repository policies are not in the world: ECR validates the JSON of
 SetRepositoryPolicy (InvalidParameterException), so such a policy cannot be stored.
+
+Effective access (organization policies and identities; docs/organization-policies.md): SCPs and
+RCPs are enabled (FullAWSAccess and RCPFullAWSAccess on the root, every OU and account); OU prod
+holds the identity-perimeter RCP `data-perimeter-ecr` and the SCP `deny-ecr-repository-deletion`,
+OU dev neither. payments has the roles ci-deployer, developer (boundary), vendor-deploy (trusted
+by 999988887777), repo-admin and ECR's replication service-linked role; data has the users analyst
+(pull without GetAuthorizationToken) and auditor (member of readers: AmazonEC2ContainerRegistryReadOnly)
+and an unattached AWS managed policy; every member has OrganizationAccountAccessRole (administrator)
+and every account the audit role. `ACCESS_CASES` names each case and the answer an auditor should
+get: the truth table of the effective-access analysis.
 """
 
 from __future__ import annotations
@@ -901,7 +915,8 @@ ACCESS_CASES: dict[str, AccessCase] = {
             PAYMENTS,
             "ecr-push-everywhere allows the push actions on *: every payments repository (same "
             "account: the identity policy suffices) and data/etl, whose NotPrincipal Allow lets any "
-            "principal in; data/notebooks denies PutImage to the payments account",
+            "principal in; data/notebooks denies ecr:PutImage to the payments account (layers can "
+            "be uploaded there, no image can be pushed)",
             principal_arn=_role(PAYMENTS, "ci-deployer"),
             capabilities={"push": True, "pull": True, "get_authorization_token": True},
             repositories=(*_PAYMENTS_REPOS, ("us-east-1", "data/etl")),
@@ -942,7 +957,8 @@ ACCESS_CASES: dict[str, AccessCase] = {
             PAYMENTS,
             f"account {EXTERNAL} (outside the organization) can assume vendor-deploy (with an "
             "ExternalId) and push to payments/api; the perimeter RCP does not stop it, the session "
-            "is a principal of the organization",
+            "is a principal of the organization (through it the vendor can also pull "
+            "payments/charts and payments/public-sdk, whose policies allow any principal)",
             "us-east-1",
             "payments/api",
             principal_arn=_role(PAYMENTS, "vendor-deploy"),
@@ -973,6 +989,7 @@ ACCESS_CASES: dict[str, AccessCase] = {
                 ("us-east-1", "payments/worker"),
                 ("us-east-1", "payments/api"),
                 ("us-east-1", "payments/charts"),
+                ("us-east-1", "payments/public-sdk"),
                 ("us-east-1", "shared/base"),
             ),
             via="identity",
