@@ -60,7 +60,12 @@ def small_world(policy_types=(SCP, RCP), name="small") -> World:
         "Statement": [{"Sid": "a b&c+d%25e", "Effect": "Allow", "Action": "ecr:*", "Resource": "*"}],
     }
     trust = _doc(
-        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        {
+            "Sid": "t%41x",
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
     )
     return World(
         name=name,
@@ -270,6 +275,9 @@ def test_iam_documents_arrive_url_encoded_and_are_stored_as_json_text():
     odd = inv.iam_principal_policies[inv.iam_principal_policies["policy_name"] == "é"].iloc[0]
     assert json.loads(odd["policy_text"]) == json.loads(unquote(text))
     assert json.loads(odd["policy_text"])["Statement"][0]["Sid"] == "a b&c+d%25e"
+    # The trust policy too (moto sent it raw, and decoding raw text turned "%41" into "A").
+    role = inv.iam_principals[inv.iam_principals["name"] == "odd"].iloc[0]
+    assert json.loads(role["trust_policy_text"])["Statement"][0]["Sid"] == "t%41x"
 
 
 def test_org_policy_listings_follow_empty_pages_and_stop_on_a_repeated_token(demo_org):
@@ -358,9 +366,9 @@ def test_policy_type_not_enabled_is_not_enabled_and_its_policies_are_not_listed(
 
 
 def test_sandbox_attaches_full_access_policies_as_aws_does():
-    """moto attaches both full-access policies to the root and the management account only, even
-    for a type that is not enabled; AWS attaches an enabled type's to the root, every OU and
-    account, and a type not enabled has none attached."""
+    """moto attaches both full-access policies everywhere, even for a type that is not enabled;
+    AWS attaches an enabled type's to the root, every OU and account, and none of a type that is
+    not enabled."""
     with sandbox.running(small_world(policy_types=(SCP,))) as org:
         o = org.session().client("organizations")
         scp = {t["TargetId"] for t in o.list_targets_for_policy(PolicyId="p-FullAWSAccess")["Targets"]}

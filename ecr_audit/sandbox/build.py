@@ -130,20 +130,18 @@ FULL_ACCESS = {"SERVICE_CONTROL_POLICY": "p-FullAWSAccess", "RESOURCE_CONTROL_PO
 
 
 def seed_org_policies(world: World, org, root_id: str, ou_ids: dict[str, str]) -> None:
-    """Enable the world's policy types, attach their AWS managed full-access policy as AWS does,
-    then create and attach the world's SCPs and RCPs.
+    """Enable the world's policy types (a type not enabled keeps no full-access policy attached, as
+    in AWS), then create and attach the world's SCPs and RCPs.
 
-    moto attaches FullAWSAccess and RCPFullAWSAccess to the root and the management account when
-    the organization is created, whatever is enabled, and never to OUs or accounts made later; AWS
-    attaches them to the root, every OU and every account when the type is enabled
+    moto attaches FullAWSAccess and RCPFullAWSAccess to the root, every OU and every account
+    whatever policy types are enabled; AWS attaches a type's full-access policy there only once the
+    type is enabled, and detaches every policy of a type that is disabled
     (docs/organization-policies.md#policy-types-and-full-access-policies)."""
     backend = organizations_backends[world.management_account_id]["aws"]
     every = [root_id, *ou_ids.values(), *(a.account_id for a in world.accounts)]
     for policy_type, full_access in FULL_ACCESS.items():
         if policy_type in world.policy_types:
             org.enable_policy_type(RootId=root_id, PolicyType=policy_type)
-            for target in every:
-                backend.attach_policy(PolicyId=full_access, TargetId=target)
         else:
             for target in every:
                 backend.detach_policy(PolicyId=full_access, TargetId=target)

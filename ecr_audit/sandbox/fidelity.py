@@ -28,7 +28,8 @@ ECR behaviour emulated (docs/sandbox.md#corrections-to-moto):
 - organizations:ListTargetsForPolicy pages (MaxResults 1..20; moto answers every target at once).
 - iam:GetAccountAuthorizationDetails pages across users, groups, roles and policies (MaxItems
   1..1000, default 100, Marker, IsTruncated; moto answers everything in one page), sends policy
-  documents URL-encoded and managed policies with their names (moto: raw, nameless), and
+  documents URL-encoded and managed policies with their names (moto: a raw trust policy,
+  nameless policies), and
   `Faults.short_iam_pages` makes pages shorter than MaxItems, as IAM may.
 """
 
@@ -619,7 +620,7 @@ def list_targets_for_policy(self) -> str:
 
 
 def _document(text: str) -> str:
-    # IAM sends policy documents URL-encoded (RFC 3986); moto's answer here sends them raw.
+    # IAM sends policy documents URL-encoded (RFC 3986); moto sends the trust policy raw.
     return quote(text, safe="")
 
 
