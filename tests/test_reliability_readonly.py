@@ -30,6 +30,21 @@ def _enforced(org, read_manifests="always", caller_policy=None):
         return collect(session, org=True, role_name=org.role_name, read_manifests=read_manifests)
 
 
+def _role_policy_without(action: str) -> dict:
+    policy = permissions.audit_role_policy()
+    policy["Statement"][0]["Action"] = [a for a in policy["Statement"][0]["Action"] if a != action]
+    return policy
+
+
+def _members(org) -> set[str]:
+    """The ACTIVE accounts other than the management account: those read with the audit role."""
+    return {
+        a.account_id
+        for a in org.world.accounts
+        if a.state == "ACTIVE" and a.account_id != org.management_account_id
+    }
+
+
 def _active_images(org):
     exp = org.expected_images()
     active = {a.account_id for a in org.world.accounts if a.state == "ACTIVE"}
@@ -67,21 +82,13 @@ def test_full_collection_with_only_the_shipped_policies_under_iam_enforcement_is
 
 
 def test_enforcement_is_real_an_action_missing_from_the_role_policy_is_denied_where_the_role_is_used(org):
-    policy = permissions.audit_role_policy()
-    policy["Statement"][0]["Action"] = [
-        a for a in policy["Statement"][0]["Action"] if a != "ecr:GetLifecyclePolicy"
-    ]
-    org.set_audit_role_policy(policy)
+    org.set_audit_role_policy(_role_policy_without("ecr:GetLifecyclePolicy"))
     inv = _enforced(org)
     assert inv.meta["completeness"] == "partial"
     e = inv.errors
     assert set(e["operation"]) == {"GetLifecyclePolicy"}
     assert set(e["error_kind"]) == {"access_denied"}
-    members = {
-        a.account_id
-        for a in org.world.accounts
-        if a.state == "ACTIVE" and a.account_id != org.management_account_id
-    }
+    members = _members(org)
     # The management account is read with the caller's own policy, which still allows it.
     assert set(e["account_id"]) == members
     repos = inv.repositories
@@ -92,19 +99,11 @@ def test_enforcement_is_real_an_action_missing_from_the_role_policy_is_denied_wh
 
 
 def test_role_policy_without_get_account_authorization_details_leaves_member_identities_unreadable(org):
-    policy = permissions.audit_role_policy()
-    policy["Statement"][0]["Action"] = [
-        a for a in policy["Statement"][0]["Action"] if a != "iam:GetAccountAuthorizationDetails"
-    ]
-    org.set_audit_role_policy(policy)
+    org.set_audit_role_policy(_role_policy_without("iam:GetAccountAuthorizationDetails"))
     inv = _enforced(org)
     assert inv.meta["completeness"] == "partial"
     e = inv.errors
-    members = {
-        a.account_id
-        for a in org.world.accounts
-        if a.state == "ACTIVE" and a.account_id != org.management_account_id
-    }
+    members = _members(org)
     # One row per member account, region "" (IAM is global); the management account is read with
     # the caller's policy, which still allows it.
     assert sorted(zip(e["account_id"], e["region"], e["operation"], e["error_kind"])) == sorted(

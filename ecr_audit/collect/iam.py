@@ -140,6 +140,18 @@ class _Account:
         )
 
 
+def _valid(items: list, kind: str, name_key: str, problems: Problems):
+    """(Fields, ARN, name, where) of each user, group or role that has its ARN (and a group its
+    name: membership is by name); the others are problems."""
+    for i, item in enumerate(items):
+        f = Fields(item, f"a {kind}")
+        arn, name = f.text("Arn", required=True), f.text(name_key, required=kind == "group")
+        if f.problem:
+            problems.add(f.problem, f"{kind} {i}")
+            continue
+        yield f, arn, name, f"{kind} {(name or arn)[:100]}"
+
+
 def transform_authorization_details(
     account_id: str, items: list, problems: Problems | None = None
 ) -> dict[str, list[dict]]:
@@ -152,21 +164,13 @@ def transform_authorization_details(
     for kind, item in items:
         by_kind[kind].append(item)
     groups: dict[str, tuple[str, list[dict]]] = {}  # name → (ARN, its policy rows)
-    for i, item in enumerate(by_kind["group"]):
-        f = Fields(item, "a group")
-        arn, name = f.text("Arn", required=True), f.text("GroupName", required=True)
-        if f.problem:
-            problems.add(f.problem, f"group {i}")
-            continue
+    for f, arn, name, where in _valid(by_kind["group"], "group", "GroupName", problems):
         acct.principal(arn, "group", f, "GroupName", is_service_linked=False, tags=[])
-        groups[name] = (arn, acct.policies_of(f, arn, "GroupPolicyList", f"group {name[:100]}"))
-    for i, item in enumerate(by_kind["user"]):
-        f = Fields(item, "a user")
-        arn, name, member_of = f.text("Arn", required=True), f.text("UserName"), f.texts("GroupList")
-        if f.problem:
-            problems.add(f.problem, f"user {i}")
-            continue
-        where = f"user {(name or arn)[:100]}"
+        groups[name] = (arn, acct.policies_of(f, arn, "GroupPolicyList", where))
+    for f, arn, _, where in _valid(by_kind["user"], "user", "UserName", problems):
+        member_of = f.texts("GroupList")
+        if f.problem:  # the user is kept, without what its groups give it
+            problems.add(f.problem, where)
         boundary = acct.boundary(f, arn, where)
         acct.principal(
             arn,
@@ -192,13 +196,7 @@ def transform_authorization_details(
                     policy_text=r.get("policy_text"),
                     group_arn=group_arn,
                 )
-    for i, item in enumerate(by_kind["role"]):
-        f = Fields(item, "a role")
-        arn, name, path = f.text("Arn", required=True), f.text("RoleName"), f.text("Path")
-        if f.problem:
-            problems.add(f.problem, f"role {i}")
-            continue
-        where = f"role {(name or arn)[:100]}"
+    for f, arn, _, where in _valid(by_kind["role"], "role", "RoleName", problems):
         trust, problem = document_text(f.item.get("AssumeRolePolicyDocument"))
         if problem:
             problems.add(f"a trust policy {problem}", where)
@@ -209,7 +207,7 @@ def transform_authorization_details(
             "RoleName",
             trust_policy_text=trust,
             permissions_boundary_arn=acct.boundary(f, arn, where),
-            is_service_linked=(path or "").startswith(SERVICE_LINKED_PATH),
+            is_service_linked=(f.text("Path") or "").startswith(SERVICE_LINKED_PATH),
             tags=_tags(f, problems, where),
         )
         acct.policies_of(f, arn, "RolePolicyList", where)

@@ -632,6 +632,19 @@ def _attached(entity) -> list[dict]:
     return [{"PolicyName": p.name, "PolicyArn": p.arn} for p in entity.managed_policies.values()]
 
 
+def _entity(e, kind: str) -> dict:
+    """What a UserDetail, GroupDetail and RoleDetail share (`kind`: User | Group | Role)."""
+    return {
+        "Path": e.path,
+        f"{kind}Name": e.name,
+        f"{kind}Id": e.id,
+        "Arn": e.arn,
+        "CreateDate": e.create_date,
+        f"{kind}PolicyList": _inline(e.policies),
+        "AttachedManagedPolicies": _attached(e),
+    }
+
+
 def _authorization_items(backend, kinds: list[str]) -> list[tuple[str, dict]]:
     """Every entity of the account as GetAccountAuthorizationDetails describes it, in order:
     users, groups, roles, managed policies (AWS managed ones: those the account holds)."""
@@ -639,42 +652,17 @@ def _authorization_items(backend, kinds: list[str]) -> list[tuple[str, dict]]:
     items: list[tuple[str, dict]] = []
     if everything or "User" in kinds:
         for u in backend.users.values():
-            d = {
-                "Path": u.path,
-                "UserName": u.name,
-                "UserId": u.id,
-                "Arn": u.arn,
-                "CreateDate": u.create_date,
-                "UserPolicyList": _inline(u.policies),
-                "GroupList": [g.name for g in backend.get_groups_for_user(u.name)],
-                "AttachedManagedPolicies": _attached(u),
-                "Tags": backend.list_user_tags(u.name),
-            }
+            groups = [g.name for g in backend.get_groups_for_user(u.name)]
+            d = {**_entity(u, "User"), "GroupList": groups, "Tags": backend.list_user_tags(u.name)}
             items.append(("UserDetailList", d))
     if everything or "Group" in kinds:
-        for g in backend.groups.values():
-            d = {
-                "Path": g.path,
-                "GroupName": g.name,
-                "GroupId": g.id,
-                "Arn": g.arn,
-                "CreateDate": g.create_date,
-                "GroupPolicyList": _inline(g.policies),
-                "AttachedManagedPolicies": _attached(g),
-            }
-            items.append(("GroupDetailList", d))
+        items += [("GroupDetailList", _entity(g, "Group")) for g in backend.groups.values()]
     if everything or "Role" in kinds:
         for r in backend.roles.values():
             d = {
-                "Path": r.path,
-                "RoleName": r.name,
-                "RoleId": r.id,
-                "Arn": r.arn,
-                "CreateDate": r.create_date,
+                **_entity(r, "Role"),
                 "AssumeRolePolicyDocument": _document(r.assume_role_policy_document),
                 "InstanceProfileList": [],
-                "RolePolicyList": _inline(r.policies),
-                "AttachedManagedPolicies": _attached(r),
                 "Tags": list(r.tags or []),
             }
             if r.permissions_boundary_arn:
