@@ -32,9 +32,9 @@ management; data us-east-1 registry policy under scope V1; replication rules pay
 eu-west-1, → management (org), → external 999988887777; pull-through cache rules and creation
 templates in management us-east-1.
 
-- payments/charts, payments/public-sdk, payments/partner-feed (payments, us-east-1): one image
-  each; a public pull policy, a public pull policy on a repository tagged dp:exclude:identity=true,
-  a pull grant to the partner account 444455556666.
+- payments/charts, payments/public-sdk, payments/partner-feed (payments, eu-west-1): empty; a
+  public pull policy, a public pull policy on a repository tagged dp:exclude:identity=true, a pull
+  grant to the partner account 444455556666.
 
 Unparseable repository policies are not in the world: ECR validates the JSON of
 SetRepositoryPolicy (InvalidParameterException), so such a policy cannot be stored.
@@ -585,12 +585,12 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
             registries=[
                 Registry(
                     "us-east-1",
-                    [api, worker, *perimeter_repositories(ago, base, org_id)],
+                    [api, worker],
                     policy=payments_registry_policy,
                     policy_scope="V2",
                     replication_rules=replication,
                 ),
-                Registry("eu-west-1", [legacy_ui], blob_mounting="ENABLED"),
+                Registry("eu-west-1", [legacy_ui, *perimeter_repositories(ago)], blob_mounting="ENABLED"),
             ],
         ),
         Account(
@@ -672,22 +672,17 @@ def organization_policies(org_id: str) -> list[OrgPolicy]:
     ]
 
 
-def perimeter_repositories(ago, base, org_id) -> list[Repository]:
-    """Three payments (OU prod) repositories whose exposure the perimeter RCP decides."""
+def perimeter_repositories(ago) -> list[Repository]:
+    """Three payments (OU prod) repositories whose exposure the perimeter RCP decides. In
+    eu-west-1 beside payments/legacy-ui, and empty: the fault tests' counts of the other units'
+    calls and rows stay what they were."""
     public_pull = {"Sid": "PublicPull", "Effect": "Allow", "Principal": "*", "Action": PULL}
-
-    def one_image(seed):
-        return [Image(mf.single_image(seed, base, app_layers=1), ("1.0.0",), ago(30), ago(2))]
-
     return [
         # Principal "*" under the RCP: only the organization (and the partner) can pull.
-        Repository(
-            "payments/charts", one_image("charts:1.0.0"), created_at=ago(60), policy=_policy(public_pull)
-        ),
+        Repository("payments/charts", created_at=ago(60), policy=_policy(public_pull)),
         # Excluded from the perimeter by its tag: stays public.
         Repository(
             "payments/public-sdk",
-            one_image("public-sdk:1.0.0"),
             created_at=ago(60),
             tags={PERIMETER_EXCLUDE_TAG: "true", "team": "payments"},
             policy=_policy(public_pull),
@@ -695,7 +690,6 @@ def perimeter_repositories(ago, base, org_id) -> list[Repository]:
         # The partner the RCP lets through.
         Repository(
             "payments/partner-feed",
-            one_image("partner-feed:1.0.0"),
             created_at=ago(60),
             policy=_policy(
                 {
@@ -815,10 +809,10 @@ class AccessCase:
 _PAYMENTS_REPOS = (
     ("us-east-1", "payments/api"),
     ("us-east-1", "payments/worker"),
-    ("us-east-1", "payments/charts"),
-    ("us-east-1", "payments/public-sdk"),
-    ("us-east-1", "payments/partner-feed"),
     ("eu-west-1", "payments/legacy-ui"),
+    ("eu-west-1", "payments/charts"),
+    ("eu-west-1", "payments/public-sdk"),
+    ("eu-west-1", "payments/partner-feed"),
 )
 _DATA_REPOS = (("us-east-1", "data/etl"), ("us-east-1", "data/notebooks"), ("eu-west-1", "data/archive"))
 
@@ -835,7 +829,7 @@ ACCESS_CASES: dict[str, AccessCase] = {
             PAYMENTS,
             "Principal * in a member account under the perimeter RCP: outsiders are denied, the "
             "organization (and the partner account the RCP spares) can still pull",
-            "us-east-1",
+            "eu-west-1",
             "payments/charts",
             sid="PublicPull",
             policy_exposure="public",
@@ -847,7 +841,7 @@ ACCESS_CASES: dict[str, AccessCase] = {
             "rcp_excluded_by_tag",
             PAYMENTS,
             f"the repository carries {PERIMETER_EXCLUDE_TAG}=true, which the RCP's condition exempts",
-            "us-east-1",
+            "eu-west-1",
             "payments/public-sdk",
             sid="PublicPull",
             policy_exposure="public",
@@ -858,7 +852,7 @@ ACCESS_CASES: dict[str, AccessCase] = {
             "rcp_partner_exception",
             PAYMENTS,
             "the RCP spares aws:PrincipalAccount 444455556666: the partner keeps its pull",
-            "us-east-1",
+            "eu-west-1",
             "payments/partner-feed",
             sid="PartnerPull",
             policy_exposure="external",
@@ -988,8 +982,8 @@ ACCESS_CASES: dict[str, AccessCase] = {
                 *_DATA_REPOS,
                 ("us-east-1", "payments/worker"),
                 ("us-east-1", "payments/api"),
-                ("us-east-1", "payments/charts"),
-                ("us-east-1", "payments/public-sdk"),
+                ("eu-west-1", "payments/charts"),
+                ("eu-west-1", "payments/public-sdk"),
                 ("us-east-1", "shared/base"),
             ),
             via="identity",
