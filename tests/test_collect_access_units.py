@@ -339,6 +339,9 @@ def test_policy_types_of_the_root_enabled_pending_and_malformed():
     assert org_policies.transform_policy_types(roots) == {SCP: "ENABLED", RCP: "PENDING_ENABLE"}
     assert org_policies.transform_policy_types([{"Id": "r-ab12"}]) == {}  # none enabled
     problems = Problems()
+    assert org_policies.transform_policy_types([], problems) == {}
+    assert [what for what, _ in problems] == ["no root"]  # not "nothing enabled"
+    problems = Problems()
     org_policies.transform_policy_types([*roots, {"Id": "r-cd34", "PolicyTypes": [{"Type": 7}]}], problems)
     assert [what for what, _ in problems] == [
         "more than one root",

@@ -50,10 +50,11 @@ def get_targets(org, policy_id: str) -> list[dict]:
 
 def transform_policy_types(roots: list, problems: Problems | None = None) -> dict[str, str]:
     """Policy type → its status on the root (ENABLED | PENDING_ENABLE | PENDING_DISABLE); a type
-    the root does not list is not enabled. An organization has one root: more are a problem."""
+    the root does not list is not enabled. An organization has one root: none or more are a
+    problem (no root would otherwise read as "nothing enabled")."""
     problems = problems_or_strict(problems)
-    if len(roots) > 1:
-        problems.add("more than one root", f"{len(roots)} roots")
+    if len(roots) != 1:
+        problems.add("no root" if not roots else "more than one root", f"{len(roots)} roots")
     types: dict[str, str] = {}
     for i, root in enumerate(roots):
         f = Fields(root, "a root")
@@ -196,7 +197,7 @@ def _read_type(caller: _Caller, org, policy_type: str, state: str) -> dict:
     gaps = [] if status == "present" and not problems else ["the policy list is incomplete"]
     no_text = no_targets = 0
     for row in rows:
-        text_status, described = caller.read(
+        _, described = caller.read(
             reads.DESCRIBE_POLICY.operation, reads.DESCRIBE_POLICY.get, org, row["policy_id"]
         )
         found = Problems()
