@@ -188,6 +188,8 @@ def _collect_kwargs(args) -> dict:
         max_workers=args.workers,
         progress=_progress(args),
         throttle_budget=args.throttle_budget,
+        identities=not args.no_identities,
+        org_policies=not args.no_org_policies,
     )
 
 
@@ -531,6 +533,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds one persistently throttled read may take in all, retries and pauses "
         "included, before it is recorded as throttled",
+    )
+    c.add_argument(
+        "--no-identities",
+        action="store_true",
+        help="do not read IAM users, roles, groups and policies (iam:GetAccountAuthorizationDetails)",
+    )
+    c.add_argument(
+        "--no-org-policies",
+        action="store_true",
+        help="with --org: do not read the organization's SCPs and RCPs (organizations:ListPolicies, ...)",
     )
     c.add_argument(
         "--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS"

@@ -393,6 +393,130 @@ _frame(
     since=3,
 )
 
+# -- effective access: organization policies and identities (docs/organization-policies.md) --------
+
+POLICY_TYPE = _c("policy_type", STR, "SERVICE_CONTROL_POLICY | RESOURCE_CONTROL_POLICY", True)
+
+_frame(
+    "organizational_units",
+    "one row per root and organizational unit of the organization (read once, from the caller)",
+    [
+        _c("ou_id", STR, "r-xxxx (a root) or ou-xxxx-yyyyyyyy", True),
+        _c("parent_id", STR, "the parent root or OU (null for a root)"),
+        _c("name", STR, "root or OU name (untrusted text)"),
+        _c("ou_path", STR, "ids from the root down to this one, as accounts.ou_path (r-ab12/ou-ab12-x)"),
+    ],
+    since=3,
+)
+
+_frame(
+    "org_policies",
+    "one row per service control policy (SCP) or resource control policy (RCP)",
+    [
+        _c("policy_id", STR, "p-xxxxxxxx (AWS managed: p-FullAWSAccess, p-RCPFullAWSAccess)", True),
+        POLICY_TYPE,
+        _c("name", STR, "policy name (untrusted text)"),
+        _c("description", STR, "policy description (untrusted text)"),
+        _c("is_aws_managed", BOOL, "an AWS managed policy (FullAWSAccess, RCPFullAWSAccess)"),
+        _c(
+            "policy_text", STR, "DescribePolicy Content (untrusted text; null: could not be read, see errors)"
+        ),
+    ],
+    since=3,
+)
+
+_frame(
+    "org_policy_targets",
+    "one row per organization policy × root, OU or account it is attached to directly",
+    [
+        _c("policy_id", STR, "the policy", True),
+        _c("target_id", STR, "root id, OU id or 12-digit account id", True),
+        _c("target_type", STR, "ROOT | ORGANIZATIONAL_UNIT | ACCOUNT", True),
+        _c("target_name", STR, "name of the root, OU or account (untrusted text)"),
+    ],
+    since=3,
+)
+
+_frame(
+    "org_policy_coverage",
+    "one row per organization policy type: whether its policies were read",
+    [
+        POLICY_TYPE,
+        _c(
+            "status",
+            STR,
+            "enabled (read) | not_enabled (the type is off: none of its policies apply) | pending (being"
+            " enabled or disabled) | unreadable (see errors) | not_an_organization | skipped",
+            True,
+        ),
+        _c("reason", STR, "why not enabled, unreadable or skipped"),
+    ],
+    since=3,
+)
+
+_frame(
+    "iam_principals",
+    "one row per IAM user, role and group of a collected account",
+    [
+        ACCOUNT,
+        _c("principal_arn", STR, "user, role or group ARN", True),
+        _c("principal_type", STR, "user | role | group", True),
+        _c("name", STR, "user, role or group name"),
+        _c("path", STR, "IAM path"),
+        _c(
+            "trust_policy_text",
+            STR,
+            "roles: the trust policy (AssumeRolePolicyDocument) as JSON text (untrusted)",
+        ),
+        _c("permissions_boundary_arn", STR, "the managed policy used as permissions boundary"),
+        _c("is_service_linked", BOOL, "a service-linked role (path /aws-service-role/)"),
+        _c("tags", LIST, "Key=Value"),
+    ],
+    since=3,
+)
+
+_frame(
+    "iam_policies",
+    "one row per managed policy of a collected account (AWS managed ones only when attached)",
+    [
+        ACCOUNT,
+        _c("policy_arn", STR, "managed policy ARN", True),
+        _c("name", STR, "policy name"),
+        _c("is_aws_managed", BOOL, "an AWS managed policy (arn:<partition>:iam::aws:policy/...)"),
+        _c("policy_text", STR, "the default version's document as JSON text (untrusted; null: not returned)"),
+    ],
+    since=3,
+)
+
+_frame(
+    "iam_principal_policies",
+    "one row per IAM principal × policy that applies to it (inline, attached, boundary, via a group)",
+    [
+        ACCOUNT,
+        _c("principal_arn", STR, "user, role or group ARN", True),
+        _c("relation", STR, "inline | attached | boundary | group_inline | group_attached", True),
+        _c(
+            "policy_arn", STR, "managed policy ARN (attached, boundary, group_attached; text in iam_policies)"
+        ),
+        _c("policy_name", STR, "policy name"),
+        _c("policy_text", STR, "inline policy document as JSON text (untrusted)"),
+        _c("group_arn", STR, "the group the policy comes from (group_inline, group_attached)"),
+    ],
+    since=3,
+)
+
+_frame(
+    "iam_coverage",
+    "one row per account considered: whether its IAM users, roles, groups and policies were read",
+    [
+        ACCOUNT,
+        _c("status", STR, "complete | partial (see errors) | unreadable (see errors) | skipped", True),
+        _c("reason", STR, "why not complete"),
+        _c("principals", INT, "users, roles and groups read"),
+    ],
+    since=3,
+)
+
 _frame(
     "errors",
     "one row per failed read: what could not be looked at, and why",

@@ -278,10 +278,10 @@ def test_account_and_caller_scope_reads_added_to_the_table_run_once_per_account_
     added = (
         reads.Read("ListRoles", "iam", reads.ACCOUNT, lambda iam: iam.list_roles()),
         reads.Read(
-            "ListPolicies",
+            "ListAWSServiceAccessForOrganization",
             "organizations",
             reads.CALLER,
-            lambda o: o.list_policies(Filter="SERVICE_CONTROL_POLICY"),
+            lambda o: o.list_aws_service_access_for_organization(),
         ),
     )
     monkeypatch.setattr(reads, "READS", reads.READS + added)
@@ -290,5 +290,5 @@ def test_account_and_caller_scope_reads_added_to_the_table_run_once_per_account_
     calls = inv.api_calls
     roles = calls[calls["operation"] == "ListRoles"]
     assert sorted(roles["account_id"]) == sorted(inv.meta["accounts"]) and set(roles["calls"]) == {1}
-    policies = calls[calls["operation"] == "ListPolicies"]
-    assert policies["account_id"].tolist() == [""] and policies["calls"].tolist() == [1]
+    services = calls[calls["operation"] == "ListAWSServiceAccessForOrganization"]
+    assert services["account_id"].tolist() == [""] and services["calls"].tolist() == [1]

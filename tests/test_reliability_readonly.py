@@ -30,6 +30,21 @@ def _enforced(org, read_manifests="always", caller_policy=None):
         return collect(session, org=True, role_name=org.role_name, read_manifests=read_manifests)
 
 
+def _role_policy_without(action: str) -> dict:
+    policy = permissions.audit_role_policy()
+    policy["Statement"][0]["Action"] = [a for a in policy["Statement"][0]["Action"] if a != action]
+    return policy
+
+
+def _members(org) -> set[str]:
+    """The ACTIVE accounts other than the management account: those read with the audit role."""
+    return {
+        a.account_id
+        for a in org.world.accounts
+        if a.state == "ACTIVE" and a.account_id != org.management_account_id
+    }
+
+
 def _active_images(org):
     exp = org.expected_images()
     active = {a.account_id for a in org.world.accounts if a.state == "ACTIVE"}
@@ -54,25 +69,26 @@ def test_full_collection_with_only_the_shipped_policies_under_iam_enforcement_is
         "DescribeImages",
         "ListAccounts",
         "DescribeRegions",
+        "GetAccountAuthorizationDetails",
+        "ListPolicies",
+        "DescribePolicy",
+        "ListTargetsForPolicy",
     }
+    # Organization policies and every ACTIVE account's identities were read with these policies too.
+    assert set(inv.org_policy_coverage["status"]) == {"enabled"} and len(inv.org_policies) == 4
+    iam = inv.iam_coverage.set_index("account_id")["status"]
+    active = {a.account_id for a in org.world.accounts if a.state == "ACTIVE"}
+    assert {a: iam[a] for a in active} == dict.fromkeys(active, "complete")
 
 
 def test_enforcement_is_real_an_action_missing_from_the_role_policy_is_denied_where_the_role_is_used(org):
-    policy = permissions.audit_role_policy()
-    policy["Statement"][0]["Action"] = [
-        a for a in policy["Statement"][0]["Action"] if a != "ecr:GetLifecyclePolicy"
-    ]
-    org.set_audit_role_policy(policy)
+    org.set_audit_role_policy(_role_policy_without("ecr:GetLifecyclePolicy"))
     inv = _enforced(org)
     assert inv.meta["completeness"] == "partial"
     e = inv.errors
     assert set(e["operation"]) == {"GetLifecyclePolicy"}
     assert set(e["error_kind"]) == {"access_denied"}
-    members = {
-        a.account_id
-        for a in org.world.accounts
-        if a.state == "ACTIVE" and a.account_id != org.management_account_id
-    }
+    members = _members(org)
     # The management account is read with the caller's own policy, which still allows it.
     assert set(e["account_id"]) == members
     repos = inv.repositories
@@ -80,6 +96,33 @@ def test_enforcement_is_real_an_action_missing_from_the_role_policy_is_denied_wh
     assert len(e) == len(member_repos)
     assert set(member_repos["lifecycle_policy_status"]) == {"unreadable"}
     assert "unreadable" not in set(repos.loc[~repos["account_id"].isin(members), "lifecycle_policy_status"])
+
+
+def test_role_policy_without_get_account_authorization_details_leaves_member_identities_unreadable(org):
+    org.set_audit_role_policy(_role_policy_without("iam:GetAccountAuthorizationDetails"))
+    inv = _enforced(org)
+    assert inv.meta["completeness"] == "partial"
+    e = inv.errors
+    members = _members(org)
+    # One row per member account, region "" (IAM is global); the management account is read with
+    # the caller's policy, which still allows it.
+    assert sorted(zip(e["account_id"], e["region"], e["operation"], e["error_kind"])) == sorted(
+        (a, "", "GetAccountAuthorizationDetails", "access_denied") for a in members
+    )
+    cov = inv.iam_coverage.set_index("account_id")["status"]
+    assert {a: cov[a] for a in members} == dict.fromkeys(members, "unreadable")
+    assert cov[org.management_account_id] == "complete"
+
+
+def test_caller_policy_without_list_policies_leaves_organization_policies_unreadable(org):
+    policy = permissions.caller_policy(org.role_name)
+    for s in policy["Statement"]:
+        if s["Sid"] == "EcrAuditOrganization":
+            s["Action"] = [a for a in s["Action"] if a != "organizations:ListPolicies"]
+    inv = _enforced(org, caller_policy=policy)
+    e = inv.errors
+    assert list(zip(e["operation"], e["error_kind"])) == [("ListPolicies", "access_denied")] * 2
+    assert set(inv.org_policy_coverage["status"]) == {"unreadable"} and inv.org_policies.empty
 
 
 def test_caller_without_assume_role_permission_reaches_only_its_own_account(org):

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .. import aws, ecr
+from . import iam, reads
 from . import organizations as orgs
-from . import reads
 from .errors import remember_credentials
 from .fields import Fields, Problems
 from .reading import Reader
@@ -66,18 +66,22 @@ def discover_accounts(
     accounts,
     region: str,
     background: ThreadPoolExecutor,
+    ou_tree: bool = False,
 ):
     """(account rows to collect (state ACTIVE) or skip, the organization meta or None, the OU
-    walk still running in `background` or None: pass it to `finish_ou_paths`)."""
+    walk still running in `background` or None: pass it to `finish_ou_paths`).
+
+    The walk runs when ListAccounts gives no OU paths, or with `ou_tree` (it records the
+    `organizational_units` rows, their names, for the organization policies' analysis)."""
     wanted = normalize_ids(accounts) if accounts is not None else None
     if not org:
         ids = wanted if wanted is not None else [caller_account]
         return [account_row(i, collection_status="pending") for i in ids], None, None
     with caller_clients.lease("organizations", region) as client:
-        return _discover_org(caller, client, wanted, background)
+        return _discover_org(caller, client, wanted, background, ou_tree)
 
 
-def _discover_org(caller: Reader, client, wanted, background):
+def _discover_org(caller: Reader, client, wanted, background, ou_tree=False):
     meta = {"id": None, "management_account_id": None, "account_ids": []}
     _, o = caller.read(reads.DESCRIBE_ORGANIZATION.operation, reads.DESCRIBE_ORGANIZATION.get, client)
     if o is not None:
@@ -110,7 +114,7 @@ def _discover_org(caller: Reader, client, wanted, background):
     )
     rows += [account_row(i, skip_reason=missing) for i in wanted or [] if i not in meta["account_ids"]]
     walk = None
-    if any(a["ou_path"] is None for a in listed):
+    if ou_tree or any(a["ou_path"] is None for a in listed):
         # Only OU paths need the walk (one call per OU and page, one after another): it runs
         # beside the collection and fills `ou_path` when it ends (`finish_ou_paths`).
         walk = background.submit(_walk_ou_tree, caller, client)
@@ -118,10 +122,11 @@ def _discover_org(caller: Reader, client, wanted, background):
 
 
 def _walk_ou_tree(caller: Reader, client):
-    problems = Problems()
-    _, paths = caller.read(reads.OU_PATHS.operation, reads.OU_PATHS.get, client, problems)
+    problems, units = Problems(), []
+    _, paths = caller.read(reads.OU_PATHS.operation, reads.OU_PATHS.get, client, problems, units)
     if problems:
         caller.invalid(reads.OU_PATHS.operation, problems)
+    caller.sink.add("organizational_units", units)
     return paths or {}
 
 
@@ -207,3 +212,32 @@ def prepare_account(
             else:  # enabled, or not known for sure: try it (failures show per region)
                 acct.regions.append(region)
     return acct
+
+
+def collect_identities(acct, region: str, sink, recorder, budget) -> dict:
+    """Read one account's identities (errors rows carry region "": IAM is global); returns its
+    iam_coverage row and marks the account incomplete when they were not read in full."""
+    read = reads.GET_ACCOUNT_AUTHORIZATION_DETAILS
+    here = Reader(
+        sink, recorder, budget, account_id=acct.account_id, region="", calls_at=(acct.account_id, region)
+    )
+    with acct.clients.lease(read.service, region) as client:
+        status, items = here.read(read.operation, read.get, client)
+    problems = Problems()
+    frames = iam.transform_authorization_details(acct.account_id, items or [], problems)
+    if problems:
+        here.invalid(read.operation, problems)
+    for name, rows in frames.items():
+        sink.add(name, rows)
+    n = len(frames["iam_principals"]) if items is not None else None
+    if items is None:
+        state, why = "unreadable", f"{read.operation} failed (see errors)"
+    elif status != "present":
+        state, why = "partial", "the listing stopped before its end (see errors)"
+    elif problems:
+        state, why = "partial", f"{len(problems)} items could not be understood (see errors)"
+    else:
+        state, why = "complete", None
+    if state != "complete" and not acct.incomplete:
+        acct.incomplete = "its IAM identities could not be read in full (see errors)"
+    return {"account_id": acct.account_id, "status": state, "reason": why, "principals": n}

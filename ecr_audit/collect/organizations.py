@@ -24,37 +24,44 @@ def get_org_accounts(org) -> list[dict]:
     return pages(org.list_accounts, "Accounts", token="NextToken")
 
 
-def get_ou_paths(org, problems: Problems | None = None) -> dict[str, str]:
+def get_ou_paths(org, problems: Problems | None = None, units: list | None = None) -> dict[str, str]:
     """account id → OU path from the root ("r-ab12/ou-ab12-x/ou-ab12-y").
 
     Walks the tree: ListRoots, then per parent ListOrganizationalUnitsForParent and
     ListAccountsForParent — 1 + 2 × (roots + OUs) calls, fewer than ListParents per account
-    once an organization has more accounts than OUs. Only used when ListAccounts gives no Paths.
-    A parent met twice (the tree answered as a cycle) is walked once; ids that are not text are
-    problems."""
+    once an organization has more accounts than OUs. A parent met twice (the tree answered as a
+    cycle) is walked once; ids that are not text are problems. `units`, when given, receives one
+    `organizational_units` row per root and OU walked (kept when the walk fails later)."""
     problems = problems_or_strict(problems)
     paths: dict[str, str] = {}
+    names: dict[str, str | None] = {}
 
     def ids(items, what):
         out = []
         for i, item in enumerate(items):
             f = Fields(item, what)
-            value = f.text("Id", required=True)
+            value, name = f.text("Id", required=True), f.text("Name")
             if f.problem:
                 problems.add(f.problem, f"item {i}")
             else:
                 out.append(value)
+                names[value] = name
         return out
 
     try:
-        todo = [(root, root) for root in ids(pages(org.list_roots, "Roots", token="NextToken"), "a root")]
+        roots = ids(pages(org.list_roots, "Roots", token="NextToken"), "a root")
+        todo = [(root, None, root) for root in roots]
         walked = set()
         while todo:
-            parent, path = todo.pop()
+            parent, grandparent, path = todo.pop()
             if parent in walked:
                 problems.add("an organizational unit listed under two parents (a cycle)", parent[:200])
                 continue
             walked.add(parent)
+            if units is not None:
+                units.append(
+                    {"ou_id": parent, "parent_id": grandparent, "name": names.get(parent), "ou_path": path}
+                )
             for acct in ids(
                 pages(org.list_accounts_for_parent, "Accounts", token="NextToken", ParentId=parent),
                 "an account",
@@ -69,7 +76,7 @@ def get_ou_paths(org, problems: Problems | None = None) -> dict[str, str]:
                 ),
                 "an organizational unit",
             ):
-                todo.append((ou, f"{path}/{ou}"))
+                todo.append((ou, parent, f"{path}/{ou}"))
     except Exception as e:  # the paths found before the failure are real: keep them
         e.partial_items = paths
         raise

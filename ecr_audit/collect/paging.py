@@ -7,6 +7,9 @@ stops there and raises `IncompleteListing`, an `invalid_data` failure that carri
 so far. Those items are real answers, so the reader keeps them, but the read is `unreadable`: the
 listing is known to be incomplete. A failure on a later page (a throttle that outlasts the
 retries, a denial) keeps the earlier pages' items the same way (`partial_items` on the error).
+
+IAM listings say whether more follows in `IsTruncated`, with the next `Marker`: `truncated=` names
+that flag, and a page that says "more" without a token is an incomplete listing too.
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ def pages(
     *,
     token: str = "nextToken",
     answer_token: str | None = None,
+    truncated: str | None = None,
     max_pages: int = MAX_PAGES,
     **params,
 ) -> list:
     """Every item under `items_key` of a listing: call(**params), then again with `token` set to
-    the answer's `answer_token` (default: the same name) until an answer has none.
+    the answer's `answer_token` (default: the same name) until an answer has none — or, with
+    `truncated` (IAM's `IsTruncated`), until that flag is false.
 
     Raises IncompleteListing on a token seen before (a cycle) or after `max_pages` pages; any other
     exception raised on a later page gets the items read so far as `partial_items`."""
@@ -64,6 +69,24 @@ def pages(
                 operation_name(call), "MalformedPage", f"page {n} holds {items_key} that is not a list", items
             )
         next_token = page.get(answer_token)
+        if truncated is not None and page.get(truncated) is not None:
+            more = page.get(truncated)
+            if not isinstance(more, bool):
+                raise IncompleteListing(
+                    operation_name(call),
+                    "MalformedPage",
+                    f"page {n} has a {truncated} that is not a flag",
+                    items,
+                )
+            if not more:
+                return items
+            if next_token is None or next_token == "":
+                raise IncompleteListing(
+                    operation_name(call),
+                    "MalformedPage",
+                    f"page {n} says {truncated} without a {answer_token}",
+                    items,
+                )
         if next_token is None or next_token == "":
             return items
         if not isinstance(next_token, str):

@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import iam, pricing, regions
 from . import images as img
+from . import org_policies as orgpol
 from . import organizations as orgs
-from . import pricing, regions
 from . import registry as reg
 from . import repositories as repos
 from .fields import Problems
@@ -139,6 +140,19 @@ GET_PRODUCTS = Read(
     transform=pricing.transform_storage_prices,
     frame="storage_prices",
     driven=True,
+)
+
+# Caller: the organization's SCPs and RCPs, once per run (`caller_steps.collect_org_policies`).
+LIST_ROOTS = Read("ListRoots", "organizations", CALLER, orgpol.get_roots, driven=True)
+LIST_POLICIES = Read("ListPolicies", "organizations", CALLER, orgpol.get_policies, driven=True)
+DESCRIBE_POLICY = Read("DescribePolicy", "organizations", CALLER, orgpol.get_policy, driven=True)
+LIST_TARGETS_FOR_POLICY = Read(
+    "ListTargetsForPolicy", "organizations", CALLER, orgpol.get_targets, driven=True
+)
+
+# Account: its IAM users, roles, groups and policies, once (IAM is global; `accounts.collect_identities`).
+GET_ACCOUNT_AUTHORIZATION_DETAILS = Read(
+    "GetAccountAuthorizationDetails", "iam", ACCOUNT, iam.get_authorization_details, driven=True
 )
 
 # Account: its regions (opt-in aware).
@@ -269,6 +283,11 @@ READS = (
     LIST_ACCOUNTS,
     OU_PATHS,
     GET_PRODUCTS,
+    LIST_ROOTS,
+    LIST_POLICIES,
+    DESCRIBE_POLICY,
+    LIST_TARGETS_FOR_POLICY,
+    GET_ACCOUNT_AUTHORIZATION_DETAILS,
     DESCRIBE_REGIONS,
     PULL_TIME_EXCLUSIONS,
     DESCRIBE_REPOSITORIES,

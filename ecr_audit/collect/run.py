@@ -10,9 +10,10 @@ import pandas as pd
 
 from .. import aws, ecr
 from ..inventory import Inventory
+from . import caller_steps, iam, pricing, reads
+from . import org_policies as orgpol
 from . import organizations as orgs
-from . import pricing, reads
-from .accounts import discover_accounts, finish_ou_paths, prepare_account
+from .accounts import collect_identities, discover_accounts, finish_ou_paths, prepare_account
 from .calls import CallRecorder
 from .errors import (
     CollectionError,
@@ -44,6 +45,8 @@ def collect(
     repository_workers=4,
     progress=None,
     throttle_budget=THROTTLE_BUDGET_SECONDS,
+    identities=True,
+    org_policies=True,
 ) -> Inventory:
     """Collect ECR from the caller's account, listed accounts or the whole organization.
 
@@ -55,6 +58,9 @@ def collect(
     read_manifests: auto | always | never (see `unit.manifest_decision`).
     progress: callable(event dict) or None (see `StderrProgress`).
     throttle_budget: seconds one persistently throttled read may take in all (see `reading`).
+    identities: read each account's IAM users, roles, groups and policies (`iam`).
+    org_policies: with org=True, read the organization's SCPs and RCPs and its OU tree
+        (`org_policies`); without org=True they are `skipped`.
 
     Raises CredentialsError when the caller's credentials are missing, expired or refused, and
     CollectionError when AWS cannot tell who the caller is (after retries): nothing is collected.
@@ -72,6 +78,8 @@ def collect(
         "external_id": external_id,
         "regions": regions,
         "repository_workers": repository_workers,
+        "identities": bool(identities),
+        "org_policies": bool(org_policies),
     }
     collected_at = datetime.now(timezone.utc)
     recorder = CallRecorder()
@@ -87,8 +95,16 @@ def collect(
 
     # The OU walk runs in `background` beside the collection (see `accounts.discover_accounts`).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecr-org") as background:
+        read_org_policies = bool(org and org_policies)
         rows, org_meta, ou_walk = discover_accounts(
-            caller, caller_clients, caller_account, org, accounts, home, background
+            caller, caller_clients, caller_account, org, accounts, home, background, ou_tree=read_org_policies
+        )
+        # After the OU walk, on the same background thread (the caller's Organizations reads
+        # go one after another).
+        policy_step = (
+            background.submit(caller_steps.collect_org_policies, sink, recorder, budget, caller_clients, home)
+            if read_org_policies
+            else None
         )
         for group in reads.independent(reads.CALLER):
             background.submit(
@@ -99,7 +115,7 @@ def collect(
         )
         regions_with_ecr = ecr_regions(session, ecr.partition_of(caller_arn))
         pending = [r for r in rows if r["collection_status"] == "pending"]
-        prepared, units = [None] * len(pending), []
+        prepared, units, identity_reads = [None] * len(pending), [], {}
         # An account's units start as soon as it is prepared (AssumeRole, DescribeRegions), not
         # after every account is: with thousands of accounts that barrier was minutes long.
         with (
@@ -163,6 +179,10 @@ def collect(
                 ]
                 if reads.independent(reads.ACCOUNT):
                     units.append((None, unit_pool.submit(_account_reads, acct, home, sink, recorder, budget)))
+                if identities:
+                    identity_reads[acct.account_id] = unit_pool.submit(
+                        collect_identities, acct, home, sink, recorder, budget
+                    )
             for acct, unit in units:
                 if acct is None:
                     unit.result()
@@ -172,6 +192,17 @@ def collect(
             _account_status(acct)
         finish_ou_paths(rows, ou_walk)
         prices.result()  # its failures are errors rows; anything else is a bug and is raised
+        if policy_step is not None:
+            policy_step.result()
+        else:
+            why = (
+                "not read: --no-org-policies"
+                if org
+                else "not read: organization policies are read with --org"
+            )
+            sink.add("org_policy_coverage", orgpol.skipped(why))
+        read = {a: f.result() for a, f in identity_reads.items()}
+        sink.add("iam_coverage", iam.coverage(rows, read, identities))
         sink.add("accounts", rows)
         sink.add("coverage", [u for a in prepared for u in a.units])
         sink.bump("done")
@@ -302,6 +333,8 @@ def _inventory(sink, recorder, rows, prepared, org_meta, opts, org, accounts, se
             "role_name": opts["role_name"],
             "regions": opts["regions"],
             "account_source": "organization" if org else "list" if accounts is not None else "caller",
+            "identities": opts["identities"],
+            "org_policies": opts["org_policies"],
         },
         "completeness": completeness,
     }

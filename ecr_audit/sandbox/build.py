@@ -2,12 +2,16 @@
 
 The organization is created through boto3 (so moto's own bookkeeping, e.g. the
 OrganizationAccountAccessRole, is right) with moto's random id generators pinned to the world's
-ids. ECR state is written straight into `ecr_backends` (no HTTP): repositories, images (moto
-`Image` objects carrying the sandbox metadata), policies, registry settings.
+ids (root, OU and policy ids derived from the world's name, so every run gives the same ids).
+ECR state is written straight into `ecr_backends` (no HTTP): repositories, images (moto `Image`
+objects carrying the sandbox metadata), policies, registry settings. Organization policies go
+through the API; IAM identities straight into `iam_backends`.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from contextlib import contextmanager
 from unittest import mock
@@ -15,22 +19,29 @@ from unittest import mock
 import boto3
 from moto.ecr.models import Image as MotoImage
 from moto.ecr.models import ecr_backends
+from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.exceptions import EntityAlreadyExists
-from moto.iam.models import iam_backends
+from moto.iam.models import AWSManagedPolicy, iam_backends
 from moto.organizations import utils as org_utils
 from moto.organizations.models import organizations_backends
 
 from .. import permissions
 from .fidelity import set_image_meta
-from .world import World
+from .world import AWS_POLICY_ARN, World
 
 AUDIT_POLICY_NAME = "ecr-audit-read"
 
 
 @contextmanager
 def _pinned(name: str, value: str):
-    with mock.patch.object(org_utils, name, lambda: value):
+    with mock.patch.object(org_utils, name, lambda *_: value):
         yield
+
+
+def stable_id(world: World, *parts: str, size: int) -> str:
+    """`size` lower-case letters and digits derived from the world's name and `parts`."""
+    h = hashlib.sha256("/".join((world.name, *parts)).encode()).digest()
+    return "".join("abcdefghijklmnopqrstuvwxyz0123456789"[b % 36] for b in h[:size])
 
 
 def _audit_trust(world: World) -> str:
@@ -52,12 +63,17 @@ def seed_organization(world: World, session: boto3.Session) -> str:
     """Create the organization, OUs and member accounts; returns the organization id."""
     org = session.client("organizations", region_name="us-east-1")
     org_id = world.organization_id
-    with _pinned("make_random_org_id", org_id):
+    with (
+        _pinned("make_random_org_id", org_id),
+        _pinned("make_random_root_id", "r-" + stable_id(world, "root", size=4)),
+    ):
         org.create_organization(FeatureSet="ALL")
     root_id = org.list_roots()["Roots"][0]["Id"]
     ou_ids = {}
     for name in world.ous:
-        ou_ids[name] = org.create_organizational_unit(ParentId=root_id, Name=name)["OrganizationalUnit"]["Id"]
+        with _pinned("make_random_ou_id", f"ou-{root_id[2:]}-" + stable_id(world, "ou", name, size=8)):
+            ou = org.create_organizational_unit(ParentId=root_id, Name=name)
+        ou_ids[name] = ou["OrganizationalUnit"]["Id"]
     backend = organizations_backends[world.management_account_id]["aws"]
     for acct in world.accounts:
         if acct.account_id != world.management_account_id:
@@ -89,7 +105,114 @@ def seed_organization(world: World, session: boto3.Session) -> str:
         # The least-privilege policy the README ships: only it lets the role act when moto's
         # IAM enforcement is on (Org.enforce_iam), so a collection proves the policy suffices.
         iam.put_role_policy(world.role_name, AUDIT_POLICY_NAME, json.dumps(permissions.audit_role_policy()))
+        if acct.account_id != world.management_account_id:
+            _organization_access_role(iam)
+    seed_org_policies(world, org, root_id, ou_ids)
     return org_id
+
+
+def _organization_access_role(iam) -> None:
+    """moto creates OrganizationAccountAccessRole with an empty path and no permissions; AWS
+    gives it full administrative permissions (docs/sandbox.md#organization-policies-and-iam)."""
+    role = iam.get_role("OrganizationAccountAccessRole")
+    role.path = "/"
+    iam.put_role_policy(
+        role.name,
+        "AdministratorAccess",
+        json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
+    )
+
+
+# The AWS managed policy each policy type attaches everywhere once enabled.
+FULL_ACCESS = {"SERVICE_CONTROL_POLICY": "p-FullAWSAccess", "RESOURCE_CONTROL_POLICY": "p-RCPFullAWSAccess"}
+
+
+def seed_org_policies(world: World, org, root_id: str, ou_ids: dict[str, str]) -> None:
+    """Enable the world's policy types (a type not enabled keeps no full-access policy attached, as
+    in AWS), then create and attach the world's SCPs and RCPs.
+
+    moto attaches FullAWSAccess and RCPFullAWSAccess to the root, every OU and every account
+    whatever policy types are enabled; AWS attaches a type's full-access policy there only once the
+    type is enabled, and detaches every policy of a type that is disabled
+    (docs/organization-policies.md#policy-types-and-full-access-policies)."""
+    backend = organizations_backends[world.management_account_id]["aws"]
+    every = [root_id, *ou_ids.values(), *(a.account_id for a in world.accounts)]
+    for policy_type, full_access in FULL_ACCESS.items():
+        if policy_type in world.policy_types:
+            org.enable_policy_type(RootId=root_id, PolicyType=policy_type)
+        else:
+            for target in every:
+                backend.detach_policy(PolicyId=full_access, TargetId=target)
+    targets = {"root": root_id, **ou_ids}
+    for policy in world.org_policies:
+        with _pinned("make_random_policy_id", "p-" + stable_id(world, "policy", policy.name, size=8)):
+            made = org.create_policy(
+                Content=policy.document, Description=policy.description, Name=policy.name, Type=policy.type
+            )
+        policy_id = made["Policy"]["PolicySummary"]["Id"]
+        for target in policy.targets:
+            org.attach_policy(PolicyId=policy_id, TargetId=targets.get(target, target))
+
+
+@functools.cache
+def _aws_managed_data() -> dict:
+    return json.loads(aws_managed_policies_data)
+
+
+def _policy_arn(account_id: str, ref: str) -> str:
+    """A world's policy reference: an AWS managed policy ARN, or a customer managed policy name."""
+    return ref if ref.startswith(AWS_POLICY_ARN) else f"arn:aws:iam::{account_id}:policy/{ref}"
+
+
+def seed_identities(world: World) -> None:
+    """Write every account's IAM roles, users, groups and policies into moto's IAM backends.
+
+    AWS managed policies exist in every account; moto loads none of them by default, so the ones a
+    world names are created from moto's copy of AWS's documents."""
+    for acct in world.accounts:
+        ids = acct.identities
+        iam = iam_backends[acct.account_id]["aws"]
+        refs = {*ids.aws_managed, *(r for p in (*ids.roles, *ids.users, *ids.groups) for r in p.attached)}
+        refs |= {r.boundary for r in ids.roles if r.boundary}
+        for arn in sorted(r for r in refs if r.startswith(AWS_POLICY_ARN)):
+            name = arn.rsplit("/", 1)[1]
+            policy = AWSManagedPolicy.from_data(name, acct.account_id, "us-east-1", _aws_managed_data()[name])
+            if policy.arn != arn:
+                raise ValueError(f"{acct.account_id}: {arn} is {policy.arn} in AWS")
+            iam.aws_managed_policies.append(policy)
+            iam.managed_policies[policy.arn] = policy
+        for name, document in ids.policies.items():
+            iam.create_policy("", "/", document, name, [])
+        for g in ids.groups:
+            iam.create_group(g.name, g.path)
+            for name, document in g.inline.items():
+                iam.put_group_policy(g.name, name, document)
+            for ref in g.attached:
+                iam.attach_group_policy(_policy_arn(acct.account_id, ref), g.name)
+        for u in ids.users:
+            iam.create_user("us-east-1", u.name, u.path, [{"Key": k, "Value": v} for k, v in u.tags.items()])
+            for name, document in u.inline.items():
+                iam.put_user_policy(u.name, name, document)
+            for ref in u.attached:
+                iam.attach_user_policy(_policy_arn(acct.account_id, ref), u.name)
+            for group in u.groups:
+                iam.add_user_to_group(group, u.name)
+        for r in ids.roles:
+            iam.create_role(
+                r.name,
+                r.trust,
+                r.path,
+                _policy_arn(acct.account_id, r.boundary) if r.boundary else None,
+                "",
+                [{"Key": k, "Value": v} for k, v in r.tags.items()],
+                "3600",
+            )
+            for name, document in r.inline.items():
+                iam.put_role_policy(r.name, name, document)
+            for ref in r.attached:
+                iam.attach_role_policy(_policy_arn(acct.account_id, ref), r.name)
 
 
 def seed_ecr(world: World) -> int:

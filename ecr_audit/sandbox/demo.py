@@ -32,17 +32,46 @@ management; data us-east-1 registry policy under scope V1; replication rules pay
 eu-west-1, → management (org), → external 999988887777; pull-through cache rules and creation
 templates in management us-east-1.
 
+- payments/charts, payments/public-sdk, payments/partner-feed (payments, eu-west-1): empty; a
+  public pull policy, a public pull policy on a repository tagged dp:exclude:identity=true, a pull
+  grant to the partner account 444455556666.
+
 Unparseable repository policies are not in the world: ECR validates the JSON of
 SetRepositoryPolicy (InvalidParameterException), so such a policy cannot be stored.
+
+Effective access (organization policies and identities; docs/organization-policies.md): SCPs and
+RCPs are enabled (FullAWSAccess and RCPFullAWSAccess on the root, every OU and account); OU prod
+holds the identity-perimeter RCP `data-perimeter-ecr` and the SCP `deny-ecr-repository-deletion`,
+OU dev neither. payments has the roles ci-deployer, developer (boundary), vendor-deploy (trusted
+by 999988887777), repo-admin and ECR's replication service-linked role; data has the users analyst
+(pull without GetAuthorizationToken) and auditor (member of readers: AmazonEC2ContainerRegistryReadOnly)
+and an unattached AWS managed policy; every member has OrganizationAccountAccessRole (administrator)
+and every account the audit role. `ACCESS_CASES` names each case and the answer an auditor should
+get: the truth table of the effective-access analysis.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from . import manifests as mf
-from .world import DEFAULT_NOW, Account, Image, Registry, Repository, World, organization_id_for
+from .world import (
+    AWS_POLICY_ARN,
+    DEFAULT_NOW,
+    Account,
+    IamGroup,
+    IamRole,
+    IamUser,
+    Identities,
+    Image,
+    OrgPolicy,
+    Registry,
+    Repository,
+    World,
+    organization_id_for,
+)
 
 MANAGEMENT = "123456789012"
 PAYMENTS = "012345678901"
@@ -552,6 +581,7 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
             "payments@example.com",
             ou="prod",
             disabled_regions=("ap-east-1",),
+            identities=payments_identities(),
             registries=[
                 Registry(
                     "us-east-1",
@@ -560,7 +590,7 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
                     policy_scope="V2",
                     replication_rules=replication,
                 ),
-                Registry("eu-west-1", [legacy_ui], blob_mounting="ENABLED"),
+                Registry("eu-west-1", [legacy_ui, *perimeter_repositories(ago)], blob_mounting="ENABLED"),
             ],
         ),
         Account(
@@ -568,6 +598,7 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
             "data",
             "data@example.com",
             ou="dev",
+            identities=data_identities(),
             registries=[
                 Registry(
                     "us-east-1",
@@ -588,4 +619,390 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
             registries=[Registry("us-east-1", [old_app]), Registry("eu-west-1", [])],
         ),
     ]
-    return World(name=name, accounts=accounts, now=now, ous=("prod", "dev", "closed"))
+    return World(
+        name=name,
+        accounts=accounts,
+        now=now,
+        ous=("prod", "dev", "closed"),
+        policy_types=(SCP, RCP),
+        org_policies=organization_policies(org_id),
+    )
+
+
+# ---- effective access: organization policies and identities ----------------------------------
+# The cases of `ACCESS_CASES`: a data-perimeter RCP on OU prod (payments), an SCP denying
+# ecr:DeleteRepository there, OU dev (data) without either, and IAM roles, users and groups whose
+# identity policies reach ECR. See docs/organization-policies.md for the AWS rules behind them.
+
+SCP, RCP = "SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"
+PARTNER = "444455556666"  # outside the organization; let through the perimeter by aws:PrincipalAccount
+PERIMETER_EXCLUDE_TAG = "dp:exclude:identity"  # repositories tagged "true" are outside the perimeter
+PERIMETER_RCP = "data-perimeter-ecr"
+DENY_DELETE_SCP = "deny-ecr-repository-deletion"
+VENDOR_EXTERNAL_ID = "vendor-7f3a"
+PUSH = PULL + ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"]
+
+
+def organization_policies(org_id: str) -> list[OrgPolicy]:
+    """The canonical identity-perimeter RCP (AWS's data-perimeter examples, `EnforceOrgIdentities`,
+    for ECR) on OU prod, and an SCP denying repository deletion on OU prod."""
+    perimeter = _policy(
+        {
+            "Sid": "EnforceOrgIdentities",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "ecr:*",
+            "Resource": "*",
+            "Condition": {
+                "StringNotEqualsIfExists": {
+                    "aws:PrincipalOrgID": org_id,
+                    "aws:PrincipalAccount": [PARTNER],
+                    f"aws:ResourceTag/{PERIMETER_EXCLUDE_TAG}": "true",
+                },
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            },
+        }
+    )
+    deny_delete = _policy(
+        {"Sid": "DenyRepositoryDeletion", "Effect": "Deny", "Action": "ecr:DeleteRepository", "Resource": "*"}
+    )
+    return [
+        OrgPolicy(PERIMETER_RCP, RCP, perimeter, ("prod",), "identity perimeter for Amazon ECR"),
+        OrgPolicy(DENY_DELETE_SCP, SCP, deny_delete, ("prod",), "no repository deletion in production"),
+    ]
+
+
+def perimeter_repositories(ago) -> list[Repository]:
+    """Three payments (OU prod) repositories whose exposure the perimeter RCP decides. In
+    eu-west-1 beside payments/legacy-ui, and empty: the fault tests' counts of the other units'
+    calls and rows stay what they were."""
+    public_pull = {"Sid": "PublicPull", "Effect": "Allow", "Principal": "*", "Action": PULL}
+    return [
+        # Principal "*" under the RCP: only the organization (and the partner) can pull.
+        Repository("payments/charts", created_at=ago(60), policy=_policy(public_pull)),
+        # Excluded from the perimeter by its tag: stays public.
+        Repository(
+            "payments/public-sdk",
+            created_at=ago(60),
+            tags={PERIMETER_EXCLUDE_TAG: "true", "team": "payments"},
+            policy=_policy(public_pull),
+        ),
+        # The partner the RCP lets through.
+        Repository(
+            "payments/partner-feed",
+            created_at=ago(60),
+            policy=_policy(
+                {
+                    "Sid": "PartnerPull",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{PARTNER}:root"},
+                    "Action": PULL,
+                }
+            ),
+        ),
+    ]
+
+
+def _allow(actions, resource="*") -> dict:
+    return {"Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+def _trust(principal: dict, condition: dict | None = None) -> str:
+    statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return _policy(statement)
+
+
+def payments_identities() -> Identities:
+    """OU prod: a CI role that pushes everywhere, a developer with ecr:* capped by a boundary,
+    a role an external account assumes to push payments/api, an ECR administrator (its
+    ecr:DeleteRepository denied by the SCP) and ECR's replication service-linked role."""
+    read_only = ["ecr:GetAuthorizationToken", *PULL, "ecr:Describe*", "ecr:List*"]
+    api = f"arn:aws:ecr:us-east-1:{PAYMENTS}:repository/payments/api"
+    return Identities(
+        policies={
+            "ecr-push-everywhere": _policy(_allow("ecr:GetAuthorizationToken"), _allow(PUSH)),
+            "ecr-full-access": _policy(_allow("ecr:*")),
+            "developer-boundary": _policy(_allow(read_only)),
+        },
+        roles=[
+            IamRole(
+                "ci-deployer",
+                _trust(
+                    {"Service": "codebuild.amazonaws.com"}, {"StringEquals": {"aws:SourceAccount": PAYMENTS}}
+                ),
+                attached=("ecr-push-everywhere",),
+                tags={"team": "platform"},
+            ),
+            IamRole(
+                "developer",
+                _trust({"AWS": f"arn:aws:iam::{MANAGEMENT}:root"}),
+                attached=("ecr-full-access",),
+                boundary="developer-boundary",
+            ),
+            IamRole(
+                "vendor-deploy",
+                _trust(
+                    {"AWS": f"arn:aws:iam::{EXTERNAL}:root"},
+                    {"StringEquals": {"sts:ExternalId": VENDOR_EXTERNAL_ID}},
+                ),
+                inline={"push-payments-api": _policy(_allow("ecr:GetAuthorizationToken"), _allow(PUSH, api))},
+            ),
+            IamRole(
+                "repo-admin",
+                _trust({"AWS": f"arn:aws:iam::{MANAGEMENT}:root"}),
+                inline={"ecr-admin": _policy(_allow("ecr:*"))},
+            ),
+            IamRole(
+                "AWSServiceRoleForECRReplication",
+                _trust({"Service": "replication.ecr.amazonaws.com"}),
+                path="/aws-service-role/replication.ecr.amazonaws.com/",
+                attached=(f"{AWS_POLICY_ARN}aws-service-role/ECRReplicationServiceRolePolicy",),
+            ),
+        ],
+    )
+
+
+def data_identities() -> Identities:
+    """OU dev: a user allowed the pull actions but not ecr:GetAuthorizationToken, a group that
+    grants pull (AWS managed AmazonEC2ContainerRegistryReadOnly) to its member, and an AWS managed
+    policy present but attached to nothing (not collected)."""
+    return Identities(
+        users=[
+            IamUser(
+                "analyst",
+                inline={"pull-data": _policy(_allow(PULL, f"arn:aws:ecr:*:{DATA}:repository/data/*"))},
+            ),
+            IamUser("auditor", groups=("readers",), tags={"team": "security"}),
+        ],
+        groups=[IamGroup("readers", attached=(f"{AWS_POLICY_ARN}AmazonEC2ContainerRegistryReadOnly",))],
+        aws_managed=(f"{AWS_POLICY_ARN}AmazonEC2ContainerRegistryFullAccess",),
+    )
+
+
+@dataclass(frozen=True)
+class AccessCase:
+    """One named case of effective access and the answer an auditor should get.
+
+    Repository cases name a grant of a repository policy (`sid`) and expect the effective columns
+    of `access.grants`; principal cases name a principal and expect rows of `access.principals`
+    (`capabilities`: capability → can, on `repositories`)."""
+
+    name: str
+    account_id: str
+    why: str
+    region: str | None = None
+    repository: str | None = None
+    sid: str | None = None
+    principal_arn: str | None = None
+    policy_exposure: str | None = None
+    effective_exposure: str | None = None
+    effective_basis: str | None = None
+    neutralized_by: tuple[str, ...] = ()  # org policy names whose statements removed some of it
+    capabilities: dict = field(default_factory=dict)
+    repositories: tuple[tuple[str, str], ...] = ()  # (region, repository name)
+    capped_by: tuple[str, ...] = ()  # boundary or org policy names that cap it
+    via: str | None = None
+
+
+_PAYMENTS_REPOS = (
+    ("us-east-1", "payments/api"),
+    ("us-east-1", "payments/worker"),
+    ("eu-west-1", "payments/legacy-ui"),
+    ("eu-west-1", "payments/charts"),
+    ("eu-west-1", "payments/public-sdk"),
+    ("eu-west-1", "payments/partner-feed"),
+)
+_DATA_REPOS = (("us-east-1", "data/etl"), ("us-east-1", "data/notebooks"), ("eu-west-1", "data/archive"))
+
+
+def _role(account_id, name, path="/") -> str:
+    return f"arn:aws:iam::{account_id}:role{path}{name}"
+
+
+ACCESS_CASES: dict[str, AccessCase] = {
+    c.name: c
+    for c in (
+        AccessCase(
+            "rcp_public_narrowed_to_org_and_partner",
+            PAYMENTS,
+            "Principal * in a member account under the perimeter RCP: outsiders are denied, the "
+            "organization (and the partner account the RCP spares) can still pull",
+            "eu-west-1",
+            "payments/charts",
+            sid="PublicPull",
+            policy_exposure="public",
+            effective_exposure="external",
+            effective_basis="rcp_applied",
+            neutralized_by=(PERIMETER_RCP,),
+        ),
+        AccessCase(
+            "rcp_excluded_by_tag",
+            PAYMENTS,
+            f"the repository carries {PERIMETER_EXCLUDE_TAG}=true, which the RCP's condition exempts",
+            "eu-west-1",
+            "payments/public-sdk",
+            sid="PublicPull",
+            policy_exposure="public",
+            effective_exposure="public",
+            effective_basis="rcp_excluded_by_tag",
+        ),
+        AccessCase(
+            "rcp_partner_exception",
+            PAYMENTS,
+            "the RCP spares aws:PrincipalAccount 444455556666: the partner keeps its pull",
+            "eu-west-1",
+            "payments/partner-feed",
+            sid="PartnerPull",
+            policy_exposure="external",
+            effective_exposure="external",
+            effective_basis="rcp_applied",
+        ),
+        AccessCase(
+            "rcp_neutralizes_external",
+            PAYMENTS,
+            "an account outside the organization, not spared by the RCP: its pull is denied",
+            "eu-west-1",
+            "payments/legacy-ui",
+            sid="VendorPull",
+            policy_exposure="external",
+            effective_exposure="none",
+            effective_basis="rcp_applied",
+            neutralized_by=(PERIMETER_RCP,),
+            capabilities={"pull": False},
+        ),
+        AccessCase(
+            "management_account_exempt",
+            MANAGEMENT,
+            "RCPs do not apply to resources in the management account",
+            "us-east-1",
+            "shared/base",
+            sid="PublicPull",
+            policy_exposure="public",
+            effective_exposure="public",
+            effective_basis="management_account_exempt",
+        ),
+        AccessCase(
+            "ou_without_rcp",
+            DATA,
+            "OU dev has no RCP but RCPFullAWSAccess: the NotPrincipal Allow stays public",
+            "us-east-1",
+            "data/etl",
+            sid="NotPrincipalAllow",
+            policy_exposure="public",
+            effective_exposure="public",
+            effective_basis="no_rcp_on_path",
+        ),
+        AccessCase(
+            "org_grant_unchanged_by_rcp",
+            PAYMENTS,
+            "a grant already confined to the organization: the RCP takes nothing away",
+            "us-east-1",
+            "payments/api",
+            sid="OrgPull",
+            policy_exposure="org",
+            effective_exposure="org",
+        ),
+        AccessCase(
+            "ci_role_pushes_everywhere",
+            PAYMENTS,
+            "ecr-push-everywhere allows the push actions on *: every payments repository (same "
+            "account: the identity policy suffices) and data/etl, whose NotPrincipal Allow lets any "
+            "principal in; data/notebooks denies ecr:PutImage to the payments account (layers can "
+            "be uploaded there, no image can be pushed)",
+            principal_arn=_role(PAYMENTS, "ci-deployer"),
+            capabilities={"push": True, "pull": True, "get_authorization_token": True},
+            repositories=(*_PAYMENTS_REPOS, ("us-east-1", "data/etl")),
+            via="identity",
+        ),
+        AccessCase(
+            "developer_capped_by_boundary",
+            PAYMENTS,
+            "ecr:* attached, but the permissions boundary allows only reads and pulls; "
+            "ecr:DeleteRepository is also denied by the SCP",
+            principal_arn=_role(PAYMENTS, "developer"),
+            capabilities={"pull": True, "push": False, "delete": False, "manage": False},
+            repositories=_PAYMENTS_REPOS,
+            capped_by=("developer-boundary",),
+        ),
+        AccessCase(
+            "repo_admin_delete_repository_denied_by_scp",
+            PAYMENTS,
+            "ecr:* on *: manages and pushes every payments repository; the SCP on OU prod denies "
+            "ecr:DeleteRepository, ecr:BatchDeleteImage stays allowed (so delete is still possible)",
+            principal_arn=_role(PAYMENTS, "repo-admin"),
+            capabilities={"manage": True, "push": True, "delete": True},
+            repositories=_PAYMENTS_REPOS,
+            capped_by=(DENY_DELETE_SCP,),
+        ),
+        AccessCase(
+            "organization_access_role_is_admin",
+            PAYMENTS,
+            "OrganizationAccountAccessRole (created by Organizations, trusted by the management "
+            "account) has full administrative permissions; the SCP denies it ecr:DeleteRepository",
+            principal_arn=_role(PAYMENTS, "OrganizationAccountAccessRole"),
+            capabilities={"manage": True, "push": True},
+            repositories=_PAYMENTS_REPOS,
+            capped_by=(DENY_DELETE_SCP,),
+        ),
+        AccessCase(
+            "external_path_via_role",
+            PAYMENTS,
+            f"account {EXTERNAL} (outside the organization) can assume vendor-deploy (with an "
+            "ExternalId) and push to payments/api; the perimeter RCP does not stop it, the session "
+            "is a principal of the organization (through it the vendor can also pull "
+            "payments/charts and payments/public-sdk, whose policies allow any principal)",
+            "us-east-1",
+            "payments/api",
+            principal_arn=_role(PAYMENTS, "vendor-deploy"),
+            capabilities={"push": True, "pull": True, "get_authorization_token": True},
+            repositories=(("us-east-1", "payments/api"),),
+            via="identity",
+        ),
+        AccessCase(
+            "user_without_authorization_token",
+            DATA,
+            "the pull actions on data/* are allowed, ecr:GetAuthorizationToken is not: no docker "
+            "pull (the API calls are allowed, a registry login is not)",
+            principal_arn=f"arn:aws:iam::{DATA}:user/analyst",
+            capabilities={"pull": True, "get_authorization_token": False},
+            repositories=_DATA_REPOS,
+            via="identity",
+        ),
+        AccessCase(
+            "group_member_pull",
+            DATA,
+            "auditor is a member of readers, whose AmazonEC2ContainerRegistryReadOnly allows "
+            "GetAuthorizationToken and pull on *: every data repository (same account) and, cross "
+            "account, the repositories whose policies let the data account or the organization in",
+            principal_arn=f"arn:aws:iam::{DATA}:user/auditor",
+            capabilities={"pull": True, "push": False, "get_authorization_token": True},
+            repositories=(
+                *_DATA_REPOS,
+                ("us-east-1", "payments/worker"),
+                ("us-east-1", "payments/api"),
+                ("eu-west-1", "payments/charts"),
+                ("eu-west-1", "payments/public-sdk"),
+                ("us-east-1", "shared/base"),
+            ),
+            via="identity",
+        ),
+        AccessCase(
+            "service_linked_role_not_capped_by_scp",
+            PAYMENTS,
+            "ECR's replication service-linked role: SCPs do not restrict service-linked roles",
+            principal_arn=_role(
+                PAYMENTS,
+                "AWSServiceRoleForECRReplication",
+                "/aws-service-role/replication.ecr.amazonaws.com/",
+            ),
+        ),
+        AccessCase(
+            "unused_aws_managed_policy_not_collected",
+            DATA,
+            "AmazonEC2ContainerRegistryFullAccess exists in the account but is attached to nothing: "
+            "not in iam_policies (AWS managed policies are kept only when used)",
+        ),
+    )
+}

@@ -66,6 +66,7 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self.latency_seconds = 0.0
+        self.iam_page_items: int | None = None
 
     def add(
         self,
@@ -167,11 +168,19 @@ class Faults:
             raise ValueError("latency must be >= 0")
         self.latency_seconds = float(seconds)
 
+    def short_iam_pages(self, items: int | None) -> None:
+        """GetAccountAuthorizationDetails answers at most `items` per page, even when MaxItems is
+        larger and more remain ("IAM might return fewer results"); None: MaxItems."""
+        if items is not None and items < 1:
+            raise ValueError("items must be >= 1 or None")
+        self.iam_page_items = items
+
     def clear(self) -> None:
-        """Remove every fault and the latency."""
+        """Remove every fault, the latency and short IAM pages."""
         with self._lock:
             self._faults.clear()
         self.latency_seconds = 0.0
+        self.iam_page_items = None
 
     @property
     def faults(self) -> list[Fault]:

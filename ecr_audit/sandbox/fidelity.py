@@ -27,6 +27,12 @@ ECR behaviour emulated (docs/sandbox.md#corrections-to-moto):
   account has not opted into (UnrecognizedClientException, HTTP 400).
 - pricing:GetProducts (moto has no Price List service) is answered from a recorded ECR Price List
   (`pricelist`), through the same dispatch: faults, call counts and IAM enforcement apply.
+- organizations:ListTargetsForPolicy pages (MaxResults 1..20; moto answers every target at once).
+- iam:GetAccountAuthorizationDetails pages across users, groups, roles and policies (MaxItems
+  1..1000, default 100, Marker, IsTruncated; moto answers everything in one page), sends policy
+  documents URL-encoded and managed policies with their names (moto: a raw trust policy,
+  nameless policies), and
+  `Faults.short_iam_pages` makes pages shorter than MaxItems, as IAM may.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import time
 import warnings
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.core.exceptions import ServiceException
@@ -46,6 +53,10 @@ from moto.ec2.responses.availability_zones_and_regions import AvailabilityZonesA
 from moto.ecr import exceptions as ecr_exc
 from moto.ecr.models import Image as MotoImage
 from moto.ecr.responses import ECRResponse
+from moto.iam.exceptions import ValidationError as IamValidationError
+from moto.iam.responses import IamResponse
+from moto.organizations.exceptions import InvalidInputException as OrgInvalidInput
+from moto.organizations.responses import OrganizationsResponse
 
 from . import manifests as mf
 from . import pricelist
@@ -587,6 +598,143 @@ def describe_regions(self) -> ActionResult:
 
 
 # ---------------------------------------------------------------------------------------------
+# Organizations and IAM paging (docs/sandbox.md#organization-policies-and-iam)
+
+
+def _offset_token(offset: int) -> str:
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _offset_of(token: str | None, bad) -> int:
+    if not token:
+        return 0
+    try:
+        return int(json.loads(base64.b64decode(token))["offset"])
+    except Exception:
+        raise bad from None
+
+
+def list_targets_for_policy(self) -> str:
+    """Targets of a policy, MaxResults (1..20) at a time."""
+    size = self._get_param("MaxResults") or 20
+    if not 1 <= int(size) <= 20:
+        raise OrgInvalidInput("You specified an invalid value.")
+    targets = self.organizations_backend.list_targets_for_policy(PolicyId=self._get_param("PolicyId"))[
+        "Targets"
+    ]
+    start = _offset_of(self._get_param("NextToken"), OrgInvalidInput("You specified an invalid value."))
+    end = start + int(size)
+    body = {"Targets": targets[start:end]}
+    if end < len(targets):
+        body["NextToken"] = _offset_token(end)
+    return json.dumps(body)
+
+
+def _document(text: str) -> str:
+    # IAM sends policy documents URL-encoded (RFC 3986); moto sends the trust policy raw.
+    return quote(text, safe="")
+
+
+def _inline(policies: dict[str, str]) -> list[dict]:
+    return [{"PolicyName": n, "PolicyDocument": _document(d)} for n, d in policies.items()]
+
+
+def _attached(entity) -> list[dict]:
+    return [{"PolicyName": p.name, "PolicyArn": p.arn} for p in entity.managed_policies.values()]
+
+
+def _entity(e, kind: str) -> dict:
+    """What a UserDetail, GroupDetail and RoleDetail share (`kind`: User | Group | Role)."""
+    return {
+        "Path": e.path,
+        f"{kind}Name": e.name,
+        f"{kind}Id": e.id,
+        "Arn": e.arn,
+        "CreateDate": e.create_date,
+        f"{kind}PolicyList": _inline(e.policies),
+        "AttachedManagedPolicies": _attached(e),
+    }
+
+
+def _authorization_items(backend, kinds: list[str]) -> list[tuple[str, dict]]:
+    """Every entity of the account as GetAccountAuthorizationDetails describes it, in order:
+    users, groups, roles, managed policies (AWS managed ones: those the account holds)."""
+    everything = not kinds
+    items: list[tuple[str, dict]] = []
+    if everything or "User" in kinds:
+        for u in backend.users.values():
+            groups = [g.name for g in backend.get_groups_for_user(u.name)]
+            d = {**_entity(u, "User"), "GroupList": groups, "Tags": backend.list_user_tags(u.name)}
+            items.append(("UserDetailList", d))
+    if everything or "Group" in kinds:
+        items += [("GroupDetailList", _entity(g, "Group")) for g in backend.groups.values()]
+    if everything or "Role" in kinds:
+        for r in backend.roles.values():
+            d = {
+                **_entity(r, "Role"),
+                "AssumeRolePolicyDocument": _document(r.assume_role_policy_document),
+                "InstanceProfileList": [],
+                "Tags": list(r.tags or []),
+            }
+            if r.permissions_boundary_arn:
+                d["PermissionsBoundary"] = {
+                    "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+                    "PermissionsBoundaryArn": r.permissions_boundary_arn,
+                }
+            items.append(("RoleDetailList", d))
+    aws_managed = set(backend.aws_managed_policies)
+    boundaries = [r.permissions_boundary_arn for r in backend.roles.values()]
+    for policy in backend.managed_policies.values():
+        wanted = "AWSManagedPolicy" if policy in aws_managed else "LocalManagedPolicy"
+        if not (everything or wanted in kinds):
+            continue
+        d = {
+            "PolicyName": policy.name,
+            "PolicyId": policy.id,
+            "Arn": policy.arn,
+            "Path": policy.path,
+            "DefaultVersionId": policy.default_version_id,
+            "AttachmentCount": policy.attachment_count,
+            "PermissionsBoundaryUsageCount": boundaries.count(policy.arn),
+            "IsAttachable": True,
+            "CreateDate": policy.create_date,
+            "UpdateDate": policy.update_date,
+            "PolicyVersionList": [
+                {
+                    "Document": _document(v.document),
+                    "VersionId": v.version_id,
+                    "IsDefaultVersion": v.is_default_version,
+                    "CreateDate": v.create_date,
+                }
+                for v in policy.versions
+            ],
+        }
+        items.append(("Policies", d))
+    return items
+
+
+def get_account_authorization_details(self) -> ActionResult:
+    """Users, groups, roles and managed policies as IAM describes them (documents URL-encoded,
+    policy names, boundary usage counts), MaxItems (1..1000, default 100) at a time, or fewer
+    under `Faults.short_iam_pages`."""
+    size = int(self._get_param("MaxItems") or 100)
+    if not 1 <= size <= 1000:
+        raise IamValidationError("Invalid value for MaxItems: must be between 1 and 1000")
+    short = active().faults.iam_page_items
+    size = min(size, short) if short else size
+    items = _authorization_items(self.backend, self._get_param("Filter", []))
+    start = _offset_of(self._get_param("Marker"), IamValidationError("Invalid Marker"))
+    end = start + size
+    body: dict = {key: [] for key in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")}
+    for key, x in items[start:end]:
+        body[key].append(x)
+    body["IsTruncated"] = end < len(items)
+    if body["IsTruncated"]:
+        body["Marker"] = _offset_token(end)
+    return ActionResult(body)
+
+
+# ---------------------------------------------------------------------------------------------
 # Dispatch wrapper: faults, latency, call counts, disabled regions, unknown operations
 
 _ORIGINALS: dict = {}
@@ -693,6 +841,10 @@ def install(rt: Runtime):
         (BotocoreStubber, "process_request", _process_request),
     ]
     patches += [(ECRResponse, name, fn) for name, fn in ECR_HANDLERS.items()]
+    patches += [
+        (OrganizationsResponse, "list_targets_for_policy", list_targets_for_policy),
+        (IamResponse, "get_account_authorization_details", get_account_authorization_details),
+    ]
     missing = object()
     saved = []
     for cls, name, fn in patches:

@@ -248,6 +248,7 @@ def running(world: World) -> Iterator[Org]:
                     aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
                 ),
             )
+            build.seed_identities(world)
             n = build.seed_ecr(world)
             yield Org(world, rt, org_id, n)
         finally:

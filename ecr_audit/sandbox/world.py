@@ -1,7 +1,8 @@
 """Declarative description of a simulated AWS Organization and its ECR registries.
 
 A `World` says what exists (accounts, regions, repositories, images with their manifests and
-times, policies, registry settings); `build.seed` turns it into moto state. Times are absolute
+times, policies, registry settings, organization policies, IAM identities); `build.seed` turns it
+into moto state. Times are absolute
 and derived from `World.now`, never from the wall clock, so every run is identical.
 """
 
@@ -80,6 +81,66 @@ class Registry:
         raise KeyError(name)
 
 
+# -- identities and organization policies (effective access) ------------------------------------
+
+# AWS managed policies are named by ARN wherever a world attaches one (the sandbox seeds each from
+# moto's copy of AWS's documents); customer managed ones by name.
+AWS_POLICY_ARN = "arn:aws:iam::aws:policy/"
+
+
+@dataclass
+class IamRole:
+    name: str
+    trust: str  # AssumeRolePolicyDocument text
+    path: str = "/"
+    inline: dict[str, str] = field(default_factory=dict)  # policy name → document text
+    attached: tuple[str, ...] = ()  # customer managed policy names, or AWS managed policy ARNs
+    boundary: str | None = None  # a customer managed policy name or an AWS managed policy ARN
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class IamUser:
+    name: str
+    path: str = "/"
+    inline: dict[str, str] = field(default_factory=dict)
+    attached: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # group names
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class IamGroup:
+    name: str
+    path: str = "/"
+    inline: dict[str, str] = field(default_factory=dict)
+    attached: tuple[str, ...] = ()
+
+
+@dataclass
+class Identities:
+    """One account's IAM: customer managed policies, roles, users, groups, and AWS managed
+    policies that exist in it without being attached to anything (`aws_managed`)."""
+
+    policies: dict[str, str] = field(default_factory=dict)  # customer managed: name → document
+    roles: list[IamRole] = field(default_factory=list)
+    users: list[IamUser] = field(default_factory=list)
+    groups: list[IamGroup] = field(default_factory=list)
+    aws_managed: tuple[str, ...] = ()  # AWS managed policy ARNs present but unused
+
+
+@dataclass
+class OrgPolicy:
+    """A service control policy or resource control policy and its direct targets: "root", an OU
+    name of `World.ous`, or an account id."""
+
+    name: str
+    type: str  # SERVICE_CONTROL_POLICY | RESOURCE_CONTROL_POLICY
+    document: str
+    targets: tuple[str, ...] = ()
+    description: str = ""
+
+
 @dataclass
 class Account:
     account_id: str  # 12-digit string (may start with 0)
@@ -89,6 +150,7 @@ class Account:
     ou: str | None = None  # name of the OU directly under the root (None: root)
     registries: list[Registry] = field(default_factory=list)
     disabled_regions: tuple[str, ...] = ()  # opt-in regions not opted in
+    identities: Identities = field(default_factory=Identities)
 
     @property
     def regions(self) -> list[str]:
@@ -108,6 +170,10 @@ class World:
     now: datetime = DEFAULT_NOW
     role_name: str = "ecr-audit"
     ous: tuple[str, ...] = ()
+    # Policy types enabled on the root (none, as in a new organization) and the policies: AWS
+    # attaches FullAWSAccess / RCPFullAWSAccess to the root, every OU and account of an enabled type.
+    policy_types: tuple[str, ...] = ()
+    org_policies: list[OrgPolicy] = field(default_factory=list)
 
     def __post_init__(self):
         mgmt = [a for a in self.accounts if a.account_id == MOTO_DEFAULT_ACCOUNT]
@@ -118,6 +184,12 @@ class World:
             raise ValueError("account ids must be distinct 12-digit strings")
         if self.now.tzinfo is None:
             raise ValueError("World.now must be tz-aware")
+        for policy in self.org_policies:
+            if policy.type not in self.policy_types:
+                raise ValueError(f"org policy {policy.name!r}: its type {policy.type} is not enabled")
+            for target in policy.targets:
+                if target != "root" and target not in self.ous and target not in ids:
+                    raise ValueError(f"org policy {policy.name!r}: unknown target {target!r}")
 
     @property
     def organization_id(self) -> str:
