@@ -40,10 +40,13 @@ def pages(
     token: str = "nextToken",
     answer_token: str | None = None,
     max_pages: int = MAX_PAGES,
+    max_items: int | None = None,
     **params,
 ) -> list:
     """Every item under `items_key` of a listing: call(**params), then again with `token` set to
-    the answer's `answer_token` (default: the same name) until an answer has none.
+    the answer's `answer_token` (default: the same name) until an answer has none — or, with
+    `max_items`, until that many items are read (the first `max_items`: "the newest N" of a
+    listing sorted newest first).
 
     Raises IncompleteListing on a token seen before (a cycle) or after `max_pages` pages; any other
     exception raised on a later page gets the items read so far as `partial_items`."""
@@ -63,6 +66,8 @@ def pages(
             raise IncompleteListing(
                 operation_name(call), "MalformedPage", f"page {n} holds {items_key} that is not a list", items
             )
+        if max_items is not None and len(items) >= max_items:
+            return items[:max_items]
         next_token = page.get(answer_token)
         if next_token is None or next_token == "":
             return items
