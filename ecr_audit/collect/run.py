@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import aws, ecr
 from ..inventory import Inventory
+from . import consumers as consumer_kinds
 from . import organizations as orgs
 from . import reads
 from .accounts import discover_accounts, finish_ou_paths, prepare_account
@@ -44,6 +45,9 @@ def collect(
     repository_workers=4,
     progress=None,
     throttle_budget=THROTTLE_BUDGET_SECONDS,
+    consumers="all",
+    keep_task_definitions=consumer_kinds.KEEP_TASK_DEFINITIONS,
+    pull_days=consumer_kinds.PULL_DAYS,
 ) -> Inventory:
     """Collect ECR from the caller's account, listed accounts or the whole organization.
 
@@ -55,12 +59,18 @@ def collect(
     read_manifests: auto | always | never (see `unit.manifest_decision`).
     progress: callable(event dict) or None (see `StderrProgress`).
     throttle_budget: seconds one persistently throttled read may take in all (see `reading`).
+    consumers: which consumer kinds to read in every account × region (collect/consumers/):
+      "all" (every kind but cloudtrail), "none", or kinds (a list or comma-separated text).
+    keep_task_definitions: newest ACTIVE revisions of each ECS task definition family read as
+      the rollback window (0-100). pull_days: CloudTrail pulls of the last N days (1-90).
 
     Raises CredentialsError when the caller's credentials are missing, expired or refused, and
     CollectionError when AWS cannot tell who the caller is (after retries): nothing is collected.
     """
     if read_manifests not in MANIFEST_MODES:
         raise ValueError(f"read_manifests must be one of {MANIFEST_MODES}, got {read_manifests!r}")
+    kinds = consumer_kinds.select(consumers)
+    consumer_kinds.check_options(keep_task_definitions, pull_days)
     if regions != "all":
         if isinstance(regions, str):
             regions = [regions]
@@ -72,8 +82,11 @@ def collect(
         "external_id": external_id,
         "regions": regions,
         "repository_workers": repository_workers,
+        "consumers": kinds,
+        "keep_task_definitions": keep_task_definitions,
+        "pull_days": pull_days,
     }
-    collected_at = datetime.now(timezone.utc)
+    collected_at = opts["collected_at"] = datetime.now(timezone.utc)
     recorder = CallRecorder()
     sink = Sink(progress)
 
@@ -95,6 +108,9 @@ def collect(
                 reads.run_group, group, caller, lambda service: caller_clients.lease(service, home), {}, ()
             )
         regions_with_ecr = ecr_regions(session, ecr.partition_of(caller_arn))
+        opts["consumer_regions"] = consumer_kinds.offered_regions(
+            session, ecr.partition_of(caller_arn), kinds
+        )
         pending = [r for r in rows if r["collection_status"] == "pending"]
         prepared, units = [None] * len(pending), []
         # An account's units start as soon as it is prepared (AssumeRole, DescribeRegions), not
@@ -278,6 +294,9 @@ def _inventory(sink, recorder, rows, prepared, org_meta, opts, org, accounts, se
             "role_name": opts["role_name"],
             "regions": opts["regions"],
             "account_source": "organization" if org else "list" if accounts is not None else "caller",
+            "consumers": list(opts["consumers"]),
+            "keep_task_definitions": opts["keep_task_definitions"],
+            "pull_days": opts["pull_days"],
         },
         "completeness": completeness,
     }
