@@ -22,6 +22,8 @@ ECR behaviour emulated (docs/sandbox.md#corrections-to-moto):
 - sts:AssumeRole into a SUSPENDED (or otherwise not ACTIVE) account fails with AccessDenied 403.
 - Faults (`faults.Faults`): error answers, timeouts, latency, and answers no endpoint should give
   (`add_answer`: cycling page tokens, malformed items) for the collector's hardening tests.
+- Consumers (ECS, Lambda, Batch, SageMaker, EMR Serverless corrected; App Runner, Inspector2,
+  CloudTrail LookupEvents answered from the world): see `consumers`.
 - ec2:DescribeRegions lists the account's world regions (AllRegions adds its disabled opt-in
   regions as not-opted-in); ECR calls into a disabled region fail as AWS does for a region the
   account has not opted into (UnrecognizedClientException, HTTP 400).
@@ -44,6 +46,7 @@ from moto.ecr import exceptions as ecr_exc
 from moto.ecr.models import Image as MotoImage
 from moto.ecr.responses import ECRResponse
 
+from . import consumers
 from . import manifests as mf
 from .faults import Faults
 from .world import Registry, World
@@ -91,6 +94,7 @@ class Runtime:
         self.disabled: dict[str, set[str]] = {a.account_id: set(a.disabled_regions) for a in world.accounts}
         self.enabled: dict[str, list[str]] = {a.account_id: a.regions for a in world.accounts}
         self.states: dict[str, str] = {a.account_id: a.state for a in world.accounts}
+        self.consumers = consumers.State(world)  # ECS deployments, CloudTrail events (consumers.py)
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
 
@@ -425,6 +429,8 @@ def batch_get_image(self) -> ActionResult:
                 "imageManifestMediaType": found.image_manifest_media_type,
             }
         )
+    # CloudTrail records the call in the registry's account × region, whoever makes it.
+    consumers.record_pull(self, name, ids, failed=bool(failures) and not images)
     return ActionResult({"images": images, "failures": failures})
 
 
@@ -674,6 +680,7 @@ def install(rt: Runtime):
         (AvailabilityZonesAndRegions, "describe_regions", describe_regions),
     ]
     patches += [(ECRResponse, name, fn) for name, fn in ECR_HANDLERS.items()]
+    patches += consumers.patches()  # ECS, Lambda, Batch, SageMaker, EMR Serverless, Inspector2, ...
     missing = object()
     saved = []
     for cls, name, fn in patches:
@@ -681,9 +688,11 @@ def install(rt: Runtime):
         _ORIGINALS[(cls, name)] = getattr(cls, name, None)
         setattr(cls, name, fn)
     _ACTIVE = rt
+    release_tasks = consumers.hold_tasks_running()
 
     def uninstall():
         global _ACTIVE
+        release_tasks()
         for cls, name, old in reversed(saved):
             if old is missing:
                 delattr(cls, name)

@@ -15,6 +15,7 @@ from moto.ecr.models import ecr_backends
 from .. import schema
 from . import build, fidelity, isolation
 from .faults import Faults
+from .sessions import sandbox_session
 from .world import World
 
 
@@ -56,7 +57,9 @@ class Org:
     def session(self, region: str | None = None) -> boto3.Session:
         """A boto3 session for the management (caller) account."""
         region = region or (self.world.account(self.management_account_id).regions or ["us-east-1"])[0]
-        return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+        return sandbox_session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        )
 
     def role_arn(self, account_id: str) -> str:
         return f"arn:aws:iam::{account_id}:role/{self.role_name}"
@@ -76,7 +79,7 @@ class Org:
         iam.create_user(None, user_name, "/", [])
         iam.put_user_policy(user_name, "policy", json.dumps(policy))
         key = iam.create_access_key(user_name)
-        return boto3.Session(
+        return sandbox_session(
             aws_access_key_id=key.access_key_id,
             aws_secret_access_key=key.secret_access_key,
             region_name=region,
@@ -249,6 +252,7 @@ def running(world: World) -> Iterator[Org]:
                 ),
             )
             n = build.seed_ecr(world)
+            build.seed_consumers(world, rt.consumers)
             yield Org(world, rt, org_id, n)
         finally:
             if uninstall is not None:
