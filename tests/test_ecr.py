@@ -149,17 +149,19 @@ def test_the_collector_imports_no_analysis_module():
 
 def test_permissions_are_generated_from_the_table_of_reads(monkeypatch):
     """A read added to the table (here of another service, at unit scope) is in the member policy."""
-    added = reads.Read("ListClusters", "ecs", reads.UNIT, lambda ecs: ecs.list_clusters())
+    added = reads.Read(
+        "ListContainerInstances", "ecs", reads.UNIT, lambda ecs: ecs.list_container_instances()
+    )
     monkeypatch.setattr(reads, "READS", reads.READS + (added,))
     try:
         fresh = importlib.reload(permissions)
-        assert "ecs:ListClusters" in fresh.MEMBER_ACTIONS
-        assert "ecs:ListClusters" in fresh.audit_role_policy()["Statement"][0]["Action"]
-        assert "ecs:ListClusters" in fresh.READ_ACTIONS
+        assert "ecs:ListContainerInstances" in fresh.MEMBER_ACTIONS
+        assert "ecs:ListContainerInstances" in fresh.audit_role_policy()["Statement"][0]["Action"]
+        assert "ecs:ListContainerInstances" in fresh.READ_ACTIONS
     finally:
         monkeypatch.undo()
         importlib.reload(permissions)
-    assert "ecs:ListClusters" not in permissions.READ_ACTIONS
+    assert "ecs:ListContainerInstances" not in permissions.READ_ACTIONS
 
 
 def test_every_read_of_the_table_has_an_action_and_a_known_scope():
