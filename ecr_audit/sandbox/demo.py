@@ -832,10 +832,10 @@ CONSUMER_CASES: dict[str, ConsumerCase] = {
         "kept verbatim, rendered as text.",
     ),
     "cloudtrail_pulls": ConsumerCase(
-        PAYMENTS,
+        DATA,
         "us-east-1",
         "cloudtrail_pull",
-        "analytics-task-execution/1f2e3d",
+        "assumed-role/analytics-task-execution/1f2e3d",
         _uri(PAYMENTS, "us-east-1", "payments/worker", "v1.2.1"),
         WORKER_LIST["v1.2.1"],
         "with --consumers ...,cloudtrail: data pulled payments/worker:v1.2.1 (the DataAccountPull grant "

@@ -134,7 +134,7 @@ def transform_pulls(
                 image=image,
                 role="observed",
                 arn=caller,
-                name=caller.rsplit("/", 1)[-1] if "/" in caller else caller,
+                name=caller.split(":", 5)[-1] if caller.startswith("arn:") else caller,
                 running=None,
                 last_in_use_at=p["newest"],
                 account_id=account or "",
