@@ -34,6 +34,15 @@ templates in management us-east-1.
 
 Unparseable repository policies are not in the world: ECR validates the JSON of
 SetRepositoryPolicy (InvalidParameterException), so such a policy cannot be stored.
+
+Consumers (issue 14; `demo_consumers`): ECS in payments (a service pinning the digest of a tag that
+has moved since — payments/worker's untagged `worker:unreferenced`, which the `untagged` lifecycle
+rule expires —, running tasks, a rollback window, a Docker Hub sidecar), a Lambda function behind a
+weighted alias, Batch job definitions (one naming a deleted tag), a SageMaker endpoint and models,
+an EMR Serverless application, CodeBuild projects, an App Runner service, consumers in other
+accounts with and without a grant, an EKS workload known only through Inspector, a hostile image
+string, and CloudTrail pulls. CONSUMER_CASES names each case with what the analysis should
+conclude (docs/consumers.md#the-demo-cases).
 """
 
 from __future__ import annotations
