@@ -7,25 +7,12 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from ecr_audit import permissions, sandbox
+from ecr_audit import permissions
 from ecr_audit.sandbox import demo
-from tests.test_sandbox import client
+from tests.test_sandbox import _clear_faults, client, org  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 PAY, DATA, MGMT = demo.PAYMENTS, demo.DATA, demo.MANAGEMENT
-
-
-@pytest.fixture(scope="module")
-def org():
-    with sandbox.running(sandbox.demo_world()) as o:
-        yield o
-
-
-@pytest.fixture(autouse=True)
-def _clear_faults(request):
-    yield
-    if "org" in request.fixturenames:
-        request.getfixturevalue("org").faults.clear()
 
 
 def _digest(org, account, region, repository, tag):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..fields import Fields, Problems, problems_or_strict
 from ..paging import pages
-from .rows import Place, reference
+from .rows import Place, listed, reference
 
 
 def get_services(apprunner) -> list:
@@ -17,16 +17,13 @@ def get_service(apprunner, arn: str) -> dict:
 
 def transform_service_list(items: list, problems: Problems | None = None) -> list[str]:
     """ListServices → the ARNs of services that are not DELETED."""
-    problems = problems_or_strict(problems)
-    out = []
-    for i, item in enumerate(items):
-        f = Fields(item, "a service summary")
-        arn, status = f.text("ServiceArn", required=True), f.text("Status")
-        if f.problem:
-            problems.add(f.problem, f"item {i}")
-        elif status != "DELETED":
-            out.append(arn)
-    return list(dict.fromkeys(out))
+    return listed(
+        items,
+        "a service summary",
+        "ServiceArn",
+        problems_or_strict(problems),
+        lambda f: f.text("Status") != "DELETED",
+    )
 
 
 def transform_service(place: Place, answer: dict, problems: Problems | None = None) -> list[dict]:

@@ -3,7 +3,7 @@ and multi-node properties (docs/consumers.md#batch)."""
 
 from __future__ import annotations
 
-from ..fields import Fields, Problems, problems_or_strict
+from ..fields import Fields, Problems, problems_or_strict, rows_of
 from ..paging import pages
 from .rows import Place, reference
 
@@ -12,18 +12,17 @@ def get_job_definitions(batch) -> list:
     return pages(batch.describe_job_definitions, "jobDefinitions", status="ACTIVE", maxResults=100)
 
 
+def _named(items: list, what: str, where: str, problems: Problems) -> list[tuple]:
+    """(name, image) of each container of `items`; one without an image is a problem."""
+    return rows_of(items, what, lambda g: (g.text("name"), g.text("image", required=True)), problems, where)
+
+
 def _ecs_containers(props: dict, where: str, problems: Problems) -> list[tuple]:
     out = []
     f = Fields(props, "ecsProperties")
     for i, task in enumerate(f.items("taskProperties")):
         t = Fields(task, "ecsProperties.taskProperties")
-        for j, c in enumerate(t.items("containers")):
-            g = Fields(c, "an ECS container")
-            pair = (g.text("name"), g.text("image", required=True))
-            if g.problem:
-                problems.add(g.problem, f"{where} task {i} container {j}")
-            else:
-                out.append(pair)
+        out += _named(t.items("containers"), "an ECS container", f"{where} task {i} container", problems)
         if t.problem:
             problems.add(t.problem, f"{where} task {i}")
     if f.problem:
@@ -32,16 +31,12 @@ def _ecs_containers(props: dict, where: str, problems: Problems) -> list[tuple]:
 
 
 def _eks_containers(props: dict, where: str, problems: Problems) -> list[tuple]:
-    out = []
     pod = Fields(Fields(props, "eksProperties").obj("podProperties"), "eksProperties.podProperties")
-    for key in ("initContainers", "containers"):
-        for j, c in enumerate(pod.items(key)):
-            g = Fields(c, "an EKS container")
-            pair = (g.text("name"), g.text("image", required=True))
-            if g.problem:
-                problems.add(g.problem, f"{where} {key} {j}")
-            else:
-                out.append(pair)
+    out = [
+        pair
+        for key in ("initContainers", "containers")
+        for pair in _named(pod.items(key), "an EKS container", f"{where} {key}", problems)
+    ]
     if pod.problem:
         problems.add(pod.problem, where)
     return out

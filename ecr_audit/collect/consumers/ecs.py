@@ -7,7 +7,7 @@ through `fields.Fields`. The order of the reads is the step's (`steps.read_ecs`)
 
 from __future__ import annotations
 
-from ..fields import Fields, Problems, problems_or_strict
+from ..fields import Fields, Problems, problems_or_strict, rows_of
 from ..paging import pages
 from .rows import Place, digest_uri, reference
 
@@ -179,6 +179,17 @@ def revisions_to_read(deployments: list[dict]) -> dict[str, str]:
     return roles
 
 
+def _images(items: list, what: str, name_key: str, problems: Problems, where) -> list[tuple]:
+    """(container name, image, digest) of each container of a service revision or a task."""
+    return rows_of(
+        items,
+        what,
+        lambda g: (g.text(name_key), g.text("image"), g.text("imageDigest")),
+        problems,
+        f"{where} container",
+    )
+
+
 def transform_revisions(
     place: Place,
     answer: dict,
@@ -194,14 +205,7 @@ def transform_revisions(
         f = Fields(item, "a service revision")
         arn = f.text("serviceRevisionArn", required=True)
         task_definition = f.text("taskDefinition")
-        images = []
-        for j, c in enumerate(f.items("containerImages")):
-            g = Fields(c, "a container image")
-            image = (g.text("containerName"), g.text("image"), g.text("imageDigest"))
-            if g.problem:
-                problems.add(g.problem, f"{arn or f'revision {i}'} container {j}")
-            else:
-                images.append(image)
+        images = _images(f.items("containerImages"), "a container image", "containerName", problems, arn or i)
         if f.problem:
             problems.add(f.problem, f"revision {i}")
             continue
@@ -239,14 +243,7 @@ def transform_tasks(place: Place, answer: dict, cluster: str, problems: Problems
         group = f.text("group")
         last_status = f.text("lastStatus")
         started = f.time("startedAt")
-        containers = []
-        for j, c in enumerate(f.items("containers")):
-            g = Fields(c, "a container")
-            container = (g.text("name"), g.text("image"), g.text("imageDigest"))
-            if g.problem:
-                problems.add(g.problem, f"{arn or f'task {i}'} container {j}")
-            else:
-                containers.append(container)
+        containers = _images(f.items("containers"), "a container", "name", problems, arn or i)
         if f.problem:
             problems.add(f.problem, f"task {i}")
             continue
@@ -277,14 +274,13 @@ def task_definition_containers(answer: dict, problems: Problems | None = None) -
     """DescribeTaskDefinition's taskDefinition → [(container name, image)]."""
     problems = problems_or_strict(problems)
     f = Fields(answer, "a task definition")
-    out = []
-    for j, c in enumerate(f.items("containerDefinitions")):
-        g = Fields(c, "a container definition")
-        pair = (g.text("name"), g.text("image", required=True))
-        if g.problem:
-            problems.add(g.problem, f"{f.item.get('taskDefinitionArn')!s:.200} container {j}")
-        else:
-            out.append(pair)
+    out = rows_of(
+        f.items("containerDefinitions"),
+        "a container definition",
+        lambda g: (g.text("name"), g.text("image", required=True)),
+        problems,
+        f"{f.item.get('taskDefinitionArn')!s:.200} container",
+    )
     if f.problem:
         problems.add(f.problem, "taskDefinition")
     return out

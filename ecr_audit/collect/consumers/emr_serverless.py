@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..fields import Fields, Problems, problems_or_strict
 from ..paging import pages
-from .rows import Place, digest_uri, reference
+from .rows import Place, digest_uri, listed, reference
 
 GONE = {"TERMINATED"}
 
@@ -20,16 +20,13 @@ def get_application(emr, application_id: str) -> dict:
 
 def transform_application_list(items: list, problems: Problems | None = None) -> list[str]:
     """ListApplications → ids of applications not TERMINATED."""
-    problems = problems_or_strict(problems)
-    out = []
-    for i, item in enumerate(items):
-        f = Fields(item, "an application summary")
-        app_id, state = f.text("id", required=True), f.text("state")
-        if f.problem:
-            problems.add(f.problem, f"item {i}")
-        elif state not in GONE:
-            out.append(app_id)
-    return list(dict.fromkeys(out))
+    return listed(
+        items,
+        "an application summary",
+        "id",
+        problems_or_strict(problems),
+        lambda f: f.text("state") not in GONE,
+    )
 
 
 def transform_application(place: Place, answer: dict, problems: Problems | None = None) -> list[dict]:

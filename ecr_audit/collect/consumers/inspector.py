@@ -104,6 +104,28 @@ def transform_coverage(items: list, problems: Problems | None = None) -> list[di
     return out
 
 
+def _uri(image: dict) -> str:
+    """The image Inspector identifies, as a reference pinned by digest."""
+    return ecr.image_uri(
+        image["account_id"],
+        image["region"],
+        image["repository"],
+        digest=image["digest"],
+        partition=image["partition"],
+    )
+
+
+def image_ref(image: dict) -> str:
+    """The image Inspector identifies (a transform_coverage item), as a reference by digest."""
+    return ecr.image_uri(
+        image["account_id"],
+        image["region"],
+        image["repository"],
+        digest=image["digest"],
+        partition=image["partition"],
+    )
+
+
 def _arn_place(arn: str | None) -> tuple[str | None, str | None, str | None]:
     m = _ARN.fullmatch(arn or "")
     return (m["account"], m["region"], m["resource"].rsplit("/", 1)[-1]) if m else (None, None, None)
@@ -115,13 +137,7 @@ def transform_clusters(
     """GetClustersForImage → inspector_ecs rows (cluster × task definition) and inspector_eks rows
     (cluster × namespace × workload)."""
     problems = problems_or_strict(problems)
-    uri = ecr.image_uri(
-        image["account_id"],
-        image["region"],
-        image["repository"],
-        digest=image["digest"],
-        partition=image["partition"],
-    )
+    uri = image_ref(image)
     rows = []
     for i, item in enumerate(items):
         f = Fields(item, "a cluster")
@@ -192,13 +208,7 @@ def transform_clusters(
 
 def in_use_row(place: Place, image: dict, why: str) -> dict:
     """An image Inspector counts in use whose clusters are not known (`why`)."""
-    uri = ecr.image_uri(
-        image["account_id"],
-        image["region"],
-        image["repository"],
-        digest=image["digest"],
-        partition=image["partition"],
-    )
+    uri = image_ref(image)
     return reference(
         place,
         "inspector_in_use",

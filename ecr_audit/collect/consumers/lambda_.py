@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..fields import Fields, Problems, problems_or_strict
 from ..paging import pages
-from .rows import Place, reference
+from .rows import Place, listed, reference
 
 LATEST = "$LATEST"
 
@@ -34,16 +34,13 @@ def get_function(lam, function: str, qualifier: str) -> dict:
 
 def transform_functions(items: list, problems: Problems | None = None) -> list[str]:
     """ListFunctions → the names of image-packaged functions (PackageType Image)."""
-    problems = problems_or_strict(problems)
-    out = []
-    for i, item in enumerate(items):
-        f = Fields(item, "a function")
-        name, package = f.text("FunctionName", required=True), f.text("PackageType")
-        if f.problem:
-            problems.add(f.problem, f"item {i}")
-        elif package == "Image":
-            out.append(name)
-    return list(dict.fromkeys(out))
+    return listed(
+        items,
+        "a function",
+        "FunctionName",
+        problems_or_strict(problems),
+        lambda f: f.text("PackageType") == "Image",
+    )
 
 
 def transform_aliases(items: list, problems: Problems | None = None) -> dict[str, list[str]]:

@@ -10,8 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ... import ecr
+from ..fields import Problems, rows_of
 
 MAX_DETAILS = 500  # details is a short human text; the untrusted parts in it are cut
+
+
+def listed(items: list, what: str, key: str, problems: Problems, keep=None) -> list[str]:
+    """The `key` text of each item of a listing (an item without it is a problem), once each;
+    `keep(fields)` says which items count (a function's PackageType, a service's status)."""
+    pairs = rows_of(items, what, lambda f: (f.text(key, required=True), keep is None or keep(f)), problems)
+    return list(dict.fromkeys(name for name, kept in pairs if kept))
 
 
 @dataclass(frozen=True)

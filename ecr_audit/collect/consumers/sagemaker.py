@@ -3,9 +3,9 @@ and models (docs/consumers.md#sagemaker)."""
 
 from __future__ import annotations
 
-from ..fields import Fields, Problems, problems_or_strict
+from ..fields import Fields, Problems, problems_or_strict, rows_of
 from ..paging import pages
-from .rows import Place, reference
+from .rows import Place, listed, reference
 
 
 def get_endpoints(sm) -> list:
@@ -25,16 +25,7 @@ def get_model(sm, name: str) -> dict:
 
 
 def names(items: list, key: str, what: str, problems: Problems | None = None) -> list[str]:
-    problems = problems_or_strict(problems)
-    out = []
-    for i, item in enumerate(items):
-        f = Fields(item, what)
-        name = f.text(key, required=True)
-        if f.problem:
-            problems.add(f.problem, f"item {i}")
-        else:
-            out.append(name)
-    return list(dict.fromkeys(out))
+    return listed(items, what, key, problems_or_strict(problems))
 
 
 def transform_endpoint(place: Place, answer: dict, problems: Problems | None = None) -> list[dict]:
@@ -46,14 +37,13 @@ def transform_endpoint(place: Place, answer: dict, problems: Problems | None = N
         for i, variant in enumerate(top.items(key)):
             v = Fields(variant, "a production variant")
             variant_name = v.text("VariantName")
-            images = []
-            for j, d in enumerate(v.items("DeployedImages")):
-                g = Fields(d, "a deployed image")
-                image = (g.text("SpecifiedImage"), g.text("ResolvedImage"), g.time("ResolutionTime"))
-                if g.problem:
-                    problems.add(g.problem, f"{name} {key} {i} image {j}"[:200])
-                else:
-                    images.append(image)
+            images = rows_of(
+                v.items("DeployedImages"),
+                "a deployed image",
+                lambda g: (g.text("SpecifiedImage"), g.text("ResolvedImage"), g.time("ResolutionTime")),
+                problems,
+                f"{name} {key} {i} image"[:200],
+            )
             if v.problem:
                 problems.add(v.problem, f"{name} {key} {i}"[:200])
                 continue
@@ -88,14 +78,14 @@ def transform_model(place: Place, answer: dict, problems: Problems | None = None
     arn, name = top.text("ModelArn"), top.text("ModelName")
     containers = [top.obj("PrimaryContainer")] if top.obj("PrimaryContainer") else []
     containers += top.items("Containers")
-    pairs = []
-    for j, c in enumerate(containers):
-        g = Fields(c, "a model container")
-        pair = (g.text("ContainerHostname"), g.text("Image"))
-        if g.problem:
-            problems.add(g.problem, f"{name} container {j}"[:200])
-        elif pair[1] is not None:  # a model package container names no image
-            pairs.append(pair)
+    pairs = rows_of(
+        containers,
+        "a model container",
+        lambda g: (g.text("ContainerHostname"), g.text("Image")),
+        problems,
+        f"{name} container"[:200],
+    )
+    pairs = [p for p in pairs if p[1] is not None]  # a model package container names no image
     if top.problem:
         problems.add(top.problem, (name or "DescribeModel")[:200])
         return []

@@ -233,45 +233,37 @@ def read_batch(kr: KindReader, opts: dict) -> None:
         )
 
 
+def _describe_each(kr: KindReader, names: list[str], describe: reads.Read, transform) -> None:
+    """`describe` each listed name (an ARN, an id) and add its transformed rows."""
+    for name in names:
+        _, answer = kr.call(describe, name)
+        if answer is not None:
+            kr.rows += kr.take(describe, transform, kr.place, answer)
+
+
 def read_apprunner(kr: KindReader, opts: dict) -> None:
     listed = kr.first(reads.APPRUNNER_LIST_SERVICES)
-    if listed is None:
-        return
-    for arn in kr.take(reads.APPRUNNER_LIST_SERVICES, c_apprunner.transform_service_list, listed):
-        _, answer = kr.call(reads.APPRUNNER_DESCRIBE_SERVICE, arn)
-        if answer is not None:
-            kr.rows += kr.take(
-                reads.APPRUNNER_DESCRIBE_SERVICE, c_apprunner.transform_service, kr.place, answer
-            )
+    if listed is not None:
+        arns = kr.take(reads.APPRUNNER_LIST_SERVICES, c_apprunner.transform_service_list, listed)
+        _describe_each(kr, arns, reads.APPRUNNER_DESCRIBE_SERVICE, c_apprunner.transform_service)
 
 
 def read_sagemaker(kr: KindReader, opts: dict) -> None:
     listed = kr.first(reads.SAGEMAKER_LIST_ENDPOINTS)
     if listed is None:
         return
-    for name in kr.take(
-        reads.SAGEMAKER_LIST_ENDPOINTS, c_sagemaker.names, listed, "EndpointName", "an endpoint"
-    ):
-        _, answer = kr.call(reads.SAGEMAKER_DESCRIBE_ENDPOINT, name)
-        if answer is not None:
-            kr.rows += kr.take(
-                reads.SAGEMAKER_DESCRIBE_ENDPOINT, c_sagemaker.transform_endpoint, kr.place, answer
-            )
+    names = kr.take(reads.SAGEMAKER_LIST_ENDPOINTS, c_sagemaker.names, listed, "EndpointName", "an endpoint")
+    _describe_each(kr, names, reads.SAGEMAKER_DESCRIBE_ENDPOINT, c_sagemaker.transform_endpoint)
     _, listed = kr.call(reads.SAGEMAKER_LIST_MODELS)
-    for name in kr.take(reads.SAGEMAKER_LIST_MODELS, c_sagemaker.names, listed or [], "ModelName", "a model"):
-        _, answer = kr.call(reads.SAGEMAKER_DESCRIBE_MODEL, name)
-        if answer is not None:
-            kr.rows += kr.take(reads.SAGEMAKER_DESCRIBE_MODEL, c_sagemaker.transform_model, kr.place, answer)
+    names = kr.take(reads.SAGEMAKER_LIST_MODELS, c_sagemaker.names, listed or [], "ModelName", "a model")
+    _describe_each(kr, names, reads.SAGEMAKER_DESCRIBE_MODEL, c_sagemaker.transform_model)
 
 
 def read_emr_serverless(kr: KindReader, opts: dict) -> None:
     listed = kr.first(reads.EMR_LIST_APPLICATIONS)
-    if listed is None:
-        return
-    for app_id in kr.take(reads.EMR_LIST_APPLICATIONS, c_emr.transform_application_list, listed):
-        _, answer = kr.call(reads.EMR_GET_APPLICATION, app_id)
-        if answer is not None:
-            kr.rows += kr.take(reads.EMR_GET_APPLICATION, c_emr.transform_application, kr.place, answer)
+    if listed is not None:
+        ids = kr.take(reads.EMR_LIST_APPLICATIONS, c_emr.transform_application_list, listed)
+        _describe_each(kr, ids, reads.EMR_GET_APPLICATION, c_emr.transform_application)
 
 
 def read_codebuild(kr: KindReader, opts: dict) -> None:
