@@ -132,6 +132,25 @@ def test_lookup_events_is_paced_to_two_requests_a_second(monkeypatch, no_sleep):
     assert calls[0]["LookupAttributes"] == [{"AttributeKey": "EventName", "AttributeValue": "BatchGetImage"}]
 
 
+def test_lookup_events_pages_each_get_the_whole_throttle_budget(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(reading, "clock", lambda: now[0])
+    budget = reading.ThrottleBudget(30)
+    deadlines = []
+    client, _ = _client("lookup_events", "Events", "NextToken")
+    inner = client.lookup_events
+
+    def page(**params):
+        deadlines.append(budget._local.deadline)
+        now[0] += 20  # each page (and its pacing) takes 20 s: the third would be past one deadline
+        return inner(**params)
+
+    client.lookup_events = page
+    with budget.started():
+        c_cloudtrail.get_pull_events(client, NOW, NOW, budget)
+    assert deadlines == [130.0, 150.0, 170.0]
+
+
 def test_lookup_events_stops_at_max_events_keeping_the_newest():
     client, calls = _client("lookup_events", "Events", "NextToken", pages=100)
     got = c_cloudtrail.get_pull_events(client, NOW, NOW, max_events=5)

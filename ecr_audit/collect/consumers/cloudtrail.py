@@ -23,9 +23,10 @@ MAX_EVENTS = 10_000  # 200 pages, at least 100 s of LookupEvents per account × 
 PULL = [{"AttributeKey": "EventName", "AttributeValue": "BatchGetImage"}]
 
 
-def get_pull_events(ct, start: datetime, end: datetime, max_events: int = MAX_EVENTS) -> list:
+def get_pull_events(ct, start: datetime, end: datetime, budget=None, max_events: int = MAX_EVENTS) -> list:
     """BatchGetImage events between `start` and `end`, newest first, at most `max_events`; at
-    most one request every LOOKUP_INTERVAL_SECONDS."""
+    most one request every LOOKUP_INTERVAL_SECONDS. Each page gets the whole throttle budget
+    (`budget.restart()`): the listing is paced to last minutes, its pages are the reads."""
     last: list[float] = []
 
     def lookup(**params):
@@ -34,6 +35,8 @@ def get_pull_events(ct, start: datetime, end: datetime, max_events: int = MAX_EV
             if wait > 0:
                 reading.sleep(wait)
         last.append(reading.clock())
+        if budget is not None:
+            budget.restart()
         return ct.lookup_events(**params)
 
     return pages(

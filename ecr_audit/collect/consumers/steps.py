@@ -313,7 +313,7 @@ def read_inspector(kr: KindReader, opts: dict) -> None:
 def read_cloudtrail(kr: KindReader, opts: dict) -> None:
     end = opts["collected_at"]
     start = end - timedelta(days=opts["pull_days"])
-    events = kr.first(reads.CLOUDTRAIL_LOOKUP_EVENTS, start, end)
+    events = kr.first(reads.CLOUDTRAIL_LOOKUP_EVENTS, start, end, kr.budget)
     if events is None:
         return
     if len(events) >= c_cloudtrail.MAX_EVENTS:
