@@ -7,7 +7,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import ecr_audit
@@ -213,6 +213,7 @@ HEX = "0123456789abcdef"
         ("012345678901.dkr.ecr.cn-north-1.amazonaws.com/x/y:1", None),  # China lives under .com.cn
         ("012345678901.dkr.ecr.us-east-1.amazonaws.com/App:1", None),  # repository names are lower case
         ("012345678901.dkr.ecr.us-east-1.amazonaws.com/a", None),  # at least 2 characters
+        ("012345678901.dkr.ecr.us-east-1.amazonaws.com/" + "a" * 257, None),  # at most 256
         ("01234567890.dkr.ecr.us-east-1.amazonaws.com/app:1", None),
         ("012345678901.dkr.ecr.us-east-1.amazonaws.com/app:" + "t" * 129, None),
         (" 012345678901.dkr.ecr.us-east-1.amazonaws.com/app:1", None),
@@ -271,6 +272,7 @@ def test_image_uri_and_parse_image_uri_round_trip(account, region, parts, tag, d
     repository = "/".join(parts)
     if len(repository) < 2:
         repository += "x"
+    assume(len(repository) <= 256)  # ECR's limit: longer names are not references (tested above)
     partition = (
         "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov") else "aws"
     )
