@@ -326,3 +326,28 @@ def test_pull_days_bounds_the_cloudtrail_window():
         (DATA, "1 BatchGetImage calls since 2026-10-31")
     }
     assert inv.meta["options"]["pull_days"] == 1
+
+
+def test_no_collector_thread_compiles_moto_routes(monkeypatch):
+    """moto builds a REST service's router with ast.parse on first use; two collector threads
+    doing it at once failed on CPython 3.11.7 ("SystemError: AST constructor recursion depth
+    mismatch", gh-106905). The sandbox builds them before any thread starts."""
+    import ast
+    import threading
+
+    from moto.core.routing import get_service_router
+
+    get_service_router.cache_clear()  # as in a fresh process
+    parsed_in = set()
+    real_parse = ast.parse
+
+    def parse(*args, **kwargs):
+        parsed_in.add(threading.current_thread().name)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", parse)
+    with sandbox.running(sandbox.demo_world()) as org:
+        parsed_in.clear()
+        inv = collect(org.session(), org=True, role_name=org.role_name)
+    assert parsed_in <= {threading.main_thread().name}
+    assert (inv.consumer_coverage["consumer_kind"] == "inspector").any()

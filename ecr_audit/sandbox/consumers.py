@@ -730,6 +730,26 @@ def _create_aws_request(original):
     return create_aws_request
 
 
+# REST services moto routes by method and path (a werkzeug map per service, built on first use).
+REST_SERVICES = ("lambda", "batch", "emr-serverless", "inspector2")
+
+
+def build_routers() -> None:
+    """Build moto's request routers of the REST services before any thread needs them.
+
+    A router compiles its URL rules with `ast.parse` when first used; two collector threads doing
+    that at once (CPython 3.11 before 3.11.9, gh-106905) failed with "SystemError: AST constructor
+    recursion depth mismatch". Built once here, in the thread that starts the sandbox, they are
+    shared by every thread after (moto caches them)."""
+    from botocore.session import get_session
+    from moto.core.routing import get_service_router
+
+    models = get_session()
+    for service in REST_SERVICES:
+        protocol = models.get_service_model(service).protocol
+        get_service_router(service)._get_router(protocol)._map.update()
+
+
 def hold_tasks_running():
     """moto moves an ECS task on towards STOPPED each time it is described (its ManagedState);
     a real task runs until stopped. Returns the function that restores moto's setting."""

@@ -689,6 +689,7 @@ def install(rt: Runtime):
         setattr(cls, name, fn)
     _ACTIVE = rt
     release_tasks = consumers.hold_tasks_running()
+    consumers.build_routers()
 
     def uninstall():
         global _ACTIVE
