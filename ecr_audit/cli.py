@@ -120,6 +120,13 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _whole(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+
+
 def _default_out() -> Path:
     return Path("snapshots") / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
@@ -178,6 +185,22 @@ def _collect_kwargs(args) -> dict:
         raise UsageError(
             f"ecr-audit collect: --throttle-budget must be more than 0 seconds, got {args.throttle_budget}"
         )
+    from .collect import consumers
+
+    try:
+        kinds = consumers.select(args.consumers)
+    except ValueError as e:
+        raise UsageError(f"ecr-audit collect: --consumers: {e}") from None
+    if not 0 <= args.keep_task_definitions <= consumers.MAX_KEEP_TASK_DEFINITIONS:
+        raise UsageError(
+            f"ecr-audit collect: --keep-task-definitions must be 0 to {consumers.MAX_KEEP_TASK_DEFINITIONS}, "
+            f"got {args.keep_task_definitions}"
+        )
+    if not 1 <= args.pull_days <= consumers.MAX_PULL_DAYS:
+        raise UsageError(
+            f"ecr-audit collect: --pull-days must be 1 to {consumers.MAX_PULL_DAYS} (CloudTrail keeps 90 days "
+            f"of event history), got {args.pull_days}"
+        )
     return dict(
         org=args.org,
         accounts=accounts,
@@ -190,6 +213,9 @@ def _collect_kwargs(args) -> dict:
         throttle_budget=args.throttle_budget,
         identities=not args.no_identities,
         org_policies=not args.no_org_policies,
+        consumers=list(kinds),
+        keep_task_definitions=args.keep_task_definitions,
+        pull_days=args.pull_days,
     )
 
 
@@ -450,6 +476,7 @@ def _report_epilog() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .collect.consumers import KEEP_TASK_DEFINITIONS, PULL_DAYS
     from .collect.reading import THROTTLE_BUDGET_SECONDS
 
     p = _Parser(
@@ -543,6 +570,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-org-policies",
         action="store_true",
         help="with --org: do not read the organization's SCPs and RCPs (organizations:ListPolicies, ...)",
+    )
+    c.add_argument(
+        "--consumers",
+        default="all",
+        metavar="all|none|KIND,...",
+        help="what uses the images, read in every account × region: all (default: ecs, lambda, batch, "
+        "apprunner, sagemaker, emr_serverless, codebuild, inspector — every kind but cloudtrail), none, "
+        "or a comma list of kinds; cloudtrail (BatchGetImage pulls, slow: 2 requests a second per "
+        "account and region) is read only when named, e.g. all,cloudtrail",
+    )
+    c.add_argument(
+        "--keep-task-definitions",
+        type=_whole,
+        default=KEEP_TASK_DEFINITIONS,
+        metavar="N",
+        help="newest ACTIVE revisions of each ECS task definition family counted as consumers "
+        "(the rollback window; 0-100, default %(default)s)",
+    )
+    c.add_argument(
+        "--pull-days",
+        type=_whole,
+        default=PULL_DAYS,
+        metavar="N",
+        help="with the cloudtrail kind: pulls of the last N days (1-90, default %(default)s)",
     )
     c.add_argument(
         "--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS"

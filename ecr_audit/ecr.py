@@ -1,5 +1,5 @@
 """The ECR vocabulary: manifest media types, signature artifacts, the cosign tag scheme, image
-roles, finding severities, account ids and ARNs per partition.
+roles, finding severities, account ids, ARNs per partition and image URIs.
 
 One module so that the collector and the analyses name these things the same way (the collector
 imports only this, never an analysis module). Sources:
@@ -15,11 +15,13 @@ imports only this, never an analysis module). Sources:
 - ARNs and partitions: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html; ECR's
   resource type, in the Service Authorization Reference:
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+- image URIs: docs/consumers.md#image-references
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
@@ -168,6 +170,125 @@ def iam_arn(partition: str, account_id: str, kind: str, name: str, path: str = "
     return f"arn:{partition}:iam::{account_id}:{kind}{path}{name}"
 
 
+# -- image references ---------------------------------------------------------------------------
+# What a consumer (a task definition, a Lambda function, ...) writes to name an ECR image:
+# `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:<tag>][@<digest>]`, or the
+# dual-stack host `<account>.dkr-ecr.<region>.on.aws` (docs/consumers.md#image-references).
+# Any text must be accepted: image strings come from other teams' task definitions.
+MAX_IMAGE_URI = 4096  # far beyond a real reference (repository 256 + tag 128 + digest 71 + host)
+_REGION_NAME = r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}"
+_REPOSITORY_NAME = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
+_IMAGE_URI = re.compile(
+    r"(?:(?P<account>[0-9]{12})\.dkr\.ecr(?P<fips>-fips)?\.(?P<region>" + _REGION_NAME + r")"
+    r"\.amazonaws\.com(?P<cn>\.cn)?"
+    r"|(?P<ds_account>[0-9]{12})\.dkr-ecr\.(?P<ds_region>" + _REGION_NAME + r")\.on\.aws)"
+    r"/(?P<repository>" + _REPOSITORY_NAME + r")"
+    r"(?::(?P<tag>[A-Za-z0-9_.-]{1,128}))?"
+    # OCI digest grammar (algorithm:encoded); only sha256 with 64 lowercase hex is an ECR digest.
+    r"(?:@(?P<digest>[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]+))?",
+    re.ASCII,
+)
+_SHA256_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
+_HOST_END = re.compile(r"/", re.ASCII)
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A private ECR image reference, parsed (`parse_image_uri`).
+
+    `tag` is the tag as written (None when the reference names none); `digest` the written
+    digest when it is a sha256 digest ECR can hold (`sha256:` + 64 lowercase hex), else None;
+    `digest_text` the text after `@` as written (set also when `digest` is None: another
+    algorithm, upper-case hex)."""
+
+    account_id: str
+    region: str
+    repository_name: str
+    tag: str | None
+    digest: str | None
+    digest_text: str | None
+    partition: str
+    is_fips: bool = False
+    is_dual_stack: bool = False
+
+    @property
+    def effective_tag(self) -> str | None:
+        """The tag a pull uses: as written, or `latest` when neither tag nor digest is written
+        (the Docker default that ECS, Lambda and the other services apply)."""
+        if self.tag is not None:
+            return self.tag
+        return "latest" if self.digest_text is None else None
+
+    @property
+    def problem(self) -> str | None:
+        """Why a written digest is not used (None when there is none or it is a sha256 digest)."""
+        if self.digest_text is None or self.digest is not None:
+            return None
+        return (
+            f"digest {self.digest_text[:80]!r} is not a sha256 digest ECR stores (sha256: + 64 lowercase hex)"
+        )
+
+
+def parse_image_uri(text) -> ImageRef | None:
+    """The private ECR image `text` names, or None when it names none (anything that is not text,
+    another registry, a malformed reference). Total: never raises, whatever the text."""
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_IMAGE_URI:
+        return None
+    host_end = _HOST_END.search(text)
+    if host_end is None or not text[: host_end.start()].isascii():
+        return None
+    # Host names are case-insensitive; the repository, tag and digest are not.
+    m = _IMAGE_URI.fullmatch(text[: host_end.start()].lower() + text[host_end.start() :])
+    if m is None:
+        return None
+    repository = m.group("repository")
+    if not 2 <= len(repository) <= 256:  # ECR's repository name length
+        return None
+    digest_text = m.group("digest")
+    digest = digest_text if digest_text and _SHA256_DIGEST.fullmatch(digest_text) else None
+    if m.group("ds_account"):
+        account, region, fips, china = m.group("ds_account"), m.group("ds_region"), False, False
+    else:
+        account, region, fips, china = (
+            m.group("account"),
+            m.group("region"),
+            bool(m.group("fips")),
+            bool(m.group("cn")),
+        )
+    if china != region.startswith("cn-"):  # China regions live only under amazonaws.com.cn
+        return None
+    partition = "aws-cn" if china else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    return ImageRef(
+        account_id=account,
+        region=region,
+        repository_name=repository,
+        tag=m.group("tag"),
+        digest=digest,
+        digest_text=digest_text,
+        partition=partition,
+        is_fips=fips,
+        is_dual_stack=m.group("ds_account") is not None,
+    )
+
+
+def image_uri(
+    account_id: str,
+    region: str,
+    repository_name: str,
+    *,
+    tag: str | None = None,
+    digest: str | None = None,
+    partition: str = "aws",
+) -> str:
+    """`<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag][@digest]`."""
+    suffix = ".cn" if partition == "aws-cn" else ""
+    return (
+        f"{account_id}.dkr.ecr.{region}.amazonaws.com{suffix}/{repository_name}"
+        + (f":{tag}" if tag is not None else "")
+        + (f"@{digest}" if digest is not None else "")
+    )
+
+
 __all__ = [
     "ACCEPTED_MEDIA_TYPES",
     "ACCOUNT_ID_PATTERN",
@@ -177,6 +298,8 @@ __all__ = [
     "IMAGE_ROLES",
     "IMAGE_TYPES",
     "INDEX_TYPES",
+    "ImageRef",
+    "MAX_IMAGE_URI",
     "OCI_ARTIFACT",
     "OCI_INDEX",
     "OCI_MANIFEST",
@@ -190,8 +313,10 @@ __all__ = [
     "cosign_tags",
     "creation_template_arn",
     "iam_arn",
+    "image_uri",
     "is_account_id",
     "padded_account_ids",
+    "parse_image_uri",
     "partition_of",
     "partition_of_snapshot",
     "registry_arn",

@@ -516,6 +516,106 @@ _frame(
     ],
     since=3,
 )
+# -- consumers (issue 14): what names an image, and which consumer kinds could be read ---------
+# Contract between collection (collect/consumers/) and analysis (consumers.py): docs/consumers.md.
+CONSUMER_KINDS = (
+    "ecs_service_revision",
+    "ecs_service_deployment",
+    "ecs_task",
+    "ecs_task_definition",
+    "lambda_version",
+    "batch_job_definition",
+    "apprunner_service",
+    "sagemaker_endpoint",
+    "sagemaker_model",
+    "emr_serverless_application",
+    "codebuild_project",
+    "inspector_ecs",
+    "inspector_eks",
+    "inspector_in_use",
+    "cloudtrail_pull",
+)
+REFERENCE_ROLES = ("running", "deployed", "rollback", "defined", "observed")
+DIGEST_SOURCES = ("written", "resolved_by_service", "none")
+CONSUMER_COVERAGE_STATUSES = (
+    "complete",
+    "partial",
+    "unreadable",
+    "unsupported",
+    "not_offered",
+    "disabled",
+    "skipped",
+)
+
+_frame(
+    "consumers",
+    "one row per consumer × image reference (a container of a task, a Lambda version, ...)",
+    [
+        _c("consumer_account_id", STR, "account where the consumer runs or is defined", True),
+        _c("consumer_region", STR, "region of the consumer (CloudTrail pulls: the registry's region)", True),
+        _c("consumer_kind", STR, " | ".join(CONSUMER_KINDS), True),
+        _c(
+            "consumer_arn",
+            STR,
+            "ARN of the consumer; for Inspector and CloudTrail rows the cluster, task definition or caller",
+        ),
+        _c(
+            "consumer_name",
+            STR,
+            "human name: cluster/service, function:version, job:revision, namespace/workload",
+        ),
+        _c("container_name", STR, "container within the consumer, when it has several"),
+        _c("reference_role", STR, " | ".join(REFERENCE_ROLES) + " (docs/consumers.md#reference-roles)"),
+        _c(
+            "image_uri", STR, "the image reference as the consumer wrote it (untrusted text: may be anything)"
+        ),
+        _c("resolved_uri", STR, "the reference the service resolved (a digest), when it says"),
+        _c("is_ecr_private", BOOL, "image_uri (or resolved_uri) parses as a private ECR image reference"),
+        _c("account_id", STR, "registry account parsed from the URI (null when not ECR private)"),
+        _c("region", STR, "registry region parsed from the URI"),
+        _c("repository_name", STR, "repository parsed from the URI"),
+        _c(
+            "image_tag",
+            STR,
+            "tag as written; latest when neither tag nor digest is written; null when pinned by digest only",
+        ),
+        _c(
+            "image_digest",
+            STR,
+            "the digest to use: written if pinned, else the one the service resolved, else null",
+        ),
+        _c("digest_source", STR, " | ".join(DIGEST_SOURCES)),
+        _c("is_running", BOOL, "something runs it now; false for definitions only; null when unknown"),
+        _c("observed_at", TIME, "when the collector read it"),
+        _c(
+            "last_in_use_at",
+            TIME,
+            "Inspector lastInUseAt, newest CloudTrail pull, ECS task startedAt, when known",
+        ),
+        _c("details", STR, "short human text (untrusted parts included): deployment, alias weight, cluster"),
+    ],
+    since=3,
+)
+
+_frame(
+    "consumer_coverage",
+    "one row per consumer account × region × consumer kind (ecs, lambda, ...) attempted or skipped",
+    [
+        _c("consumer_account_id", STR, "account the kind was read in", True),
+        _c("consumer_region", STR, "region the kind was read in", True),
+        _c(
+            "consumer_kind",
+            STR,
+            "ecs | lambda | batch | apprunner | sagemaker | emr_serverless | codebuild | inspector | cloudtrail",
+            True,
+        ),
+        _c("status", STR, " | ".join(CONSUMER_COVERAGE_STATUSES), True),
+        _c("reason", STR, "why not complete"),
+        _c("consumers", INT, "consumer rows read"),
+    ],
+    since=3,
+)
+# -- end of consumers -----------------------------------------------------------------------------
 
 _frame(
     "errors",

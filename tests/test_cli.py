@@ -166,3 +166,49 @@ def test_throttle_budget_must_be_a_positive_number_of_seconds(capsys):
         assert main(["collect", "--sandbox", "--throttle-budget", value]) == 2
         err = capsys.readouterr().err
         assert "throttle-budget" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--consumers", "eks"], "--consumers: unknown consumer kind 'eks'"),
+        (["--consumers", "ecs,,lambda,<b>"], "unknown consumer kind '<b>'"),
+        (["--keep-task-definitions", "101"], "--keep-task-definitions must be 0 to 100"),
+        (["--keep-task-definitions", "-1"], "--keep-task-definitions must be 0 to 100"),
+        (["--keep-task-definitions", "five"], "'five' is not a whole number"),
+        (["--pull-days", "0"], "--pull-days must be 1 to 90"),
+        (["--pull-days", "91"], "--pull-days must be 1 to 90"),
+        (["--pull-days", "1.5"], "'1.5' is not a whole number"),
+    ],
+)
+def test_consumer_options_out_of_range_exit_2_with_one_line_before_any_call(tmp_path, capsys, args, said):
+    out = tmp_path / "snap"
+    assert cli.main(["collect", "--sandbox", "--quiet", "--out", str(out), *args]) == cli.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_consumer_options_reach_the_collection_and_its_provenance(tmp_path, capsys):
+    out = tmp_path / "snap"
+    args = ["--consumers", "ecs,cloudtrail", "--keep-task-definitions", "2", "--pull-days", "7"]
+    assert cli.main(["collect", "--sandbox", "--quiet", "--out", str(out), *args]) == cli.EXIT_OK
+    inv = load(out)
+    assert {k: inv.meta["options"][k] for k in ("consumers", "keep_task_definitions", "pull_days")} == {
+        "consumers": ["ecs", "cloudtrail"],
+        "keep_task_definitions": 2,
+        "pull_days": 7,
+    }
+    read = inv.consumer_coverage.groupby("consumer_kind")["status"].agg(set)
+    assert (
+        read["ecs"] == {"complete"} and read["cloudtrail"] == {"complete"} and read["lambda"] == {"skipped"}
+    )
+    names = inv.consumers.loc[inv.consumers["consumer_kind"] == "ecs_task_definition", "consumer_name"]
+    # The newest 2: api:6 (the service deploys it: an ecs_service_deployment row) and api:5.
+    assert {n for n in names if n.startswith("api:")} == {"api:5"}
+    assert (
+        "cloudtrail"
+        in subprocess.run(
+            [sys.executable, "-m", "ecr_audit.cli", "collect", "--help"], capture_output=True, text=True
+        ).stdout
+    )

@@ -253,13 +253,14 @@ def test_a_read_of_another_service_is_one_table_entry_run_with_its_own_client(or
     account = Account(org.management_account_id)
     account.clients = aws.Clients(org.session(), account.account_id, recorder.instrument)
     org.session().client("ecs", region_name="us-east-1").create_cluster(clusterName="web")
+    seeded = len(org.world.account(account.account_id).registry("us-east-1").consumers.clusters)
     org.faults.add("ListClusters", "AccessDeniedException", region="eu-west-1", service="ecs")
     rows = {}
     for region in ("us-east-1", "eu-west-1"):
         unit = Unit(account, region, sink, recorder, ThrottleBudget())
         rows[region] = {"account_id": account.account_id, "region": region}
         unit.run_group((clusters,), rows[region])
-    assert rows["us-east-1"] == {**rows["us-east-1"], "clusters_status": "present", "clusters": 1}
+    assert rows["us-east-1"] == {**rows["us-east-1"], "clusters_status": "present", "clusters": 1 + seeded}
     assert rows["eu-west-1"]["clusters_status"] == "unreadable" and "clusters" not in rows["eu-west-1"]
     assert [(e["region"], e["operation"], e["error_kind"]) for e in sink.rows["errors"]] == [
         ("eu-west-1", "ListClusters", "access_denied")

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]
-FACT_PAGES = [DOCS / "ecr.md", DOCS / "access.md", DOCS / "organization-policies.md"]
+FACT_PAGES = [DOCS / "ecr.md", DOCS / "access.md", DOCS / "organization-policies.md", DOCS / "consumers.md"]
 CODE_DIRS = ["ecr_audit", "tests", "benchmarks"]
 CODE_FILES = ["README.md", "RELIABILITY.md"]
 # Citations of background documents kept outside the repository (assembled so this file does not match).

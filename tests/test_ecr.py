@@ -10,6 +10,8 @@ import boto3
 import pandas as pd
 import pytest
 from botocore.stub import Stubber
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import ecr_audit
 from ecr_audit import Inventory, access, aws, ecr, findings, images, permissions, summary
@@ -192,17 +194,19 @@ def test_the_collector_imports_no_analysis_module():
 
 def test_permissions_are_generated_from_the_table_of_reads(monkeypatch):
     """A read added to the table (here of another service, at unit scope) is in the member policy."""
-    added = reads.Read("ListClusters", "ecs", reads.UNIT, lambda ecs: ecs.list_clusters())
+    added = reads.Read(
+        "ListContainerInstances", "ecs", reads.UNIT, lambda ecs: ecs.list_container_instances()
+    )
     monkeypatch.setattr(reads, "READS", reads.READS + (added,))
     try:
         fresh = importlib.reload(permissions)
-        assert "ecs:ListClusters" in fresh.MEMBER_ACTIONS
-        assert "ecs:ListClusters" in fresh.audit_role_policy()["Statement"][0]["Action"]
-        assert "ecs:ListClusters" in fresh.READ_ACTIONS
+        assert "ecs:ListContainerInstances" in fresh.MEMBER_ACTIONS
+        assert "ecs:ListContainerInstances" in fresh.audit_role_policy()["Statement"][0]["Action"]
+        assert "ecs:ListContainerInstances" in fresh.READ_ACTIONS
     finally:
         monkeypatch.undo()
         importlib.reload(permissions)
-    assert "ecs:ListClusters" not in permissions.READ_ACTIONS
+    assert "ecs:ListContainerInstances" not in permissions.READ_ACTIONS
 
 
 def test_every_read_of_the_table_has_an_action_and_a_known_scope():
@@ -339,3 +343,118 @@ def test_a_severity_outside_the_vocabulary_is_refused_not_turned_into_a_null():
 
 def test_a_network_restriction_lowers_a_severity_one_step_but_never_below_low():
     assert [ecr.severity_below(s) for s in ecr.SEVERITIES] == ["high", "medium", "low", "low", "info"]
+
+
+# -- image references (issue 14) ------------------------------------------------------------------
+
+HEX = "0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "012345678901.dkr.ecr.us-east-1.amazonaws.com/payments/worker:v1.3.0",
+            ("012345678901", "us-east-1", "payments/worker", "v1.3.0", None, "aws"),
+        ),
+        (
+            "012345678901.dkr.ecr.eu-west-1.amazonaws.com/a/b@sha256:" + "a" * 64,
+            ("012345678901", "eu-west-1", "a/b", None, "sha256:" + "a" * 64, "aws"),
+        ),
+        (
+            "012345678901.dkr.ecr.us-east-1.amazonaws.com/app:1.0@sha256:" + "b" * 64,
+            ("012345678901", "us-east-1", "app", "1.0", "sha256:" + "b" * 64, "aws"),
+        ),
+        (
+            "012345678901.dkr.ecr.cn-north-1.amazonaws.com.cn/x/y:1",
+            ("012345678901", "cn-north-1", "x/y", "1", None, "aws-cn"),
+        ),
+        (
+            "012345678901.dkr.ecr-fips.us-gov-west-1.amazonaws.com/svc:2",
+            ("012345678901", "us-gov-west-1", "svc", "2", None, "aws-us-gov"),
+        ),
+        (
+            "012345678901.dkr-ecr.eu-west-1.on.aws/app:3",
+            ("012345678901", "eu-west-1", "app", "3", None, "aws"),
+        ),
+        (
+            "012345678901.DKR.ECR.US-EAST-1.AMAZONAWS.COM/app",
+            ("012345678901", "us-east-1", "app", None, None, "aws"),
+        ),
+        ("012345678901.dkr.ecr.cn-north-1.amazonaws.com/x/y:1", None),  # China lives under .com.cn
+        ("012345678901.dkr.ecr.us-east-1.amazonaws.com/App:1", None),  # repository names are lower case
+        ("012345678901.dkr.ecr.us-east-1.amazonaws.com/a", None),  # at least 2 characters
+        ("012345678901.dkr.ecr.us-east-1.amazonaws.com/" + "a" * 257, None),  # at most 256
+        ("01234567890.dkr.ecr.us-east-1.amazonaws.com/app:1", None),
+        ("012345678901.dkr.ecr.us-east-1.amazonaws.com/app:" + "t" * 129, None),
+        (" 012345678901.dkr.ecr.us-east-1.amazonaws.com/app:1", None),
+        ("012345678901.dkr.ecr.us-east-1.amazonaws.com/app:1\n", None),
+        ("public.ecr.aws/nginx/nginx:1", None),
+        ("nginx:1.27", None),
+        ("docker.io/library/nginx", None),
+        ("", None),
+        (None, None),
+        (12, None),
+    ],
+)
+def test_parse_image_uri_reads_private_ecr_references_and_nothing_else(text, expected):
+    ref = ecr.parse_image_uri(text)
+    if expected is None:
+        assert ref is None
+    else:
+        assert (
+            ref.account_id,
+            ref.region,
+            ref.repository_name,
+            ref.tag,
+            ref.digest,
+            ref.partition,
+        ) == expected
+
+
+def test_parse_image_uri_keeps_a_digest_it_cannot_use_as_text_and_says_why():
+    ref = ecr.parse_image_uri("012345678901.dkr.ecr.us-east-1.amazonaws.com/app@sha512:" + "c" * 128)
+    assert ref.digest is None and ref.digest_text == "sha512:" + "c" * 128 and "sha256" in ref.problem
+    upper = ecr.parse_image_uri("012345678901.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "C" * 64)
+    assert upper.digest is None and upper.problem
+    assert ecr.parse_image_uri("012345678901.dkr.ecr.us-east-1.amazonaws.com/app").effective_tag == "latest"
+    pinned = ecr.parse_image_uri("012345678901.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "c" * 64)
+    assert pinned.effective_tag is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300) | st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
+def test_parse_image_uri_accepts_any_text_without_raising(text):
+    ref = ecr.parse_image_uri(text)
+    assert ref is None or isinstance(ref, ecr.ImageRef)
+    for wrapped in (f"012345678901.dkr.ecr.us-east-1.amazonaws.com/{text}", text + ":" + text):
+        ecr.parse_image_uri(wrapped)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    account=st.text("0123456789", min_size=12, max_size=12),
+    region=st.sampled_from(["us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1"]),
+    parts=st.lists(st.from_regex(r"[a-z0-9]+([._-][a-z0-9]+)*", fullmatch=True), min_size=1, max_size=3),
+    tag=st.none() | st.from_regex(r"[A-Za-z0-9_.-]{1,128}", fullmatch=True),
+    digest=st.none() | st.text(HEX, min_size=64, max_size=64).map(lambda h: "sha256:" + h),
+)
+def test_image_uri_and_parse_image_uri_round_trip(account, region, parts, tag, digest):
+    repository = "/".join(parts)
+    if len(repository) < 2:
+        repository += "x"
+    assume(len(repository) <= 256)  # ECR's limit: longer names are not references (tested above)
+    partition = (
+        "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov") else "aws"
+    )
+    ref = ecr.parse_image_uri(
+        ecr.image_uri(account, region, repository, tag=tag, digest=digest, partition=partition)
+    )
+    assert (ref.account_id, ref.region, ref.repository_name, ref.tag, ref.digest, ref.partition) == (
+        account,
+        region,
+        repository,
+        tag,
+        digest,
+        partition,
+    )

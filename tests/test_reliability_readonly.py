@@ -12,7 +12,8 @@ import pytest
 
 from ecr_audit import permissions, sandbox
 from ecr_audit.cli import main
-from ecr_audit.collect import collect
+from ecr_audit.collect import collect, reads
+from ecr_audit.sandbox import demo
 
 pytestmark = pytest.mark.slow
 KEY = ["account_id", "region", "repository_name", "image_digest"]
@@ -24,10 +25,12 @@ def org():
         yield o
 
 
-def _enforced(org, read_manifests="always", caller_policy=None):
+def _enforced(org, read_manifests="always", caller_policy=None, consumers="all"):
     session = org.iam_user_session(caller_policy or permissions.caller_policy(org.role_name))
     with org.enforce_iam():
-        return collect(session, org=True, role_name=org.role_name, read_manifests=read_manifests)
+        return collect(
+            session, org=True, role_name=org.role_name, read_manifests=read_manifests, consumers=consumers
+        )
 
 
 def _role_policy_without(action: str) -> dict:
@@ -79,6 +82,58 @@ def test_full_collection_with_only_the_shipped_policies_under_iam_enforcement_is
     iam = inv.iam_coverage.set_index("account_id")["status"]
     active = {a.account_id for a in org.world.accounts if a.state == "ACTIVE"}
     assert {a: iam[a] for a in active} == dict.fromkeys(active, "complete")
+
+
+def test_every_consumer_kind_reads_completely_with_only_the_shipped_policies_under_iam_enforcement(org):
+    inv = _enforced(org, read_manifests="never", consumers="all,cloudtrail")
+    assert inv.meta["completeness"] == "complete", inv.errors
+    cov = inv.consumer_coverage
+    assert set(cov["status"]) == {"complete", "disabled"}, cov[~cov["status"].isin(["complete", "disabled"])]
+    assert set(cov.loc[cov["status"] == "disabled", "consumer_kind"]) == {"inspector"}
+    # Every consumer operation was really called (and allowed), in member accounts through the role.
+    consumer_reads = {
+        r.operation for r in reads.READS if r.service not in ("ecr", "ec2", "sts", "organizations")
+    }
+    called = inv.api_calls
+    members = called[
+        called["account_id"].isin([a.account_id for a in org.world.accounts])
+        & (called["account_id"] != org.management_account_id)
+    ]
+    assert consumer_reads <= set(members["operation"])
+    assert len(inv.consumers) and set(inv.consumers["consumer_kind"]) >= {
+        "lambda_version",
+        "cloudtrail_pull",
+        "inspector_eks",
+    }
+
+
+def test_enforcement_is_real_for_consumers_a_missing_action_makes_its_kind_unreadable(org):
+    policy = permissions.audit_role_policy()
+    policy["Statement"][0]["Action"] = [
+        a
+        for a in policy["Statement"][0]["Action"]
+        if a not in ("lambda:ListFunctions", "ecs:DescribeServiceRevisions")
+    ]
+    org.set_audit_role_policy(policy)
+    inv = _enforced(org, read_manifests="never")
+    assert inv.meta["completeness"] == "partial"
+    e = inv.errors
+    assert set(e["operation"]) == {"ListFunctions", "DescribeServiceRevisions"}
+    assert set(e["error_kind"]) == {"access_denied"}
+    cov = inv.consumer_coverage.set_index(["consumer_account_id", "consumer_region", "consumer_kind"])[
+        "status"
+    ]
+    members = [
+        a.account_id
+        for a in org.world.accounts
+        if a.state == "ACTIVE" and a.account_id != org.management_account_id
+    ]
+    for account in members:
+        for region in org.world.account(account).regions:
+            assert cov[(account, region, "lambda")] == "unreadable"
+    # Services with deployments lose only their revisions: partial, the rest of ECS is read.
+    assert cov[(demo.PAYMENTS, "us-east-1", "ecs")] == "partial"
+    assert cov[(org.management_account_id, "us-east-1", "lambda")] == "complete"  # the caller's own policy
 
 
 def test_enforcement_is_real_an_action_missing_from_the_role_policy_is_denied_where_the_role_is_used(org):

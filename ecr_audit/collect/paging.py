@@ -44,11 +44,14 @@ def pages(
     answer_token: str | None = None,
     truncated: str | None = None,
     max_pages: int = MAX_PAGES,
+    max_items: int | None = None,
     **params,
 ) -> list:
     """Every item under `items_key` of a listing: call(**params), then again with `token` set to
     the answer's `answer_token` (default: the same name) until an answer has none — or, with
-    `truncated` (IAM's `IsTruncated`), until that flag is false.
+    `truncated` (IAM's `IsTruncated`), until that flag is false — or, with
+    `max_items`, until that many items are read (the first `max_items`: "the newest N" of a
+    listing sorted newest first).
 
     Raises IncompleteListing on a token seen before (a cycle) or after `max_pages` pages; any other
     exception raised on a later page gets the items read so far as `partial_items`."""
@@ -68,6 +71,8 @@ def pages(
             raise IncompleteListing(
                 operation_name(call), "MalformedPage", f"page {n} holds {items_key} that is not a list", items
             )
+        if max_items is not None and len(items) >= max_items:
+            return items[:max_items]
         next_token = page.get(answer_token)
         if truncated is not None and page.get(truncated) is not None:
             more = page.get(truncated)

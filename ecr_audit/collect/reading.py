@@ -64,6 +64,12 @@ class ThrottleBudget:
         finally:
             self._local.deadline = None
 
+    def restart(self) -> None:
+        """A new deadline for the read in progress on this thread, from now: for a long paced
+        listing (CloudTrail LookupEvents) where each page is a read of its own."""
+        if getattr(self._local, "deadline", None) is not None:
+            self._local.deadline = clock() + self.seconds
+
     def instrument(self, client, *_) -> None:
         """Stop `client`'s throttling retries that would pass the deadline of the read in progress."""
         service = client.meta.service_model.service_id.hyphenize()

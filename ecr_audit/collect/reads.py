@@ -32,6 +32,15 @@ from . import org_policies as orgpol
 from . import organizations as orgs
 from . import registry as reg
 from . import repositories as repos
+from .consumers import apprunner as c_apprunner
+from .consumers import batch as c_batch
+from .consumers import cloudtrail as c_cloudtrail
+from .consumers import codebuild as c_codebuild
+from .consumers import ecs as c_ecs
+from .consumers import emr_serverless as c_emr
+from .consumers import inspector as c_inspector
+from .consumers import lambda_ as c_lambda
+from .consumers import sagemaker as c_sagemaker
 from .fields import Problems
 
 CALLER, ACCOUNT, UNIT, REPOSITORY = "caller", "account", "unit", "repository"
@@ -277,6 +286,86 @@ DESCRIBE_IMAGES = Read("DescribeImages", "ecr", REPOSITORY, img.get_images, args
 # pull-time update exclusion: see `unit.manifest_decision`.
 BATCH_GET_IMAGE = Read("BatchGetImage", "ecr", REPOSITORY, img.get_manifests, driven=True)
 
+# -- consumers (issue 14): what names an image, per account × region (collect/consumers/) --------
+# All driven: `consumers.steps` calls them in order, one kind at a time.
+ECS_LIST_CLUSTERS = Read("ListClusters", "ecs", UNIT, c_ecs.get_clusters, driven=True)
+ECS_LIST_SERVICES = Read("ListServices", "ecs", UNIT, c_ecs.get_services, driven=True)
+ECS_DESCRIBE_SERVICES = Read("DescribeServices", "ecs", UNIT, c_ecs.get_service_details, driven=True)
+ECS_LIST_SERVICE_DEPLOYMENTS = Read(
+    "ListServiceDeployments", "ecs", UNIT, c_ecs.get_service_deployments, driven=True
+)
+ECS_DESCRIBE_SERVICE_REVISIONS = Read(
+    "DescribeServiceRevisions", "ecs", UNIT, c_ecs.get_service_revisions, driven=True
+)
+ECS_LIST_TASKS = Read("ListTasks", "ecs", UNIT, c_ecs.get_tasks, driven=True)
+ECS_DESCRIBE_TASKS = Read("DescribeTasks", "ecs", UNIT, c_ecs.get_task_details, driven=True)
+ECS_LIST_FAMILIES = Read("ListTaskDefinitionFamilies", "ecs", UNIT, c_ecs.get_families, driven=True)
+ECS_LIST_TASK_DEFINITIONS = Read(
+    "ListTaskDefinitions", "ecs", UNIT, c_ecs.get_newest_task_definitions, driven=True
+)
+ECS_DESCRIBE_TASK_DEFINITION = Read(
+    "DescribeTaskDefinition", "ecs", UNIT, c_ecs.get_task_definition, driven=True
+)
+LAMBDA_LIST_FUNCTIONS = Read("ListFunctions", "lambda", UNIT, c_lambda.get_functions, driven=True)
+LAMBDA_LIST_ALIASES = Read("ListAliases", "lambda", UNIT, c_lambda.get_aliases, driven=True)
+LAMBDA_GET_FUNCTION = Read("GetFunction", "lambda", UNIT, c_lambda.get_function, driven=True)
+BATCH_DESCRIBE_JOB_DEFINITIONS = Read(
+    "DescribeJobDefinitions", "batch", UNIT, c_batch.get_job_definitions, driven=True
+)
+APPRUNNER_LIST_SERVICES = Read("ListServices", "apprunner", UNIT, c_apprunner.get_services, driven=True)
+APPRUNNER_DESCRIBE_SERVICE = Read("DescribeService", "apprunner", UNIT, c_apprunner.get_service, driven=True)
+SAGEMAKER_LIST_ENDPOINTS = Read("ListEndpoints", "sagemaker", UNIT, c_sagemaker.get_endpoints, driven=True)
+SAGEMAKER_DESCRIBE_ENDPOINT = Read(
+    "DescribeEndpoint", "sagemaker", UNIT, c_sagemaker.get_endpoint, driven=True
+)
+SAGEMAKER_LIST_MODELS = Read("ListModels", "sagemaker", UNIT, c_sagemaker.get_models, driven=True)
+SAGEMAKER_DESCRIBE_MODEL = Read("DescribeModel", "sagemaker", UNIT, c_sagemaker.get_model, driven=True)
+EMR_LIST_APPLICATIONS = Read("ListApplications", "emr-serverless", UNIT, c_emr.get_applications, driven=True)
+EMR_GET_APPLICATION = Read("GetApplication", "emr-serverless", UNIT, c_emr.get_application, driven=True)
+CODEBUILD_LIST_PROJECTS = Read("ListProjects", "codebuild", UNIT, c_codebuild.get_projects, driven=True)
+CODEBUILD_BATCH_GET_PROJECTS = Read(
+    "BatchGetProjects", "codebuild", UNIT, c_codebuild.get_project_details, driven=True
+)
+INSPECTOR_ACCOUNT_STATUS = Read(
+    "BatchGetAccountStatus", "inspector2", UNIT, c_inspector.get_account_status, driven=True
+)
+INSPECTOR_LIST_COVERAGE = Read("ListCoverage", "inspector2", UNIT, c_inspector.get_images_in_use, driven=True)
+INSPECTOR_CLUSTERS_FOR_IMAGE = Read(
+    "GetClustersForImage", "inspector2", UNIT, c_inspector.get_clusters, driven=True
+)
+CLOUDTRAIL_LOOKUP_EVENTS = Read("LookupEvents", "cloudtrail", UNIT, c_cloudtrail.get_pull_events, driven=True)
+_CONSUMER_READS = (
+    ECS_LIST_CLUSTERS,
+    ECS_LIST_SERVICES,
+    ECS_DESCRIBE_SERVICES,
+    ECS_LIST_SERVICE_DEPLOYMENTS,
+    ECS_DESCRIBE_SERVICE_REVISIONS,
+    ECS_LIST_TASKS,
+    ECS_DESCRIBE_TASKS,
+    ECS_LIST_FAMILIES,
+    ECS_LIST_TASK_DEFINITIONS,
+    ECS_DESCRIBE_TASK_DEFINITION,
+    LAMBDA_LIST_FUNCTIONS,
+    LAMBDA_LIST_ALIASES,
+    LAMBDA_GET_FUNCTION,
+    BATCH_DESCRIBE_JOB_DEFINITIONS,
+    APPRUNNER_LIST_SERVICES,
+    APPRUNNER_DESCRIBE_SERVICE,
+    SAGEMAKER_LIST_ENDPOINTS,
+    SAGEMAKER_DESCRIBE_ENDPOINT,
+    SAGEMAKER_LIST_MODELS,
+    SAGEMAKER_DESCRIBE_MODEL,
+    EMR_LIST_APPLICATIONS,
+    EMR_GET_APPLICATION,
+    CODEBUILD_LIST_PROJECTS,
+    CODEBUILD_BATCH_GET_PROJECTS,
+    INSPECTOR_ACCOUNT_STATUS,
+    INSPECTOR_LIST_COVERAGE,
+    INSPECTOR_CLUSTERS_FOR_IMAGE,
+    CLOUDTRAIL_LOOKUP_EVENTS,
+)
+# -- end of consumers -----------------------------------------------------------------------------
+
 READS = (
     GET_CALLER_IDENTITY,
     DESCRIBE_ORGANIZATION,
@@ -295,6 +384,7 @@ READS = (
     *_REPOSITORY_READS,
     DESCRIBE_IMAGES,
     BATCH_GET_IMAGE,
+    *_CONSUMER_READS,
 )
 
 

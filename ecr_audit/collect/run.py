@@ -11,6 +11,7 @@ import pandas as pd
 from .. import aws, ecr
 from ..inventory import Inventory
 from . import caller_steps, iam, pricing, reads
+from . import consumers as consumer_kinds
 from . import org_policies as orgpol
 from . import organizations as orgs
 from .accounts import collect_identities, discover_accounts, finish_ou_paths, prepare_account
@@ -47,6 +48,9 @@ def collect(
     throttle_budget=THROTTLE_BUDGET_SECONDS,
     identities=True,
     org_policies=True,
+    consumers="all",
+    keep_task_definitions=consumer_kinds.KEEP_TASK_DEFINITIONS,
+    pull_days=consumer_kinds.PULL_DAYS,
 ) -> Inventory:
     """Collect ECR from the caller's account, listed accounts or the whole organization.
 
@@ -61,12 +65,18 @@ def collect(
     identities: read each account's IAM users, roles, groups and policies (`iam`).
     org_policies: with org=True, read the organization's SCPs and RCPs and its OU tree
         (`org_policies`); without org=True they are `skipped`.
+    consumers: which consumer kinds to read in every account × region (collect/consumers/):
+      "all" (every kind but cloudtrail), "none", or kinds (a list or comma-separated text).
+    keep_task_definitions: newest ACTIVE revisions of each ECS task definition family read as
+      the rollback window (0-100). pull_days: CloudTrail pulls of the last N days (1-90).
 
     Raises CredentialsError when the caller's credentials are missing, expired or refused, and
     CollectionError when AWS cannot tell who the caller is (after retries): nothing is collected.
     """
     if read_manifests not in MANIFEST_MODES:
         raise ValueError(f"read_manifests must be one of {MANIFEST_MODES}, got {read_manifests!r}")
+    kinds = consumer_kinds.select(consumers)
+    consumer_kinds.check_options(keep_task_definitions, pull_days)
     if regions != "all":
         if isinstance(regions, str):
             regions = [regions]
@@ -80,8 +90,11 @@ def collect(
         "repository_workers": repository_workers,
         "identities": bool(identities),
         "org_policies": bool(org_policies),
+        "consumers": kinds,
+        "keep_task_definitions": keep_task_definitions,
+        "pull_days": pull_days,
     }
-    collected_at = datetime.now(timezone.utc)
+    collected_at = opts["collected_at"] = datetime.now(timezone.utc)
     recorder = CallRecorder()
     sink = Sink(progress)
 
@@ -114,6 +127,9 @@ def collect(
             _price_list, sink, recorder, budget, caller_clients, ecr.partition_of(caller_arn)
         )
         regions_with_ecr = ecr_regions(session, ecr.partition_of(caller_arn))
+        opts["consumer_regions"] = consumer_kinds.offered_regions(
+            session, ecr.partition_of(caller_arn), kinds
+        )
         pending = [r for r in rows if r["collection_status"] == "pending"]
         prepared, units, identity_reads = [None] * len(pending), [], {}
         # An account's units start as soon as it is prepared (AssumeRole, DescribeRegions), not
@@ -335,6 +351,9 @@ def _inventory(sink, recorder, rows, prepared, org_meta, opts, org, accounts, se
             "account_source": "organization" if org else "list" if accounts is not None else "caller",
             "identities": opts["identities"],
             "org_policies": opts["org_policies"],
+            "consumers": list(opts["consumers"]),
+            "keep_task_definitions": opts["keep_task_definitions"],
+            "pull_days": opts["pull_days"],
         },
         "completeness": completeness,
     }

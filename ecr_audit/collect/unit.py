@@ -14,6 +14,8 @@ from .. import aws
 from . import images as img
 from . import reads
 from . import repositories as repos
+from .consumers import KINDS as CONSUMER_KINDS
+from .consumers import steps as consumer_steps
 from .fields import Fields, Problems
 from .manifests import parse_manifest
 from .reading import Reader
@@ -142,6 +144,12 @@ def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> di
 
         listed = pool.submit(u.list_repositories)
         registry = [pool.submit(u.run_group, g, registry_row) for g in reads.independent(reads.UNIT)]
+        # Consumer kinds (ECS, Lambda, ...): one task each, beside the ECR reads (collect/consumers/).
+        consumers = {
+            kind: pool.submit(consumer_steps.collect_kind, u, kind, opts)
+            for kind in CONSUMER_KINDS
+            if kind in opts["consumers"]
+        }
         status, repo_rows = listed.result()
         sink.bump("repositories", repositories=len(repo_rows))
         # Each repository's reads are separate tasks (policy, lifecycle policy, tags, and images
@@ -158,6 +166,13 @@ def collect_unit(account, region: str, opts: dict, sink, recorder, budget) -> di
         for f in pending + registry:
             f.result()
         read, excluded, reason = decision()
+        sink.add(
+            "consumer_coverage",
+            [
+                consumers[k].result() if k in consumers else consumer_steps.collect_kind(u, k, opts)
+                for k in CONSUMER_KINDS
+            ],
+        )
     sink.add("repositories", repo_rows)
     sink.add("registries", [registry_row])
     if read and not manifests_sent:

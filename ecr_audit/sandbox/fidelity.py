@@ -22,6 +22,8 @@ ECR behaviour emulated (docs/sandbox.md#corrections-to-moto):
 - sts:AssumeRole into a SUSPENDED (or otherwise not ACTIVE) account fails with AccessDenied 403.
 - Faults (`faults.Faults`): error answers, timeouts, latency, and answers no endpoint should give
   (`add_answer`: cycling page tokens, malformed items) for the collector's hardening tests.
+- Consumers (ECS, Lambda, Batch, SageMaker, EMR Serverless corrected; App Runner, Inspector2,
+  CloudTrail LookupEvents answered from the world): see `consumers`.
 - ec2:DescribeRegions lists the account's world regions (AllRegions adds its disabled opt-in
   regions as not-opted-in); ECR calls into a disabled region fail as AWS does for a region the
   account has not opted into (UnrecognizedClientException, HTTP 400).
@@ -47,7 +49,6 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from moto.core.botocore_stubber import BotocoreStubber
-from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
 from moto.ec2.responses.availability_zones_and_regions import AvailabilityZonesAndRegions
 from moto.ecr import exceptions as ecr_exc
@@ -58,9 +59,10 @@ from moto.iam.responses import IamResponse
 from moto.organizations.exceptions import InvalidInputException as OrgInvalidInput
 from moto.organizations.responses import OrganizationsResponse
 
+from . import consumers, pricelist, running
 from . import manifests as mf
-from . import pricelist
 from .faults import Faults
+from .running import SandboxError, active
 from .world import Registry, World
 
 MAX_PAGE = 1000
@@ -86,13 +88,6 @@ OPT_IN_REGIONS = {
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-class SandboxError(ServiceException):
-    """An AWS error answer with an arbitrary code (serialized in the service's protocol)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(code, message)
-
-
 class Runtime:
     """State of one running sandbox that the patched handlers read."""
 
@@ -106,6 +101,7 @@ class Runtime:
         self.disabled: dict[str, set[str]] = {a.account_id: set(a.disabled_regions) for a in world.accounts}
         self.enabled: dict[str, list[str]] = {a.account_id: a.regions for a in world.accounts}
         self.states: dict[str, str] = {a.account_id: a.state for a in world.accounts}
+        self.consumers = consumers.State(world)  # ECS deployments, CloudTrail events (consumers.py)
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
 
@@ -122,20 +118,6 @@ class Runtime:
             out.append(f"arn:aws:iam::{account_id}:role/{self.world.role_name}")
         out.extend(reg.pull_time_exclusions)
         return out
-
-
-_ACTIVE: Runtime | None = None
-
-
-def active() -> Runtime:
-    if _ACTIVE is None:
-        raise RuntimeError("no sandbox is running")
-    return _ACTIVE
-
-
-def is_running() -> bool:
-    """A sandbox is running in this process (moto's state is global: one at a time)."""
-    return _ACTIVE is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,6 +429,8 @@ def batch_get_image(self) -> ActionResult:
                 "imageManifestMediaType": found.image_manifest_media_type,
             }
         )
+    # CloudTrail records the call in the registry's account × region, whoever makes it.
+    consumers.record_pull(self, name, ids, failed=bool(failures) and not images)
     return ActionResult({"images": images, "failures": failures})
 
 
@@ -751,7 +735,7 @@ def _error(resp: BaseResponse, code: str, message: str, status: int):
 
 
 def _call_action(self):
-    rt = _ACTIVE
+    rt = running.current()
     orig = _ORIGINALS[(BaseResponse, "call_action")]
     if rt is None:
         return orig(self)
@@ -832,8 +816,7 @@ def _process_request(self, request):
 
 def install(rt: Runtime):
     """Activate the fidelity patches for `rt`; returns the function that removes them."""
-    global _ACTIVE
-    if _ACTIVE is not None:
+    if running.is_running():
         raise RuntimeError("a sandbox is already running in this process")
     patches = [
         (BaseResponse, "call_action", _call_action),
@@ -845,22 +828,25 @@ def install(rt: Runtime):
         (OrganizationsResponse, "list_targets_for_policy", list_targets_for_policy),
         (IamResponse, "get_account_authorization_details", get_account_authorization_details),
     ]
+    patches += consumers.patches()  # ECS, Lambda, Batch, SageMaker, EMR Serverless, Inspector2, ...
     missing = object()
     saved = []
     for cls, name, fn in patches:
         saved.append((cls, name, cls.__dict__.get(name, missing)))
         _ORIGINALS[(cls, name)] = getattr(cls, name, None)
         setattr(cls, name, fn)
-    _ACTIVE = rt
+    running.start(rt)
+    release_tasks = consumers.hold_tasks_running()
+    consumers.build_routers()
 
     def uninstall():
-        global _ACTIVE
+        release_tasks()
         for cls, name, old in reversed(saved):
             if old is missing:
                 delattr(cls, name)
             else:
                 setattr(cls, name, old)
         _ORIGINALS.clear()
-        _ACTIVE = None
+        running.stop()
 
     return uninstall

@@ -13,8 +13,9 @@ from moto.core.models import MockAWS
 from moto.ecr.models import ecr_backends
 
 from .. import schema
-from . import build, fidelity, isolation
+from . import build, fidelity, isolation, running
 from .faults import Faults
+from .sessions import sandbox_session
 from .world import World
 
 
@@ -56,7 +57,9 @@ class Org:
     def session(self, region: str | None = None) -> boto3.Session:
         """A boto3 session for the management (caller) account."""
         region = region or (self.world.account(self.management_account_id).regions or ["us-east-1"])[0]
-        return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+        return sandbox_session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        )
 
     def role_arn(self, account_id: str) -> str:
         return f"arn:aws:iam::{account_id}:role/{self.role_name}"
@@ -76,7 +79,7 @@ class Org:
         iam.create_user(None, user_name, "/", [])
         iam.put_user_policy(user_name, "policy", json.dumps(policy))
         key = iam.create_access_key(user_name)
-        return boto3.Session(
+        return sandbox_session(
             aws_access_key_id=key.access_key_id,
             aws_secret_access_key=key.secret_access_key,
             region_name=region,
@@ -222,7 +225,7 @@ def running(world: World) -> Iterator[Org]:
             "MOTO_ACCOUNT_ID is set: it would route every account's calls to one "
             "account; unset it to run the sandbox"
         )
-    if fidelity.is_running():
+    if running.is_running():
         raise RuntimeError("a sandbox is already running in this process (moto state is global)")
     # MockAWS itself, not mock_aws(): the latter becomes a client of a moto server on localhost
     # when TEST_SERVER_MODE or TEST_PROXY_MODE is set.
@@ -250,6 +253,7 @@ def running(world: World) -> Iterator[Org]:
             )
             build.seed_identities(world)
             n = build.seed_ecr(world)
+            build.seed_consumers(world, rt.consumers)
             yield Org(world, rt, org_id, n)
         finally:
             if uninstall is not None:

@@ -1,8 +1,9 @@
 """Declarative description of a simulated AWS Organization and its ECR registries.
 
 A `World` says what exists (accounts, regions, repositories, images with their manifests and
-times, policies, registry settings, organization policies, IAM identities); `build.seed` turns it
-into moto state. Times are absolute
+times, policies, registry settings, organization policies, IAM identities, and the consumers of
+each account × region: ECS, Lambda, Batch, App Runner, SageMaker, EMR Serverless, CodeBuild,
+Inspector, CloudTrail pulls); `build.seed` turns it into moto state. Times are absolute
 and derived from `World.now`, never from the wall clock, so every run is identical.
 """
 
@@ -59,6 +60,185 @@ class Repository:
     kms_key: str | None = None
 
 
+# -- consumers (issue 14): what names images, per account × region ------------------------------
+# A digest left None is resolved when the world is seeded: the digest its tag names then (what
+# the service resolved at deploy time, for a world whose tags have not moved since).
+
+
+@dataclass
+class Container:
+    name: str
+    image: str  # the image reference as written (any text)
+
+
+@dataclass
+class TaskDefinition:
+    """One revision of an ECS task definition family (revisions count up in world order)."""
+
+    family: str
+    containers: list[Container]
+    status: str = "ACTIVE"  # INACTIVE: deregistered
+
+
+@dataclass
+class EcsDeployment:
+    """One ECS service deployment: the family revision it rolled out and the digests ECS
+    resolved for it (container name → digest; default: the tag's digest at seeding)."""
+
+    revision: int
+    created_at: datetime
+    status: str = "SUCCESSFUL"
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class EcsService:
+    name: str
+    family: str
+    deployments: list[EcsDeployment]  # oldest first; the last is the current one
+    running: int = 1  # tasks of the current deployment (started as `tasks` of the cluster)
+
+
+@dataclass
+class EcsTask:
+    """A running task: the family revision it runs and the digests pulled when it started."""
+
+    family: str
+    revision: int
+    started_at: datetime
+    group: str | None = None  # service:<name> for a service's task, else family:<family>
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class EcsCluster:
+    name: str
+    services: list[EcsService] = field(default_factory=list)
+    tasks: list[EcsTask] = field(default_factory=list)
+
+
+@dataclass
+class LambdaCode:
+    image: str  # ImageUri
+    digest: str | None = None  # what Lambda resolved when this code was deployed
+
+
+@dataclass
+class LambdaFunction:
+    """An image function: published versions 1..n in order, $LATEST, aliases."""
+
+    name: str
+    versions: list[LambdaCode]
+    latest: LambdaCode | None = None  # default: the code of the last version
+    aliases: dict[str, tuple[str, dict[str, float]]] = field(
+        default_factory=dict
+    )  # name → (version, weights)
+
+
+@dataclass
+class BatchJobDefinition:
+    name: str
+    image: str | None = None  # containerProperties.image
+    ecs_containers: list[Container] = field(default_factory=list)  # ecsProperties
+    eks_containers: list[Container] = field(default_factory=list)  # eksProperties
+    node_images: list[tuple[str, str]] = field(default_factory=list)  # nodeProperties: (targetNodes, image)
+
+
+@dataclass
+class AppRunnerService:
+    name: str
+    image: str
+    repository_type: str = "ECR"  # ECR | ECR_PUBLIC
+    status: str = "RUNNING"
+    auto_deployments: bool = False
+
+
+@dataclass
+class SageMakerModel:
+    name: str
+    images: list[str]  # PrimaryContainer first
+
+
+@dataclass
+class SageMakerEndpoint:
+    name: str
+    model: str
+    variant: str = "primary"
+
+
+@dataclass
+class EmrApplication:
+    name: str
+    image: str | None = None  # imageConfiguration.imageUri
+    worker_images: dict[str, str] = field(default_factory=dict)  # worker type → imageUri
+    state: str = "STARTED"
+
+
+@dataclass
+class CodeBuildProject:
+    name: str
+    image: str
+    credentials: str = "SERVICE_ROLE"  # imagePullCredentialsType
+
+
+@dataclass
+class InspectorCluster:
+    """Where Inspector saw an image run (GetClustersForImage): an ECS task definition group, or
+    an EKS namespace and its workloads."""
+
+    arn: str
+    last_in_use: datetime
+    running: int = 1
+    stopped: int = 0
+    ecs_group: str | None = None
+    task_definition_arn: str | None = None
+    eks_namespace: str | None = None
+    workloads: list[tuple[str, str]] = field(default_factory=list)  # (name, type)
+
+
+@dataclass
+class InspectorImage:
+    """An image of this registry that Inspector counts in use."""
+
+    repository: str
+    digest: str
+    in_use: int
+    last_in_use_at: datetime
+    clusters: list[InspectorCluster] = field(default_factory=list)
+
+
+@dataclass
+class Pull:
+    """A BatchGetImage call CloudTrail recorded in this registry's account × region."""
+
+    caller_arn: str
+    caller_account: str
+    repository: str
+    at: datetime
+    tag: str | None = None
+    digest: str | None = None
+    error: str | None = None  # errorCode of a failed pull
+
+
+@dataclass
+class Consumers:
+    clusters: list[EcsCluster] = field(default_factory=list)
+    task_definitions: list[TaskDefinition] = field(default_factory=list)
+    functions: list[LambdaFunction] = field(default_factory=list)
+    job_definitions: list[BatchJobDefinition] = field(default_factory=list)
+    apprunner_services: list[AppRunnerService] = field(default_factory=list)
+    sagemaker_models: list[SageMakerModel] = field(default_factory=list)
+    sagemaker_endpoints: list[SageMakerEndpoint] = field(default_factory=list)
+    emr_applications: list[EmrApplication] = field(default_factory=list)
+    codebuild_projects: list[CodeBuildProject] = field(default_factory=list)
+    inspector_ecr: bool = False  # Inspector's ECR scanning is on
+    inspector_images: list[InspectorImage] = field(default_factory=list)
+    pulls: list[Pull] = field(default_factory=list)
+
+
+# -- end of consumers ------------------------------------------------------------------------------
+
+
 @dataclass
 class Registry:
     """One account × region."""
@@ -73,6 +253,7 @@ class Registry:
     creation_templates: list[dict] = field(default_factory=list)
     audit_role_excluded: bool = True  # audit role registered as pull-time exclusion
     pull_time_exclusions: list[str] = field(default_factory=list)  # further principal ARNs
+    consumers: Consumers = field(default_factory=Consumers)  # what runs here (ECS, Lambda, ...)
 
     def repository(self, name: str) -> Repository:
         for r in self.repositories:
