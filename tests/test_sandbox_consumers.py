@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from ecr_audit import permissions
 from ecr_audit.sandbox import demo
-from tests.test_sandbox import _clear_faults, client, org  # noqa: F401 (fixtures)
+from tests.test_sandbox import client, org  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 PAY, DATA, MGMT = demo.PAYMENTS, demo.DATA, demo.MANAGEMENT

@@ -53,7 +53,7 @@ from moto.inspector2.responses import Inspector2Response
 from moto.sagemaker.models import SageMakerModelBackend
 
 from .. import ecr
-from .running import SandboxError, active
+from .state import SandboxError, active
 
 ECR_IMAGE = "AWS_ECR_CONTAINER_IMAGE"
 

@@ -59,10 +59,10 @@ from moto.iam.responses import IamResponse
 from moto.organizations.exceptions import InvalidInputException as OrgInvalidInput
 from moto.organizations.responses import OrganizationsResponse
 
-from . import consumers, pricelist, running
+from . import consumers, pricelist, state
 from . import manifests as mf
 from .faults import Faults
-from .running import SandboxError, active
+from .state import SandboxError, active
 from .world import Registry, World
 
 MAX_PAGE = 1000
@@ -735,7 +735,7 @@ def _error(resp: BaseResponse, code: str, message: str, status: int):
 
 
 def _call_action(self):
-    rt = running.current()
+    rt = state.current()
     orig = _ORIGINALS[(BaseResponse, "call_action")]
     if rt is None:
         return orig(self)
@@ -816,7 +816,7 @@ def _process_request(self, request):
 
 def install(rt: Runtime):
     """Activate the fidelity patches for `rt`; returns the function that removes them."""
-    if running.is_running():
+    if state.is_running():
         raise RuntimeError("a sandbox is already running in this process")
     patches = [
         (BaseResponse, "call_action", _call_action),
@@ -835,7 +835,7 @@ def install(rt: Runtime):
         saved.append((cls, name, cls.__dict__.get(name, missing)))
         _ORIGINALS[(cls, name)] = getattr(cls, name, None)
         setattr(cls, name, fn)
-    running.start(rt)
+    state.start(rt)
     release_tasks = consumers.hold_tasks_running()
     consumers.build_routers()
 
@@ -847,6 +847,6 @@ def install(rt: Runtime):
             else:
                 setattr(cls, name, old)
         _ORIGINALS.clear()
-        running.stop()
+        state.stop()
 
     return uninstall

@@ -106,17 +106,6 @@ def transform_coverage(items: list, problems: Problems | None = None) -> list[di
     return out
 
 
-def _uri(image: dict) -> str:
-    """The image Inspector identifies, as a reference pinned by digest."""
-    return ecr.image_uri(
-        image["account_id"],
-        image["region"],
-        image["repository"],
-        digest=image["digest"],
-        partition=image["partition"],
-    )
-
-
 def image_ref(image: dict) -> str:
     """The image Inspector identifies (a transform_coverage item), as a reference by digest."""
     return ecr.image_uri(
