@@ -41,7 +41,6 @@ from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.awslambda.models import LambdaFunction, LambdaStorage
 from moto.batch.models import JobDefinition
 from moto.cloudtrail.responses import CloudTrailResponse
-from moto.core.botocore_stubber import BotocoreStubber
 from moto.core.responses import ActionResult, BaseResponse
 from moto.ecr.models import ecr_backends
 from moto.ecs.models import EC2ContainerServiceBackend
@@ -670,22 +669,21 @@ def lookup_events(self) -> ActionResult:
 # Routing of the operations moto has no URL for, and the patch list
 
 
-def _process_request(original):
-    def process_request(self, request):
-        url = urlparse(request.url)
-        host, path = url.netloc, url.path
-        if host.startswith("apprunner."):
-            handler = AppRunnerResponse
-        elif host.startswith("inspector2.") and path in ("/coverage/list", "/cluster/get"):
-            handler = Inspector2Response
-        else:
-            return original(self, request)
-        from moto.core.request import normalize_request
+def dispatch(request):
+    """The answer to a request for what moto has no route for (App Runner; Inspector2's ListCoverage
+    and GetClustersForImage), or None. Called by `fidelity`'s request router."""
+    url = urlparse(request.url)
+    host, path = url.netloc, url.path
+    if host.startswith("apprunner."):
+        handler = AppRunnerResponse
+    elif host.startswith("inspector2.") and path in ("/coverage/list", "/cluster/get"):
+        handler = Inspector2Response
+    else:
+        return None
+    from moto.core.request import normalize_request
 
-        normalized = normalize_request(request)
-        return handler.dispatch(normalized, normalized.raw_url, normalized.headers)
-
-    return process_request
+    normalized = normalize_request(request)
+    return handler.dispatch(normalized, normalized.raw_url, normalized.headers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -776,7 +774,6 @@ def patches() -> list[tuple]:
         (Inspector2Response, "list_coverage", list_coverage),
         (Inspector2Response, "get_clusters_for_image", get_clusters_for_image),
         (CloudTrailResponse, "lookup_events", lookup_events),
-        (BotocoreStubber, "process_request", _process_request(BotocoreStubber.process_request)),
         (
             IAMPolicyStatement,
             "_check_element_matches",

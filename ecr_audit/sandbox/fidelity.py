@@ -808,9 +808,14 @@ def _answer(resp: BaseResponse, orig, build):
 
 
 def _process_request(self, request):
-    """moto's request router, with the Price List endpoint (which moto lacks) answered first."""
+    """moto's request router, with what moto has no route for answered first: the Price List
+    endpoint (`pricelist`), App Runner and two Inspector2 operations (`consumers.dispatch`). One
+    router for both: two patches of the same method would each hide the other."""
     if pricelist.URL.match(request.url.split("?")[0]):
         return pricelist.dispatch(request)
+    answer = consumers.dispatch(request)
+    if answer is not None:
+        return answer
     return _ORIGINALS[(BotocoreStubber, "process_request")](self, request)
 
 
