@@ -575,10 +575,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--consumers",
         default="all",
         metavar="all|none|KIND,...",
-        help="what uses the images, read in every account × region: all (default: ecs, lambda, batch, "
+        help="what uses the images, read in every account × region: all (ecs, lambda, batch, "
         "apprunner, sagemaker, emr_serverless, codebuild, inspector — every kind but cloudtrail), none, "
         "or a comma list of kinds; cloudtrail (BatchGetImage pulls, slow: 2 requests a second per "
-        "account and region) is read only when named, e.g. all,cloudtrail",
+        "account and region) is read only when named, e.g. all,cloudtrail (default: %(default)s)",
     )
     c.add_argument(
         "--keep-task-definitions",
@@ -586,14 +586,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=KEEP_TASK_DEFINITIONS,
         metavar="N",
         help="newest ACTIVE revisions of each ECS task definition family counted as consumers "
-        "(the rollback window; 0-100, default %(default)s)",
+        "(the rollback window; 0-100; default: %(default)s)",
     )
     c.add_argument(
         "--pull-days",
         type=_whole,
         default=PULL_DAYS,
         metavar="N",
-        help="with the cloudtrail kind: pulls of the last N days (1-90, default %(default)s)",
+        help="with the cloudtrail kind: pulls of the last N days (1-90; default: %(default)s)",
     )
     c.add_argument(
         "--sandbox", action="store_true", help="collect the simulated demo organization instead of AWS"
