@@ -124,6 +124,8 @@ def snapshots(directory, verify: bool = False) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["collected_at"] = pd.to_datetime(df["collected_at"], utc=True)
     df = df.astype({"accounts": "Int64", "regions": "Int64", "errors": "Int64", "is_loadable": bool})
+    for c in ("completeness", "source", "problem"):
+        df[c] = df[c].astype(object).where(df[c].notna(), None)
     return df.sort_values(["collected_at", "name"], na_position="first", kind="stable", ignore_index=True)
 
 
