@@ -183,3 +183,23 @@ def test_diff_cli_refuses_newer_old(world_history, capsys):
     assert main(["diff", str(second), str(first)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "newer" in err
+
+
+def test_run_collects_reports_and_compares_with_the_previous_snapshot(tmp_path, demo_snapshot, capsys):
+    import shutil
+
+    root = tmp_path / "history"
+    root.mkdir()
+    earlier = root / "20260101T000000Z"
+    shutil.copytree(demo_snapshot, earlier)  # an earlier audit of the same organization
+    report_dir = tmp_path / "report"
+    args = ["run", "--history", str(root), "--sandbox", "--quiet", "--only", "storage_cost"]
+    assert main([*args, "--report-out", str(report_dir)]) == 0
+    out = capsys.readouterr().out
+    snaps = history.snapshots(root)
+    assert len(snaps) == 2 and snaps["is_loadable"].all()
+    assert snaps["path"].iloc[0] == str(earlier)
+    assert "nothing got worse" in out
+    assert (report_dir / "storage_cost.html").exists() and (report_dir / "findings.csv").exists()
+    doc = json.loads((report_dir / "changes.json").read_text())
+    assert doc["old"]["collected_at"] == load(earlier).meta["collected_at"] and doc["got_worse"] is False
