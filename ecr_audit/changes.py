@@ -539,7 +539,7 @@ def _coverage(o, n) -> pd.DataFrame:
 # -- output: text for terminals, one long table for CSV, JSON ----------------------------------------
 
 
-def _safe(value) -> str:
+def terminal_text(value) -> str:
     """AWS text for a terminal line: controls and bidi escaped (`export.visible`), and the line
     breaks and tabs it may hold too, so no value can forge or overwrite a line."""
     from .export import visible
@@ -552,7 +552,7 @@ def _safe(value) -> str:
 
 def _where(row) -> str:
     parts = [row.get("account_id"), row.get("region"), row.get("repository_name")]
-    return "/".join(_safe(p) for p in parts if isinstance(p, str) and p)
+    return "/".join(terminal_text(p) for p in parts if isinstance(p, str) and p)
 
 
 TABLE_COLUMNS = ["section", "change", "account_id", "region", "repository_name", "item", "before", "after"]
@@ -572,7 +572,7 @@ def to_table(c: Changes) -> pd.DataFrame:
         if r["change"] == "tag_moved":
             rows.append(("images", r["change"], r, r["tag"], r["old_digest"], r["new_digest"]))
         else:
-            rows.append(("images", r["change"], r, r["image_digest"], None, _safe(r["tags"])))
+            rows.append(("images", r["change"], r, r["image_digest"], None, terminal_text(r["tags"])))
     for r in c.grants.to_dict("records"):
         before = (
             f"{r['exposure_before']}: {r['capabilities_before']}"
@@ -633,8 +633,9 @@ def to_json(c: Changes) -> dict:
 def to_text(c: Changes, limit: int = 20) -> str:
     """The changes for a terminal or a log: what got worse first, then what got better, then the
     inventory, cost and coverage deltas; at most `limit` lines per list."""
+    t = terminal_text
     s = c.summary()
-    lines = [f"changes from {_safe(s['since'])} to {_safe(s['until'])}"]
+    lines = [f"changes from {t(s['since'])} to {t(s['until'])}"]
 
     def listing(title, items):
         items = list(items)
@@ -655,15 +656,15 @@ def to_text(c: Changes, limit: int = 20) -> str:
     listing(
         "new critical/high findings",
         (
-            f"{r['severity']} {r['state']} {_safe(r['finding_id'])} {_safe(r['resource_arn'])}"
+            f"{r['severity']} {r['state']} {t(r['finding_id'])} {t(r['resource_arn'])}"
             for _, r in worse_f.iterrows()
         ),
     )
     listing(
         "wider grants",
         (
-            f"{r['change']} {_where(r)} {_safe(r['scope'])} grantee {_safe(r['grantee'])}: "
-            f"{_safe(r['exposure_before']) or '-'} -> {_safe(r['exposure_after'])} ({_safe(r['capabilities_after'])})"
+            f"{r['change']} {_where(r)} {t(r['scope'])} grantee {t(r['grantee'])}: "
+            f"{t(r['exposure_before']) or '-'} -> {t(r['exposure_after'])} ({t(r['capabilities_after'])})"
             for _, r in worse_g.iterrows()
         ),
     )
@@ -671,27 +672,27 @@ def to_text(c: Changes, limit: int = 20) -> str:
     other = f[f["state"].isin(["new", "reopened"]) & ~f.index.isin(worse_f.index)]
     listing(
         "other new findings",
-        (f"{r['severity']} {_safe(r['finding_id'])} {_safe(r['resource_arn'])}" for _, r in other.iterrows()),
+        (f"{r['severity']} {t(r['finding_id'])} {t(r['resource_arn'])}" for _, r in other.iterrows()),
     )
     listing(
         "resolved findings",
         (
-            f"{r['severity']} {_safe(r['finding_id'])} {_safe(r['resource_arn'])}"
+            f"{r['severity']} {t(r['finding_id'])} {t(r['resource_arn'])}"
             for _, r in f[f["state"] == "resolved"].iterrows()
         ),
     )
     listing(
         "findings not looked at this time (unknown, not resolved)",
         (
-            f"{r['severity']} {_safe(r['finding_id'])} {_safe(r['resource_arn'])}"
+            f"{r['severity']} {t(r['finding_id'])} {t(r['resource_arn'])}"
             for _, r in f[f["state"] == "unknown"].iterrows()
         ),
     )
     listing(
         "other grant changes",
         (
-            f"{r['change']} {_where(r)} grantee {_safe(r['grantee'])}: {_safe(r['exposure_before']) or '-'} -> "
-            f"{_safe(r['exposure_after']) or '-'}"
+            f"{r['change']} {_where(r)} grantee {t(r['grantee'])}: {t(r['exposure_before']) or '-'} -> "
+            f"{t(r['exposure_after']) or '-'}"
             for _, r in g[~g.index.isin(worse_g.index)].iterrows()
         ),
     )
@@ -699,9 +700,9 @@ def to_text(c: Changes, limit: int = 20) -> str:
     listing(
         "images",
         (
-            f"tag {_safe(r['tag'])} moved in {_where(r)}: {_safe(r['old_digest'])} -> {_safe(r['new_digest'])}"
+            f"tag {t(r['tag'])} moved in {_where(r)}: {t(r['old_digest'])} -> {t(r['new_digest'])}"
             if r["change"] == "tag_moved"
-            else f"{r['change']} {_where(r)} {_safe(r['image_digest'])} {_safe(r['tags'])}"
+            else f"{r['change']} {_where(r)} {t(r['image_digest'])} {t(r['tags'])}"
             for _, r in c.images.iterrows()
         ),
     )
@@ -709,14 +710,14 @@ def to_text(c: Changes, limit: int = 20) -> str:
     listing(
         "lifecycle (images a changed policy now acts on / no longer acts on)",
         (
-            f"{r['change']} {r['action']} {_where(r)} {_safe(r['image_digest'])}"
+            f"{r['change']} {r['action']} {_where(r)} {t(r['image_digest'])}"
             for _, r in c.lifecycle.iterrows()
         ),
     )
     listing(
         "coverage",
         (
-            f"{r['change']} {_where(r)} ({_safe(r['status_before'])} -> {_safe(r['status_after'])})"
+            f"{r['change']} {_where(r)} ({t(r['status_before'])} -> {t(r['status_after'])})"
             for _, r in c.coverage.iterrows()
         ),
     )
@@ -746,6 +747,7 @@ __all__ = [
     "finding_states",
     "looked",
     "read_units",
+    "terminal_text",
     "to_json",
     "to_table",
     "to_text",

@@ -693,7 +693,7 @@ def cmd_diff(args) -> int:
 
 def cmd_history(args) -> int:
     from . import history
-    from .changes import _safe
+    from .changes import terminal_text as t
 
     try:
         removed = history.prune(
@@ -704,9 +704,9 @@ def cmd_history(args) -> int:
         raise UsageError(f"ecr-audit history: {e}") from None
     verb = "would remove" if args.dry_run else "removed"
     for path in removed:
-        print(f"{verb} {_safe(str(path))}")
+        print(f"{verb} {t(str(path))}")
     if listed.empty:
-        print(f"{_safe(args.directory)}: no snapshots")
+        print(f"{t(args.directory)}: no snapshots")
     for r in listed.itertuples(index=False):
         when = (
             ""
@@ -715,11 +715,11 @@ def cmd_history(args) -> int:
         )
         if r.is_loadable:
             print(
-                f"{_safe(r.name)}  {when}  {_safe(r.completeness)}  {r.accounts} accounts  {r.regions} regions  "
-                f"{r.errors} errors  {_safe(r.source)}"
+                f"{t(r.name)}  {when}  {t(r.completeness)}  {r.accounts} accounts  {r.regions} regions  "
+                f"{r.errors} errors  {t(r.source)}"
             )
         else:
-            print(f"{_safe(r.name)}  {when}  NOT LOADABLE: {_safe(r.problem)}")
+            print(f"{t(r.name)}  {when}  NOT LOADABLE: {t(r.problem)}")
     return EXIT_OK
 
 
