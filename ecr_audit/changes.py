@@ -470,9 +470,11 @@ def _policies(o, n, units) -> pd.DataFrame:
         if len(bad):
             m = m.merge(bad.assign(_bad=True), on=key, how="left")
             m = m[m["_bad"].isna()]
-        before = m["policy_text_before"].map(_normalized)
-        after = m["policy_text_after"].map(_normalized)
-        m = m.assign(before=before, after=after)
+        # Normalizing parses the JSON: only for texts that differ at all (most are identical).
+        m = m[m["policy_text_before"].fillna("\x00") != m["policy_text_after"].fillna("\x00")]
+        m = m.assign(
+            before=m["policy_text_before"].map(_normalized), after=m["policy_text_after"].map(_normalized)
+        )
         m = m[m["before"] != m["after"]]
         if not len(m):
             continue
