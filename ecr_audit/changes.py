@@ -304,13 +304,23 @@ def _key(df: pd.DataFrame, cols) -> pd.Series:
     return out
 
 
+def _membership(ka: pd.Series, kb: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(is each key of `ka` among `kb`, is each key of `kb` among `ka`). One factorization of
+    both as Python strings: Series.isin on Arrow-backed text took 7 s per million keys, this 1 s."""
+    codes, uniques = pd.factorize(np.concatenate([ka.to_numpy(dtype=object), kb.to_numpy(dtype=object)]))
+    ca, cb = codes[: len(ka)], codes[len(ka) :]
+    in_a, in_b = np.zeros(len(uniques), bool), np.zeros(len(uniques), bool)
+    in_a[ca], in_b[cb] = True, True
+    return in_b[ca], in_a[cb]
+
+
 def _images(o, n, units) -> pd.DataFrame:
     cols = IMAGE_KEY + ["tags", "pushed_at", "size_bytes"]
     io = o.images.loc[_readable_images(o, units), cols]
     in_ = n.images.loc[_readable_images(n, units), cols]
-    ko, kn = _key(io, IMAGE_KEY), _key(in_, IMAGE_KEY)
-    pushed = in_[~kn.isin(ko).to_numpy()].assign(change="pushed")
-    deleted = io[~ko.isin(kn).to_numpy()].assign(change="deleted")
+    old_kept, new_known = _membership(_key(io, IMAGE_KEY), _key(in_, IMAGE_KEY))
+    pushed = in_[~new_known].assign(change="pushed")
+    deleted = io[~old_kept].assign(change="deleted")
     moved = _tag_moves(o, n, units)
     out = pd.concat([pushed, deleted, moved], ignore_index=True)
     for c in ("tag", "old_digest", "new_digest"):
@@ -323,27 +333,29 @@ def _images(o, n, units) -> pd.DataFrame:
 
 
 def _tag_moves(o, n, units) -> pd.DataFrame:
+    """Tags (a tag names one digest in a repository) that name another digest now."""
     to, tn = o.image_tags, n.image_tags
     to, tn = to[_unit_mask(to, units)], tn[_unit_mask(tn, units)]
     key = REPO_KEY + ["tag"]
-    a = pd.Series(to["image_digest"].to_numpy(), index=_key(to, key).to_numpy())
-    b = pd.Series(tn["image_digest"].to_numpy(), index=_key(tn, key).to_numpy())
-    a = a[~a.index.duplicated()]
-    b = b[~b.index.duplicated()]
-    common = a.index.intersection(b.index)
-    moved = common[a[common].to_numpy() != b[common].to_numpy()]
-    if not len(moved):
-        return pd.DataFrame(columns=["change"] + IMAGE_KEY + ["tag", "old_digest", "new_digest"])
-    rows = tn[_key(tn, key).isin(moved).to_numpy()]
+    codes, uniques = pd.factorize(
+        np.concatenate([_key(to, key).to_numpy(dtype=object), _key(tn, key).to_numpy(dtype=object)])
+    )
+    digest_then = np.full(len(uniques), None, dtype=object)
+    digest_then[codes[: len(to)]] = to["image_digest"].to_numpy(dtype=object)
+    before = digest_then[codes[len(to) :]]
+    after = tn["image_digest"].to_numpy(dtype=object)
+    moved = pd.notna(before) & (before != after)
+    rows = tn[moved]
     return pd.DataFrame(
         {
             "change": "tag_moved",
             **{k: rows[k].to_numpy() for k in REPO_KEY},
-            "image_digest": rows["image_digest"].to_numpy(),
+            "image_digest": after[moved],
             "tag": rows["tag"].to_numpy(),
-            "old_digest": a[_key(rows, key).to_numpy()].to_numpy(),
-            "new_digest": rows["image_digest"].to_numpy(),
-        }
+            "old_digest": before[moved],
+            "new_digest": after[moved],
+        },
+        columns=["change"] + IMAGE_KEY + ["tag", "old_digest", "new_digest"],
     )
 
 
@@ -513,11 +525,11 @@ def _lifecycle(o, n, policies) -> pd.DataFrame:
     ]
     then = pd.concat([t for t in then if len(t)], ignore_index=True) if any(len(t) for t in then) else now[:0]
     key = IMAGE_KEY + ["action"]
-    kn, kt = _key(now, key), _key(then, key)
+    now_before, then_now = _membership(_key(now, key), _key(then, key))
     out = pd.concat(
         [
-            now[~kn.isin(kt).to_numpy()].assign(change="now_acts"),
-            then[~kt.isin(kn).to_numpy()].assign(change="no_longer_acts"),
+            now[~now_before].assign(change="now_acts"),
+            then[~then_now].assign(change="no_longer_acts"),
         ],
         ignore_index=True,
     )
