@@ -828,7 +828,8 @@ def _history_commands(command, collect_parser, report_parser, writes) -> None:
         "run",
         "collect into a history directory, report, export findings and the changes since the last run",
         "  ecr-audit run --history snapshots --org --role-name ecr-audit --report-out reports/latest\n"
-        "  ecr-audit run --history snapshots --sandbox",
+        "  ecr-audit run --history snapshots --sandbox\n"
+        "  (the pages for --only and their -p parameters: ecr-audit report --help)",
         f"0 ok, 2 bad input, 3 partial, 4 nothing collected, 5 a page failed, 6 worse; when several "
         f"apply: {RUN_PRECEDENCE}",
         parents=[writes],
