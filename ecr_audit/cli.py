@@ -644,6 +644,11 @@ def _collect_out(args) -> Path:
         directory = Path(args.history)
         if directory.exists() and not directory.is_dir():
             raise UsageError(f"ecr-audit: --history {args.history}: is not a directory")
+        if (directory / "manifest.json").exists():  # a snapshot inside a snapshot would spoil it
+            raise UsageError(
+                f"ecr-audit: --history {args.history}: is a snapshot, not a history directory; give "
+                "the directory that holds the snapshots"
+            )
         return history.new_path(directory)
     return Path(args.out) if args.out else _default_out()
 

@@ -139,3 +139,10 @@ def test_collect_history_and_out_are_exclusive(tmp_path, capsys):
     code = main(["collect", "--history", str(tmp_path), "--out", str(tmp_path / "x"), "--accounts", A])
     assert code == 2 and "mutually exclusive" in capsys.readouterr().err
     assert not any(Path(tmp_path).iterdir())
+
+
+def test_collect_history_into_a_snapshot_is_refused(tmp_path, capsys):
+    inside = snap(tmp_path, 1)
+    assert main(["collect", "--history", str(inside), "--accounts", A]) == 2
+    assert "is a snapshot, not a history directory" in capsys.readouterr().err
+    assert sorted(p.name for p in inside.iterdir()) == sorted(p.name for p in inside.iterdir() if p.is_file())
