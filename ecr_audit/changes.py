@@ -419,15 +419,28 @@ def _grants(o, n, units) -> tuple[pd.DataFrame, pd.DataFrame]:
     only_old, only_new = (m["_merge"] == "left_only").to_numpy(), (m["_merge"] == "right_only").to_numpy()
     both = ~only_old & ~only_new
     either_undetermined = (m["exposure_before"] == "undetermined") | (m["exposure_after"] == "undetermined")
+    # The placeholder row of a resource whose policy could not be read: reported only when the
+    # other side had no grant on the resource to report as undetermined itself.
+    placeholder = (only_new & (m["exposure_after"] == "undetermined").to_numpy()) | (
+        only_old & (m["exposure_before"] == "undetermined").to_numpy()
+    )
+    determined = {
+        side: set(map(tuple, g.loc[g["exposure"] != "undetermined", res_key].to_numpy().tolist()))
+        for side, g in (("before", go), ("after", gn))
+    }
+    other_side = np.array(
+        [r in determined["before" if new_row else "after"] for r, new_row in zip(res, only_new)], bool
+    )
     change = np.select(
         [
+            placeholder & other_side,
             (only_old & undet_now) | (only_new & undet_then) | (both & either_undetermined.to_numpy()),
             only_new,
             only_old,
             both & ((rank_a > rank_b).to_numpy() | gained),
             both & ((rank_a < rank_b).to_numpy() | lost),
         ],
-        ["undetermined", "added", "removed", "widened", "narrowed"],
+        ["", "undetermined", "added", "removed", "widened", "narrowed"],
         "",
     )
     m = m.assign(change=change)

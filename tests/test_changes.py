@@ -218,3 +218,21 @@ def test_diff_cli_other_organization_exit_2(tmp_path, capsys):
     new = save(inv([], org="o-bbbbbbbbbb", when="2026-11-02T00:00:00+00:00"), tmp_path / "new")
     assert main(["diff", str(old), str(new)]) == 2
     assert "different organizations" in capsys.readouterr().err
+
+
+def test_a_policy_that_became_unreadable_is_undetermined_not_removed():
+    before = public_repo(["ecr:BatchGetImage"], 1)
+    after = inv([(A, "us-east-1", "app", "IMMUTABLE")], when="2026-11-02T00:00:00+00:00")
+    after = Inventory.from_frames(
+        meta=after.meta,
+        repositories=after.repositories.assign(policy_status="unreadable"),
+        coverage=after.coverage,
+    )
+    d = changes.diff(before, after)
+    assert d.grants[["change", "grantee", "exposure_before"]].values.tolist() == [
+        ["undetermined", "*", "public"]
+    ]
+    assert d.policies.empty  # not "removed": it could not be read
+    # The access analysis rates an unreadable policy high: the diff says so rather than "better".
+    new = d.findings[d.findings["state"] == "new"]
+    assert "ecr_policy_unreadable" in set(new["finding_id"]) and d.got_worse
