@@ -23,6 +23,7 @@ SUBMODULES = (
     "cost",  # storage cost, savings, archive advice, reconciliation
     "ecr",  # the ECR vocabulary: media types, cosign tags, roles, severities, account ids, ARNs
     "export",  # CSV that is safe to open in a spreadsheet
+    "exports",  # findings as OCSF, ASFF (Security Hub) and partitioned Parquet
     "findings",  # every check as findings with stable ids
     "formats",  # how pages show money, sizes, counts, times, digests and names (accounts, grantees)
     "images",  # the manifest graph: roles, liveness, orphans, stale, superseded
