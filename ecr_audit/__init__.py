@@ -36,6 +36,7 @@ SUBMODULES = (
     "schema",  # every frame's columns and dtypes
     "summary",  # the executive summary's headline numbers
     "times",  # the evaluation time of a snapshot
+    "trends",  # cost, images, stale bytes and findings over a history of snapshots
 )
 # Modules that are plumbing for the ones above (importable, not promised as API). `collect` is
 # the function above; its subpackage is `ecr_audit.collect.<module>` through sys.modules.
