@@ -20,12 +20,14 @@ from .snapshot import SnapshotError, load, save
 SUBMODULES = (
     "access",  # who outside each account can pull, push, delete or manage
     "blobs",  # what a set of images occupies and what removing them frees
+    "changes",  # what changed between audits: finding states across runs, diffs of two snapshots
     "cost",  # storage cost, savings, archive advice, reconciliation
     "ecr",  # the ECR vocabulary: media types, cosign tags, roles, severities, account ids, ARNs
     "export",  # CSV that is safe to open in a spreadsheet
     "exports",  # findings as OCSF, ASFF (Security Hub) and partitioned Parquet
     "findings",  # every check as findings with stable ids
     "formats",  # how pages show money, sizes, counts, times, digests and names (accounts, grantees)
+    "history",  # a directory of snapshots over time: listing, previous, pruning
     "images",  # the manifest graph: roles, liveness, orphans, stale, superseded
     "lifecycle",  # lifecycle policies: parse, simulate, lint
     "notebook",  # helpers for report notebooks

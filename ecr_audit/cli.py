@@ -8,6 +8,7 @@ Exit codes:
   3  partial: collection finished but some reads failed (see the errors frame)
   4  nothing could be collected
   5  a report notebook failed (the other pages were still written)
+  6  worse than before (`diff`, `run`): a new critical or high finding, or a grant widened
   130 interrupted
   141 the reader of the output went away (`ecr-audit show SNAP | head`): quiet, like tools
       killed by SIGPIPE
@@ -32,6 +33,7 @@ from pathlib import Path
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_PARTIAL, EXIT_EMPTY, EXIT_REPORT = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
+EXIT_WORSE = 6
 COMPLETENESS_EXIT = {"complete": EXIT_OK, "partial": EXIT_PARTIAL, "empty": EXIT_EMPTY}
 
 
@@ -228,7 +230,7 @@ def cmd_collect(args) -> int:
     kwargs = _collect_kwargs(args)
     # Before the first AWS call: a collection must never run for minutes and then find it
     # cannot be saved (dangling links, files on the way, foreign directories, no permission).
-    out = check_writable(Path(args.out) if args.out else _default_out())
+    out = check_writable(_collect_out(args))
     from .collect import collect
 
     if args.sandbox:
@@ -474,6 +476,8 @@ EXIT_CODES = """exit codes:
   3    partial: some reads failed (rows of the snapshot's errors frame; every report shows them)
   4    nothing could be collected (or AWS could not say who the caller is, after retries)
   5    a report notebook failed (the other pages were written; the failed page says why)
+  6    worse than before (diff, run): a new critical or high finding, a widened grant, or a
+       grant added to a public or external grantee
   130  interrupted
   141  the reader of the output went away (ecr-audit show SNAP | head)"""
 
@@ -690,7 +694,234 @@ def build_parser() -> argparse.ArgumentParser:
         help="member: the audit role in each account; caller: the management-account caller",
     )
     pe.set_defaults(func=cmd_permissions)
+    _history_commands(command, c, r, writes)
     return p
+
+
+# -- history, diff and run (issue 17) ---------------------------------------------------------------
+# `collect --history DIR`, `history DIR`, `diff OLD NEW`, `run --history DIR`; docs/history.md.
+
+RUN_PRECEDENCE = "4 nothing collected > 6 worse than before > 5 a page failed > 3 partial > 0"
+
+
+def _collect_out(args) -> Path:
+    """Where `collect` (and `run`) write: --out, a new DIR/<UTC time> of --history, or the default."""
+    if getattr(args, "history", None):
+        if getattr(args, "out", None):
+            raise UsageError("ecr-audit collect: --history and --out are mutually exclusive")
+        from . import history
+
+        directory = Path(args.history)
+        if directory.exists() and not directory.is_dir():
+            raise UsageError(f"ecr-audit: --history {args.history}: is not a directory")
+        return history.new_path(directory)
+    return Path(args.out) if args.out else _default_out()
+
+
+def _snapshot_time(path: str):
+    import pandas as pd
+
+    from .snapshot import read_manifest
+
+    raw = (read_manifest(path).get("meta") or {}).get("collected_at")
+    return pd.Timestamp(raw) if raw else None
+
+
+def cmd_diff(args) -> int:
+    from . import changes
+    from .export import to_csv
+
+    old, new = Path(args.old), Path(args.new)
+    for p in (old, new):
+        if not p.exists():
+            raise UsageError(f"ecr-audit diff: {p}: no such snapshot directory")
+    if old.resolve() == new.resolve():
+        raise UsageError("ecr-audit diff: OLD and NEW are the same snapshot; give two snapshots to compare")
+    t_old, t_new = _snapshot_time(args.old), _snapshot_time(args.new)
+    if t_old is not None and t_new is not None and t_old > t_new:
+        raise UsageError(
+            f"ecr-audit diff: OLD ({t_old:%Y-%m-%d %H:%M:%S}) is newer than NEW ({t_new:%Y-%m-%d %H:%M:%S}); "
+            "give the older snapshot first"
+        )
+    try:
+        c = changes.diff(old, new)
+    except changes.ChangesError as e:
+        raise UsageError(f"ecr-audit diff: {e}") from None
+    if args.format == "json":
+        text = json.dumps(changes.to_json(c), indent=2, default=str) + "\n"
+    elif args.format == "csv":
+        text = to_csv(changes.to_table(c))
+    else:
+        text = changes.to_text(c)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out} ({'worse than before' if c.got_worse else 'nothing got worse'})")
+    else:
+        sys.stdout.write(text)
+    return EXIT_WORSE if c.got_worse else EXIT_OK
+
+
+def cmd_history(args) -> int:
+    from . import history
+    from .changes import _safe
+
+    try:
+        removed = history.prune(
+            args.directory, keep=args.keep, keep_days=args.keep_days, dry_run=args.dry_run
+        )
+        listed = history.snapshots(args.directory, verify=args.verify)
+    except history.HistoryError as e:
+        raise UsageError(f"ecr-audit history: {e}") from None
+    verb = "would remove" if args.dry_run else "removed"
+    for path in removed:
+        print(f"{verb} {_safe(str(path))}")
+    if listed.empty:
+        print(f"{_safe(args.directory)}: no snapshots")
+    for r in listed.itertuples(index=False):
+        when = (
+            ""
+            if r.collected_at is None or r.collected_at != r.collected_at
+            else f"{r.collected_at:%Y-%m-%d %H:%M:%S}Z"
+        )
+        if r.is_loadable:
+            print(
+                f"{_safe(r.name)}  {when}  {_safe(r.completeness)}  {r.accounts} accounts  {r.regions} regions  "
+                f"{r.errors} errors  {_safe(r.source)}"
+            )
+        else:
+            print(f"{_safe(r.name)}  {when}  NOT LOADABLE: {_safe(r.problem)}")
+    return EXIT_OK
+
+
+def _declares(parameter: str) -> bool:
+    """Does a report notebook take `parameter` (read without papermill)?"""
+    from . import report
+
+    return any(parameter in {n for n, _d, _t in _notebook_parameters(p)} for p in report.notebooks().values())
+
+
+def cmd_run(args) -> int:
+    _require("run", "reports")
+    if args.sandbox:
+        _require("run --sandbox", "sandbox")
+    from . import changes, history, report
+    from .snapshot import load
+
+    params = dict(args.param or [])
+    _check_report_params(params)
+    if "previous" in params:
+        raise UsageError(
+            "ecr-audit run: -p previous is set by run itself (the previous snapshot of --history)"
+        )
+    report.resolve(args.only, params)  # unknown pages or parameters: before any AWS call
+    snap = _collect_out(args)  # DIR/<UTC time>
+    directory, args.out, args.history = args.history, str(snap), None
+    code = cmd_collect(args)  # prints the snapshot's path and summary
+    args.history = directory
+    if code == EXIT_EMPTY:
+        print("nothing was collected: no report, no changes")
+        return EXIT_EMPTY
+    prev = history.previous(snap)
+    if prev is not None and _declares("previous"):
+        params["previous"] = str(prev)
+    out = Path(args.report_out) if args.report_out else Path("reports") / snap.name
+    timeout = report.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    log = None if args.quiet else (lambda m: print(m, file=sys.stderr))
+    results = report.run(snap, out, only=args.only, params=params, timeout=timeout, log=log)
+    print(f"wrote {out.resolve() / 'index.html'}")
+    if not (out / "findings.csv").exists():
+        from . import findings
+        from .export import to_csv
+
+        df = findings.findings(load(snap))
+        (out / "findings.csv").write_text(to_csv(df), encoding="utf-8")
+        (out / "findings.json").write_text(df.to_json(orient="records", date_format="iso", indent=2))
+    worse = False
+    if prev is None:
+        print(f"no earlier snapshot in {args.history} to compare with: no changes this time")
+    else:
+        try:
+            c = changes.diff(prev, snap)
+        except changes.ChangesError as e:
+            print(f"changes not computed: {e}")
+        else:
+            (out / "changes.json").write_text(json.dumps(changes.to_json(c), indent=2, default=str) + "\n")
+            sys.stdout.write(changes.to_text(c))
+            print(f"wrote {out.resolve() / 'changes.json'}")
+            worse = c.got_worse
+    if worse:
+        return EXIT_WORSE
+    if not all(r.ok for r in results):
+        return EXIT_REPORT
+    return code
+
+
+def _history_commands(command, collect_parser, report_parser, writes) -> None:
+    """Add --history to `collect` and the commands history, diff and run."""
+    collect_parser.add_argument(
+        "--history",
+        metavar="DIR",
+        help="write the snapshot as DIR/<UTC time> (a history directory; instead of --out)",
+    )
+    h = command(
+        "history",
+        "list the snapshots of a history directory; prune old ones",
+        "  ecr-audit history snapshots\n  ecr-audit history snapshots --keep 30 --keep-days 90",
+        "0 ok, 2 bad input",
+    )
+    h.add_argument("directory", help="history directory (collect --history DIR)")
+    h.add_argument("--keep", type=int, metavar="N", help="keep the N newest snapshots, remove older ones")
+    h.add_argument(
+        "--keep-days", type=float, metavar="D", help="keep snapshots collected less than D days ago"
+    )
+    h.add_argument("--dry-run", action="store_true", help="say what --keep / --keep-days would remove")
+    h.add_argument(
+        "--verify", action="store_true", help="also check every file's checksum (reads every byte)"
+    )
+    h.set_defaults(func=_checked_history)
+
+    d = command(
+        "diff",
+        "what changed between two snapshots; exit 6 when something got worse",
+        "  ecr-audit diff snapshots/20261127T020000Z snapshots/20261128T020000Z\n"
+        "  ecr-audit diff OLD NEW --format json --out changes.json",
+        "0 nothing got worse, 2 bad input, 6 worse: a new critical/high finding or a widened grant",
+        parents=[writes],
+    )
+    d.add_argument("old", help="the older snapshot")
+    d.add_argument("new", help="the newer snapshot")
+    d.add_argument("--format", choices=["text", "json", "csv"], default="text", help="output format")
+    d.add_argument("--out", help="file to write (default: standard output)")
+    d.set_defaults(func=_under_umask(cmd_diff))
+
+    run = command(
+        "run",
+        "collect into a history directory, report, export findings and the changes since the last run",
+        "  ecr-audit run --history snapshots --org --role-name ecr-audit --report-out reports/latest\n"
+        "  ecr-audit run --history snapshots --sandbox",
+        f"0 ok, 2 bad input, 3 partial, 4 nothing collected, 5 a page failed, 6 worse; when several "
+        f"apply: {RUN_PRECEDENCE}",
+        parents=[writes],
+    )
+    taken = {"help", "out", "umask", "history"}
+    for action in collect_parser._actions:
+        if action.dest not in taken:
+            run._add_action(action)
+            taken.add(action.dest)
+    run.add_argument("--history", metavar="DIR", required=True, help="history directory of the snapshots")
+    run.add_argument("--report-out", help="report directory (default: reports/<snapshot name>)")
+    for action in report_parser._actions:
+        if action.dest in ("only", "param", "timeout") and action.dest not in taken:
+            run._add_action(action)
+    run.set_defaults(func=_under_umask(cmd_run))
+
+
+def _checked_history(args) -> int:
+    if args.keep is not None and args.keep < 1:
+        raise UsageError("ecr-audit history: --keep must be at least 1 (the newest snapshot is always kept)")
+    if args.keep_days is not None and not args.keep_days >= 0:
+        raise UsageError("ecr-audit history: --keep-days must be a number of days >= 0")
+    return cmd_history(args)
 
 
 def main(argv=None) -> int:
