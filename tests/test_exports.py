@@ -309,3 +309,27 @@ def test_cli_findings_bad_input_is_one_line_and_exit_2(saved, tmp_path, capsys, 
     assert cli.main(["findings", str(saved), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_findings_previous_gives_activity_from_the_change_states(tmp_path, capsys):
+    from ecr_audit import cli, save
+
+    coverage = [{"account_id": a, "region": "us-east-1", "status": "complete"} for a in (A1, A2)]
+    old_meta = {**META, "collected_at": "2026-11-01T06:00:00+00:00"}
+    old = Inventory.from_frames(
+        meta=old_meta, repositories=[_repo(A1, "app"), _repo(A1, "gone")], coverage=coverage
+    )
+    new = Inventory.from_frames(
+        meta=dict(META), repositories=[_repo(A1, "app"), _repo(A2, "data")], coverage=coverage
+    )
+    old_path, new_path = save(old, tmp_path / "old"), save(new, tmp_path / "new")
+    assert cli.main(["findings", str(new_path), "--previous", str(old_path), "--format", "ocsf"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for e in events:
+        assert _errors(e) == []
+    repos = [e for e in events if e["resources"][0]["type"] == "AWS::ECR::Repository"]
+    got = {e["resources"][0]["name"]: (e["activity_name"], e["status"]) for e in repos}
+    assert got == {"app": ("Update", "New"), "data": ("Create", "New"), "gone": ("Close", "Resolved")}
+    # the older snapshot given as the newer one: refused, not silently reversed
+    assert cli.main(["findings", str(old_path), "--previous", str(new_path), "--format", "ocsf"]) == 2
+    assert "give the older snapshot as --previous" in capsys.readouterr().err
