@@ -223,6 +223,20 @@ def plot(pts: pd.DataFrame, chart: str, ax) -> None:
     ax.figure.autofmt_xdate()
 
 
+def since_line(summary: dict) -> str:
+    """`since 2026-11-20: +2 critical, −3 resolved, cost +4.1%` from `Changes.summary()`: new (or
+    reopened) critical findings, resolved findings, and the change of the monthly storage cost over
+    the repositories read in both snapshots (`cost n/a` when the older cost was zero)."""
+    from . import formats
+
+    pct = summary.get("cost_delta_pct")
+    cost = "cost n/a" if pct is None else f"cost {'+' if pct >= 0 else '−'}{abs(pct):.1f}%"
+    return (
+        f"since {formats.date(summary.get('since'))}: +{int(summary.get('new_critical', 0))} critical, "
+        f"−{int(summary.get('resolved', 0))} resolved, {cost}"
+    )
+
+
 __all__ = [
     "CHARTS",
     "METRICS",
@@ -232,4 +246,5 @@ __all__ = [
     "plot",
     "point",
     "points",
+    "since_line",
 ]
