@@ -793,11 +793,15 @@ def cmd_history(args) -> int:
     return EXIT_OK
 
 
-def _declares(parameter: str) -> bool:
-    """Does a report notebook take `parameter` (read without papermill)?"""
+def _declares(parameter: str, only=None) -> bool:
+    """Does a report notebook (of `only`, when given) take `parameter` (read without papermill)?"""
     from . import report
 
-    return any(parameter in {n for n, _d, _t in _notebook_parameters(p)} for p in report.notebooks().values())
+    return any(
+        parameter in {n for n, _d, _t in _notebook_parameters(p)}
+        for name, p in report.notebooks().items()
+        if not only or name in only
+    )
 
 
 def cmd_run(args) -> int:
@@ -822,7 +826,7 @@ def cmd_run(args) -> int:
         print("nothing was collected: no report, no changes")
         return EXIT_EMPTY
     prev = history.previous(snap)
-    if prev is not None and _declares("previous"):
+    if prev is not None and _declares("previous", args.only):
         params["previous"] = str(prev)
     out = Path(args.report_out) if args.report_out else Path("reports") / snap.name
     timeout = report.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
