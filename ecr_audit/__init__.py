@@ -24,6 +24,7 @@ SUBMODULES = (
     "cost",  # storage cost, savings, archive advice, reconciliation
     "ecr",  # the ECR vocabulary: media types, cosign tags, roles, severities, account ids, ARNs
     "export",  # CSV that is safe to open in a spreadsheet
+    "exports",  # findings as OCSF, ASFF (Security Hub) and partitioned Parquet
     "findings",  # every check as findings with stable ids
     "formats",  # how pages show money, sizes, counts, times, digests and names (accounts, grantees)
     "history",  # a directory of snapshots over time: listing, previous, pruning
@@ -37,6 +38,7 @@ SUBMODULES = (
     "schema",  # every frame's columns and dtypes
     "summary",  # the executive summary's headline numbers
     "times",  # the evaluation time of a snapshot
+    "trends",  # cost, images, stale bytes and findings over a history of snapshots
 )
 # Modules that are plumbing for the ones above (importable, not promised as API). `collect` is
 # the function above; its subpackage is `ecr_audit.collect.<module>` through sys.modules.

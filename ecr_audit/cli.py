@@ -398,12 +398,59 @@ def cmd_show(args) -> int:
     return EXIT_OK
 
 
+# -- findings: CSV, JSON and the standard exports (issue 17) ---------------------------------------
+FINDINGS_FORMATS = ("csv", "json", "ocsf", "asff", "parquet")
+FINDINGS_TO_DIRECTORY = ("asff", "parquet")  # one file per account / a partitioned dataset
+
+
+def _finding_states(args, inv):
+    """The change states of `inv`'s findings against --previous, or None without it."""
+    if not args.previous:
+        return None
+    from . import times
+    from .snapshot import load
+
+    before = load(args.previous)
+    old, new = before.meta.get("collected_at"), inv.meta.get("collected_at")
+    if old and new and times.as_of(before) >= times.as_of(inv):
+        raise UsageError(
+            f"ecr-audit findings: --previous {args.previous} was collected at {old}, not before "
+            f"{args.snapshot} ({new}): give the older snapshot as --previous"
+        )
+    from .changes import finding_states
+
+    return finding_states([before, inv])
+
+
 def cmd_findings(args) -> int:
-    from . import findings
+    from . import exports, findings
     from .export import to_csv
     from .snapshot import load
 
-    df = findings.findings(load(args.snapshot))
+    if args.format in FINDINGS_TO_DIRECTORY:
+        if not args.out:
+            raise UsageError(f"ecr-audit findings: --format {args.format} writes a directory: give --out DIR")
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise UsageError(f"ecr-audit findings: --out {args.out} exists and is not a directory")
+    inv = load(args.snapshot)
+    states = _finding_states(args, inv)
+    plain = states is None and args.format in ("csv", "json")  # the findings frame as before
+    df = findings.findings(inv) if plain else exports.frame(inv, states)
+    if args.format == "asff":
+        paths = exports.write_asff(df, inv.meta, args.out)
+        print(f"wrote {len(paths)} file(s) to {args.out} ({len(df)} findings, one file per account)")
+        return EXIT_OK
+    if args.format == "parquet":
+        exports.write_parquet(df, args.out, Path(args.snapshot).resolve().name)
+        print(f"wrote {args.out} ({len(df)} findings, partitioned by account_id and date)")
+        return EXIT_OK
+    if args.format == "ocsf":
+        if args.out:
+            n = exports.write_ocsf(df, inv.meta, args.out)
+            print(f"wrote {args.out} ({n} OCSF {exports.OCSF_VERSION} Detection Findings)")
+        else:
+            exports.write_ocsf(df, inv.meta, sys.stdout)
+        return EXIT_OK
     text = df.to_json(orient="records", date_format="iso", indent=2) if args.format == "json" else to_csv(df)
     if args.out:
         Path(args.out).write_text(text)
@@ -411,6 +458,40 @@ def cmd_findings(args) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _findings_parser(command, writes) -> None:
+    f = command(
+        "findings",
+        "export one row per finding, with stable ids: CSV, JSON, OCSF, ASFF (Security Hub) or Parquet",
+        "  ecr-audit findings snapshots/2026-11-27 --format csv --out findings.csv\n"
+        "  ecr-audit findings snapshots/2026-11-27 --format json | jq '.[0]'\n"
+        "  ecr-audit findings snapshots/2026-11-27 --previous snapshots/2026-11-20 --format ocsf --out f.jsonl\n"
+        "  ecr-audit findings snapshots/2026-11-27 --format asff --out asff/\n"
+        "  ecr-audit findings snapshots/2026-11-27 --format parquet --out lake/ecr-audit-findings",
+        "0 ok, 2 bad input",
+        parents=[writes],
+    )
+    f.add_argument("snapshot", help="snapshot directory")
+    f.add_argument(
+        "--format",
+        choices=FINDINGS_FORMATS,
+        default="csv",
+        help="csv, json; ocsf: OCSF 1.5.0 Detection Findings as JSON lines; asff: AWS Security Finding "
+        "Format, one file per account of BatchImportFindings requests (<= 100 findings each); parquet: "
+        "a dataset partitioned by account_id and date (docs/exports.md)",
+    )
+    f.add_argument(
+        "--previous",
+        metavar="SNAPSHOT",
+        help="an older snapshot: add each finding's change state (new, persisting, reopened, resolved, "
+        "unknown) and first/last seen; OCSF activity create/update/close follows it",
+    )
+    f.add_argument("--out", help="file to write (a directory for asff and parquet; default: standard output)")
+    f.set_defaults(func=_under_umask(cmd_findings))
+
+
+# -- end of findings ------------------------------------------------------------------------------
 
 
 # -- help texts -----------------------------------------------------------------------------------
@@ -651,18 +732,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.set_defaults(func=_under_umask(cmd_demo))
 
-    f = command(
-        "findings",
-        "export one row per finding, with stable ids, as CSV or JSON",
-        "  ecr-audit findings snapshots/2026-11-27 --format csv --out findings.csv\n"
-        "  ecr-audit findings snapshots/2026-11-27 --format json | jq '.[0]'",
-        "0 ok, 2 bad input",
-        parents=[writes],
-    )
-    f.add_argument("snapshot", help="snapshot directory")
-    f.add_argument("--format", choices=["csv", "json"], default="csv", help="output format")
-    f.add_argument("--out", help="file to write (default: standard output)")
-    f.set_defaults(func=_under_umask(cmd_findings))
+    _findings_parser(command, writes)
 
     s = command(
         "show",
@@ -791,11 +861,15 @@ def cmd_history(args) -> int:
     return EXIT_OK
 
 
-def _declares(parameter: str) -> bool:
-    """Does a report notebook take `parameter` (read without papermill)?"""
+def _declares(parameter: str, only=None) -> bool:
+    """Does a report notebook (of `only`, when given) take `parameter` (read without papermill)?"""
     from . import report
 
-    return any(parameter in {n for n, _d, _t in _notebook_parameters(p)} for p in report.notebooks().values())
+    return any(
+        parameter in {n for n, _d, _t in _notebook_parameters(p)}
+        for name, p in report.notebooks().items()
+        if not only or name in only
+    )
 
 
 def cmd_run(args) -> int:
@@ -820,7 +894,7 @@ def cmd_run(args) -> int:
         print("nothing was collected: no report, no changes")
         return EXIT_EMPTY
     prev = history.previous(snap)
-    if prev is not None and _declares("previous"):
+    if prev is not None and _declares("previous", args.only):
         params["previous"] = str(prev)
     out = Path(args.report_out) if args.report_out else Path("reports") / snap.name
     timeout = report.DEFAULT_TIMEOUT if args.timeout is None else args.timeout

@@ -1,0 +1,94 @@
+"""Trends benchmark: the four trend charts over a history of daily snapshots.
+
+    .venv/bin/python benchmarks/bench_trends.py                 # 30 snapshots of the demo organization
+    .venv/bin/python benchmarks/bench_trends.py --snapshots 90
+
+The history is built from the demo snapshot (the sandbox's organization, collected once): snapshot
+i is collected i days after the first and lacks a different tenth of the images, so every day's
+figures differ. Timed, each in the same process after the history is written:
+- cold: `trends.points` with an empty cache (every metric of every snapshot computed: findings
+  read every frame), then the four charts rendered to PNG;
+- warm: the same with every point cached (what a report of the history does every day but the first);
+- one new: every point cached but the newest snapshot's (a scheduled run's steady state).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ecr_audit import load, save, trends  # noqa: E402
+from ecr_audit.demo import demo_snapshot  # noqa: E402
+
+
+def build_history(directory: Path, n: int) -> list[Path]:
+    base = load(demo_snapshot())
+    frames = {name: base.frames[name] for name in base.frames}
+    start = pd.Timestamp(base.meta["collected_at"]) - pd.Timedelta(days=n)
+    paths = []
+    for i in range(n):
+        when = start + pd.Timedelta(days=i)
+        images = frames["images"]
+        keep = images.index % 10 != i % 10
+        inv = type(base).from_frames(meta={**base.meta, "collected_at": when.isoformat()}, **frames)
+        inv.frames["images"] = images[keep].reset_index(drop=True)
+        paths.append(save(inv, directory / when.strftime("%Y%m%dT%H%M%SZ")))
+    return paths
+
+
+def charts(pts: pd.DataFrame) -> int:
+    total = 0
+    for name in trends.CHARTS:
+        fig, ax = plt.subplots(figsize=(9, 3.2))
+        trends.plot(pts, name, ax)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        plt.close(fig)
+        total += buf.tell()
+    return total
+
+
+def timed(paths, cache) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    pts = trends.points(paths, cache_dir=cache)
+    t1 = time.perf_counter()
+    charts(pts)
+    return t1 - t0, time.perf_counter() - t1
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--snapshots", type=int, default=30)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-trends-") as tmp:
+        history, cache = Path(tmp) / "history", Path(tmp) / "cache"
+        t0 = time.perf_counter()
+        paths = build_history(history, args.snapshots)
+        print(f"built {len(paths)} snapshots in {time.perf_counter() - t0:.1f} s")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
+        for label in ("cold", "warm"):
+            compute, render = timed(paths, cache)
+            print(
+                f"{label:>8}: points {compute:6.2f} s + 4 charts {render:5.2f} s = {compute + render:6.2f} s"
+            )
+        for metric in trends.METRICS:  # forget the newest snapshot's points only
+            (cache / f"{trends.cache_key(paths[-1], metric, 90)}.json").unlink()
+        compute, render = timed(paths, cache)
+        print(
+            f"{'one new':>8}: points {compute:6.2f} s + 4 charts {render:5.2f} s = {compute + render:6.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
