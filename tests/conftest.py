@@ -12,8 +12,10 @@ SANDBOX_FIXTURES = {"demo_org", "demo_collection", "demo_snapshot", "demo_invent
 # Modules whose tests start a sandbox themselves (a world of their own, `collect --sandbox`).
 SANDBOX_MODULES = {
     "test_cli",
+    "test_collect_access_sources",
     "test_collect_concurrency",
     "test_collect_sandbox",
+    "test_consumers_collect",
     "test_sandbox",
     "test_sandbox_worlds",
     "test_sandbox_isolation",

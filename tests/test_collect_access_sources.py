@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from ecr_audit import sandbox
 from ecr_audit.collect import collect
-from ecr_audit.sandbox import demo
+from ecr_audit.sandbox import build, demo
 from ecr_audit.sandbox.world import Account, IamRole, Identities, OrgPolicy, Registry, Repository, World
 from tests.collect_helpers import ERR, cli_collect, rows
 
@@ -22,7 +22,8 @@ NEW_ORG_OPS = ("ListPolicies", "DescribePolicy", "ListTargetsForPolicy")
 
 
 @pytest.fixture
-def demo_org():
+def fresh_org():
+    """A demo organization of its own for each test (conftest's fresh_org is shared by the session)."""
     with sandbox.running(sandbox.demo_world()) as o:
         yield o
 
@@ -97,8 +98,8 @@ def _calls(inv, operation):
 # -- the demo world ------------------------------------------------------------------------------
 
 
-def test_demo_collection_holds_the_organization_policies_their_targets_and_the_ou_tree(demo_org):
-    inv = _collect(demo_org)
+def test_demo_collection_holds_the_organization_policies_their_targets_and_the_ou_tree(fresh_org):
+    inv = _collect(fresh_org)
     assert inv.meta["completeness"] == "complete", inv.errors
     ous = inv.organizational_units
     root = ous[ous["parent_id"].isna()]
@@ -118,7 +119,7 @@ def test_demo_collection_holds_the_organization_policies_their_targets_and_the_o
         (demo.PERIMETER_RCP, RCP, False),
         (demo.DENY_DELETE_SCP, SCP, False),
     ]
-    world = {p.name: p for p in demo_org.world.org_policies}
+    world = {p.name: p for p in fresh_org.world.org_policies}
     for name in (demo.PERIMETER_RCP, demo.DENY_DELETE_SCP):
         assert json.loads(policies.loc[name, "policy_text"]) == json.loads(world[name].document)
     targets = inv.org_policy_targets.merge(inv.org_policies[["policy_id", "name"]], on="policy_id")
@@ -143,17 +144,23 @@ def test_demo_collection_holds_the_organization_policies_their_targets_and_the_o
     ) == (2, 4, 4)
 
 
-def test_demo_collection_holds_every_identity_and_what_applies_to_it(demo_org):
-    inv = _collect(demo_org)
+def test_demo_collection_holds_every_identity_and_what_applies_to_it(fresh_org):
+    inv = _collect(fresh_org)
     assert inv.meta["completeness"] == "complete", inv.errors
     p = inv.iam_principals
     found = {(a, t, n) for a, t, n in zip(p["account_id"], p["principal_type"], p["name"])}
     expected = {(MGMT, "role", "ecr-audit")}
     for acct in (demo.PAYMENTS, demo.DATA):
-        ids = demo_org.world.account(acct).identities
+        ids = fresh_org.world.account(acct).identities
         expected |= {(acct, "role", r.name) for r in ids.roles} | {(acct, "user", u.name) for u in ids.users}
         expected |= {(acct, "group", g.name) for g in ids.groups}
         expected |= {(acct, "role", "ecr-audit"), (acct, "role", "OrganizationAccountAccessRole")}
+    # the execution role the sandbox creates for the Lambda functions and SageMaker models it seeds
+    expected |= {
+        (a.account_id, "role", build.CONSUMER_ROLE)
+        for a in fresh_org.world.accounts
+        if any(r.consumers.functions or r.consumers.sagemaker_models for r in a.registries)
+    }
     assert found == expected
     assert p.loc[p["is_service_linked"].astype(bool), "name"].tolist() == ["AWSServiceRoleForECRReplication"]
     vendor = p[p["name"] == "vendor-deploy"].iloc[0]
@@ -173,7 +180,7 @@ def test_demo_collection_holds_every_identity_and_what_applies_to_it(demo_org):
     }  # AmazonEC2ContainerRegistryFullAccess exists in data, attached to nothing: not kept
     boundary = policies[policies["name"] == "developer-boundary"].iloc[0]
     assert json.loads(boundary["policy_text"]) == json.loads(
-        demo_org.world.account(demo.PAYMENTS).identities.policies["developer-boundary"]
+        fresh_org.world.account(demo.PAYMENTS).identities.policies["developer-boundary"]
     )
     links = inv.iam_principal_policies
     auditor = links[links["principal_arn"] == f"arn:aws:iam::{demo.DATA}:user/auditor"]
@@ -199,9 +206,9 @@ def test_demo_collection_holds_every_identity_and_what_applies_to_it(demo_org):
     assert sorted(c["account_id"]) == sorted(inv.meta["accounts"]) and set(c["calls"]) == {1}
 
 
-def test_access_cases_name_principals_and_repositories_that_exist_in_the_demo_world(demo_org):
+def test_access_cases_name_principals_and_repositories_that_exist_in_the_demo_world(fresh_org):
     """The truth table the analysis is checked against refers only to what the world holds."""
-    inv = _collect(demo_org)
+    inv = _collect(fresh_org)
     repos = set(
         zip(inv.repositories["account_id"], inv.repositories["region"], inv.repositories["repository_name"])
     )
@@ -227,8 +234,8 @@ def test_access_cases_name_principals_and_repositories_that_exist_in_the_demo_wo
 # -- paging --------------------------------------------------------------------------------------
 
 
-def test_list_targets_for_policy_and_authorization_details_page_in_the_sandbox(demo_org):
-    o = demo_org.session().client("organizations")
+def test_list_targets_for_policy_and_authorization_details_page_in_the_sandbox(fresh_org):
+    o = fresh_org.session().client("organizations")
     first = o.list_targets_for_policy(PolicyId="p-FullAWSAccess", MaxResults=3)
     rest = o.list_targets_for_policy(PolicyId="p-FullAWSAccess", MaxResults=20, NextToken=first["NextToken"])
     assert len(first["Targets"]) == 3 and "NextToken" not in rest and len(rest["Targets"]) == 5
@@ -236,9 +243,9 @@ def test_list_targets_for_policy_and_authorization_details_page_in_the_sandbox(d
         o.list_targets_for_policy(PolicyId="p-FullAWSAccess", MaxResults=21)
     assert e.value.response["Error"]["Code"] == "InvalidInputException"
 
-    full = _collect(demo_org)
-    demo_org.faults.short_iam_pages(2)  # fewer than MaxItems (1000), IsTruncated each time
-    short = _collect(demo_org)
+    full = _collect(fresh_org)
+    fresh_org.faults.short_iam_pages(2)  # fewer than MaxItems (1000), IsTruncated each time
+    short = _collect(fresh_org)
     for name in ("iam_principals", "iam_policies", "iam_principal_policies"):
         key = list(full.frames[name].columns[:3])
         a, b = (f.frames[name].sort_values(key).reset_index(drop=True) for f in (full, short))
@@ -280,7 +287,7 @@ def test_iam_documents_arrive_url_encoded_and_are_stored_as_json_text():
     assert json.loads(role["trust_policy_text"])["Statement"][0]["Sid"] == "t%41x"
 
 
-def test_org_policy_listings_follow_empty_pages_and_stop_on_a_repeated_token(demo_org):
+def test_org_policy_listings_follow_empty_pages_and_stop_on_a_repeated_token(fresh_org):
     prod = {
         "TargetId": "ou-x",
         "Name": "prod",
@@ -301,11 +308,11 @@ def test_org_policy_listings_follow_empty_pages_and_stop_on_a_repeated_token(dem
             return {"Policies": listed["all"][:1], "NextToken": "A"}
         return {"Policies": listed["all"][1:], "NextToken": "A"}
 
-    demo_org.faults.add_answer(
+    fresh_org.faults.add_answer(
         "ListTargetsForPolicy", lambda p, r: targets(p, r) if p["PolicyId"] != "p-FullAWSAccess" else r()
     )
-    demo_org.faults.add_answer("ListPolicies", policies)
-    inv = _collect(demo_org)
+    fresh_org.faults.add_answer("ListPolicies", policies)
+    inv = _collect(fresh_org)
     assert rows(inv) == [("", None, None, "ListPolicies", "RepeatedPageToken", "invalid_data")]
     cov = inv.org_policy_coverage.set_index("policy_type")
     assert cov.loc[SCP, "status"] == "enabled"
@@ -337,12 +344,12 @@ def test_denied_list_policies_is_unreadable_with_an_errors_row_never_no_policies
     assert set(inv.iam_coverage["status"]) == {"complete", "skipped"}  # the rest was read
 
 
-def test_denied_describe_policy_keeps_the_policy_and_makes_its_type_unreadable(demo_org):
+def test_denied_describe_policy_keeps_the_policy_and_makes_its_type_unreadable(fresh_org):
     perimeter = demo.PERIMETER_RCP
-    demo_org.faults.add(
+    fresh_org.faults.add(
         "DescribePolicy", "AccessDeniedException", 400, "no", service="organizations", times=1
     )
-    inv = _collect(demo_org)
+    inv = _collect(fresh_org)
     assert len(inv.errors) == 1 and inv.errors["operation"].tolist() == ["DescribePolicy"]
     p = inv.org_policies
     unread = p[p["policy_text"].isna()]
@@ -378,7 +385,7 @@ def test_sandbox_attaches_full_access_policies_as_aws_does():
     assert scp == {root, ou, MGMT, APP} and rcp == []
 
 
-def test_pending_policy_type_is_read_and_said_to_be_pending(demo_org):
+def test_pending_policy_type_is_read_and_said_to_be_pending(fresh_org):
     def pending(params, real):
         answer = real()
         for root in answer["Roots"]:
@@ -388,23 +395,23 @@ def test_pending_policy_type_is_read_and_said_to_be_pending(demo_org):
             ]
         return answer
 
-    demo_org.faults.add_answer("ListRoots", pending)
-    inv = _collect(demo_org)
+    fresh_org.faults.add_answer("ListRoots", pending)
+    inv = _collect(fresh_org)
     cov = inv.org_policy_coverage.set_index("policy_type")
     assert cov.loc[RCP, "status"] == "pending" and "PENDING_ENABLE" in cov.loc[RCP, "reason"]
     assert cov.loc[SCP, "status"] == "enabled"
     assert demo.PERIMETER_RCP in set(inv.org_policies["name"])  # read all the same
 
 
-def test_a_caller_outside_any_organization_is_not_an_organization_with_an_errors_row(demo_org):
-    demo_org.faults.add(
+def test_a_caller_outside_any_organization_is_not_an_organization_with_an_errors_row(fresh_org):
+    fresh_org.faults.add(
         None,
         "AWSOrganizationsNotInUseException",
         400,
         "Your account is not a member of an organization.",
         service="organizations",
     )
-    inv = _collect(demo_org)
+    inv = _collect(fresh_org)
     cov = inv.org_policy_coverage.set_index("policy_type")
     assert set(cov["status"]) == {"not_an_organization"}
     e = inv.errors
@@ -412,7 +419,7 @@ def test_a_caller_outside_any_organization_is_not_an_organization_with_an_errors
     assert inv.meta["completeness"] == "empty"  # no account list either: nothing collected
 
 
-def test_malformed_policy_and_target_items_are_invalid_data_rows_and_the_rest_is_kept(demo_org):
+def test_malformed_policy_and_target_items_are_invalid_data_rows_and_the_rest_is_kept(fresh_org):
     def listing(params, real):
         answer = real()
         if params["Filter"] == SCP:
@@ -425,9 +432,9 @@ def test_malformed_policy_and_target_items_are_invalid_data_rows_and_the_rest_is
             answer["Targets"].append({"TargetId": "ou-zz", "Type": "PLANET"})
         return answer
 
-    demo_org.faults.add_answer("ListPolicies", listing)
-    demo_org.faults.add_answer("ListTargetsForPolicy", targets)
-    inv = _collect(demo_org)
+    fresh_org.faults.add_answer("ListPolicies", listing)
+    fresh_org.faults.add_answer("ListTargetsForPolicy", targets)
+    inv = _collect(fresh_org)
     e = inv.errors
     assert sorted(zip(e["operation"], e["error_kind"])) == [
         ("ListPolicies", "invalid_data"),
@@ -437,8 +444,8 @@ def test_malformed_policy_and_target_items_are_invalid_data_rows_and_the_rest_is
     assert inv.org_policy_coverage.set_index("policy_type").loc[SCP, "status"] == "unreadable"
 
 
-def test_denied_authorization_details_make_that_account_unreadable_and_partial(demo_org):
-    demo_org.faults.add(
+def test_denied_authorization_details_make_that_account_unreadable_and_partial(fresh_org):
+    fresh_org.faults.add(
         "GetAccountAuthorizationDetails",
         "AccessDenied",
         403,
@@ -446,7 +453,7 @@ def test_denied_authorization_details_make_that_account_unreadable_and_partial(d
         account_id=demo.PAYMENTS,
         service="iam",
     )
-    inv = _collect(demo_org)
+    inv = _collect(fresh_org)
     assert rows(inv) == [
         (demo.PAYMENTS, "", None, "GetAccountAuthorizationDetails", "AccessDenied", "access_denied")
     ]

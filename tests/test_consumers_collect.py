@@ -15,9 +15,7 @@ from ecr_audit.sandbox.world import Account, AppRunnerService, Consumers, Regist
 
 pytestmark = pytest.mark.slow
 PAY, DATA, MGMT = demo.PAYMENTS, demo.DATA, demo.MANAGEMENT
-CONSUMER_OPERATIONS = {
-    r.operation for r in reads.READS if r.service not in ("ecr", "ec2", "sts", "organizations")
-}
+CONSUMER_OPERATIONS = {r.operation for r in reads.READS if r.service in set(kinds.SERVICES.values())}
 ECR_FRAMES = ["repositories", "images", "image_tags", "registries", "coverage", "lifecycle_policies"]
 
 
