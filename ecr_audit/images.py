@@ -469,7 +469,8 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
     child or attachment takes the newest activity of the images keeping it (an index its own
     pull time; its children follow it), so a platform manifest is not "stale" while its tag
     is pulled. in_use (yes | no | unknown, `consumers.in_use`) stands beside idle_days: a running
-    service pulls only when a task starts, so an image in use can look idle. `as_of` defaults to the snapshot's collected_at. ECR records lastRecordedPullTime
+    service pulls only when a task starts, so an image in use can look idle.
+    `as_of` defaults to the snapshot's collected_at. ECR records lastRecordedPullTime
     at most once every 24 hours (so idle_days is exact only to a day), and any BatchGetImage,
     an audit's included, moves it unless the caller is a pull-time update exclusion.
     """

@@ -1,6 +1,7 @@
 """consumers.references / in_use on hand-built frames, and the cleanup answers made in-use aware."""
 
 import hashlib
+import json
 
 import pandas as pd
 import pytest
@@ -229,8 +230,14 @@ def test_a_tag_now_index_with_unread_children_is_in_use_and_its_untagged_neighbo
 def _grant(principal):
     return {
         **R,
-        "policy_text": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"%s"},'
-        '"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}' % principal,
+        "policy_text": json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": ["ecr:BatchGetImage"]}
+                ],
+            }
+        ),
     }
 
 

@@ -53,7 +53,8 @@ def archive_advice(
     Moved bytes are the blobs of the candidate images that no other active image of the same
     repository uses (exact where manifests were read; else the candidates' size_bytes as an
     upper bound, `is_moved_upper_bound`). Images in use are never candidates; those whose in-use is
-    unknown are counted (`candidates_in_use_unknown`) and the verdict says so. Net saving per month = standard cost of the moved
+    unknown are counted (`candidates_in_use_unknown`) and the verdict says so.
+    Net saving per month = standard cost of the moved
     bytes − added archive cost (tiered over the scope's whole archive volume) − restore fees
     (`restored_fraction_per_year` of the moved bytes restored each year, spread per month).
     """

@@ -7,7 +7,8 @@ ECR refuses to delete an index child while a kept index still lists it
 (ImageReferencedByManifestList), so such removals are counted as `images_blocked` and freed
 nothing. An image in use (`consumers.in_use`) is never counted as freed: it stays, counted as
 `images_in_use`; where in-use is unknown for a selected image, the repository's saving is
-`undetermined` (`images_in_use_unknown`), with its upper bound (docs/consumers.md#in-use). Deleting archived images before their 90 days still incurs the rest of the minimum
+`undetermined` (`images_in_use_unknown`), with its upper bound (docs/consumers.md#in-use).
+Deleting archived images before their 90 days still incurs the rest of the minimum
 charge once; the monthly saving is unaffected.
 """
 
