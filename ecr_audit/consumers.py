@@ -624,7 +624,7 @@ def without_grant(inv) -> pd.DataFrame:
     r = references(inv)
     r = r[
         r["resolution"].isin(["digest", "resolved_by_service", "tag_now", "not_found"])
-        & r["consumer_account_id"].map(ecr.is_account_id)
+        & r["consumer_account_id"].map(ecr.is_account_id).astype(bool)
         & (r["consumer_account_id"] != r["account_id"])
     ]
     if r.empty:
@@ -711,6 +711,83 @@ def unused_grants(inv, pull_days: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).astype({"has_read_cloudtrail": bool})
 
 
+# --------------------------------------------------------------------------------------------
+# for the report
+# --------------------------------------------------------------------------------------------
+
+
+def consumers_of(inv, frame: pd.DataFrame) -> pd.DataFrame:
+    """The references that put the images `frame` names (IMAGE_KEY) in use, directly or through
+    their unit (`in_use_via_digest`)."""
+    cols = list(inv.consumers.columns) + REFERENCE_COLUMNS
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    u = _in_use(inv)
+    rows = keys(inv).rows(frame[IMAGE_KEY])
+    rows = rows[rows >= 0]
+    rows = rows[u["in_use"].to_numpy(dtype=object)[rows] == "yes"]
+    via = u["in_use_via_digest"].to_numpy(dtype=object)[rows]
+    im = inv.images.reset_index(drop=True)
+    src = im.iloc[rows][REPO_KEY].assign(
+        image_digest=np.where(pd.isna(via), im["image_digest"].to_numpy()[rows], via)
+    )
+    src_rows = set(keys(inv).rows(src).tolist())
+    refs, ref_row = _references(inv)
+    return refs[np.isin(ref_row, list(src_rows))].reset_index(drop=True)
+
+
+def lifecycle_impact(inv, sim: pd.DataFrame) -> dict:
+    """What the lifecycle simulation `sim` would break: running_workloads (distinct consumers
+    running an image it expires or archives), images_in_use, images_unknown (in-use unknown)."""
+    if sim.empty:
+        return {"running_workloads": 0, "images_in_use": 0, "images_unknown": 0}
+    used = sim[sim["in_use"] == "yes"]
+    refs = consumers_of(inv, used)
+    running = refs[refs["is_running"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
+    who = running[
+        ["consumer_account_id", "consumer_region", "consumer_kind", "consumer_name"]
+    ].drop_duplicates()
+    return {
+        "running_workloads": len(who),
+        "images_in_use": len(used),
+        "images_unknown": int((sim["in_use"] == "unknown").sum()),
+    }
+
+
+def coverage(inv) -> pd.DataFrame:
+    """Consumer kinds × status: how many account × region units, and the reasons of the others."""
+    cc = inv.consumer_coverage
+    if cc.empty:
+        return pd.DataFrame(columns=["consumer_kind", "status", "units", "consumers", "reason"])
+    g = (
+        cc.assign(reason=cc["reason"].fillna(""))
+        .groupby(["consumer_kind", "status"], sort=True)
+        .agg(
+            units=("status", "size"),
+            consumers=("consumers", "sum"),
+            reason=("reason", lambda s: "; ".join(sorted(set(s) - {""})[:3])),
+        )
+        .reset_index()
+    )
+    return g.astype({"units": "Int64", "consumers": "Int64"})
+
+
+def matrix(inv) -> pd.DataFrame:
+    """What runs where: owner account × consumer account × consumer kind, with references and
+    images (references that resolve to an image of the inventory)."""
+    r = references(inv)
+    r = r[r["resolved_digest"].notna()]
+    cols = ["account_id", "consumer_account_id", "consumer_kind", "references", "images"]
+    if r.empty:
+        return pd.DataFrame(columns=cols)
+    g = (
+        r.groupby(["account_id", "consumer_account_id", "consumer_kind"], sort=True)
+        .agg(references=("consumer_kind", "size"), images=("resolved_digest", "nunique"))
+        .reset_index()
+    )
+    return g.astype({"references": "Int64", "images": "Int64"})
+
+
 __all__ = [
     "COLLECTION_KIND",
     "MISSING_SEVERITY",
@@ -720,10 +797,14 @@ __all__ = [
     "REQUIRED_KINDS",
     "RESOLUTIONS",
     "broken_references",
+    "consumers_of",
+    "coverage",
     "in_use",
     "in_use_by_row",
     "in_use_of",
     "is_image_reference",
+    "lifecycle_impact",
+    "matrix",
     "references",
     "unused_grants",
     "without_grant",

@@ -39,10 +39,18 @@ LAUNCHER = Path(__file__).resolve().parent / "kernel_launch.py"
 DEFAULT_TIMEOUT = 1800.0
 NOTEBOOK_DIR = Path(os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).resolve().parent / "notebooks")
 # Order of the index page and the navigation bar; notebooks not listed here follow alphabetically.
-ORDER = ["executive_summary", "cross_account_access", "orphaned_images", "lifecycle", "storage_cost"]
+ORDER = [
+    "executive_summary",
+    "consumers",
+    "cross_account_access",
+    "orphaned_images",
+    "lifecycle",
+    "storage_cost",
+]
 # Names in the navigation bar (others: the notebook name in words).
 TITLES = {
     "executive_summary": "Summary",
+    "consumers": "Consumers",
     "cross_account_access": "Cross-account access",
     "orphaned_images": "Orphaned & stale images",
     "lifecycle": "Lifecycle",

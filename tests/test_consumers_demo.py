@@ -215,3 +215,36 @@ def test_consumers_none_changes_nothing_but_in_use(inv):
     # the other analyses do not look at consumers at all
     for fn in (images.classify, images.superseded, lifecycle.lint, cost.storage):
         pd.testing.assert_frame_equal(fn(inv), fn(none))
+
+
+# -- the page and the summary's lead -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_hostile_image_string_renders_as_text_on_the_consumers_page(demo_report):
+    results, out = demo_report
+    assert {r.name: r.ok for r in results}["consumers"]
+    page = (out / "consumers.html").read_text()
+    assert "<script>alert('image')" not in page and "\u202e" not in page
+    assert "&lt;script&gt;alert(&#x27;image&#x27;)" in page or "&lt;script&gt;alert('image')" in page
+
+
+def test_the_summary_leads_with_what_lifecycle_would_break(inv):
+    from ecr_audit import summary
+
+    sim = lifecycle.simulate(inv)
+    h = summary.headlines(
+        inv, findings.findings(inv), cost.rollup(cost.storage(inv), "total"), pd.DataFrame(), sim
+    )
+    assert h["label"].iloc[0] == "Lifecycle would break"
+    n = consumers.lifecycle_impact(inv, sim)["running_workloads"]
+    assert n > 0 and h["value"].iloc[0] == f"{n} running workloads"
+    none = _without_consumers(inv)
+    h = summary.headlines(
+        none,
+        findings.findings(none),
+        cost.rollup(cost.storage(none), "total"),
+        pd.DataFrame(),
+        lifecycle.simulate(none),
+    )
+    assert h["value"].iloc[0] == "0 running workloads" and "unknown for" in h["note"].iloc[0]
