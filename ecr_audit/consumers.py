@@ -275,6 +275,16 @@ class _Reach:
         self.org_accounts = set(inv.org_account_ids) or set(acc["account_id"])
         self._memo: dict[tuple, str] = {}
 
+    def grantee(self, owner: str, region: str, grantee: str) -> str:
+        """ "" when every kind of `grantee` (an account, or ORGANIZATION: each account of it) that
+        could reach an image of `owner` in `region` was read, else why not."""
+        accounts = sorted(self.org_accounts) if grantee == ORGANIZATION else [grantee]
+        for a in accounts:
+            why = "" if a == owner else self.account(a, region, own=False)
+            if why:
+                return why
+        return ""
+
     def account(self, account: str, region: str, own: bool) -> str:
         """ "" when every kind that could reach an image in `region` from `account` was read, else why not."""
         key = (account, region, own)
@@ -298,9 +308,12 @@ class _Reach:
         return why
 
 
-def _grant_reach(grants: pd.DataFrame, org_accounts: set[str]) -> pd.DataFrame:
-    """Pull grants → (account_id, region, repository_name ("" = registry), reach_account or the
-    reason it leaves the collection)."""
+ORGANIZATION = "organization"  # reach_account_id of an organization grantee: every account of it
+
+
+def _grant_reach(grants: pd.DataFrame) -> pd.DataFrame:
+    """Pull grants → (account_id, region, repository_name ("" = registry), reach_account_id —
+    an account, or ORGANIZATION — or the reason it leaves the collection)."""
     g = grants[
         grants["can_pull"].fillna(True).astype(bool) & grants["scope"].isin(["repository", "registry"])
     ]
@@ -314,7 +327,7 @@ def _grant_reach(grants: pd.DataFrame, org_accounts: set[str]) -> pd.DataFrame:
         elif r.exposure == "public":
             rows.append((*base, None, "a public grant lets any account pull: their consumers cannot be read"))
         elif r.grantee_kind == "org" and r.exposure == "org":
-            rows += [(*base, a, "") for a in sorted(org_accounts)]
+            rows.append((*base, ORGANIZATION, ""))  # every account of the organization
         elif isinstance(r.grantee_account_id, str) and r.grantee_account_id:
             if r.exposure == "external":
                 rows.append(
@@ -347,12 +360,18 @@ def _repository_unknown(inv) -> pd.DataFrame:
         for a, r in repos[["account_id", "region"]].drop_duplicates().itertuples(index=False)
     }
     reason = np.array([own[(a, r)] for a, r in zip(repos["account_id"], repos["region"])], dtype=object)
-    gr = _grant_reach(access.grants(inv), reach.org_accounts)
+    gr = _grant_reach(access.grants(inv))
     if len(gr):
-        gr["reason"] = [
-            why or (reach.account(acc, reg, own=False) if acc != a else "")
-            for a, reg, acc, why in zip(gr["account_id"], gr["region"], gr["reach_account_id"], gr["reason"])
+        # one answer per owner × region × grantee, however many repositories carry the grant
+        pairs = gr[["account_id", "region", "reach_account_id", "reason"]].drop_duplicates()
+        pairs["_why"] = [
+            why or reach.grantee(a, reg, acc)
+            for a, reg, acc, why in zip(
+                pairs["account_id"], pairs["region"], pairs["reach_account_id"], pairs["reason"]
+            )
         ]
+        gr = gr.merge(pairs, on=["account_id", "region", "reach_account_id", "reason"])
+        gr = gr.assign(reason=gr["_why"]).drop(columns="_why")
         gr = gr[gr["reason"] != ""].drop_duplicates(REPO_KEY)
         on_repo = repos.merge(gr, on=REPO_KEY, how="left")["reason"]
         on_registry = repos[["account_id", "region"]].merge(
@@ -524,20 +543,28 @@ def _aggregate(r: pd.DataFrame, im: pd.DataFrame) -> pd.DataFrame:
         + ")"
     )
     run = r["is_running"].astype("boolean")
-    g = r.assign(_label=label, _acc=acc, _run_t=run.fillna(False), _run_na=run.isna()).groupby(
-        "_row", sort=True
-    )
+    r = r.assign(_label=label, _acc=acc, _run_t=run.fillna(False), _run_na=run.isna())
+    g = r.groupby("_row", sort=True)
+
+    def listed(col):  # sorted distinct values per image, one list each
+        pairs = r[["_row", col]].astype({col: object}).drop_duplicates().sort_values(["_row", col])
+        rows = pairs["_row"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        parts = np.split(pairs[col].to_numpy(dtype=object), starts[1:])
+        return pd.Series([p.tolist() for p in parts], index=rows[starts])
+
     out = pd.DataFrame(
         {
             "consumers": g.size(),
-            "consumer_kinds": g["consumer_kind"].agg(lambda s: sorted(set(map(str, s)))),
-            "consumer_accounts": g["_acc"].agg(lambda s: sorted(set(s) - {""})),
-            "consumer_names": g["_label"].agg(lambda s: _join(sorted(set(s)))),
+            "consumer_kinds": listed("consumer_kind"),
+            "consumer_accounts": listed("_acc"),
+            "consumer_names": listed("_label").map(_join),
             "_run_t": g["_run_t"].any(),
             "_run_na": g["_run_na"].any(),
             "last_in_use_at": g["last_in_use_at"].max(),
         }
     )
+    out["consumer_accounts"] = out["consumer_accounts"].map(lambda v: [a for a in v if a])  # "": AWS services
     out["is_running"] = pd.array(
         np.where(out["_run_t"], True, np.where(out["_run_na"], None, False)), dtype="boolean"
     )
