@@ -387,6 +387,23 @@ def _consumer_key(df: pd.DataFrame) -> pd.Series:
     return df[parts + ["image_uri"]].astype("string").fillna("").agg("|".join, axis=1)
 
 
+def _on_repository(
+    inv, df: pd.DataFrame, details: pd.Series, uid_key: pd.Series, arns=repository_arns, **extra
+):
+    """Finding rows for the repository (or registry, with `arns=resource_arns`) of each row of `df`."""
+    return pd.DataFrame(
+        {
+            "resource_arn": arns(inv, df),
+            "account_id": df["account_id"],
+            "region": df["region"],
+            "repository_name": df["repository_name"],
+            "details": details,
+            "uid_key": uid_key,
+            **extra,
+        }
+    )
+
+
 @check(
     "ecr_consumer_image_missing",
     "high",
@@ -398,23 +415,16 @@ def _consumer_image_missing(inv, memo):
     b = consumers.broken_references(inv)
     if b.empty:
         return pd.DataFrame()
-    return pd.DataFrame(
-        {
-            "resource_arn": repository_arns(inv, b),
-            "account_id": b["account_id"],
-            "region": b["region"],
-            "repository_name": b["repository_name"],
-            "details": _consumer_label(b)
-            + " ["
-            + b["reference_role"].fillna("").astype(str)
-            + "] names "
-            + b["image_uri"].astype(str).str.slice(0, 300)
-            + ": "
-            + b["resolution_reason"].astype(str),
-            "severity": b["severity"],
-            "uid_key": _consumer_key(b),
-        }
+    details = (
+        _consumer_label(b)
+        + " ["
+        + b["reference_role"].fillna("").astype(str)
+        + "] names "
+        + b["image_uri"].astype(str).str.slice(0, 300)
+        + ": "
+        + b["resolution_reason"].astype(str)
     )
+    return _on_repository(inv, b, details, _consumer_key(b), severity=b["severity"])
 
 
 @check(
@@ -434,19 +444,13 @@ def _consumer_without_grant(inv, memo):
         .agg(lambda s: "; ".join(sorted(set(s))[:5]))
         .reset_index()
     )
-    return pd.DataFrame(
-        {
-            "resource_arn": repository_arns(inv, g),
-            "account_id": g["account_id"],
-            "region": g["region"],
-            "repository_name": g["repository_name"],
-            "details": "account "
-            + g["consumer_account_id"]
-            + " uses images of this repository with no grant to pull them: "
-            + g["_label"],
-            "uid_key": g["consumer_account_id"],
-        }
+    details = (
+        "account "
+        + g["consumer_account_id"]
+        + " uses images of this repository with no grant to pull them: "
+        + g["_label"]
     )
+    return _on_repository(inv, g, details, g["consumer_account_id"])
 
 
 @check(
@@ -460,16 +464,8 @@ def _grant_unused(inv, memo):
     u = consumers.unused_grants(inv)
     if u.empty:
         return pd.DataFrame()
-    return pd.DataFrame(
-        {
-            "resource_arn": resource_arns(inv, u),
-            "account_id": u["account_id"],
-            "region": u["region"],
-            "repository_name": u["repository_name"],
-            "details": "grant to " + u["grantee"].astype(str) + " (" + u["exposure"] + "): " + u["evidence"],
-            "uid_key": u["grantee"].astype(str),
-        }
-    )
+    details = "grant to " + u["grantee"].astype(str) + " (" + u["exposure"] + "): " + u["evidence"]
+    return _on_repository(inv, u, details, u["grantee"].astype(str), arns=resource_arns)
 
 
 @check(
@@ -484,23 +480,17 @@ def _lifecycle_in_use(inv, memo):
     s = sim[sim["in_use"] == "yes"] if len(sim) else sim
     if s.empty:
         return pd.DataFrame()
-    return pd.DataFrame(
-        {
-            "resource_arn": repository_arns(inv, s),
-            "account_id": s["account_id"],
-            "region": s["region"],
-            "repository_name": s["repository_name"],
-            "details": "rule "
-            + s["rule_priority"].astype(str)
-            + " would "
-            + s["action"].astype(str)
-            + " "
-            + s["image_digest"].astype(str)
-            + ", used by "
-            + s["consumers"].astype(str),
-            "uid_key": s["image_digest"].astype(str),
-        }
+    details = (
+        "rule "
+        + s["rule_priority"].astype(str)
+        + " would "
+        + s["action"].astype(str)
+        + " "
+        + s["image_digest"].astype(str)
+        + ", used by "
+        + s["consumers"].astype(str)
     )
+    return _on_repository(inv, s, details, s["image_digest"].astype(str))
 
 
 # Report order.
