@@ -451,10 +451,13 @@ def build(n_images: int, n_accounts: int = 200, n_repos: int = 5000, seed: int =
         },
         "completeness": "complete",
     }
+    consumers, consumer_coverage = _consumers(images, accounts, regions, rng, n_refs=max(n // 20, 1))
     return Inventory.from_frames(
         meta=meta,
         accounts=accounts_df,
         coverage=coverage,
+        consumers=consumers,
+        consumer_coverage=consumer_coverage,
         registries=registries,
         repositories=repositories,
         images=images,
@@ -465,6 +468,68 @@ def build(n_images: int, n_accounts: int = 200, n_repos: int = 5000, seed: int =
         registry_policies=registry_policies,
         lifecycle_policies=lifecycle_policies,
     )
+
+
+def _consumers(images: pd.DataFrame, accounts, regions, rng, n_refs: int):
+    """`n_refs` consumer references (50,000 at a million images): ECS, Lambda, Batch, ... rows naming
+    random images — half by tag (tag_now), half by the digest the service resolved, one in five from
+    another account, one in fifty naming a tag that does not exist — and every consumer kind read
+    (complete) in every account × region."""
+    from ecr_audit import consumers as c
+    from ecr_audit import ecr
+
+    tagged = np.flatnonzero(images["tags"].map(len).to_numpy() > 0)
+    pick = rng.choice(len(images), n_refs)
+    by_tag = rng.random(n_refs) < 0.5
+    pick[by_tag] = rng.choice(tagged, int(by_tag.sum()))
+    im = images.iloc[pick].reset_index(drop=True)
+    tag = np.where(by_tag, im["tags"].map(lambda t: t[0] if len(t) else None).to_numpy(), None)
+    missing = rng.random(n_refs) < 0.02
+    tag = np.where(missing & by_tag, "gone-" + pd.Series(np.arange(n_refs)).astype(str).to_numpy(), tag)
+    digest = np.where(by_tag, None, im["image_digest"].to_numpy())
+    uri = [
+        ecr.image_uri(a, r, p, tag=t if t is not None else "latest")
+        for a, r, p, t in zip(im["account_id"], im["region"], im["repository_name"], tag)
+    ]
+    kinds = np.array([k for k in c.COLLECTION_KIND if not k.startswith(("inspector", "cloudtrail"))])
+    consumer_account = np.where(
+        rng.random(n_refs) < 0.2,
+        accounts[rng.integers(0, len(accounts), n_refs)],
+        im["account_id"].to_numpy(),
+    )
+    refs = pd.DataFrame(
+        {
+            "consumer_account_id": consumer_account,
+            "consumer_region": im["region"].to_numpy(),
+            "consumer_kind": kinds[np.arange(n_refs) % len(kinds)],
+            "consumer_name": "svc-" + pd.Series(np.arange(n_refs)).astype(str),
+            "reference_role": np.array(["running", "deployed", "rollback", "defined"])[np.arange(n_refs) % 4],
+            "image_uri": uri,
+            "is_ecr_private": True,
+            "account_id": im["account_id"].to_numpy(),
+            "region": im["region"].to_numpy(),
+            "repository_name": im["repository_name"].to_numpy(),
+            "image_tag": tag,
+            "image_digest": digest,
+            "digest_source": np.where(by_tag, "none", "resolved_by_service"),
+            "is_running": np.arange(n_refs) % 4 < 2,
+        }
+    )
+    cov = pd.DataFrame(
+        [
+            {
+                "consumer_account_id": a,
+                "consumer_region": r,
+                "consumer_kind": k,
+                "status": "complete",
+                "consumers": 0,
+            }
+            for a in accounts
+            for r in regions
+            for k in c.REQUIRED_KINDS
+        ]
+    )
+    return refs, cov
 
 
 # -- steps (each in its own process) -----------------------------------------------------------
@@ -511,12 +576,36 @@ def _step_cost(inv):
     return {"rows": len(s)}
 
 
+def _step_consumers(inv):
+    """in_use, then the in-use-aware answers: orphans, simulate, savings (each reuses in_use)."""
+    import time as _t
+
+    from ecr_audit import consumers, cost, images, lifecycle
+
+    t = _t.perf_counter()
+    u = consumers.in_use(inv)
+    in_use_s = _t.perf_counter() - t
+    o = images.orphans(inv)
+    sim = lifecycle.simulate(inv)
+    sv = cost.savings(inv, removals={"orphans": o, "lifecycle": sim[sim["action"] == "expire"]})
+    return {
+        "references": len(inv.consumers),
+        "in_use_s": round(in_use_s, 2),
+        "yes": int((u["in_use"] == "yes").sum()),
+        "unknown": int((u["in_use"] == "unknown").sum()),
+        "orphans": len(o),
+        "simulate": len(sim),
+        "savings": len(sv),
+    }
+
+
 ANALYSES = {
     "grants": _step_grants,
     "classify": _step_classify,
     "stale": _step_stale,
     "simulate": _step_simulate,
     "cost": _step_cost,
+    "consumers": _step_consumers,
 }
 
 

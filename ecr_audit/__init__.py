@@ -21,6 +21,7 @@ SUBMODULES = (
     "access",  # who outside each account can pull, push, delete or manage
     "blobs",  # what a set of images occupies and what removing them frees
     "changes",  # what changed between audits: finding states across runs, diffs of two snapshots
+    "consumers",  # which images are in use, by whom, across accounts (references resolved to images)
     "cost",  # storage cost, savings, archive advice, reconciliation
     "ecr",  # the ECR vocabulary: media types, cosign tags, roles, severities, account ids, ARNs
     "export",  # CSV that is safe to open in a spreadsheet

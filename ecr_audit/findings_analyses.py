@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import access, cost, ecr, images, lifecycle
+from . import access, consumers, cost, ecr, images, lifecycle
 from .findings_check import Check, check, memoized, partition, registry_arns, repository_arns, resource_arns
 
 CAPABILITIES = ["pull", "push", "delete", "manage"]
@@ -364,8 +364,141 @@ def _reclaimable(inv, memo):
     )
 
 
+# -- consumers (docs/consumers.md#in-use) -----------------------------------------------------------------
+
+
+def _consumer_label(df: pd.DataFrame) -> pd.Series:
+    """ "<name> (<kind>, account <id>, <region>)" of each reference (names are untrusted text)."""
+    return (
+        df["consumer_name"].fillna("").astype(str).str.slice(0, 200)
+        + " ("
+        + df["consumer_kind"].astype(str)
+        + ", account "
+        + df["consumer_account_id"].fillna("").astype(str)
+        + ", "
+        + df["consumer_region"].fillna("").astype(str)
+        + ")"
+    )
+
+
+def _consumer_key(df: pd.DataFrame) -> pd.Series:
+    """What tells references of one repository apart across snapshots: consumer, container, image."""
+    parts = ["consumer_account_id", "consumer_region", "consumer_kind", "consumer_name", "container_name"]
+    return df[parts + ["image_uri"]].astype("string").fillna("").agg("|".join, axis=1)
+
+
+def _on_repository(
+    inv, df: pd.DataFrame, details: pd.Series, uid_key: pd.Series, arns=repository_arns, **extra
+):
+    """Finding rows for the repository (or registry, with `arns=resource_arns`) of each row of `df`."""
+    return pd.DataFrame(
+        {
+            "resource_arn": arns(inv, df),
+            "account_id": df["account_id"],
+            "region": df["region"],
+            "repository_name": df["repository_name"],
+            "details": details,
+            "uid_key": uid_key,
+            **extra,
+        }
+    )
+
+
+@check(
+    "ecr_consumer_image_missing",
+    "high",
+    "A consumer names an image that no longer exists",
+    "Redeploy the consumer on an image that exists, or restore the image (push it again under the "
+    "same tag; a digest cannot be re-created): the next deployment, scale-out or run fails.",
+)
+def _consumer_image_missing(inv, memo):
+    b = consumers.broken_references(inv)
+    if b.empty:
+        return pd.DataFrame()
+    details = (
+        _consumer_label(b)
+        + " ["
+        + b["reference_role"].fillna("").astype(str)
+        + "] names "
+        + b["image_uri"].astype(str).str.slice(0, 300)
+        + ": "
+        + b["resolution_reason"].astype(str)
+    )
+    return _on_repository(inv, b, details, _consumer_key(b), severity=b["severity"])
+
+
+@check(
+    "ecr_consumer_without_grant",
+    "medium",
+    "A consumer in another account uses an image no policy lets its account pull",
+    "Add a repository policy statement that lets the consumer's account pull (ecr:BatchGetImage, "
+    "ecr:GetDownloadUrlForLayer), or find the path the audit cannot see; otherwise its next pull fails.",
+)
+def _consumer_without_grant(inv, memo):
+    w = consumers.without_grant(inv)
+    if w.empty:
+        return pd.DataFrame()
+    w = w.assign(_label=_consumer_label(w))
+    g = (
+        w.groupby(_REPO + ["consumer_account_id"], sort=True)["_label"]
+        .agg(lambda s: "; ".join(sorted(set(s))[:5]))
+        .reset_index()
+    )
+    details = (
+        "account "
+        + g["consumer_account_id"]
+        + " uses images of this repository with no grant to pull them: "
+        + g["_label"]
+    )
+    return _on_repository(inv, g, details, g["consumer_account_id"])
+
+
+@check(
+    "ecr_grant_unused",
+    "low",
+    "A cross-account pull grant that no consumer uses",
+    "Before tightening the policy, confirm with the grantee; read CloudTrail pulls "
+    "(ecr-audit collect --consumers all,cloudtrail) for the evidence.",
+)
+def _grant_unused(inv, memo):
+    u = consumers.unused_grants(inv)
+    if u.empty:
+        return pd.DataFrame()
+    details = "grant to " + u["grantee"].astype(str) + " (" + u["exposure"] + "): " + u["evidence"]
+    return _on_repository(inv, u, details, u["grantee"].astype(str), arns=resource_arns)
+
+
+@check(
+    "ecr_lifecycle_expires_in_use_image",
+    "critical",
+    "The lifecycle policy would expire or archive an image in use",
+    "Exclude the image from the rule (a tag the rule does not select), or move the consumers to a "
+    "newer image first; an ECS service pins the digest it deployed, even after the tag moved.",
+)
+def _lifecycle_in_use(inv, memo):
+    sim = memoized(memo, "simulate", lambda: lifecycle.simulate(inv))
+    s = sim[sim["in_use"] == "yes"] if len(sim) else sim
+    if s.empty:
+        return pd.DataFrame()
+    details = (
+        "rule "
+        + s["rule_priority"].astype(str)
+        + " would "
+        + s["action"].astype(str)
+        + " "
+        + s["image_digest"].astype(str)
+        + ", used by "
+        + s["consumers"].astype(str)
+    )
+    return _on_repository(inv, s, details, s["image_digest"].astype(str))
+
+
 # Report order.
 CHECKS: tuple[Check, ...] = _grant_checks() + (
+    _lifecycle_in_use,
+    _consumer_image_missing,
+    _consumer_without_grant,
+    _grant_unused,
     _policy_findings,
     _replication,
     _lifecycle,

@@ -200,6 +200,21 @@ class _Graph:
         return ref[(ref["kind"] == "index_child") & (ref["_src"] >= 0) & (ref["_tgt"] >= 0)]
 
 
+def keep_edges(inv) -> tuple[np.ndarray, np.ndarray]:
+    """(keeper row, kept row) of every keep-alive edge between images of `inv.images` (rows): an
+    index keeps its children, a subject its referrers, signatures and attestations. Read-only."""
+    g = _classify(inv)[1]
+    return g.keeper, g.kept
+
+
+def index_child_edges(inv) -> tuple[np.ndarray, np.ndarray]:
+    """(index row, child row) of every index → child edge between images of `inv.images`."""
+    e = _classify(inv)[1].child_edges()
+    if not len(e):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return e["_src"].to_numpy(np.int64), e["_tgt"].to_numpy(np.int64)
+
+
 def classify(inv) -> pd.DataFrame:
     """Every image with its role in the manifest graph and whether a live tagged image reaches it.
 
@@ -240,6 +255,11 @@ CLASSIFY_COLUMNS = IMAGE_KEY + [
 def _classify(inv):
     """(classification, graph), cached on the Inventory: callers must not mutate either."""
     return inv.cached("images.classify", lambda: _compute_classify(inv))
+
+
+def liveness_by_row(inv) -> np.ndarray:
+    """The liveness of each row of `inv.images`, in row order (cached classification; read-only)."""
+    return _classify(inv)[0]["liveness"].to_numpy()
 
 
 def roles_by_row(inv) -> np.ndarray:
@@ -350,11 +370,16 @@ def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
     Never an orphan: anything a live image reaches (a child of a live index even if an orphaned
     index also lists it; attachments of live images), nor anything `undetermined`.
     cosign signatures stored in another repository (COSIGN_REPOSITORY) look dangling here.
+    Never an orphan either: an image in use (`consumers.in_use`: a consumer names it or its unit);
+    one whose in-use is unknown is listed with in_use `unknown`, never as safe to delete.
     reclaimable_bytes: blobs that no remaining image of the repository uses, with all orphans
     removed together (null when the repository's blobs are not fully known).
     """
     c = _classify(inv)[0] if roles is None else roles  # cached: its index is the inv.images row
     o = c[c["liveness"] == "orphan"].copy()
+    # In use (docs/consumers.md#in-use): never an orphan; unknown stays listed and says so.
+    o["in_use"] = _in_use_of(inv, o)
+    o = o[o["in_use"] != "yes"]
     role = o["role"]
     subject_missing = o["subject_digest"].notna() & ~o["has_subject_present"].astype(bool)
     in_orphan_index = o["parent_index_count"] > 0
@@ -393,8 +418,19 @@ def orphans(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
         "pushed_at",
         "last_pulled_at",
         "image_status",
+        "in_use",
     ]
     return o[cols].reset_index(drop=True)
+
+
+def _in_use_of(inv, frame: pd.DataFrame | None = None) -> pd.Series:
+    """in_use (yes | no | unknown) of the images `frame` names (IMAGE_KEY columns; None: every
+    row of inv.images, in order)."""
+    from . import consumers  # lazy: consumers resolves in-use on this module's graph (docs/architecture.md)
+
+    if frame is None:
+        return consumers.in_use_by_row(inv)["in_use"]
+    return consumers.in_use_of(inv, frame)["in_use"]
 
 
 def undetermined(inv, roles: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -432,7 +468,9 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
     archive (lastActivatedAt) after the last pull counts too. Images are judged as a unit: a
     child or attachment takes the newest activity of the images keeping it (an index its own
     pull time; its children follow it), so a platform manifest is not "stale" while its tag
-    is pulled. `as_of` defaults to the snapshot's collected_at. ECR records lastRecordedPullTime
+    is pulled. in_use (yes | no | unknown, `consumers.in_use`) stands beside idle_days: a running
+    service pulls only when a task starts, so an image in use can look idle.
+    `as_of` defaults to the snapshot's collected_at. ECR records lastRecordedPullTime
     at most once every 24 hours (so idle_days is exact only to a day), and any BatchGetImage,
     an audit's included, moves it unless the caller is a pull-time update exclusion.
     """
@@ -466,6 +504,7 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
     out["is_stale"] = (out["idle_days"] >= days).astype("boolean")
     out["size_bytes"] = im["size_bytes"]
     out["is_index"] = im["manifest_media_type"].isin(ecr.INDEX_TYPES).to_numpy()
+    out["in_use"] = _in_use_of(inv).to_numpy()  # an idle image can still be deployed
     return out
 
 
@@ -672,6 +711,9 @@ __all__ = [
     "graph_completeness",
     "graph_known_by_repo",
     "idle_histogram",
+    "index_child_edges",
+    "keep_edges",
+    "liveness_by_row",
     "orphan_summary",
     "orphans",
     "role_mix",

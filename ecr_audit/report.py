@@ -42,6 +42,7 @@ NOTEBOOK_DIR = Path(os.environ.get("ECR_AUDIT_NOTEBOOKS") or Path(__file__).reso
 ORDER = [
     "executive_summary",
     "changes",
+    "consumers",
     "cross_account_access",
     "orphaned_images",
     "lifecycle",
@@ -51,6 +52,7 @@ ORDER = [
 TITLES = {
     "executive_summary": "Summary",
     "changes": "Changes",
+    "consumers": "Consumers",
     "cross_account_access": "Cross-account access",
     "orphaned_images": "Orphaned & stale images",
     "lifecycle": "Lifecycle",

@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 
-from . import formats
+from . import consumers, formats
 from .findings import SEVERITIES
 from .inventory import Inventory
 
@@ -107,11 +107,42 @@ def _coverage_note(inv: Inventory) -> str:
     return f"at least: {short} of {len(cov)} account × region units not fully read" if short else ""
 
 
+def lifecycle_breaks_headline(inv: Inventory, sim: pd.DataFrame | None) -> list[tuple[str, str, str]]:
+    """The lead when lifecycle would break something: [("Lifecycle would break", "N running
+    workloads", note)] when N > 0 or in-use is unknown for images it acts on; else []."""
+    if sim is None or sim.empty:
+        return []
+    impact = consumers.lifecycle_impact(inv, sim)
+    n, unknown = impact["running_workloads"], impact["images_unknown"]
+    if not n and not unknown:
+        return []
+    notes = [
+        f"{impact['images_in_use']} images in use expired or archived" if impact["images_in_use"] else ""
+    ]
+    if unknown:
+        notes.append(
+            f"in use unknown for {unknown} images it acts on (consumers not read where they could be)"
+        )
+    return [
+        (
+            "Lifecycle would break",
+            f"{n:,} running workload{'s' if n != 1 else ''}",
+            "; ".join(x for x in notes if x),
+        )
+    ]
+
+
 def headlines(
-    inv: Inventory, findings: pd.DataFrame, total_cost: pd.DataFrame, savings_totals: pd.DataFrame
+    inv: Inventory,
+    findings: pd.DataFrame,
+    total_cost: pd.DataFrame,
+    savings_totals: pd.DataFrame,
+    lifecycle_simulation: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per headline: label, value (formatted), note. Counts from an incompletely read
-    organization say "at least"; figures that are bounds or exclude unreadable repositories say so."""
+    organization say "at least"; figures that are bounds or exclude unreadable repositories say so.
+    With `lifecycle_simulation` (`lifecycle.simulate`), "Lifecycle would break N running workloads"
+    leads when lifecycle would expire or archive an image in use, or one whose in-use is unknown."""
     cov = inv.coverage
     partial = _coverage_note(inv)
     sev = findings["severity"].astype(str).value_counts()
@@ -133,7 +164,7 @@ def headlines(
         if n
     )
     cost, cost_note = cost_headline(total_cost)
-    rows = [
+    rows = lifecycle_breaks_headline(inv, lifecycle_simulation) + [
         (
             "Accounts collected",
             formats.count(inv.accounts["collection_status"].isin(["collected", "partial"]).sum()),
@@ -214,6 +245,15 @@ SECTIONS = [
     ("ecr_registry_policy_", "cross_account_access", "policy-quality", "Access: policy quality"),
     ("ecr_policy_", "cross_account_access", "policy-quality", "Access: policy quality"),
     ("ecr_access_", "cross_account_access", "policy-quality", "Access: policy quality"),
+    (
+        "ecr_lifecycle_expires_in_use_image",
+        "consumers",
+        "act-first",
+        "Consumers: images in use a cleanup removes",
+    ),
+    ("ecr_consumer_image_missing", "consumers", "broken", "Consumers: broken references"),
+    ("ecr_consumer_without_grant", "consumers", "without-grant", "Consumers: without a grant"),
+    ("ecr_grant_unused", "consumers", "unused-grants", "Consumers: unused grants"),
     ("ecr_lifecycle_", "lifecycle", "lint", "Lifecycle: lint"),
     ("ecr_repository_lifecycle_", "lifecycle", "lint", "Lifecycle: lint"),
     ("ecr_pull_through_cache_", "lifecycle", "lint", "Lifecycle: lint"),

@@ -8,6 +8,7 @@ import pytest
 from ecr_audit import Inventory, cost
 from ecr_audit.cost.prices import BYTES_PER_GB
 from ecr_audit.cost.storage import ROLES
+from tests.consumer_helpers import coverage_read
 
 A = "012345678901"
 B = "000000000042"
@@ -162,6 +163,8 @@ def _inventory(extra_images=(), extra_layers=(), repositories=None, tags=None):
             {"account_id": A, "ou_path": "r-1/ou-prod", "collection_status": "collected"},
             {"account_id": B, "ou_path": "r-1/ou-dev", "collection_status": "collected"},
         ],
+        # every consumer kind read, none found: no image is in use (savings count every removal)
+        consumer_coverage=coverage_read((A, "us-east-1"), (B, "eu-west-1")),
     )
 
 

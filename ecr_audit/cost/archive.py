@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import images
+from .. import consumers, images
 from ..blobs import freed_coded
 from ..keys import REPOSITORY_ID, coded
 from ..schema import IMAGE_KEY, REPO_KEY
@@ -26,11 +26,12 @@ SCOPES = {"account_region": ["account_id", "region"], "region": ["region"]}
 
 def archive_candidates(inv, unused_days: int = 90, as_of=None) -> pd.DataFrame:
     """ACTIVE images that `images.stale` finds idle for `unused_days` before `as_of` (not pulled,
-    or never pulled and not pushed; judged with the images that keep them)."""
+    or never pulled and not pushed; judged with the images that keep them), never one in use (an
+    archived image cannot be pulled until restored); in_use says `unknown` where it is."""
     out = images.stale(inv, days=unused_days, as_of=as_of)
-    out = out[out["is_stale"].fillna(False).astype(bool)]
+    out = out[out["is_stale"].fillna(False).astype(bool) & (out["in_use"] != "yes")]
     active = inv.images.loc[inv.images["image_status"].eq("ACTIVE").fillna(False), IMAGE_KEY]
-    return out[IMAGE_KEY].merge(active, on=IMAGE_KEY, how="inner")
+    return out[IMAGE_KEY + ["in_use"]].merge(active, on=IMAGE_KEY, how="inner")
 
 
 def _archive_cost(gb, limit_gb, low, high):
@@ -51,7 +52,9 @@ def archive_advice(
 
     Moved bytes are the blobs of the candidate images that no other active image of the same
     repository uses (exact where manifests were read; else the candidates' size_bytes as an
-    upper bound, `is_moved_upper_bound`). Net saving per month = standard cost of the moved
+    upper bound, `is_moved_upper_bound`). Images in use are never candidates; those whose in-use is
+    unknown are counted (`candidates_in_use_unknown`) and the verdict says so.
+    Net saving per month = standard cost of the moved
     bytes − added archive cost (tiered over the scope's whole archive volume) − restore fees
     (`restored_fraction_per_year` of the moved bytes restored each year, spread per month).
     """
@@ -65,8 +68,9 @@ def archive_advice(
     cand = archive_candidates(inv, unused_days, as_of) if candidates is None else candidates
     rows = enc.rows(cand[IMAGE_KEY])
     rows = np.unique(rows[rows >= 0])
-    rows = rows[~flags["is_archived"].to_numpy()[rows]]
-    cand = flags.iloc[rows]
+    state = consumers.in_use_by_row(inv)["in_use"].to_numpy(dtype=object)
+    rows = rows[~flags["is_archived"].to_numpy()[rows] & (state[rows] != "yes")]  # in use: never proposed
+    cand = flags.iloc[rows].assign(_unknown=state[rows] == "unknown")
 
     layers = enc.layers[enc.layers["image_row"] >= 0]
     active_layers = layers[~flags["is_archived"].to_numpy()[layers["image_row"].to_numpy()]]
@@ -74,7 +78,7 @@ def archive_advice(
     per_repo = enc.decode(
         cand.assign(_b=cand["size_bytes"].where(~cand["is_index"], 0))
         .groupby(REPOSITORY_ID, observed=True)
-        .agg(_bound=("_b", "sum"), _images=("_b", "size"))
+        .agg(_bound=("_b", "sum"), _images=("_b", "size"), _unknown=("_unknown", "sum"))
         .reset_index()
     )
     repo = per_repo.merge(exact, on=REPO_KEY, how="left").merge(basis, on=REPO_KEY, how="left")
@@ -93,11 +97,13 @@ def archive_advice(
             candidate_images=("_images", "sum"),
             moved_bytes=("moved_bytes", "sum"),
             is_moved_upper_bound=("_upper", "any"),
+            candidates_in_use_unknown=("_unknown", "sum"),
         )
         .reset_index()
     )
     out = current.merge(moved, on=keys, how="left")
     out["candidate_images"] = out["candidate_images"].fillna(0).astype("int64")
+    out["candidates_in_use_unknown"] = out["candidates_in_use_unknown"].fillna(0).astype("int64")
     out["moved_bytes"] = out["moved_bytes"].fillna(0).astype("Int64")
     out["is_moved_upper_bound"] = out["is_moved_upper_bound"].fillna(False).astype(bool)
 
@@ -128,6 +134,12 @@ def archive_advice(
         "does not pay: archive volume stays below the tier, where archive costs the same as standard"
     )
     verdict[mov_gb == 0] = "nothing to archive"
+    unknown = out["candidates_in_use_unknown"] > 0
+    verdict[unknown] = verdict[unknown] + (
+        "; in use unknown for "
+        + out.loc[unknown, "candidates_in_use_unknown"].astype(str)
+        + " candidate image(s): check their consumers before archiving"
+    )
     out["verdict"] = verdict
     # Assumptions, stated per row.
     out["tier_scope"] = scope

@@ -5,7 +5,10 @@ A blob is freed only when no image that stays in the same repository still uses 
 which blobs stay in use: the freed bytes are `undetermined` (with an upper bound), not zero.
 ECR refuses to delete an index child while a kept index still lists it
 (ImageReferencedByManifestList), so such removals are counted as `images_blocked` and freed
-nothing. Deleting archived images before their 90 days still incurs the rest of the minimum
+nothing. An image in use (`consumers.in_use`) is never counted as freed: it stays, counted as
+`images_in_use`; where in-use is unknown for a selected image, the repository's saving is
+`undetermined` (`images_in_use_unknown`), with its upper bound (docs/consumers.md#in-use).
+Deleting archived images before their 90 days still incurs the rest of the minimum
 charge once; the monthly saving is unaffected.
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import images, lifecycle
+from .. import consumers, images, lifecycle
 from ..blobs import freed_coded
 from ..keys import REPOSITORY_ID, Coded, coded
 from ..schema import IMAGE_KEY, REPO_KEY
@@ -27,6 +30,8 @@ COLUMNS = (
     + [
         "images_removed",
         "images_blocked",
+        "images_in_use",
+        "images_in_use_unknown",
         "basis",
         "freed_bytes",
         "freed_blobs",
@@ -65,21 +70,30 @@ def freed(
     basis: pd.DataFrame | None = None,
     enc: Coded | None = None,
 ) -> pd.DataFrame:
-    """One row per repository with removed images: what deleting `removed` frees.
+    """One row per repository with selected images: what deleting `removed` frees.
 
+    images_removed excludes images in use (they stay: images_in_use); images_in_use_unknown > 0
+    makes the repository's freed bytes undetermined (upper bound: freed_upper_bound_bytes).
     `removed` needs account_id, region, repository_name, image_digest (other columns ignored;
     images not in the inventory are ignored).
     """
     enc = coded(inv) if enc is None else enc
     flags = image_flags(inv, enc) if flags is None else flags
     basis = repository_basis(inv, flags, enc) if basis is None else basis
-    rows = enc.rows(removed[IMAGE_KEY])
-    rows = np.unique(rows[rows >= 0])
+    selected = enc.rows(removed[IMAGE_KEY])
+    selected = np.unique(selected[selected >= 0])
+    state = consumers.in_use_by_row(inv)["in_use"].to_numpy(dtype=object)[selected]
+    rows = selected[state != "yes"]  # an image in use stays
     blocked = _blocked_rows(inv, enc, rows)
     gone = np.setdiff1d(rows, blocked)
     layers = enc.layers[enc.layers["image_row"] >= 0]
 
-    sel = flags.iloc[rows].assign(is_blocked=np.isin(rows, blocked))
+    sel = flags.iloc[selected].assign(
+        is_blocked=np.isin(selected, blocked),
+        is_removed=state != "yes",
+        is_in_use=state == "yes",
+        is_in_use_unknown=state == "unknown",
+    )
     deletable = flags.iloc[gone]
     everything = freed_coded(enc, layers, gone)
     # Standard-class bytes: drop the rows of removed archived images, then free the active ones.
@@ -92,7 +106,12 @@ def freed(
 
     out = enc.decode(
         sel.groupby(REPOSITORY_ID, observed=True)
-        .agg(images_removed=("is_blocked", "size"), images_blocked=("is_blocked", "sum"))
+        .agg(
+            images_removed=("is_removed", "sum"),
+            images_blocked=("is_blocked", "sum"),
+            images_in_use=("is_in_use", "sum"),
+            images_in_use_unknown=("is_in_use_unknown", "sum"),
+        )
         .reset_index()
     )
     bound = enc.decode(
@@ -111,7 +130,8 @@ def freed(
         )
         .merge(basis, on=REPO_KEY, how="left")
     )
-    exact = out["basis"].eq("exact")
+    in_use_unknown = out["images_in_use_unknown"].gt(0)
+    exact = out["basis"].eq("exact") & ~in_use_unknown
     for col in ["freed_bytes", "freed_blobs", "_std", "freed_upper_bound_bytes"]:
         out[col] = out[col].fillna(0).astype("int64").astype("Int64")
     out["freed_bytes"] = out["freed_bytes"].where(exact)
@@ -121,6 +141,12 @@ def freed(
     out["basis"] = out["basis"].where(exact, "undetermined")
     out["reason"] = pd.Series("", index=out.index, dtype=object).where(
         exact, "manifests not read for every image in the repository: kept images may share these blobs"
+    )
+    out["reason"] = out["reason"].where(
+        ~in_use_unknown,
+        "in use unknown for "
+        + out["images_in_use_unknown"].astype(str)
+        + " image(s) (consumers not read where they could be): removing them may break a consumer",
     )
 
     price = _prices.for_regions(out["region"], prices, inv)
@@ -194,6 +220,8 @@ def savings(
                         "basis": "nothing_to_remove",
                         "images_removed": 0,
                         "images_blocked": 0,
+                        "images_in_use": 0,
+                        "images_in_use_unknown": 0,
                         "freed_bytes": 0,
                         "freed_blobs": 0,
                         "freed_cost_usd_per_month": 0.0,
@@ -222,6 +250,8 @@ def savings_totals(savings_frame: pd.DataFrame) -> pd.DataFrame:
             "repositories": g["repository_name"].count(),
             "images_removed": g["images_removed"].sum(),
             "images_blocked": g["images_blocked"].sum(),
+            "images_in_use": g["images_in_use"].sum(),
+            "images_in_use_unknown": g["images_in_use_unknown"].sum(),
             "freed_bytes": g["freed_bytes"].sum(),
             "freed_cost_usd_per_month": g["freed_cost_usd_per_month"].sum(),
             "repositories_undetermined": g["_undetermined"].sum(),

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import ecr, images, times, wildcard
+from .. import consumers, ecr, images, times, wildcard
 from ..blobs import attributed_freed_bytes_rows
 from ..keys import digest_rows, keys, reference_rows
 from ..schema import IMAGE_KEY, REPO_KEY
@@ -52,6 +52,8 @@ COLUMNS = IMAGE_KEY + [
     "is_decided",
     "undecided_reason",
     "policy_source",
+    "in_use",
+    "consumers",
 ]
 _DAY_NS = 86_400 * 10**9
 _INT64 = np.iinfo(np.int64)
@@ -184,6 +186,9 @@ def simulate(
     is_decided is false where manifests were not read in a repository that has indexes: which
     untagged images are index children (never actionable) is then unknown, and so are the ranks.
     rank_index_children: count index children in imageCountMoreThan ranks (undocumented).
+    in_use / consumers: whether a consumer uses the image (yes | no | unknown,
+    `consumers.in_use`) and which ("name (account, kind)"): expiring or archiving an image in use
+    is the critical finding `ecr_lifecycle_expires_in_use_image`.
     """
     now = times.as_of(inv, as_of)
     now_ns = ns_since_epoch(now)
@@ -362,6 +367,10 @@ def _rows(inv, im, facts, acted, source) -> pd.DataFrame:
         "",
     )
     out["policy_source"] = source
+    # What lifecycle would break (docs/consumers.md#in-use): in use yes | no | unknown, and who.
+    iu = consumers.in_use_by_row(inv)
+    out["in_use"] = pd.Series(iu["in_use"].to_numpy(dtype=object)[idx], dtype="str")
+    out["consumers"] = pd.Series(iu["consumer_names"].to_numpy(dtype=object)[idx], dtype="str")
     return out[COLUMNS].sort_values(REPO_KEY + ["rule_priority", "pushed_at"]).reset_index(drop=True)
 
 
