@@ -13,7 +13,8 @@ from moto.core.models import MockAWS
 from moto.ecr.models import ecr_backends
 
 from .. import schema
-from . import build, fidelity, isolation, running
+from . import build, fidelity, isolation
+from . import running as sandbox_state
 from .faults import Faults
 from .sessions import sandbox_session
 from .world import World
@@ -225,7 +226,7 @@ def running(world: World) -> Iterator[Org]:
             "MOTO_ACCOUNT_ID is set: it would route every account's calls to one "
             "account; unset it to run the sandbox"
         )
-    if running.is_running():
+    if sandbox_state.is_running():
         raise RuntimeError("a sandbox is already running in this process (moto state is global)")
     # MockAWS itself, not mock_aws(): the latter becomes a client of a moto server on localhost
     # when TEST_SERVER_MODE or TEST_PROXY_MODE is set.
