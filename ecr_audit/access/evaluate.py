@@ -20,7 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .actions import NO_EFFECT, REGISTRY_V1_ACTIONS, all_actions
-from .conditions import PUBLIC, Grantee, arn_matches, for_allow, for_deny, inexact_values
+from .conditions import (
+    ANY_SERVICE,
+    NEGATED,
+    PUBLIC,
+    Grantee,
+    arn_matches,
+    for_allow,
+    for_deny,
+    inexact_values,
+    unmatchable_values,
+)
 from .policy import ParsedPolicy, Principal, Problem, Statement, inexact_problem
 
 
@@ -126,6 +136,8 @@ def covers(outer: Grantee, g: Grantee, org: OrgView, strict: bool) -> bool:
                 whole_account and g.account_id == outer.account_id
             )
         return not strict
+    if outer == ANY_SERVICE:
+        return g.kind == "service"  # aws:PrincipalIsAWSService: every service principal, nobody else
     if g.kind == "service":
         return not strict  # service calls lack aws:Principal* keys; whether a Deny hits them is unproven
     if outer.kind == "org":
@@ -182,6 +194,7 @@ def allow_pieces(st: Statement, scope_actions: frozenset[str], ev: Evaluation, o
                     c.key_as_written,
                 )
             )
+        _report_unmatchable(c, st, ev)
         if eff.role == "confine":
             grantees = [r for g in grantees for r in _with_atoms(eff.atoms, g, org)]
             grantees = list(dict.fromkeys(grantees))
@@ -191,6 +204,26 @@ def allow_pieces(st: Statement, scope_actions: frozenset[str], ev: Evaluation, o
     return [
         Piece(g, actions, frozenset(restricted), frozenset(network), conds, (st.label,)) for g in grantees
     ]
+
+
+def _report_unmatchable(c, st: Statement, ev: Evaluation) -> None:
+    for value in unmatchable_values(c):
+        outcome = (
+            "the Allow grants nobody through it"
+            if st.effect == "Allow"
+            else "the test is true for everyone (the Deny spares nobody through it)"
+            if c.base in NEGATED
+            else "the Deny hits nobody through it"
+        )
+        ev.problems.append(
+            Problem(
+                "unmatchable_condition_value",
+                f"{c.operator} compares {c.key_as_written} literally and no identity has the value "
+                f"{value!r}: {outcome}; a wildcard needs StringLike",
+                st.label,
+                value,
+            )
+        )
 
 
 def _report_inexact(c, st: Statement, ev: Evaluation, narrows: bool) -> None:
@@ -233,6 +266,7 @@ def deny_rule(st: Statement, ev: Evaluation) -> DenyRule | None:
         keys.add("NotPrincipal")
     for c in st.conditions:
         _report_inexact(c, st, ev, narrows=True)
+        _report_unmatchable(c, st, ev)
         eff = for_deny(c)
         if not eff.known:
             if c.base != "unknown":  # unknown operators are reported by the parser
@@ -272,7 +306,8 @@ def deny_rule(st: Statement, ev: Evaluation) -> DenyRule | None:
     )
 
 
-def _resource_applies(rule: DenyRule, resource_arn: str | None) -> bool:
+def resource_applies(rule: DenyRule, resource_arn: str | None) -> bool:
+    """Does the Deny's Resource provably cover `resource_arn` (None: a registry or template)?"""
     if rule.resources is None or "*" in rule.resources:
         return True
     if resource_arn is None:
@@ -320,6 +355,14 @@ def apply_deny(piece: Piece, rule: DenyRule, org: OrgView) -> list[Piece]:
     return out
 
 
+def apply_rules(pieces: list[Piece], rules, org: OrgView, resource_arn: str | None = None) -> list[Piece]:
+    """`pieces` after every Deny of `rules` whose Resource covers `resource_arn`."""
+    for rule in rules:
+        if resource_applies(rule, resource_arn):
+            pieces = [q for p in pieces for q in apply_deny(p, rule, org)]
+    return pieces
+
+
 def evaluate(
     policy: ParsedPolicy,
     org: OrgView,
@@ -340,11 +383,7 @@ def evaluate(
             rule = deny_rule(st, ev)
             if rule is not None:
                 rules.append(rule)
-    for rule in list(rules) + list(extra_denies):
-        if not _resource_applies(rule, resource_arn):
-            continue
-        pieces = [q for p in pieces for q in apply_deny(p, rule, org)]
-    ev.pieces = pieces
+    ev.pieces = apply_rules(pieces, list(rules) + list(extra_denies), org, resource_arn)
     return ev
 
 

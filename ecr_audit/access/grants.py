@@ -94,6 +94,7 @@ FINDINGS = {
     "duplicate_key": ("ecr_policy_duplicate_key", "high"),
     "duplicate_key_same_value": ("ecr_policy_duplicate_key", "low"),
     "inexact_text": ("ecr_policy_inexact_text", "medium"),
+    "unmatchable_condition_value": ("ecr_policy_unmatchable_condition_value", "low"),
 }
 
 
