@@ -98,6 +98,15 @@ def intersect(g: Grantee, a: Grantee, org: OrgView) -> Grantee | None:
         return replace(a, tied_to=None) if source else a
     if g.kind == "service":
         if source:
+            if g.tied_to and g.account_id and a.kind in ("account", "org"):
+                # Already tied to an account: a tie elsewhere (another account, an organization the
+                # account is not in) leaves nothing.
+                if (a.kind == "account" and a.account_id != g.account_id) or (
+                    a.kind == "org" and org.member(g.account_id, a.value) is False
+                ):
+                    return None
+                if a.kind == "org":
+                    return g
             return replace(g, account_id=a.account_id, tied_to=a.tied_to or a.value)
         return g  # aws:Principal* keys are absent for service calls: keep (wider)
     if source:
@@ -315,14 +324,16 @@ def resource_applies(rule: DenyRule, resource_arn: str | None) -> bool:
     return any(arn_matches(r, resource_arn, exact=True) for r in rule.resources)
 
 
-def apply_deny(piece: Piece, rule: DenyRule, org: OrgView) -> list[Piece]:
+def apply_deny(piece: Piece, rule: DenyRule, org: OrgView, spare_strict: bool = False) -> list[Piece]:
+    """`piece` after `rule`. spare_strict: the Deny spares only who provably falls in an exception
+    (the lower bound of organization.apply); by default whoever might."""
     hit = piece.actions & rule.actions
     if not hit:
         return [piece]
     g = piece.grantee
     if not all(any(covers(a, g, org, strict=True) for a in audience) for audience in rule.only):
         return [piece]
-    if any(covers(e, g, org, strict=False) for e in rule.excepted):
+    if any(covers(e, g, org, strict=spare_strict) for e in rule.excepted):
         return [piece]
     out = []
     rest = piece.actions - hit
