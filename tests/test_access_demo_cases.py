@@ -103,3 +103,59 @@ def test_demo_group_member_pushes_only_where_a_resource_policy_lets_everyone_in(
     rows = p[(p["principal_arn"] == case.principal_arn) & (p["capability"] == "push")]
     pushes = rows[rows["can"].fillna(False).astype(bool)]
     assert pushes[["repository_name", "via"]].values.tolist() == [["data/etl", "resource"]]
+
+
+# -- findings ---------------------------------------------------------------------------------------
+
+
+def _found(inv, fid, **kw):
+    from ecr_audit.findings import findings
+
+    f = findings(inv, **kw)
+    return f[f["finding_id"] == fid]
+
+
+def test_demo_perimeter_gaps_name_each_reason(demo_inventory):
+    gaps = _found(demo_inventory, "ecr_perimeter_gap")
+    by_repo = dict(zip(gaps["repository_name"], gaps["details"]))
+    assert set(by_repo) == {"payments/public-sdk", "data/etl", "shared/base"}
+    assert "tag exempts" in by_repo["payments/public-sdk"]
+    assert "no RCP is attached" in by_repo["data/etl"]
+    assert "management account" in by_repo["shared/base"]
+
+
+def test_demo_exposure_findings_say_policy_and_effective_exposure(demo_inventory):
+    pulls = _found(demo_inventory, "ecr_repository_public_pull").set_index("repository_name")
+    charts = pulls.loc["payments/charts"]
+    assert "policy exposure public, effective after RCPs external" in charts["details"]
+    assert "data-perimeter-ecr @ Root/prod" in charts["details"]
+    assert charts["severity"] == "low"  # the RCP took the public part away
+    assert pulls.loc["shared/base", "severity"] == "high"
+
+
+def test_demo_external_path_finding_says_who_what_and_which_role(demo_inventory):
+    paths = _found(demo_inventory, "ecr_external_path_via_role")
+    vendor = paths[paths["details"].str.startswith("999988887777")]
+    assert len(vendor) == 1 and vendor["severity"].iloc[0] == "high"
+    assert (
+        "push payments/api" in vendor["details"].iloc[0] and "role/vendor-deploy" in vendor["details"].iloc[0]
+    )
+
+
+def test_demo_admin_all_repositories_lists_the_ecr_star_roles(demo_inventory):
+    admins = _found(demo_inventory, "ecr_principal_admin_all_repositories")
+    assert {"arn:aws:iam::012345678901:role/repo-admin"} <= set(admins["resource_arn"])
+    assert not any("developer" in a for a in admins["resource_arn"])  # capped by its boundary
+
+
+def test_demo_push_to_production_follows_the_production_parameter(demo_inventory):
+    assert _found(demo_inventory, "ecr_principal_can_push_prod").empty  # nothing is env=prod or prod…
+    prod = _found(demo_inventory, "ecr_principal_can_push_prod", production="team=payments")
+    pushers = set(
+        prod["uid_key"] if "uid_key" in prod else prod["details"].str.extract(r"\((arn:[^)]+)\)")[0]
+    )
+    assert "arn:aws:iam::012345678901:role/ci-deployer" in pushers
+    assert "arn:aws:iam::012345678901:role/developer" not in pushers
+    assert set(prod["repository_name"]) <= {"payments/api", "payments/worker", "payments/public-sdk"}
+    again = _found(demo_inventory, "ecr_principal_can_push_prod", production="team=payments")
+    assert prod["finding_uid"].tolist() == again["finding_uid"].tolist()  # stable uids

@@ -19,6 +19,7 @@ Semantics are documented in `grants` (exposure, severity), `conditions` (conditi
 """
 
 from .grants import (
+    EFFECTIVE_ORDER,
     FINDING_COLUMNS,
     GRANT_COLUMNS,
     SEVERITIES,
@@ -30,9 +31,16 @@ from .grants import (
     policy_findings,
     summary,
 )
-from .organization import EFFECTIVE_BASES
+from .organization import EFFECTIVE_BASES, organization
 from .policy import parse_policy
-from .principal_access import EXTERNAL_PATH_COLUMNS, PRINCIPAL_COLUMNS, external_paths, principals
+from .principal_access import (
+    DEFAULT_PRODUCTION,
+    EXTERNAL_PATH_COLUMNS,
+    PRINCIPAL_COLUMNS,
+    external_paths,
+    principals,
+    production_repositories,
+)
 from .replication import REPLICATION_COLUMNS, replication
 
 __all__ = [
@@ -50,6 +58,10 @@ __all__ = [
     "PRINCIPAL_COLUMNS",
     "EXTERNAL_PATH_COLUMNS",
     "EFFECTIVE_BASES",
+    "EFFECTIVE_ORDER",
+    "DEFAULT_PRODUCTION",
+    "organization",
+    "production_repositories",
     "GRANT_COLUMNS",
     "FINDING_COLUMNS",
     "REPLICATION_COLUMNS",

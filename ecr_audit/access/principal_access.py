@@ -543,6 +543,29 @@ def _manage_all(ident: Identity, org: OrgView, env, base: dict) -> list[dict]:
     return _rows_for(ident, None, ctx, org, env, {**base, **where}, ("manage",))
 
 
+DEFAULT_PRODUCTION = "env=prod,prod"
+
+
+def production_repositories(inv, production: str | None = None) -> set[tuple[str, str, str]]:
+    """(account, region, name) of the production repositories. `production`: comma-separated items,
+    `key=value` for a resource tag (key compared without case, value exactly), anything else a
+    name prefix; default `env=prod,prod` (tagged env=prod, or named prod…)."""
+    items = [i.strip() for i in (production or DEFAULT_PRODUCTION).split(",") if i.strip()]
+    tags = [tuple(i.split("=", 1)) for i in items if "=" in i]
+    prefixes = tuple(i for i in items if "=" not in i)
+    out = {
+        (a, r, n)
+        for a, r, n in inv.repositories[["account_id", "region", "repository_name"]].itertuples(index=False)
+        if prefixes and str(n).startswith(prefixes)
+    }
+    for a, r, n, k, v in inv.repository_tags[
+        ["account_id", "region", "repository_name", "key", "value"]
+    ].itertuples(index=False):
+        if any(wildcard.ascii_lower(str(k)) == wildcard.ascii_lower(tk) and v == tv for tk, tv in tags):
+            out.add((a, r, n))
+    return out
+
+
 def external_paths(inv) -> pd.DataFrame:
     """What principals outside the organization can do by assuming a role of it (columns:
     EXTERNAL_PATH_COLUMNS): the indirect path no resource policy shows."""
@@ -571,6 +594,8 @@ __all__ = [
     "identities",
     "assumable_from",
     "capability_of",
+    "production_repositories",
+    "DEFAULT_PRODUCTION",
     "PRINCIPAL_COLUMNS",
     "EXTERNAL_PATH_COLUMNS",
     "CAPABILITIES",
