@@ -214,7 +214,7 @@ SECTIONS = [
     ("ecr_registry_policy_", "cross_account_access", "policy-quality", "Access: policy quality"),
     ("ecr_policy_", "cross_account_access", "policy-quality", "Access: policy quality"),
     ("ecr_perimeter_gap", "cross_account_access", "perimeter-gaps", "Access: perimeter gaps"),
-    ("ecr_external_path_via_role", "cross_account_access", "external-paths", "Access: outsiders through roles"),
+    ("ecr_external_path_via_role", "cross_account_access", "external-paths", "Access: outsiders via roles"),
     ("ecr_principal_", "cross_account_access", "who-can-write", "Access: who can push, delete, manage"),
     ("ecr_access_", "cross_account_access", "policy-quality", "Access: policy quality"),
     ("ecr_lifecycle_", "lifecycle", "lint", "Lifecycle: lint"),
