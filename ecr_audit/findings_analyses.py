@@ -388,12 +388,6 @@ def _reclaimable(inv, memo):
 
 # -- effective access (issue 16): the perimeter and the principals inside -------------------------
 
-_GAP_REASONS = {
-    "management_account_exempt": "the repository is in the management account, where RCPs do not apply",
-    "rcp_excluded_by_tag": "a resource tag exempts the repository from the RCP",
-    "no_rcp_on_path": "no RCP is attached on the account's path (root, OUs, account)",
-}
-
 
 @check(
     "ecr_perimeter_gap",
@@ -403,14 +397,7 @@ _GAP_REASONS = {
     "or keep public repositories out of the management account.",
 )
 def _perimeter_gap(inv, memo):
-    if not access.organization(inv).has_perimeter:
-        return pd.DataFrame()
-    g = _grants(inv, memo)
-    g = g[
-        (g["scope"] == "repository")
-        & g["effective_exposure"].isin(["public", "external"])
-        & g["effective_basis"].isin(list(_GAP_REASONS))
-    ]
+    g = access.perimeter_gaps(inv, _grants(inv, memo))
     if g.empty:
         return pd.DataFrame()
     return pd.DataFrame(
@@ -425,7 +412,7 @@ def _perimeter_gap(inv, memo):
             + " ("
             + g["actions"].astype(str)
             + "): "
-            + g["effective_basis"].map(_GAP_REASONS),
+            + g["gap_reason"],
             "severity": g["effective_exposure"].map({"public": "high", "external": "medium"}),
             "uid_key": g["grantee"].astype(str),
         }

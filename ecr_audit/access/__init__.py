@@ -28,6 +28,7 @@ from .grants import (
     critical,
     grants,
     matrix,
+    perimeter_gaps,
     policy_findings,
     summary,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "EXTERNAL_PATH_COLUMNS",
     "EFFECTIVE_BASES",
     "EFFECTIVE_ORDER",
+    "perimeter_gaps",
     "DEFAULT_PRODUCTION",
     "organization",
     "production_repositories",

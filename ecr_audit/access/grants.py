@@ -509,6 +509,28 @@ def grants(inv) -> pd.DataFrame:
     )
 
 
+GAP_REASONS = {
+    "management_account_exempt": "the repository is in the management account, where RCPs do not apply",
+    "rcp_excluded_by_tag": "a resource tag exempts the repository from the RCP",
+    "no_rcp_on_path": "no RCP is attached on the account's path (root, OUs, account)",
+}
+
+
+def perimeter_gaps(inv, grants_df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Repository grants still public or external after the RCPs because the perimeter does not
+    reach them (`gap_reason`); empty when the organization attaches no custom RCP (no perimeter)."""
+    g = grants(inv) if grants_df is None else grants_df
+    keep = (
+        (g["scope"] == "repository")
+        & g["effective_exposure"].isin(["public", "external"])
+        & g["effective_basis"].isin(list(GAP_REASONS))
+    )
+    if not organization(inv).has_perimeter:
+        keep = keep & False
+    out = g[keep].reset_index(drop=True)
+    return out.assign(gap_reason=out["effective_basis"].map(GAP_REASONS))
+
+
 def policy_findings(inv) -> pd.DataFrame:
     """Policy-quality findings: unreadable policies and statements, dangling principals,
     unknown operators/keys/actions, confused deputies, grantees outside (or gone from) the org."""
@@ -732,6 +754,8 @@ __all__ = [
     "FINDING_COLUMNS",
     "EFFECTIVE_ORDER",
     "evaluated_resources",
+    "perimeter_gaps",
+    "GAP_REASONS",
     "repository_context",
     "critical",
     "coverage",

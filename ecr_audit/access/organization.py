@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .. import wildcard
-from .conditions import ANY_SERVICE, PUBLIC, SOURCE_KEYS, Grantee, for_deny
+from .conditions import ANY_SERVICE, NEGATED, POSITIVE, PUBLIC, SOURCE_KEYS, Grantee, for_deny
 from .evaluate import Evaluation, OrgView, Piece, apply_deny, deny_rule, resource_applies
 from .policy import Condition, Statement, parse_policy
 
@@ -46,14 +46,7 @@ SCP_BASES = (
     "not_applicable",
 )
 _TAG_PREFIXES = ("aws:resourcetag/", "ecr:resourcetag/")
-_STRING_TESTS = {
-    "stringequals",
-    "stringnotequals",
-    "stringequalsignorecase",
-    "stringnotequalsignorecase",
-    "stringlike",
-    "stringnotlike",
-}
+_STRING_TESTS = frozenset(op for op in POSITIVE | NEGATED if op.startswith("string"))
 
 
 @dataclass(frozen=True)
