@@ -214,10 +214,11 @@ CHECKS: tuple[Check, ...] = (
 ) + findings_analyses.CHECKS
 
 
-def findings(inv: Inventory, checks: list[str] | None = None) -> pd.DataFrame:
+def findings(inv: Inventory, checks: list[str] | None = None, production: str | None = None) -> pd.DataFrame:
     """Run the checks (all by default; else those whose ids are in `checks`) and return one row
-    per finding, most severe first (`severity` is an ordered categorical: critical first)."""
-    memo: dict = {}
+    per finding, most severe first (`severity` is an ordered categorical: critical first).
+    `production`: which repositories are production (`access.production_repositories`)."""
+    memo: dict = {"production": production}
     frames = []
     for c in CHECKS:
         fid = c.finding_id

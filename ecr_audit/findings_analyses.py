@@ -39,12 +39,15 @@ def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity:
     if g.empty:
         return pd.DataFrame()
     narrowed = g["restricted_by"].map(_text)
+    effective = g.apply(_effective_text, axis=1)
     details = (
         "grantee "
         + g["grantee"].astype(str)
         + " via statement(s) "
         + g["statement_ids"].map(_text)
         + narrowed.map(lambda r: f"; narrowed only by network conditions ({r})" if r else "")
+        + "; "
+        + effective
     )
     # Network conditions (source VPC/IP) do not confine who can call, but they do shrink the reach.
     sev = (
@@ -53,6 +56,10 @@ def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity:
         .astype(bool)
         .map(lambda restricted: ecr.severity_below(severity) if restricted else severity)
     )
+    # An RCP that provably takes the grant's reach (or this capability) away leaves the policy's
+    # finding, at low severity: the policy still says it, the organization does not let it happen.
+    neutralized = g.apply(lambda r: _neutralized(r, exposure, capability), axis=1)
+    sev = sev.where(~neutralized, "low")
     return pd.DataFrame(
         {
             "resource_arn": resource_arns(inv, g),
@@ -64,6 +71,21 @@ def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity:
             "uid_key": g["grantee"].astype(str),
         }
     )
+
+
+def _effective_text(r) -> str:
+    """The policy's exposure beside the effective one, and why."""
+    text = f"policy exposure {r['exposure']}, effective after RCPs {r['effective_exposure']} ({r['effective_basis']})"
+    by = _text(r["neutralized_by"])
+    return text + (f"; narrowed by {by}" if by else "")
+
+
+def _neutralized(r, exposure: str, capability: str) -> bool:
+    eff = r["effective_exposure"]
+    if eff == "undetermined":
+        return False
+    still = access.EFFECTIVE_ORDER.index(eff) <= access.EFFECTIVE_ORDER.index(exposure)
+    return not still or r[f"effective_can_{capability}"] is False or r[f"effective_can_{capability}"] == False  # noqa: E712
 
 
 _VERB = {
@@ -404,6 +426,39 @@ def _on_repository(
     )
 
 
+# -- effective access (issue 16): the perimeter and the principals inside -------------------------
+
+
+@check(
+    "ecr_perimeter_gap",
+    "high",
+    "A repository is wider open than the organization's perimeter (RCPs) intends",
+    "Narrow the repository policy, or close the gap: move the account under the RCP, remove the exclusion tag, "
+    "or keep public repositories out of the management account.",
+)
+def _perimeter_gap(inv, memo):
+    g = access.perimeter_gaps(inv, _grants(inv, memo))
+    if g.empty:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "resource_arn": resource_arns(inv, g),
+            "account_id": g["account_id"],
+            "region": g["region"],
+            "repository_name": g["repository_name"],
+            "details": g["effective_exposure"]
+            + " grant to "
+            + g["grantee"].astype(str)
+            + " ("
+            + g["actions"].astype(str)
+            + "): "
+            + g["gap_reason"],
+            "severity": g["effective_exposure"].map({"public": "high", "external": "medium"}),
+            "uid_key": g["grantee"].astype(str),
+        }
+    )
+
+
 @check(
     "ecr_consumer_image_missing",
     "high",
@@ -493,12 +548,134 @@ def _lifecycle_in_use(inv, memo):
     return _on_repository(inv, s, details, s["image_digest"].astype(str))
 
 
+def _principals(inv, memo):
+    return memoized(memo, "principals", lambda: access.principals(inv))
+
+
+def _principal_rows(p: pd.DataFrame, details: pd.Series, severity="medium") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "resource_arn": p["principal_arn"],
+            "account_id": p["account_id"],
+            "region": "",
+            "repository_name": "",
+            "details": details,
+            "severity": severity,
+            "uid_key": p["principal_arn"].astype(str),
+        }
+    )
+
+
+def _who(p: pd.DataFrame) -> pd.Series:
+    return p["principal_type"] + " " + p["principal_name"].astype(str)
+
+
+@check(
+    "ecr_principal_can_push_prod",
+    "medium",
+    "A principal can push to production repositories",
+    "Review who can push to production (report parameter `production`); keep it to the deployment pipeline.",
+)
+def _push_prod(inv, memo):
+    p = _principals(inv, memo)
+    prod = access.production_repositories(inv, memo.get("production"))
+    p = p[
+        (p["capability"] == "push")
+        & p["can"].fillna(False).astype(bool)
+        & pd.Series(
+            list(zip(p["resource_account_id"], p["region"], p["repository_name"])), index=p.index
+        ).isin(prod)
+    ]
+    if p.empty:
+        return pd.DataFrame()
+    rows = pd.DataFrame(
+        {
+            "resource_arn": repository_arns(
+                inv,
+                p.assign(account_id=p["resource_account_id"])[["account_id", "region", "repository_name"]],
+            ),
+            "account_id": p["resource_account_id"],
+            "region": p["region"],
+            "repository_name": p["repository_name"],
+            "details": _who(p)
+            + " ("
+            + p["principal_arn"]
+            + ") can push, via "
+            + p["via"]
+            + p["can_use_docker"].map(
+                lambda d: "" if d is True else "; no docker login (GetAuthorizationToken)"
+            ),
+            "uid_key": p["principal_arn"],
+        }
+    )
+    return rows
+
+
+@check(
+    "ecr_principal_admin_all_repositories",
+    "medium",
+    "A principal can change the policies and settings of every repository (manage on *)",
+    "Scope the identity policy to the repositories the principal administers, or cap it with a permissions "
+    "boundary or SCP.",
+)
+def _admin_all(inv, memo):
+    p = _principals(inv, memo)
+    p = p[(p["repository_name"] == "*") & (p["capability"] == "manage") & p["can"].fillna(False).astype(bool)]
+    if p.empty:
+        return pd.DataFrame()
+    return _principal_rows(
+        p, _who(p) + " is allowed manage actions on every repository (" + p["allowed_by"].map(_text) + ")"
+    )
+
+
+@check(
+    "ecr_external_path_via_role",
+    "high",
+    "A principal outside the organization reaches ECR by assuming a role",
+    "Check the role's trust policy (who may assume it, sts:ExternalId) and narrow what the role can do.",
+)
+def _external_path(inv, memo):
+    paths = access.external_paths(inv)
+    if paths.empty:
+        return pd.DataFrame()
+    rows = []
+    for (who, role, account), grp in paths.groupby(
+        ["external_principal", "role_arn", "account_id"], sort=True
+    ):
+        repo = grp[grp["repository_name"].astype(str) != ""]
+        what = sorted({f"{c} {n}" for c, n in zip(repo["capability"], repo["repository_name"].astype(str))})
+        write = repo["capability"].isin(["push", "delete", "manage"]).any()
+        reach = _text(what) or "get a registry token"
+        details = (
+            f"the trust policy of role {role} could not be read: whether someone outside the organization "
+            f"can assume it (and then {reach}) is undetermined"
+            if who == "undetermined"
+            else f"{who} can {reach} by assuming role {role}"
+        )
+        rows.append(
+            {
+                "resource_arn": role,
+                "account_id": account,
+                "region": "",
+                "repository_name": "",
+                "details": details,
+                "severity": "high" if write and who != "undetermined" else "medium",
+                "uid_key": who,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 # Report order.
 CHECKS: tuple[Check, ...] = _grant_checks() + (
     _lifecycle_in_use,
     _consumer_image_missing,
     _consumer_without_grant,
     _grant_unused,
+    _perimeter_gap,
+    _external_path,
+    _push_prod,
+    _admin_all,
     _policy_findings,
     _replication,
     _lifecycle,

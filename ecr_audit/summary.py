@@ -244,6 +244,9 @@ SECTIONS = [
     ("ecr_registry_replicates_", "cross_account_access", "registry-grants", "Access: replication"),
     ("ecr_registry_policy_", "cross_account_access", "policy-quality", "Access: policy quality"),
     ("ecr_policy_", "cross_account_access", "policy-quality", "Access: policy quality"),
+    ("ecr_perimeter_gap", "cross_account_access", "perimeter-gaps", "Access: perimeter gaps"),
+    ("ecr_external_path_via_role", "cross_account_access", "external-paths", "Access: outsiders via roles"),
+    ("ecr_principal_", "cross_account_access", "who-can-write", "Access: who can push, delete, manage"),
     ("ecr_access_", "cross_account_access", "policy-quality", "Access: policy quality"),
     (
         "ecr_lifecycle_expires_in_use_image",

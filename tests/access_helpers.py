@@ -79,3 +79,150 @@ def time_limit(seconds: float, what: str = "the block"):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# -- organizations: RCPs, SCPs and identities around one repository ------------------------------
+
+ROOT, PROD_OU, DEV_OU = "r-ab12", "ou-ab12-prod0001", "ou-ab12-dev00001"
+MANAGEMENT = "999900001111"
+ORG_WITH_MANAGEMENT = {
+    "id": ORG,
+    "management_account_id": MANAGEMENT,
+    "account_ids": [OWNER, SIBLING, MANAGEMENT],
+}
+
+
+def org_inventory(
+    policy=None,
+    *,
+    rcps=(),
+    scps=(),
+    owner=OWNER,
+    tags=None,
+    rcp_status="enabled",
+    scp_status="enabled",
+    principals=(),
+    extra_policies=(),
+    full_access=True,
+) -> Inventory:
+    """One repository `app` of `owner` (policy, tags: dict or None = unreadable) in an organization:
+    OWNER and SIBLING in OU prod, MANAGEMENT at the root. `rcps` / `scps`: (policy dict, target id)
+    pairs; the AWS managed full-access policies are attached everywhere unless `full_access=False`
+    (SCPs). `principals`: dicts with account_id, arn, type, policies (list of dicts), boundary
+    (dict), trust (dict), service_linked."""
+    arn = f"arn:aws:ecr:{REGION}:{owner}:repository/app"
+    frames: dict = {
+        "accounts": [
+            {"account_id": a, "ou_path": p, "collection_status": "collected", "account_name": n}
+            for a, p, n in (
+                (OWNER, f"{ROOT}/{PROD_OU}", "owner"),
+                (SIBLING, f"{ROOT}/{PROD_OU}", "sibling"),
+                (MANAGEMENT, ROOT, "management"),
+            )
+        ],
+        "organizational_units": [
+            {"ou_id": ROOT, "name": "Root", "ou_path": ROOT},
+            {"ou_id": PROD_OU, "parent_id": ROOT, "name": "prod", "ou_path": f"{ROOT}/{PROD_OU}"},
+        ],
+        "org_policy_coverage": [
+            {"policy_type": "RESOURCE_CONTROL_POLICY", "status": rcp_status},
+            {"policy_type": "SERVICE_CONTROL_POLICY", "status": scp_status},
+        ],
+        "repositories": [
+            {
+                "account_id": owner,
+                "region": REGION,
+                "repository_name": "app",
+                "repository_arn": arn,
+                "tags_status": "unreadable" if tags is None else "present" if tags else "absent",
+                "policy_status": "present" if policy is not None else "absent",
+            }
+        ],
+        "repository_tags": [
+            {"account_id": owner, "region": REGION, "repository_name": "app", "key": k, "value": v}
+            for k, v in (tags or {}).items()
+        ],
+        "org_policies": [],
+        "org_policy_targets": [],
+    }
+    levels = [(ROOT, "ROOT"), (PROD_OU, "ORGANIZATIONAL_UNIT"), (OWNER, "ACCOUNT"), (SIBLING, "ACCOUNT")]
+    levels.append((MANAGEMENT, "ACCOUNT"))
+    managed = [("p-RCPFullAWSAccess", "RESOURCE_CONTROL_POLICY", "RCPFullAWSAccess")]
+    if full_access:
+        managed.append(("p-FullAWSAccess", "SERVICE_CONTROL_POLICY", "FullAWSAccess"))
+    for pid, ptype, name in managed:
+        doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        if ptype == "RESOURCE_CONTROL_POLICY":
+            doc["Statement"][0]["Principal"] = "*"
+        frames["org_policies"].append(
+            {
+                "policy_id": pid,
+                "policy_type": ptype,
+                "name": name,
+                "is_aws_managed": True,
+                "policy_text": text(doc),
+            }
+        )
+        frames["org_policy_targets"] += [
+            {"policy_id": pid, "target_id": t, "target_type": tt} for t, tt in levels
+        ]
+    for n, (ptype, items) in enumerate((("RESOURCE_CONTROL_POLICY", rcps), ("SERVICE_CONTROL_POLICY", scps))):
+        for i, (doc, target) in enumerate(items):
+            pid = f"p-{'rcp' if n == 0 else 'scp'}{i:05d}"
+            frames["org_policies"].append(
+                {
+                    "policy_id": pid,
+                    "policy_type": ptype,
+                    "name": f"{'rcp' if n == 0 else 'scp'}-{i}",
+                    "is_aws_managed": False,
+                    "policy_text": None if doc is None else text(doc),
+                }
+            )
+            frames["org_policy_targets"].append({"policy_id": pid, "target_id": target, "target_type": "X"})
+    for p in principals:
+        frames.setdefault("iam_principals", []).append(
+            {
+                "account_id": p["account_id"],
+                "principal_arn": p["arn"],
+                "principal_type": p.get("type", "role"),
+                "name": p["arn"].rsplit("/", 1)[-1],
+                "trust_policy_text": text(p["trust"]) if p.get("trust") else None,
+                "permissions_boundary_arn": "arn:aws:iam::policy/boundary" if p.get("boundary") else None,
+                "is_service_linked": p.get("service_linked", False),
+            }
+        )
+        for j, doc in enumerate(p.get("policies", ())):
+            frames.setdefault("iam_principal_policies", []).append(
+                {
+                    "account_id": p["account_id"],
+                    "principal_arn": p["arn"],
+                    "relation": "inline",
+                    "policy_name": f"policy-{j}",
+                    "policy_text": text(doc),
+                }
+            )
+        if p.get("boundary"):
+            frames.setdefault("iam_principal_policies", []).append(
+                {
+                    "account_id": p["account_id"],
+                    "principal_arn": p["arn"],
+                    "relation": "boundary",
+                    "policy_arn": "arn:aws:iam::policy/boundary",
+                }
+            )
+            frames.setdefault("iam_policies", []).append(
+                {
+                    "account_id": p["account_id"],
+                    "policy_arn": "arn:aws:iam::policy/boundary",
+                    "name": "boundary",
+                    "policy_text": text(p["boundary"]),
+                }
+            )
+    frames.setdefault("repository_policies", [])
+    if policy is not None:
+        frames["repository_policies"].append(
+            {"account_id": owner, "region": REGION, "repository_name": "app", "policy_text": text(policy)}
+        )
+    for extra in extra_policies:
+        frames["repository_policies"].append(extra)
+    return Inventory.from_frames(meta={"organization": ORG_WITH_MANAGEMENT}, **frames)

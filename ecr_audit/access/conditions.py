@@ -105,6 +105,8 @@ class Grantee:
 
 
 PUBLIC = Grantee("public", "*")
+# Every AWS service principal (what aws:PrincipalIsAWSService = true selects).
+ANY_SERVICE = Grantee("service", "*")
 
 
 def key_class(key: str) -> str:
@@ -134,6 +136,10 @@ def identity_atom(key: str, value: str, wildcards: bool, exact: bool = False) ->
     if exact and inexact(value):
         return None
     v = value if exact else value.strip()
+    if not wildcards and _has_wildcard(v):
+        # StringEquals compares literally: no organization id, account id or ARN contains `*` or
+        # `?`, so the value matches nobody (docs/access.md#literal-wildcards-in-equality-tests).
+        return None
     tie = v if is_source else None
     if kind == "org":
         return PUBLIC if wildcards and _has_wildcard(v) else Grantee("org", v, tied_to=tie)
@@ -200,17 +206,24 @@ class Effect:
     known: bool = True
 
 
+_WILDCARD_OPERATORS = frozenset(
+    {"stringlike", "arnlike", "stringnotlike", "arnnotlike", "arnequals", "arnnotequals"}
+)
+
+
 def _atoms(cond: Condition, exact: bool = False) -> tuple[Grantee, ...]:
-    wildcards = cond.base in (
-        "stringlike",
-        "arnlike",
-        "stringnotlike",
-        "arnnotlike",
-        "arnequals",
-        "arnnotequals",
-    )
+    wildcards = cond.base in _WILDCARD_OPERATORS
     atoms = (identity_atom(cond.key, v, wildcards, exact) for v in cond.values)
     return tuple(dict.fromkeys(a for a in atoms if a is not None))
+
+
+def unmatchable_values(cond: Condition) -> list[str]:
+    """Values of an identity test that compares literally (StringEquals, StringNotEquals and their
+    IgnoreCase forms) yet hold `*` or `?`: no real identity has such a value."""
+    literal = cond.base in POSITIVE | NEGATED and cond.base not in _WILDCARD_OPERATORS
+    if not literal or key_class(cond.key) != "identity":
+        return []
+    return [v for v in cond.values if _has_wildcard(v.strip())]
 
 
 def inexact_values(cond: Condition) -> list[tuple[str, str]]:

@@ -20,7 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .actions import NO_EFFECT, REGISTRY_V1_ACTIONS, all_actions
-from .conditions import PUBLIC, Grantee, arn_matches, for_allow, for_deny, inexact_values
+from .conditions import (
+    ANY_SERVICE,
+    NEGATED,
+    PUBLIC,
+    Grantee,
+    arn_matches,
+    for_allow,
+    for_deny,
+    inexact_values,
+    unmatchable_values,
+)
 from .policy import ParsedPolicy, Principal, Problem, Statement, inexact_problem
 
 
@@ -88,6 +98,15 @@ def intersect(g: Grantee, a: Grantee, org: OrgView) -> Grantee | None:
         return replace(a, tied_to=None) if source else a
     if g.kind == "service":
         if source:
+            if g.tied_to and g.account_id and a.kind in ("account", "org"):
+                # Already tied to an account: a tie elsewhere (another account, an organization the
+                # account is not in) leaves nothing.
+                if (a.kind == "account" and a.account_id != g.account_id) or (
+                    a.kind == "org" and org.member(g.account_id, a.value) is False
+                ):
+                    return None
+                if a.kind == "org":
+                    return g
             return replace(g, account_id=a.account_id, tied_to=a.tied_to or a.value)
         return g  # aws:Principal* keys are absent for service calls: keep (wider)
     if source:
@@ -126,6 +145,8 @@ def covers(outer: Grantee, g: Grantee, org: OrgView, strict: bool) -> bool:
                 whole_account and g.account_id == outer.account_id
             )
         return not strict
+    if outer == ANY_SERVICE:
+        return g.kind == "service"  # aws:PrincipalIsAWSService: every service principal, nobody else
     if g.kind == "service":
         return not strict  # service calls lack aws:Principal* keys; whether a Deny hits them is unproven
     if outer.kind == "org":
@@ -182,6 +203,7 @@ def allow_pieces(st: Statement, scope_actions: frozenset[str], ev: Evaluation, o
                     c.key_as_written,
                 )
             )
+        _report_unmatchable(c, st, ev)
         if eff.role == "confine":
             grantees = [r for g in grantees for r in _with_atoms(eff.atoms, g, org)]
             grantees = list(dict.fromkeys(grantees))
@@ -191,6 +213,26 @@ def allow_pieces(st: Statement, scope_actions: frozenset[str], ev: Evaluation, o
     return [
         Piece(g, actions, frozenset(restricted), frozenset(network), conds, (st.label,)) for g in grantees
     ]
+
+
+def _report_unmatchable(c, st: Statement, ev: Evaluation) -> None:
+    for value in unmatchable_values(c):
+        outcome = (
+            "the Allow grants nobody through it"
+            if st.effect == "Allow"
+            else "the test is true for everyone (the Deny spares nobody through it)"
+            if c.base in NEGATED
+            else "the Deny hits nobody through it"
+        )
+        ev.problems.append(
+            Problem(
+                "unmatchable_condition_value",
+                f"{c.operator} compares {c.key_as_written} literally and no identity has the value "
+                f"{value!r}: {outcome}; a wildcard needs StringLike",
+                st.label,
+                value,
+            )
+        )
 
 
 def _report_inexact(c, st: Statement, ev: Evaluation, narrows: bool) -> None:
@@ -233,6 +275,7 @@ def deny_rule(st: Statement, ev: Evaluation) -> DenyRule | None:
         keys.add("NotPrincipal")
     for c in st.conditions:
         _report_inexact(c, st, ev, narrows=True)
+        _report_unmatchable(c, st, ev)
         eff = for_deny(c)
         if not eff.known:
             if c.base != "unknown":  # unknown operators are reported by the parser
@@ -272,7 +315,8 @@ def deny_rule(st: Statement, ev: Evaluation) -> DenyRule | None:
     )
 
 
-def _resource_applies(rule: DenyRule, resource_arn: str | None) -> bool:
+def resource_applies(rule: DenyRule, resource_arn: str | None) -> bool:
+    """Does the Deny's Resource provably cover `resource_arn` (None: a registry or template)?"""
     if rule.resources is None or "*" in rule.resources:
         return True
     if resource_arn is None:
@@ -280,14 +324,16 @@ def _resource_applies(rule: DenyRule, resource_arn: str | None) -> bool:
     return any(arn_matches(r, resource_arn, exact=True) for r in rule.resources)
 
 
-def apply_deny(piece: Piece, rule: DenyRule, org: OrgView) -> list[Piece]:
+def apply_deny(piece: Piece, rule: DenyRule, org: OrgView, spare_strict: bool = False) -> list[Piece]:
+    """`piece` after `rule`. spare_strict: the Deny spares only who provably falls in an exception
+    (the lower bound of organization.apply); by default whoever might."""
     hit = piece.actions & rule.actions
     if not hit:
         return [piece]
     g = piece.grantee
     if not all(any(covers(a, g, org, strict=True) for a in audience) for audience in rule.only):
         return [piece]
-    if any(covers(e, g, org, strict=False) for e in rule.excepted):
+    if any(covers(e, g, org, strict=spare_strict) for e in rule.excepted):
         return [piece]
     out = []
     rest = piece.actions - hit
@@ -320,6 +366,14 @@ def apply_deny(piece: Piece, rule: DenyRule, org: OrgView) -> list[Piece]:
     return out
 
 
+def apply_rules(pieces: list[Piece], rules, org: OrgView, resource_arn: str | None = None) -> list[Piece]:
+    """`pieces` after every Deny of `rules` whose Resource covers `resource_arn`."""
+    for rule in rules:
+        if resource_applies(rule, resource_arn):
+            pieces = [q for p in pieces for q in apply_deny(p, rule, org)]
+    return pieces
+
+
 def evaluate(
     policy: ParsedPolicy,
     org: OrgView,
@@ -340,11 +394,7 @@ def evaluate(
             rule = deny_rule(st, ev)
             if rule is not None:
                 rules.append(rule)
-    for rule in list(rules) + list(extra_denies):
-        if not _resource_applies(rule, resource_arn):
-            continue
-        pieces = [q for p in pieces for q in apply_deny(p, rule, org)]
-    ev.pieces = pieces
+    ev.pieces = apply_rules(pieces, list(rules) + list(extra_denies), org, resource_arn)
     return ev
 
 

@@ -32,9 +32,12 @@ from ..ecr import SEVERITIES
 from ..schema import BOOL, LIST, SEVERITY, STR, Column
 from .actions import capabilities, compact
 from .evaluate import DenyRule, Evaluation, OrgView, Piece, deny_rules, evaluate, registry_scope_actions
+from .organization import EFFECTIVE_BASES, Context, apply, organization, split_public
 from .policy import parse_policy
 
 EXPOSURES = ("public", "external", "org", "service", "account", "undetermined")
+# Widest first: the effective exposure of a grant is the widest of what is left of it.
+EFFECTIVE_ORDER = ("public", "external", "org", "service", "account", "none")
 _WRITE = ("can_push", "can_delete", "can_manage")
 
 GRANT_COLUMNS: tuple[Column, ...] = (
@@ -65,6 +68,19 @@ GRANT_COLUMNS: tuple[Column, ...] = (
     Column("conditions", STR, "normalized conditions of the statements involved"),
     Column("statement_ids", LIST, "Sids (or #index) of the statements involved"),
     Column("severity", SEVERITY, "critical | high | medium | low | info (ordered: critical first)", True),
+    # -- after the organization's resource control policies (docs/access.md#effective-access) --
+    Column(
+        "effective_exposure",
+        STR,
+        "exposure after RCPs: public | external | org | service | account | none | undetermined",
+        True,
+    ),
+    Column("effective_can_pull", BOOL, "can_pull after RCPs (null: a condition decides it)"),
+    Column("effective_can_push", BOOL, "can_push after RCPs (null: a condition decides it)"),
+    Column("effective_can_delete", BOOL, "can_delete after RCPs (null: a condition decides it)"),
+    Column("effective_can_manage", BOOL, "can_manage after RCPs (null: a condition decides it)"),
+    Column("neutralized_by", LIST, "RCPs that took some of the grant away: 'p-id name @ Root/OU/…'"),
+    Column("effective_basis", STR, " | ".join(EFFECTIVE_BASES), True),
 )
 
 FINDING_COLUMNS: tuple[Column, ...] = (
@@ -94,6 +110,7 @@ FINDINGS = {
     "duplicate_key": ("ecr_policy_duplicate_key", "high"),
     "duplicate_key_same_value": ("ecr_policy_duplicate_key", "low"),
     "inexact_text": ("ecr_policy_inexact_text", "medium"),
+    "unmatchable_condition_value": ("ecr_policy_unmatchable_condition_value", "low"),
 }
 
 
@@ -143,13 +160,22 @@ def severity(
     return ecr.severity_below(base) if network else base
 
 
-def _grant_rows(ev: Evaluation, owner: str, org: OrgView, base: dict) -> list[dict]:
+def _groups(ev: Evaluation) -> dict[tuple, list[Piece]]:
+    """The pieces of an evaluation by grantee: one grant row each."""
     groups: dict[tuple, list[Piece]] = {}
     for p in ev.pieces:
         g = p.grantee
         groups.setdefault((g.kind, g.value, g.account_id, g.tied_to), []).append(p)
+    return groups
+
+
+def _grant_rows(ev: Evaluation, owner: str, org: OrgView, base: dict) -> list[dict]:
+    return [row for row, _ in _grant_rows_with_pieces(ev, owner, org, base)]
+
+
+def _grant_rows_with_pieces(ev: Evaluation, owner: str, org: OrgView, base: dict) -> list[tuple[dict, list]]:
     rows = []
-    for (kind, value, account_id, tied_to), pieces in groups.items():
+    for (kind, value, account_id, tied_to), pieces in _groups(ev).items():
         actions = frozenset().union(*(p.actions for p in pieces))
         if not actions:
             continue
@@ -190,7 +216,52 @@ def _grant_rows(ev: Evaluation, owner: str, org: OrgView, base: dict) -> list[di
                 "severity": sev,
             }
         )
+        rows[-1] = (rows[-1], pieces)
     return rows
+
+
+def _reach(pieces: list[Piece], owner: str, org: OrgView) -> tuple[str, dict]:
+    """(widest exposure, capabilities) of what is left of a grant."""
+    left = [p for p in pieces if p.actions]
+    if not left:
+        return "none", capabilities(frozenset())
+    exposures = {exposure(p.grantee.kind, p.grantee.value, p.grantee.account_id, owner, org) for p in left}
+    widest = min(exposures, key=EFFECTIVE_ORDER.index)
+    return widest, capabilities(frozenset().union(*(p.actions for p in left)))
+
+
+def _as_is(row: dict, basis: str) -> dict:
+    """Effective columns equal to the policy's: no RCP applies, or which ones is unknown."""
+    return {
+        "effective_exposure": row["exposure"],
+        **{f"effective_{c}": row[c] for c in _CAPS},
+        "neutralized_by": [],
+        "effective_basis": basis,
+    }
+
+
+_CAPS = ("can_pull", "can_push", "can_delete", "can_manage")
+
+
+def _effective(row: dict, pieces: list[Piece], owner: str, org: OrgView, rcps, context: Context) -> dict:
+    """The grant after the RCPs on the owner's path, bounded one-sidedly (organization.apply)."""
+    pieces = split_public(pieces)
+    upper, neutralized = apply(pieces, rcps, context, org, "upper")
+    lower, may_neutralize = apply(pieces, rcps, context, org, "lower")
+    (exp_u, caps_u), (exp_l, caps_l) = _reach(upper, owner, org), _reach(lower, owner, org)
+    if (exp_u, caps_u) != (exp_l, caps_l):  # undetermined: name what may take it away too
+        neutralized = list(dict.fromkeys(neutralized + may_neutralize))
+    basis = "rcp_applied"
+    if context.tags is not None:
+        spared, _ = apply(pieces, rcps, context, org, "tags_hold")
+        if _reach(spared, owner, org) != (exp_u, caps_u):
+            basis = "rcp_excluded_by_tag"
+    return {
+        "effective_exposure": exp_u if exp_u == exp_l else "undetermined",
+        **{f"effective_{c}": caps_u[c] if caps_u[c] == caps_l[c] else None for c in _CAPS},
+        "neutralized_by": neutralized,
+        "effective_basis": basis,
+    }
 
 
 def _undetermined_row(base: dict) -> dict:
@@ -211,6 +282,10 @@ def _undetermined_row(base: dict) -> dict:
         "conditions": "",
         "statement_ids": [],
         "severity": "high",
+        "effective_exposure": "undetermined",
+        **{f"effective_{c}": None for c in _CAPS},
+        "neutralized_by": [],
+        "effective_basis": "not_applicable",
     }
 
 
@@ -238,8 +313,9 @@ def _evaluate_cached(text, org: OrgView, scope_actions, extra: tuple[DenyRule, .
     )
 
 
-def _resources(inv) -> list[_Resource]:
-    """Evaluate every registry policy, repository policy and creation-template policy once."""
+def evaluated_resources(inv) -> list[_Resource]:
+    """Every registry policy, repository policy and creation-template policy, evaluated once
+    (`base`: where; `evaluation`: its pieces, None when unreadable; `problems`)."""
     org = org_view(inv)
     scopes, registry_texts = _registry_context(inv)
     out: list[_Resource] = []
@@ -374,25 +450,85 @@ def _scope_problem():
     )
 
 
+def repository_context(inv):
+    """(account, region, repository) -> Context (ARN and tags as far as they were read)."""
+    partition = ecr.partition_of_snapshot(inv.meta)
+    tags: dict[tuple, list] = {}
+    for a, r, n, k, v in inv.repository_tags[
+        ["account_id", "region", "repository_name", "key", "value"]
+    ].itertuples(index=False):
+        tags.setdefault((a, r, n), []).append((k, v if isinstance(v, str) else ""))
+    out = {}
+    repos = inv.repositories[["account_id", "region", "repository_name", "repository_arn", "tags_status"]]
+    for a, r, n, arn, status in repos.itertuples(index=False):
+        known = status in ("present", "absent")
+        out[(a, r, n)] = Context(
+            arn if isinstance(arn, str) else ecr.repository_arn(partition, r, a, n),
+            tuple(sorted(tags.get((a, r, n), ()))) if known else None,
+        )
+    return out
+
+
+def _context(contexts: dict, base: dict, partition: str) -> Context:
+    if base["scope"] != "repository":
+        return Context(None, None)  # a registry policy or template: repositories with any tags
+    key = (base["account_id"], base["region"], base["repository_name"])
+    arn = ecr.repository_arn(partition, base["region"], base["account_id"], base["repository_name"])
+    return contexts.get(key) or Context(arn, None)
+
+
 def grants(inv) -> pd.DataFrame:
-    """One row per resource × grantee after all statements are weighed (columns: GRANT_COLUMNS)."""
+    """One row per resource × grantee after all statements are weighed (columns: GRANT_COLUMNS),
+    with the effective columns after the organization's RCPs."""
     org = org_view(inv)
+    orgs = organization(inv)
+    contexts = repository_context(inv)
+    partition = ecr.partition_of_snapshot(inv.meta)
     rows: list[dict] = []
-    done: dict[tuple, list[dict]] = {}  # identical evaluations (same policy text) for the same owner
-    for res in _resources(inv):
+    done: dict[tuple, list[tuple]] = {}  # identical evaluations (same policy text) for the same owner
+    for res in evaluated_resources(inv):
         if res.evaluation is None:
             rows.append(_undetermined_row(res.base))
             continue
-        key = (id(res.evaluation), res.base["account_id"])
+        owner = res.base["account_id"]
+        key = (id(res.evaluation), owner)
         if key not in done:
-            done[key] = _grant_rows(res.evaluation, res.base["account_id"], org, {})
-        rows.extend({**res.base, **core} for core in done[key])
+            done[key] = _grant_rows_with_pieces(res.evaluation, owner, org, {})
+        basis, rcps = orgs.rcps(owner)
+        for core, pieces in done[key]:
+            if basis != "rcp_applied":
+                eff = _as_is(core, basis)
+            else:
+                eff = _effective(core, pieces, owner, org, rcps, _context(contexts, res.base, partition))
+            rows.append({**res.base, **core, **eff})
     df = schema.from_records(rows, GRANT_COLUMNS)
     return df.sort_values(
         ["severity", "account_id", "region", "scope", "repository_name", "grantee"],
         kind="stable",
         ignore_index=True,
     )
+
+
+GAP_REASONS = {
+    "management_account_exempt": "the repository is in the management account, where RCPs do not apply",
+    "rcp_excluded_by_tag": "a resource tag exempts the repository from the RCP",
+    "no_rcp_on_path": "no RCP is attached on the account's path (root, OUs, account)",
+}
+
+
+def perimeter_gaps(inv, grants_df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Repository grants still public or external after the RCPs because the perimeter does not
+    reach them (`gap_reason`); empty when the organization attaches no custom RCP (no perimeter)."""
+    g = grants(inv) if grants_df is None else grants_df
+    keep = (
+        (g["scope"] == "repository")
+        & g["effective_exposure"].isin(["public", "external"])
+        & g["effective_basis"].isin(list(GAP_REASONS))
+    )
+    if not organization(inv).has_perimeter:
+        keep = keep & False
+    out = g[keep].reset_index(drop=True)
+    return out.assign(gap_reason=out["effective_basis"].map(GAP_REASONS))
 
 
 def policy_findings(inv) -> pd.DataFrame:
@@ -406,7 +542,7 @@ def policy_findings(inv) -> pd.DataFrame:
         }
     rows: list[dict] = []
     cross_account = False
-    for res in _resources(inv):
+    for res in evaluated_resources(inv):
         for p in res.problems:
             fid, sev = FINDINGS.get(p.code, (f"ecr_policy_{p.code}", "low"))
             if p.code == "registry_scope_unknown":
@@ -616,6 +752,11 @@ __all__ = [
     "exposure",
     "GRANT_COLUMNS",
     "FINDING_COLUMNS",
+    "EFFECTIVE_ORDER",
+    "evaluated_resources",
+    "perimeter_gaps",
+    "GAP_REASONS",
+    "repository_context",
     "critical",
     "coverage",
 ]

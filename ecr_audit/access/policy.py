@@ -345,7 +345,7 @@ def _actions(st: dict, effect: str, problems: list, label: str) -> tuple[frozens
     return frozenset(matched), ", ".join(patterns)
 
 
-def _statement(index: int, st, problems: list) -> Statement:
+def _statement(index: int, st, problems: list, identity: bool = False) -> Statement:
     if not isinstance(st, dict):
         raise _Invalid(f"statement must be an object, got {type(st).__name__}")
     sid = st.get("Sid", "")
@@ -365,6 +365,11 @@ def _statement(index: int, st, problems: list) -> Statement:
     if effect not in ("Allow", "Deny"):
         raise _Invalid(f'Effect must be "Allow" or "Deny", got {effect!r}')
     has_p, has_np = "Principal" in st, "NotPrincipal" in st
+    if identity:
+        # Identity policies and SCPs name no principal: the statement applies to whoever holds it.
+        if has_p or has_np:
+            raise _Invalid("an identity-policy statement cannot have Principal or NotPrincipal")
+        has_p, st = True, {**st, "Principal": "*"}
     if has_p == has_np:
         raise _Invalid("a resource-policy statement needs exactly one of Principal or NotPrincipal")
     principals = _principals(st["Principal"], problems, label, exact=effect == "Deny") if has_p else None
@@ -393,8 +398,11 @@ def _statement(index: int, st, problems: list) -> Statement:
 
 
 @lru_cache(maxsize=131072)
-def parse_policy(text) -> ParsedPolicy:
-    """Parse one policy document (cached by text: identical policies are parsed once)."""
+def parse_policy(text, identity: bool = False) -> ParsedPolicy:
+    """Parse one policy document (cached by text: identical policies are parsed once).
+
+    identity: an identity policy, permissions boundary or SCP — statements name no principal and
+    apply to the principal that holds the policy (read as `Principal: "*"`)."""
     problems: list[Problem] = []
 
     def fail(message: str) -> ParsedPolicy:
@@ -460,7 +468,7 @@ def parse_policy(text) -> ParsedPolicy:
     ok = True
     for i, st in enumerate(raw):
         try:
-            statements.append(_statement(i, st, problems))
+            statements.append(_statement(i, st, problems, identity))
         except (_Invalid, RecursionError) as exc:
             is_deny = isinstance(st, dict) and st.get("Effect") == "Deny"
             label = (

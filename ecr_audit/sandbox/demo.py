@@ -1010,9 +1010,11 @@ ACCESS_CASES: dict[str, AccessCase] = {
             DATA,
             "auditor is a member of readers, whose AmazonEC2ContainerRegistryReadOnly allows "
             "GetAuthorizationToken and pull on *: every data repository (same account) and, cross "
-            "account, the repositories whose policies let the data account or the organization in",
+            "account, the repositories whose policies let the data account or the organization in. "
+            "No push through its policies; data/etl's NotPrincipal Allow (ecr:* to everyone but "
+            "role/blocked) lets it push there all the same (same account: the resource policy suffices)",
             principal_arn=f"arn:aws:iam::{DATA}:user/auditor",
-            capabilities={"pull": True, "push": False, "get_authorization_token": True},
+            capabilities={"pull": True, "get_authorization_token": True},
             repositories=(
                 *_DATA_REPOS,
                 ("us-east-1", "payments/worker"),

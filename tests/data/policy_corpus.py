@@ -601,4 +601,53 @@ CASES = [
         expected={"\uff14" * 12: ("external", "pull")},
         findings={"ecr_policy_inexact_text", "ecr_policy_unrecognized_principal"},
     ),
+    dict(
+        name="literal_star_in_string_equals_org_id_grants_nobody",
+        source="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html"
+        " (StringEquals: exact matching; wildcards only with StringLike); found by hypothesis "
+        "(tests/test_reliability_inputs.py)",
+        policy=_doc(
+            {"Sid": "PublicPull", "Effect": "Allow", "Principal": "*", "Action": PULL},
+            {
+                "Sid": "OrgStar",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "ecr:*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": ["*"]}},
+            },
+        ),
+        expected={"*": ("public", "pull")},
+        findings={"ecr_policy_unmatchable_condition_value"},
+    ),
+    dict(
+        name="literal_star_in_string_not_equals_spares_nobody",
+        source="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html"
+        " (StringNotEquals: exact; no organization id is `*`, so the test is true for everyone)",
+        policy=_doc(
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{SIBLING}:root"}, "Action": PULL},
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "ecr:*",
+                "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "*"}},
+            },
+        ),
+        expected={},
+        findings={"ecr_policy_unmatchable_condition_value"},
+    ),
+    dict(
+        name="literal_star_in_string_equals_account_grants_nobody",
+        source="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"
+        "#condition-keys-principalaccount (a 12-digit account id; StringEquals compares literally)",
+        policy=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": PULL,
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": ["*", SIBLING]}},
+            },
+        ),
+        expected={SIBLING: ("org", "pull")},
+        findings={"ecr_policy_unmatchable_condition_value"},
+    ),
 ]
