@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from ecr_audit import load, report, save, trends
+from ecr_audit import changes, load, report, save, trends
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def _earlier(inv, path):
 def history_page(demo_snapshot, tmp_path_factory):
     inv = load(demo_snapshot)
     history = tmp_path_factory.mktemp("history")
-    _earlier(inv, history)
+    earlier = _earlier(inv, history)
     now = history / pd.Timestamp(inv.meta["collected_at"]).strftime("%Y%m%dT%H%M%SZ")
     shutil.copytree(demo_snapshot, now)
     out = tmp_path_factory.mktemp("changes-report")
@@ -39,21 +39,25 @@ def history_page(demo_snapshot, tmp_path_factory):
         results = report.run(now, out, only=["executive_summary", "changes"])
     finally:
         os.environ.pop(trends.CACHE_ENV) if before is None else os.environ.update({trends.CACHE_ENV: before})
-    return {r.name: r for r in results}, out
+    return {r.name: r for r in results}, out, changes.diff(earlier, now)
 
 
-SINCE = r"since \d{4}-\d{2}-\d{2}: \+3 critical, −0 resolved, cost \+\d+\.\d%"
+def _since(diff) -> str:
+    """The headline the pages must show: the counts changes.diff gives for the same two snapshots."""
+    s = diff.summary()
+    return rf"since \d{{4}}-\d{{2}}-\d{{2}}: \+{s['new_critical']} critical, −{s['resolved']} resolved, cost \+\d+\.\d%"
 
 
 def test_summary_and_index_say_what_changed_since_the_previous_audit(history_page):
-    results, out = history_page
+    results, out, diff = history_page
+    assert diff.summary()["new_critical"] >= 3  # data/etl's public push, delete and manage at least
     assert results["executive_summary"].ok, results["executive_summary"].error
-    assert re.search(SINCE, results["executive_summary"].html.read_text())
-    assert re.search(SINCE, (out / "index.html").read_text())
+    assert re.search(_since(diff), results["executive_summary"].html.read_text())
+    assert re.search(_since(diff), (out / "index.html").read_text())
 
 
 def test_changes_page_compares_with_the_previous_snapshot_of_the_history(history_page):
-    results, out = history_page
+    results, out, diff = history_page
     result = results["changes"]
     assert result.ok, result.error
     page = result.html.read_text()
@@ -62,9 +66,14 @@ def test_changes_page_compares_with_the_previous_snapshot_of_the_history(history
         text.index(s) for s in ("What got worse", "What got better", "Inventory and cost")
     )
     assert worse < better < inventory  # worse first
-    assert re.search(SINCE, text)
+    assert re.search(_since(diff), text)
     new = pd.read_csv(out / "changes-new_critical_high.csv")
-    assert set(new["repository_name"]) == {"data/etl"} and set(new["state"]) == {"new"}
+    # data/etl's new policy made it public; every new critical/high finding of the diff is listed
+    etl = set(new.loc[new["repository_name"] == "data/etl", "finding_id"])
+    assert {f"ecr_repository_public_{c}" for c in ("pull", "push", "delete", "manage")} <= etl
+    f = diff.findings
+    worse = f[f["state"].isin(["new", "reopened"]) & f["severity"].isin(["critical", "high"])]
+    assert len(new) == len(worse) and set(new["state"]) == {"new"}
     assert list(pd.read_csv(out / "changes-new_public_repositories.csv")["repository_name"]) == ["data/etl"]
     assert (pd.read_csv(out / "changes-images.csv")["change"] == "pushed").sum() > 0
     assert page.count("data:image/png;base64") >= 4  # the four trend charts over the two snapshots
