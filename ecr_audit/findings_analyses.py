@@ -440,23 +440,17 @@ def _perimeter_gap(inv, memo):
     g = access.perimeter_gaps(inv, _grants(inv, memo))
     if g.empty:
         return pd.DataFrame()
-    return pd.DataFrame(
-        {
-            "resource_arn": resource_arns(inv, g),
-            "account_id": g["account_id"],
-            "region": g["region"],
-            "repository_name": g["repository_name"],
-            "details": g["effective_exposure"]
-            + " grant to "
-            + g["grantee"].astype(str)
-            + " ("
-            + g["actions"].astype(str)
-            + "): "
-            + g["gap_reason"],
-            "severity": g["effective_exposure"].map({"public": "high", "external": "medium"}),
-            "uid_key": g["grantee"].astype(str),
-        }
+    details = (
+        g["effective_exposure"]
+        + " grant to "
+        + g["grantee"].astype(str)
+        + " ("
+        + g["actions"].astype(str)
+        + "): "
+        + g["gap_reason"]
     )
+    severity = g["effective_exposure"].map({"public": "high", "external": "medium"})
+    return _on_repository(inv, g, details, g["grantee"].astype(str), arns=resource_arns, severity=severity)
 
 
 @check(
