@@ -175,6 +175,7 @@ def test_not_found_outside_inventory_and_unparseable_are_told_apart():
     assert r["resolved_digest"].isna().all()
 
 
+@pytest.mark.slow  # a property search: about 20 s
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=300))
 def test_a_hostile_image_string_never_crashes_the_resolution(text):

@@ -81,12 +81,14 @@ def test_malformed_price_list_items_are_problems_and_the_good_ones_are_kept():
 
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory):
+    """The demo organization collected once (tests using it are marked sandbox)."""
     with sandbox.running(sandbox.demo_world()) as org:
         inv = collect(org.session(), org=True, role_name=org.role_name)
         calls = {k: v for k, v in org.calls.items() if k[0] == "pricing"}
     return load(save(inv, tmp_path_factory.mktemp("prices") / "snap")), calls
 
 
+@pytest.mark.sandbox
 def test_a_collection_keeps_the_price_list_in_the_snapshot_with_effective_dates(collected):
     inv, calls = collected
     sp = inv.storage_prices
@@ -99,6 +101,7 @@ def test_a_collection_keeps_the_price_list_in_the_snapshot_with_effective_dates(
     assert inv.errors.empty and inv.meta["completeness"] == "complete"
 
 
+@pytest.mark.sandbox
 def test_costs_are_priced_from_the_snapshot_and_say_so(collected):
     inv, _ = collected
     st = cost.storage(inv)
