@@ -12,10 +12,10 @@ from ecr_audit.collect import collect, reads
 from ecr_audit.collect import consumers as kinds
 from ecr_audit.sandbox import demo
 from ecr_audit.sandbox.world import Account, AppRunnerService, Consumers, Registry, World
+from tests.consumer_helpers import CONSUMER_OPERATIONS
 
 pytestmark = pytest.mark.slow
 PAY, DATA, MGMT = demo.PAYMENTS, demo.DATA, demo.MANAGEMENT
-CONSUMER_OPERATIONS = {r.operation for r in reads.READS if r.service in set(kinds.SERVICES.values())}
 ECR_FRAMES = ["repositories", "images", "image_tags", "registries", "coverage", "lifecycle_policies"]
 
 

@@ -12,9 +12,9 @@ import pytest
 
 from ecr_audit import permissions, sandbox
 from ecr_audit.cli import main
-from ecr_audit.collect import collect, reads
-from ecr_audit.collect import consumers as consumer_kinds
+from ecr_audit.collect import collect
 from ecr_audit.sandbox import demo
+from tests.consumer_helpers import CONSUMER_OPERATIONS
 
 pytestmark = pytest.mark.slow
 KEY = ["account_id", "region", "repository_name", "image_digest"]
@@ -92,7 +92,7 @@ def test_every_consumer_kind_reads_completely_with_only_the_shipped_policies_und
     assert set(cov["status"]) == {"complete", "disabled"}, cov[~cov["status"].isin(["complete", "disabled"])]
     assert set(cov.loc[cov["status"] == "disabled", "consumer_kind"]) == {"inspector"}
     # Every consumer operation was really called (and allowed), in member accounts through the role.
-    consumer_reads = {r.operation for r in reads.READS if r.service in set(consumer_kinds.SERVICES.values())}
+    consumer_reads = set(CONSUMER_OPERATIONS)
     called = inv.api_calls
     members = called[
         called["account_id"].isin([a.account_id for a in org.world.accounts])
