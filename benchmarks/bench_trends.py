@@ -10,6 +10,10 @@ figures differ. Timed, each in the same process after the history is written:
   read every frame), then the four charts rendered to PNG;
 - warm: the same with every point cached (what a report of the history does every day but the first);
 - one new: every point cached but the newest snapshot's (a scheduled run's steady state).
+Each line gives the wall time and the CPU time of this process and its worker processes (the
+machine is shared: wall time alone says little when other work runs; CPU time ÷ cores is the wall
+time on an idle machine). `--workers 1` computes every point in this process (the code before
+worker processes).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import io
 import os
 import platform
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -59,17 +64,28 @@ def charts(pts: pd.DataFrame) -> int:
     return total
 
 
-def timed(paths, cache) -> tuple[float, float]:
-    t0 = time.perf_counter()
-    pts = trends.points(paths, cache_dir=cache)
+def cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the pool's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(label: str, paths, cache, workers) -> None:
+    c0, t0 = cpu(), time.perf_counter()
+    pts = trends.points(paths, cache_dir=cache, workers=workers)
     t1 = time.perf_counter()
     charts(pts)
-    return t1 - t0, time.perf_counter() - t1
+    t2 = time.perf_counter()
+    print(
+        f"{label:>8}: points {t1 - t0:6.2f} s + 4 charts {t2 - t1:5.2f} s = {t2 - t0:6.2f} s wall"
+        f" ({cpu() - c0:6.2f} s CPU)"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--snapshots", type=int, default=30)
+    ap.add_argument("--workers", type=int, default=None, help="processes for points (default: one per CPU)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-trends-") as tmp:
         history, cache = Path(tmp) / "history", Path(tmp) / "cache"
@@ -77,17 +93,12 @@ def main() -> None:
         paths = build_history(history, args.snapshots)
         print(f"built {len(paths)} snapshots in {time.perf_counter() - t0:.1f} s")
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         for label in ("cold", "warm"):
-            compute, render = timed(paths, cache)
-            print(
-                f"{label:>8}: points {compute:6.2f} s + 4 charts {render:5.2f} s = {compute + render:6.2f} s"
-            )
+            timed(label, paths, cache, args.workers)
         for metric in trends.METRICS:  # forget the newest snapshot's points only
             (cache / f"{trends.cache_key(paths[-1], metric, 90)}.json").unlink()
-        compute, render = timed(paths, cache)
-        print(
-            f"{'one new':>8}: points {compute:6.2f} s + 4 charts {render:5.2f} s = {compute + render:6.2f} s"
-        )
+        timed("one new", paths, cache, args.workers)
 
 
 if __name__ == "__main__":

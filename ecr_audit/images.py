@@ -475,6 +475,11 @@ def stale(inv, days: int = 90, as_of=None) -> pd.DataFrame:
     an audit's included, moves it unless the caller is a pull-time update exclusion.
     """
     now = times.as_of(inv, as_of)
+    # the stale check and the trend point both ask: computed once per inventory, days and time
+    return inv.cached(f"images.stale:{days}:{now.value}", lambda: _stale(inv, days, now)).copy()
+
+
+def _stale(inv, days: int, now: pd.Timestamp) -> pd.DataFrame:
     roles, g = _classify(inv)
     im = g.images
     pulled, pushed, activated = (

@@ -16,21 +16,38 @@ written, so a computed point is cached on disk, keyed by the snapshot's manifest
 every frame's checksum) and by the code of this package: a history of daily snapshots computes
 each day's point once. A snapshot that cannot be read gives a row with its `problem` and empty
 values: charts show a gap there, never a zero.
+
+Points not in the cache are computed in worker processes, one snapshot each, on every core this
+process may use (`workers`): a point is most of a second of CPU even for a small organization
+(mostly `findings.findings`), so the first report of a long history, or the first after an
+upgrade (which changes the code fingerprint), is bound by CPU. Snapshots of more than
+`PARALLEL_MAX_IMAGES` images are computed one at a time in this process: their analyses need
+gigabytes each. How workers start (`_start_method`): forked from a process with one thread;
+from a fork server inside a Jupyter kernel (forking a process whose other threads may hold
+locks can deadlock the child); elsewhere with threads, not at all.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
+import multiprocessing
 import os
+import sys
+import threading
+import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from itertools import repeat
 from pathlib import Path
 
 import pandas as pd
 
 from .findings import SEVERITIES
-from .snapshot import SnapshotError, load
+from .snapshot import SnapshotError, load, read_manifest
 
 METRICS = {
     "inventory": ("repositories", "images"),
@@ -40,6 +57,8 @@ METRICS = {
 }
 BASE_COLUMNS = ["name", "path", "collected_at", "completeness", "problem"]
 CACHE_ENV = "ECR_AUDIT_CACHE_DIR"
+# Above this many images a snapshot's analyses take a gigabyte or more (2.3 GiB at 1M images).
+PARALLEL_MAX_IMAGES = 250_000
 
 
 def default_cache_dir() -> Path:
@@ -108,22 +127,32 @@ def cache_key(path: Path, metric: str, stale_days: int) -> str:
     return hashlib.sha256(manifest + b"\0" + args).hexdigest()
 
 
+def _checked(metrics: Iterable[str]) -> tuple[str, ...]:
+    metrics = tuple(metrics)
+    for metric in metrics:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r} (one of {', '.join(METRICS)})")
+    return metrics
+
+
+def _cache(cache_dir) -> Path | None:
+    return None if cache_dir is False else Path(cache_dir or default_cache_dir())
+
+
 def point(path, metrics: Iterable[str] = tuple(METRICS), stale_days: int = 90, cache_dir=None) -> dict:
     """One row of `points` for the snapshot at `path`."""
-    path = Path(path)
-    cache = None if cache_dir is False else Path(cache_dir or default_cache_dir())
+    path, metrics, cache = Path(path), _checked(metrics), _cache(cache_dir)
     row: dict = {"name": path.name, "path": str(path), "problem": ""}
     try:
         inv = load(path, verify=False)  # a point reads a few frames: those are checked as they load
         row["collected_at"] = pd.Timestamp(inv.meta.get("collected_at"))
         row["completeness"] = inv.meta.get("completeness", "")
         for metric in metrics:
-            if metric not in METRICS:
-                raise ValueError(f"unknown metric {metric!r} (one of {', '.join(METRICS)})")
             key = cache_key(path, metric, stale_days) if cache else ""
             hit = cache / f"{key}.json" if cache else None
-            if hit is not None and hit.is_file():
-                row.update(json.loads(hit.read_text()))
+            cached = _read_cached(hit, metric) if hit is not None else None
+            if cached is not None:
+                row.update(cached)
                 continue
             values = _compute(inv, metric, stale_days)
             row.update(values)
@@ -132,6 +161,73 @@ def point(path, metrics: Iterable[str] = tuple(METRICS), stale_days: int = 90, c
     except (SnapshotError, OSError) as e:
         row["problem"] = str(e)
     return row
+
+
+def _read_cached(path: Path, metric: str) -> dict | None:
+    """The cached values of `metric`, or None when there are none or the file is not what this
+    code writes (truncated, edited): a cache entry is never trusted beyond its shape."""
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(values, dict) or set(values) != set(METRICS[metric]):
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
+        return None
+    try:
+        os.utime(path)  # in use: `prune_cache` keeps it
+    except OSError:
+        pass
+    return values
+
+
+def _to_compute(path: Path, metrics, stale_days: int, cache: Path | None) -> int | None:
+    """The snapshot's image count (from its manifest) when some metric of it is not cached; None
+    when all are, or when it cannot be read (`point` then says why, quickly)."""
+    try:
+        if cache and all((cache / f"{cache_key(path, m, stale_days)}.json").is_file() for m in metrics):
+            return None
+        images = read_manifest(path)["frames"].get("images")
+        return int(images["rows"]) if isinstance(images, dict) else 0
+    except (SnapshotError, OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _start_method() -> str | None:
+    """How worker processes start here, None when they should not (module docstring)."""
+    if not sys.platform.startswith("linux"):
+        return None  # macOS and Windows: spawn would import the caller's main module again
+    if threading.active_count() == 1:
+        return "fork"  # the workers start with everything imported, nothing to redo
+    if "ipykernel" in sys.modules:
+        return "forkserver"  # its main module (ipykernel_launcher) is safe to import again
+    return None
+
+
+def _rows(paths: list[Path], metrics, stale_days: int, cache_dir, workers: int | None) -> list[dict]:
+    """`point` of every path; the uncached small snapshots in up to `workers` processes."""
+    cache = _cache(cache_dir)
+    sizes = {p: _to_compute(p, metrics, stale_days, cache) for p in paths}
+    parallel = [p for p, n in sizes.items() if n is not None and n <= PARALLEL_MAX_IMAGES]
+    workers = min(_usable_cpus() if workers is None else workers, len(parallel))
+    method = _start_method() if workers > 1 else None
+    done: dict = {}
+    if method:
+        ctx = multiprocessing.get_context(method)
+        if method == "forkserver":
+            ctx.set_forkserver_preload(["ecr_audit.trends"])
+        try:
+            # gc.freeze: what a worker inherits is never its garbage; its collections skip it.
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=gc.freeze) as pool:
+                args = (parallel, repeat(metrics), repeat(stale_days), repeat(cache_dir))
+                done = dict(zip(parallel, pool.map(point, *args)))
+        except (OSError, BrokenProcessPool):  # no processes to be had: compute them here instead
+            done = {}
+    return [done[p] if p in done else point(p, metrics, stale_days, cache_dir) for p in paths]
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -146,13 +242,18 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def points(
-    snapshots, metrics: Iterable[str] = tuple(METRICS), stale_days: int = 90, cache_dir=None
+    snapshots,
+    metrics: Iterable[str] = tuple(METRICS),
+    stale_days: int = 90,
+    cache_dir=None,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """One row per snapshot (paths, or a frame with a `path` column such as `history.snapshots`),
-    oldest first: BASE_COLUMNS and the columns of `metrics`. `cache_dir=False` computes every point."""
-    metrics = tuple(metrics)
+    oldest first: BASE_COLUMNS and the columns of `metrics`. `cache_dir=False` computes every point.
+    `workers`: processes computing the uncached points (None: one per usable CPU; 1: this process)."""
+    metrics = _checked(metrics)
     paths = list(snapshots["path"]) if isinstance(snapshots, pd.DataFrame) else list(snapshots)
-    rows = [point(p, metrics, stale_days, cache_dir) for p in paths]
+    rows = _rows([Path(p) for p in paths], metrics, stale_days, cache_dir, workers)
     columns = BASE_COLUMNS + [c for m in metrics for c in METRICS[m]]
     out = pd.DataFrame(rows, columns=columns)
     out["collected_at"] = pd.to_datetime(out["collected_at"], utc=True)
@@ -161,14 +262,62 @@ def points(
     return out.sort_values("collected_at", kind="stable", na_position="first").reset_index(drop=True)
 
 
-def of_history(directory, metrics: Iterable[str] = tuple(METRICS), stale_days: int = 90, cache_dir=None):
+HISTORY_CACHE = ".trends"  # a history's own point cache: hidden, so never listed as a snapshot
+CACHE_KEEP_DAYS = 7
+
+
+def history_cache_dir(directory) -> Path:
+    """Where `of_history` caches the points of a history: $ECR_AUDIT_CACHE_DIR when set, else
+    `DIR/.trends` when the history directory is writable (the points travel with the history: a
+    scheduled job that restores the directory, on a runner without a persistent home, finds
+    them), else the user's cache (`default_cache_dir`)."""
+    if os.environ.get(CACHE_ENV):
+        return default_cache_dir()
+    own = Path(directory) / HISTORY_CACHE
+    if own.is_dir() and not own.is_symlink():
+        return own if os.access(own, os.W_OK | os.X_OK) else default_cache_dir()
+    return own if os.access(directory, os.W_OK | os.X_OK) else default_cache_dir()
+
+
+def prune_cache(cache: Path, keep_days: float = CACHE_KEEP_DAYS) -> int:
+    """Remove the cache files not read or written for `keep_days` days (points of pruned snapshots,
+    of an older ecr-audit); returns how many. Best effort: what cannot be removed stays."""
+    cutoff = time.time() - keep_days * 86400
+    removed = 0
+    try:
+        entries = list(os.scandir(cache))
+    except OSError:
+        return 0
+    for e in entries:
+        try:
+            if e.name.endswith(".json") and e.is_file(follow_symlinks=False) and e.stat().st_mtime < cutoff:
+                os.unlink(e.path)
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def of_history(
+    directory,
+    metrics: Iterable[str] = tuple(METRICS),
+    stale_days: int = 90,
+    cache_dir=None,
+    workers: int | None = None,
+):
     """`points` over every loadable snapshot of a history directory (`history.snapshots`); the
-    snapshots that cannot be loaded are rows with their problem."""
+    snapshots that cannot be loaded are rows with their problem. `cache_dir` None: the history's
+    own cache (`history_cache_dir`), pruned of entries unused for CACHE_KEEP_DAYS days."""
     from . import history
 
     listing = history.snapshots(directory)
     loadable = listing[listing["is_loadable"].astype(bool)]
-    out = points(loadable, metrics, stale_days, cache_dir)
+    own = cache_dir is None and not os.environ.get(CACHE_ENV)
+    if cache_dir is None:
+        cache_dir = history_cache_dir(directory)
+    out = points(loadable, metrics, stale_days, cache_dir, workers)
+    if own:
+        prune_cache(Path(cache_dir))
     bad = listing[~listing["is_loadable"].astype(bool)]
     if len(bad):
         extra = pd.DataFrame(

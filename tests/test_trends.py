@@ -49,7 +49,7 @@ def test_inventory_metric_reads_no_frame(history, monkeypatch):
         return inv
 
     monkeypatch.setattr(trends, "load", spy)
-    trends.points(history, ["inventory"], cache_dir=False)
+    trends.points(history, ["inventory"], cache_dir=False, workers=1)  # the spy sees this process only
     assert loaded and not any(inv.frames.is_loaded(n) for inv in loaded for n in inv.frames)
 
 
@@ -59,7 +59,7 @@ def test_points_are_cached_per_snapshot_and_recomputed_for_a_new_one(history, tm
     computed = []
     real = trends._compute
     monkeypatch.setattr(trends, "_compute", lambda inv, m, d: computed.append(m) or real(inv, m, d))
-    again = trends.points(history, ["findings"], cache_dir=cache)
+    again = trends.points(history, ["findings"], cache_dir=cache, workers=1)
     assert computed == ["findings"]  # only the snapshot not seen before
     pd.testing.assert_frame_equal(again[again["name"].isin(first["name"])].reset_index(drop=True), first)
 
@@ -85,3 +85,142 @@ def test_every_chart_draws_from_its_points(history, tmp_path):
         trends.plot(pts, name, ax)
         assert len(ax.get_lines()) == len(columns), name
         plt.close(fig)
+
+
+@pytest.fixture
+def pools(monkeypatch):
+    """The process pools `points` starts (their worker counts)."""
+    started = []
+
+    class Recorded(trends.ProcessPoolExecutor):
+        def __init__(self, max_workers=None, **kw):
+            started.append(max_workers)
+            super().__init__(max_workers=max_workers, **kw)
+
+    monkeypatch.setattr(trends, "ProcessPoolExecutor", Recorded)
+    return started
+
+
+@pytest.mark.parametrize(
+    "method", ["fork", pytest.param("forkserver", marks=pytest.mark.slow, id="forkserver (a kernel's)")]
+)
+def test_points_computed_in_processes_equal_those_computed_here(
+    history, tmp_path, pools, monkeypatch, method
+):
+    here = trends.points(history, cache_dir=False, workers=1)
+    assert pools == []
+    monkeypatch.setattr(trends, "_start_method", lambda: method)
+    cache = tmp_path / "cache"
+    parallel = trends.points(history, cache_dir=cache, workers=2)
+    assert pools == [2]
+    pd.testing.assert_frame_equal(parallel, here)
+    # the workers cached their points: nothing is left to compute, so no pool
+    pd.testing.assert_frame_equal(trends.points(history, cache_dir=cache, workers=2), here)
+    assert pools == [2]
+
+
+def test_workers_fork_only_a_single_threaded_process(monkeypatch):
+    import sys
+    import threading
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert trends._start_method() == "fork"
+    monkeypatch.setattr(threading, "active_count", lambda: 4)  # a kernel's, a web app's threads
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)
+    assert trends._start_method() == "forkserver"
+    monkeypatch.delitem(sys.modules, "ipykernel")
+    assert trends._start_method() is None  # a threaded program: its points are computed in-process
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert trends._start_method() is None
+
+
+def test_no_start_method_computes_every_point_here(history, pools, monkeypatch):
+    monkeypatch.setattr(trends, "_start_method", lambda: None)
+    pts = trends.points(history, ["inventory"], cache_dir=False, workers=2)
+    assert pools == [] and list(pts["repositories"]) == [2, 3, 4]
+
+
+def test_large_snapshots_are_computed_one_at_a_time_in_this_process(history, monkeypatch, pools):
+    monkeypatch.setattr(trends, "_start_method", lambda: "fork")
+    monkeypatch.setattr(trends, "PARALLEL_MAX_IMAGES", -1)  # every snapshot counts as large
+    pts = trends.points(history, ["inventory", "findings"], cache_dir=False, workers=2)
+    assert pools == []
+    assert list(pts["repositories"]) == [2, 3, 4]
+
+
+def test_a_point_is_what_the_full_analyses_compute(demo_snapshot):
+    from ecr_audit import cost, findings, images, load
+
+    p = trends.point(demo_snapshot, stale_days=30, cache_dir=False)
+    inv = load(demo_snapshot)
+    counts = findings.findings(inv)["severity"].astype(str).value_counts()
+    assert {s: p[s] for s in findings.SEVERITIES} == {s: int(counts.get(s, 0)) for s in findings.SEVERITIES}
+    assert sum(p[s] for s in findings.SEVERITIES) > 0
+    total = cost.rollup(cost.storage(inv), "total").iloc[0]
+    assert p["cost_usd_per_month"] == float(total["cost_usd_per_month"]) > 0
+    assert p["repositories_undetermined"] == int(total["repositories_undetermined"])
+    assert p["repositories_upper_bound"] == int(total["repositories_upper_bound"])
+    s = images.stale(inv, 30)
+    stale = s[s["is_stale"].fillna(False).astype(bool) & ~s["is_index"].astype(bool)]
+    assert p["stale_images"] == int(s["is_stale"].fillna(False).astype(bool).sum()) > 0
+    assert p["stale_bytes"] == int(stale["size_bytes"].fillna(0).sum())
+    assert (p["repositories"], p["images"]) == (len(inv.repositories), len(inv.images))
+
+
+def test_a_changed_price_list_changes_the_cost_point(demo_snapshot, tmp_path):
+    """Price tables are reused across snapshots with the same Price List, never across different ones."""
+    from ecr_audit import load
+
+    inv = load(demo_snapshot)
+    frames = {name: inv.frames[name] for name in inv.frames}
+    sp = frames["storage_prices"]
+    frames["storage_prices"] = sp.assign(
+        price=(pd.to_numeric(sp["price"]) * 2).astype(str).astype(sp["price"].dtype)
+    )
+    dearer = save(Inventory.from_frames(meta=inv.meta, **frames), tmp_path / "dearer")
+    pts = trends.points([demo_snapshot, dearer, demo_snapshot], ["cost"], cache_dir=False, workers=1)
+    cheap, dear, again = pts["cost_usd_per_month"]
+    assert dear == pytest.approx(2 * cheap) and again == cheap > 0
+
+
+def test_a_histories_points_are_cached_inside_it_and_never_listed(history, monkeypatch):
+    from ecr_audit import history as hist
+
+    monkeypatch.delenv(trends.CACHE_ENV, raising=False)
+    directory = history[0].parent
+    pts = trends.of_history(directory, ["inventory"], workers=1)
+    cache = directory / trends.HISTORY_CACHE
+    assert len(list(cache.glob("*.json"))) == 3  # one per snapshot: they travel with the history
+    assert list(hist.snapshots(directory)["name"]) == list(pts["name"])  # the cache is no snapshot
+    monkeypatch.setenv(trends.CACHE_ENV, str(directory.parent / "elsewhere"))
+    assert trends.history_cache_dir(directory) == trends.default_cache_dir()  # the user's word first
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"repositories": 2}', '{"repositories": "2", "images": 0}'])
+def test_a_damaged_cache_entry_is_recomputed_not_trusted(history, tmp_path, text):
+    cache = tmp_path / "cache"
+    first = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    for f in cache.glob("*.json"):
+        f.write_text(text)
+    again = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    pd.testing.assert_frame_equal(again, first)
+
+
+def test_prune_cache_removes_only_entries_unused_for_days(history, tmp_path):
+    import os
+    import time
+
+    cache = tmp_path / "cache"
+    trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    old, *recent = sorted(cache.glob("*.json"))
+    week_ago = time.time() - 8 * 86400
+    os.utime(old, (week_ago, week_ago))
+    assert trends.prune_cache(cache) == 1
+    assert sorted(cache.glob("*.json")) == recent
+    # a cache hit counts as use: an old entry read again is kept
+    for f in recent:
+        os.utime(f, (week_ago, week_ago))
+    trends.points(history, ["inventory"], cache_dir=cache, workers=1)  # hits for those, a new one
+    assert trends.prune_cache(cache) == 0 and len(list(cache.glob("*.json"))) == 3

@@ -265,10 +265,33 @@ def resolve(prices, inv=None) -> pd.DataFrame:
     return load_prices(path=prices, inv=inv)
 
 
+# The default table (shipped + the snapshot's Price List) by the Price List's content: storage and
+# savings both price an inventory, the snapshots of a history mostly carry the same list, and
+# building the table costs more pandas work than pricing a small organization's repositories.
+_DEFAULT_TABLES: dict[bytes, pd.DataFrame] = {}
+
+
+def _default_table(inv) -> pd.DataFrame:
+    """`resolve(None, inv)`, built once per distinct Price List (callers must not modify it)."""
+    frame = snapshot_prices(inv)
+    key = b""
+    if frame is not None:
+        try:
+            key = "|".join(frame.columns).encode() + b"\0"
+            key += pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+        except TypeError:  # a column hash_pandas_object cannot hash: do not memoize
+            return resolve(None, inv)
+    if key not in _DEFAULT_TABLES:
+        if len(_DEFAULT_TABLES) >= 16:
+            _DEFAULT_TABLES.clear()
+        _DEFAULT_TABLES[key] = resolve(None, inv)
+    return _DEFAULT_TABLES[key]
+
+
 def for_regions(regions: pd.Series, prices, inv=None) -> pd.DataFrame:
     """Price columns for each value of `regions` (aligned), plus `price_basis` (module docstring)
     and `price_note`. `inv`: the inventory whose Price List prices come before the shipped table."""
-    table = resolve(prices, inv)
+    table = _default_table(inv) if prices is None else resolve(prices, inv)
     default_region = table.attrs.get("default_region", "us-east-1")
     if default_region not in table.index:
         raise ValueError(f"price table has no row for its default region {default_region!r}")
