@@ -315,7 +315,12 @@ def _evaluate_cached(text, org: OrgView, scope_actions, extra: tuple[DenyRule, .
 
 def evaluated_resources(inv) -> list[_Resource]:
     """Every registry policy, repository policy and creation-template policy, evaluated once
-    (`base`: where; `evaluation`: its pieces, None when unreadable; `problems`)."""
+    per inventory (`base`: where; `evaluation`: its pieces, None when unreadable; `problems`).
+    Shared by every caller: read it, never change it."""
+    return inv.cached("access.evaluated_resources", lambda: _evaluate_resources(inv))
+
+
+def _evaluate_resources(inv) -> list[_Resource]:
     org = org_view(inv)
     scopes, registry_texts = _registry_context(inv)
     out: list[_Resource] = []
@@ -480,6 +485,11 @@ def _context(contexts: dict, base: dict, partition: str) -> Context:
 def grants(inv) -> pd.DataFrame:
     """One row per resource × grantee after all statements are weighed (columns: GRANT_COLUMNS),
     with the effective columns after the organization's RCPs."""
+    # the access checks, in-use reach and the consumer checks all ask: computed once per inventory
+    return inv.cached("access.grants", lambda: _grants(inv)).copy()
+
+
+def _grants(inv) -> pd.DataFrame:
     org = org_view(inv)
     orgs = organization(inv)
     contexts = repository_context(inv)
