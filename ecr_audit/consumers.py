@@ -246,6 +246,11 @@ def _tag_rows(inv, refs: pd.DataFrame) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+def _reach(inv) -> _Reach:
+    """One `_Reach` per inventory (in-use and unused grants both ask; its memo is shared too)."""
+    return inv.cached("consumers.reach", lambda: _Reach(inv))
+
+
 class _Reach:
     """Whether every consumer kind that could reach an image was read, per registry and grant."""
 
@@ -350,7 +355,7 @@ def _repository_unknown(inv) -> pd.DataFrame:
     repos = k.repos[REPO_KEY].copy()
     if not len(repos):
         return repos.assign(unknown_reason=pd.Series(dtype="str"))
-    reach = _Reach(inv)
+    reach = _reach(inv)
     if not reach.any_read:
         return repos.assign(
             unknown_reason="consumers were not read (--consumers none, or a snapshot without them)"
@@ -698,7 +703,7 @@ def unused_grants(inv, pull_days: int | None = None) -> pd.DataFrame:
     trail = cc[(cc["consumer_kind"] == "cloudtrail") & (cc["status"] == "complete")]
     trail_read = set(zip(trail["consumer_account_id"], trail["consumer_region"]))
     days = pull_days or (inv.meta.get("options") or {}).get("pull_days") or 30
-    reach = _Reach(inv)
+    reach = _reach(inv)
     org = reach.org_accounts
     rows = []
     for grant in g.itertuples(index=False):

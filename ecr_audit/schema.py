@@ -688,6 +688,8 @@ def empty(name: str) -> pd.DataFrame:
 
 
 def _cast(series: pd.Series, dtype: str) -> pd.Series:
+    if dtype in _PLAIN and series.dtype == dtype:  # already cast (a Parquet column read back)
+        return series
     if dtype == LIST:
         return series.map(_as_list).astype(object)
     if dtype == TIME:
@@ -702,6 +704,9 @@ def _cast(series: pd.Series, dtype: str) -> pd.Series:
             return series
         return series.astype(STR).astype(CAT)
     return series.astype(dtype)
+
+
+_PLAIN = (STR, BOOL, INT, TIME, "float64", "int64")  # dtypes whose equality means "nothing to do"
 
 
 def _as_list(value) -> list:

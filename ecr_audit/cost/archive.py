@@ -18,7 +18,7 @@ from ..blobs import freed_coded
 from ..keys import REPOSITORY_ID, coded
 from ..schema import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
-from .storage import image_flags, repository_basis
+from .storage import flags_and_basis
 from .storage import storage as _storage
 
 SCOPES = {"account_region": ["account_id", "region"], "region": ["region"]}
@@ -62,8 +62,7 @@ def archive_advice(
         raise ValueError(f"scope must be one of {sorted(SCOPES)}")
     keys = SCOPES[scope]
     enc = coded(inv)
-    flags = image_flags(inv, enc)
-    basis = repository_basis(inv, flags, enc)
+    flags, basis = flags_and_basis(inv)
     st = _storage(inv, prices) if storage is None else storage
     cand = archive_candidates(inv, unused_days, as_of) if candidates is None else candidates
     rows = enc.rows(cand[IMAGE_KEY])

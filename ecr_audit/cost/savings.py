@@ -22,7 +22,7 @@ from ..blobs import freed_coded
 from ..keys import REPOSITORY_ID, Coded, coded
 from ..schema import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
-from .storage import image_flags, repository_basis
+from .storage import flags_and_basis, image_flags, repository_basis
 
 COLUMNS = (
     ["option"]
@@ -78,6 +78,8 @@ def freed(
     images not in the inventory are ignored).
     """
     enc = coded(inv) if enc is None else enc
+    if flags is None and basis is None and enc is coded(inv):
+        flags, basis = flags_and_basis(inv)
     flags = image_flags(inv, enc) if flags is None else flags
     basis = repository_basis(inv, flags, enc) if basis is None else basis
     selected = enc.rows(removed[IMAGE_KEY])
@@ -207,8 +209,7 @@ def savings(
     if removals is None:
         removals = default_removals(inv, stale_days, lifecycle_policy)
     enc = coded(inv)
-    flags = image_flags(inv, enc)
-    basis = repository_basis(inv, flags, enc)
+    flags, basis = flags_and_basis(inv)
     parts = []
     for name, frame in removals.items():
         part = freed(inv, _as_removals(frame, name), prices, flags, basis, enc)

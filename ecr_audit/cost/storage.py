@@ -70,6 +70,18 @@ def image_flags(inv, enc: Coded | None = None) -> pd.DataFrame:
     return out
 
 
+def flags_and_basis(inv) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`image_flags(inv)` and `repository_basis` of them, computed once per inventory (storage,
+    savings and the archive advisor all start from them): read them, never change them."""
+
+    def compute():
+        enc = coded(inv)
+        flags = image_flags(inv, enc)
+        return flags, repository_basis(inv, flags, enc)
+
+    return inv.cached("cost.flags_and_basis", compute)
+
+
 def _repositories(inv) -> pd.DataFrame:
     """Every repository: listed ones plus any seen only through images."""
     listed = inv.repositories[REPO_KEY + ["images_status"]].drop_duplicates(REPO_KEY)
@@ -107,7 +119,8 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
     `roles`: an `images.classify(inv)` frame if already computed.
     """
     enc = coded(inv)
-    flags = image_flags(inv, enc)
+    shared, basis = flags_and_basis(inv)
+    flags = shared.copy()
     role = image_roles(inv, roles)
     flags["role"] = pd.Categorical(role.to_numpy(), categories=ROLES)
     est = flags["size_bytes"].where(flags["needs_estimate"], 0)
@@ -147,9 +160,8 @@ def storage(inv, prices=None, roles: pd.DataFrame | None = None) -> pd.DataFrame
             enc, layers[in_active].drop_duplicates("pair"), {"_unique_standard": ("size_bytes", "sum")}
         )
 
-    out = repository_basis(inv, flags, enc)
     out = (
-        out.merge(agg, on=REPO_KEY, how="left")
+        basis.merge(agg, on=REPO_KEY, how="left")
         .merge(exact, on=REPO_KEY, how="left")
         .merge(active, on=REPO_KEY, how="left")
     )
