@@ -9,7 +9,9 @@ figures differ. Timed, each in the same process after the history is written:
 - cold: `trends.points` with an empty cache (every metric of every snapshot computed: findings
   read every frame), then the four charts rendered to PNG;
 - warm: the same with every point cached (what a report of the history does every day but the first);
-- one new: every point cached but the newest snapshot's (a scheduled run's steady state).
+- one new: every point cached but the newest snapshot's (a scheduled run's steady state);
+- with `--report`: `ecr-audit report NEWEST --only changes`, the page a user opens, with the
+  history's own cache (`DIR/.trends`) empty, then again with it filled.
 Each line gives the wall time and the CPU time of this process and its worker processes (the
 machine is shared: wall time alone says little when other work runs; CPU time ÷ cores is the wall
 time on an idle machine). `--workers 1` computes every point in this process (the code before
@@ -23,6 +25,9 @@ import io
 import os
 import platform
 import resource
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -86,6 +91,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--snapshots", type=int, default=30)
     ap.add_argument("--workers", type=int, default=None, help="processes for points (default: one per CPU)")
+    ap.add_argument("--report", action="store_true", help="also time `ecr-audit report --only changes`")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-trends-") as tmp:
         history, cache = Path(tmp) / "history", Path(tmp) / "cache"
@@ -99,6 +105,23 @@ def main() -> None:
         for metric in trends.METRICS:  # forget the newest snapshot's points only
             (cache / f"{trends.cache_key(paths[-1], metric, 90)}.json").unlink()
         timed("one new", paths, cache, args.workers)
+        if args.report:
+            report(paths[-1], Path(tmp) / "report")
+
+
+def report(newest: Path, out: Path) -> None:
+    """The user's path: `ecr-audit report NEWEST --only changes` (a kernel, the diff with the
+    previous snapshot, the trend charts from the history's own cache, HTML), cold then warm."""
+    shutil.rmtree(newest.parent / trends.HISTORY_CACHE, ignore_errors=True)
+    cmd = [sys.executable, "-m", "ecr_audit.cli", "report", str(newest), "--only", "changes", "--quiet"]
+    for label in ("cold", "warm"):
+        t0 = time.perf_counter()
+        subprocess.run(
+            [*cmd, "--out", str(out / label)], check=True, env={**os.environ, "ECR_AUDIT_CACHE_DIR": ""}
+        )
+        print(
+            f"{'report ' + label:>13}: {time.perf_counter() - t0:6.2f} s wall (changes page, whole command)"
+        )
 
 
 if __name__ == "__main__":

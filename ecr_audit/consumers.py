@@ -641,13 +641,6 @@ def _pull_grants(inv) -> pd.DataFrame:
     return g[g["can_pull"].fillna(False).astype(bool) & g["scope"].isin(["repository", "registry"])]
 
 
-def _grant_covers(g: pd.DataFrame, account: str, org: set[str]) -> pd.Series:
-    """Which grant rows let `account` pull."""
-    named = g["grantee_account_id"].astype("string").fillna("") == account
-    org_wide = (g["grantee_kind"] == "org") & (g["exposure"] == "org") & (account in org)
-    return named | (g["exposure"] == "public") | org_wide
-
-
 def without_grant(inv) -> pd.DataFrame:
     """References of a consumer in account B to an image of a collected registry in account A ≠ B
     that no repository or registry policy lets B pull. It works only by a path the audit cannot
@@ -661,30 +654,43 @@ def without_grant(inv) -> pd.DataFrame:
     ]
     if r.empty:
         return r.assign(grant_status=pd.Series(dtype="str"))
+    key = ["account_id", "region", "repository_name", "consumer_account_id"]
+    r = r.dropna(subset=key)
+    # One answer per owner repository × consumer account, against the grants of the same registry
+    # (a few per registry: the pairing stays small at a million images).
+    groups = r[key].drop_duplicates().reset_index(drop=True)
+    groups["_g"] = np.arange(len(groups))
     allg = access.grants(inv)
     undetermined = allg[allg["exposure"] == "undetermined"]
+    u = groups.merge(undetermined[["account_id", "region", "repository_name"]], on=["account_id", "region"])
+    # who the policy grants is undetermined (the repository's or the registry's): cannot tell
+    cannot_tell = u.loc[
+        u["repository_name_y"].isin([""]) | (u["repository_name_y"] == u["repository_name_x"]), "_g"
+    ]
     pulls = _pull_grants(inv)
+    cols = [
+        "account_id",
+        "region",
+        "repository_name",
+        "scope",
+        "grantee_account_id",
+        "grantee_kind",
+        "exposure",
+    ]
+    p = groups.merge(pulls[cols], on=["account_id", "region"], suffixes=("", "_grant"))
+    name = p["repository_name_grant"]
+    applies = (name == p["repository_name"]) | ((p["scope"] == "registry") & (name == ""))
     org = set(inv.org_account_ids)
-    keep = []
-    for (acc, reg, repo, consumer), grp in r.groupby(
-        ["account_id", "region", "repository_name", "consumer_account_id"], sort=True
-    ):
-        if (
-            (undetermined["account_id"] == acc)
-            & (undetermined["region"] == reg)
-            & undetermined["repository_name"].isin([repo, ""])
-        ).any():
-            continue  # who the policy grants is undetermined: cannot tell
-        p = pulls[
-            (pulls["account_id"] == acc)
-            & (pulls["region"] == reg)
-            & pulls["repository_name"].isin([repo, ""])
-        ]
-        p = p[(p["scope"] == "registry") | (p["repository_name"] == repo)]
-        if not _grant_covers(p, consumer, org).any():
-            keep.append(grp)
-    out = pd.concat(keep) if keep else r.iloc[:0]
-    return out.reset_index(drop=True)
+    in_org = p["consumer_account_id"].isin(org)
+    covers = (
+        (p["grantee_account_id"].astype("string").fillna("") == p["consumer_account_id"])
+        | (p["exposure"] == "public")
+        | ((p["grantee_kind"] == "org") & (p["exposure"] == "org") & in_org)
+    )
+    covered = p.loc[(applies & covers).fillna(False).to_numpy(dtype=bool), "_g"]
+    keep = groups.loc[~groups["_g"].isin(cannot_tell) & ~groups["_g"].isin(covered), key]
+    out = r.merge(keep, on=key)  # r's order within each pair, pairs in key order (as before)
+    return out.sort_values(key, kind="stable").reset_index(drop=True)
 
 
 def unused_grants(inv, pull_days: int | None = None) -> pd.DataFrame:
@@ -705,22 +711,24 @@ def unused_grants(inv, pull_days: int | None = None) -> pd.DataFrame:
     days = pull_days or (inv.meta.get("options") or {}).get("pull_days") or 30
     reach = _reach(inv)
     org = reach.org_accounts
+    # The consumer accounts naming an image of each registry and each repository, once (a million
+    # images carry tens of thousands of references; thousands of grants look them up).
+    users_of = r.assign(_user=r["consumer_account_id"].astype(str))
+    by_registry = users_of.groupby(["account_id", "region"])["_user"].agg(set).to_dict()
+    by_repository = users_of.groupby(REPO_KEY)["_user"].agg(set).to_dict()
     rows = []
     for grant in g.itertuples(index=False):
         owner, reg = grant.account_id, grant.region
         repo = grant.repository_name if grant.scope == "repository" else ""
-        mine = r[(r["account_id"] == owner) & (r["region"] == reg)]
-        if repo:
-            mine = mine[mine["repository_name"] == repo]
-        users = mine["consumer_account_id"].astype(str)
+        users = by_repository.get((owner, reg, repo), set()) if repo else by_registry.get((owner, reg), set())
         if grant.exposure == "public":
-            grantees, used = None, (users != owner).any()
+            grantees, used = None, bool(users - {owner})
         elif grant.grantee_kind == "org":
             grantees = sorted(org - {owner} - reach.inactive)
-            used = users.isin(grantees).any()
+            used = not users.isdisjoint(grantees)
         else:
             grantees = [grant.grantee_account_id]
-            used = users.isin(grantees).any()
+            used = not users.isdisjoint(grantees)
         if used:
             continue
         has_trail = (owner, reg) in trail_read

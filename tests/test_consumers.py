@@ -389,3 +389,94 @@ def test_the_archive_advisor_never_proposes_an_image_in_use():
     imgs, refs = _cleanup_world()
     cand = cost.archive_candidates(inv_of(imgs, refs), unused_days=90)
     assert cand["image_digest"].tolist() == [d("free")]
+
+
+def _without_grant_by_pair(refs: pd.DataFrame, grants: pd.DataFrame, org: set) -> set:
+    """The definition, one owner repository × consumer account at a time: kept unless a grant of
+    the registry is undetermined for it, or a pull grant of the repository or registry lets the
+    consumer's account pull (named, public, or the organization's with the account in it)."""
+    kept = set()
+    pulls = grants[grants["can_pull"] & grants["scope"].isin(["repository", "registry"])]
+    for acc, reg, repo, consumer in set(
+        zip(refs["account_id"], refs["region"], refs["repository_name"], refs["consumer_account_id"])
+    ):
+        same = (grants["account_id"] == acc) & (grants["region"] == reg)
+        if (same & (grants["exposure"] == "undetermined") & grants["repository_name"].isin([repo, ""])).any():
+            continue
+        p = pulls[(pulls["account_id"] == acc) & (pulls["region"] == reg)]
+        p = p[(p["repository_name"] == repo) | ((p["scope"] == "registry") & (p["repository_name"] == ""))]
+        lets = (
+            (p["grantee_account_id"].fillna("") == consumer)
+            | (p["exposure"] == "public")
+            | ((p["grantee_kind"] == "org") & (p["exposure"] == "org") & (consumer in org))
+        )
+        if not lets.any():
+            kept.add((acc, reg, repo, consumer))
+    return kept
+
+
+GRANTEES = [  # grantee_kind, exposure and account of a grant, given a random account
+    lambda a: {
+        "grantee_kind": "account",
+        "exposure": "org" if a < "000000000005" else "external",
+        "grantee_account_id": a,
+    },
+    lambda a: {"grantee_kind": "org", "exposure": "org", "grantee_account_id": None},
+    lambda a: {"grantee_kind": "public", "exposure": "public", "grantee_account_id": None},
+    lambda a: {"grantee_kind": "unknown", "exposure": "undetermined", "grantee_account_id": None},
+    lambda a: {"grantee_kind": "service", "exposure": "service", "grantee_account_id": None},
+]
+
+
+def test_without_grant_answers_each_repository_and_consumer_account_by_the_definition(monkeypatch):
+    """Random registries, grants and references: the vectorized answer is the per-pair definition."""
+    import random
+
+    rnd = random.Random(17)
+    accounts = [f"{i:012d}" for i in range(1, 7)]
+    org = set(accounts[:4])
+    for _ in range(150):
+        refs = pd.DataFrame(
+            [
+                {
+                    "account_id": rnd.choice(accounts[:3]),
+                    "region": rnd.choice(["us-east-1", "eu-west-1"]),
+                    "repository_name": rnd.choice(["a", "b", "c"]),
+                    "consumer_account_id": rnd.choice(accounts),
+                    "resolution": rnd.choice(["digest", "tag_now", "not_found", "outside_inventory"]),
+                }
+                for _ in range(rnd.randint(1, 25))
+            ]
+        )
+        grants = pd.DataFrame(
+            [
+                {
+                    "account_id": rnd.choice(accounts[:3]),
+                    "region": rnd.choice(["us-east-1", "eu-west-1"]),
+                    "scope": (
+                        scope := rnd.choice(["repository", "repository", "registry", "creation_template"])
+                    ),
+                    "repository_name": rnd.choice(["a", "b", "c"]) if scope == "repository" else "",
+                    **rnd.choice(GRANTEES)(rnd.choice(accounts)),
+                    "can_pull": rnd.random() < 0.8,
+                }
+                for _ in range(rnd.randint(0, 8))
+            ],
+            columns=["account_id", "region", "scope", "repository_name", "grantee_account_id"]
+            + ["grantee_kind", "exposure", "can_pull"],
+        )
+        monkeypatch.setattr(consumers, "references", lambda inv, refs=refs: refs)
+        monkeypatch.setattr(consumers.access, "grants", lambda inv, grants=grants: grants)
+        fake = type("Inv", (), {"org_account_ids": sorted(org)})()
+        got = consumers.without_grant(fake)
+        considered = refs[
+            refs["resolution"].isin(["digest", "resolved_by_service", "tag_now", "not_found"])
+            & (refs["consumer_account_id"] != refs["account_id"])
+        ]
+        want = _without_grant_by_pair(considered, grants, org)
+        assert (
+            set(zip(got["account_id"], got["region"], got["repository_name"], got["consumer_account_id"]))
+            == want
+        )
+        # every reference of a kept pair is listed, in the pair order
+        assert len(got) == considered.apply(lambda r: tuple(r[:4]) in want, axis=1).sum()
