@@ -237,6 +237,7 @@ def test_huge_evidence_is_cut_and_marked_in_asff_and_kept_whole_in_ocsf():
     _check_asff(record)
     other = record["Resources"][0]["Details"]["Other"]
     assert other["operations"].endswith(exports.TRUNCATED) and other["error_kind"] == "access_denied"
+    assert all(len(v) < 1024 for v in other.values())  # the Other object's values: fewer than 1024
     event = next(exports.ocsf_events(df.loc[[row]], inv.meta))
     assert event["resources"][0]["data"]["operations"] == [hostile] * 3  # text stays text, whole
     assert "\\u202e" in json.dumps(event) and "\u202e" not in json.dumps(event)
