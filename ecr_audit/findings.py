@@ -248,17 +248,13 @@ def findings(
         if "title" not in rows:
             rows["title"] = c.title
         rows["remediation"] = c.remediation
-        frames.append(rows)
+        frames.append(_evidence_folded(rows, fid, evidence))
     if not frames:
         empty = pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
         return empty.astype({"severity": ecr.SEVERITY})
     out = pd.concat(frames, ignore_index=True)
-    undeclared = set(out.columns) - set(COLUMNS) - set(EVIDENCE) - {"uid_key"}
-    if undeclared:  # a check's column that would silently vanish: declare it in EVIDENCE
-        raise ValueError(f"check columns not declared in findings_check.EVIDENCE: {sorted(undeclared)}")
     if evidence:
-        present = [k for k in EVIDENCE if k in out]
-        out[EVIDENCE_COLUMN] = [evidence_json(r) for r in out[present].to_dict("records")]
+        out[EVIDENCE_COLUMN] = out[EVIDENCE_COLUMN].fillna("")
     for col in COLUMNS[:-1]:
         if col not in out:
             out[col] = ""
@@ -278,6 +274,21 @@ def findings(
     dup = out.groupby("finding_uid").cumcount()
     out["finding_uid"] = out["finding_uid"].where(dup == 0, out["finding_uid"] + "-" + dup.astype(str))
     return out[columns].reset_index(drop=True)
+
+
+def _evidence_folded(rows: pd.DataFrame, finding_id: str, evidence: bool) -> pd.DataFrame:
+    """A check's rows with its evidence columns folded into one `evidence` JSON text column (or
+    dropped without `evidence`); per check, so each row reads only its own check's columns."""
+    undeclared = set(rows.columns) - set(COLUMNS) - set(EVIDENCE) - {"uid_key"}
+    if undeclared:  # a column that would silently vanish: declare it in findings_check.EVIDENCE
+        raise ValueError(
+            f"{finding_id}: columns not declared in findings_check.EVIDENCE: {sorted(undeclared)}"
+        )
+    present = [k for k in EVIDENCE if k in rows]
+    out = rows.drop(columns=present)
+    if evidence:
+        out[EVIDENCE_COLUMN] = [evidence_json(r) for r in rows[present].to_dict("records")]
+    return out
 
 
 def catalog() -> pd.DataFrame:
