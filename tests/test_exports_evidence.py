@@ -9,8 +9,7 @@ import pytest
 
 from ecr_audit import Inventory, access, exports, findings, images, lifecycle
 from ecr_audit.findings_check import EVIDENCE, EVIDENCE_FIRST, Check, evidence_json
-
-from tests.test_exports import _check_asff, _errors
+from tests.test_exports import check_asff, ocsf_errors
 
 ACCT = "012345678901"
 
@@ -126,9 +125,9 @@ def test_demo_records_with_evidence_validate_and_stay_within_asff_limits(demo):
     with_evidence = df[df["finding_id"].str.contains(kinds)]
     assert len(with_evidence) > 40 and (with_evidence["evidence"] != "").all()
     for uid, event in events.items():
-        assert _errors(event) == [], event["finding_info"]["types"]
+        assert ocsf_errors(event) == [], event["finding_info"]["types"]
         record = asff[uid]
-        _check_asff(record)
+        check_asff(record)
         other = record["Resources"][0]["Details"]["Other"]
         assert len(other) <= exports.ASFF_OTHER_KEYS
         assert all(isinstance(v, str) and len(v) < 1024 and len(k) < 128 for k, v in other.items())
@@ -234,7 +233,7 @@ def test_huge_evidence_is_cut_and_marked_in_asff_and_kept_whole_in_ocsf():
     hostile = "\u202e<img src=x onerror=alert(1)>" + "o" * 2_000_000
     df.loc[row, "evidence"] = json.dumps({"error_kind": "access_denied", "operations": [hostile] * 3})
     record = exports.asff_finding(next(df.loc[[row]].itertuples(index=False)), inv.meta)
-    _check_asff(record)
+    check_asff(record)
     other = record["Resources"][0]["Details"]["Other"]
     assert other["operations"].endswith(exports.TRUNCATED) and other["error_kind"] == "access_denied"
     assert all(len(v) < 1024 for v in other.values())  # the Other object's values: fewer than 1024
