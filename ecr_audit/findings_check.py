@@ -71,7 +71,7 @@ EVIDENCE = {
     "external_principal": "who outside the organization can assume the role (undetermined: unread)",
     "reaches": "what the path reaches: '<capability> <repository>'",
     # images (images.orphans, images.stale, lifecycle.simulate)
-    "image_digests": f"the images: the first {EVIDENCE_FIRST} (most bytes, most idle first); `images` counts all",
+    "image_digests": f"the images: the first {EVIDENCE_FIRST} (orphans: most bytes, stale: most idle first)",
     "images": "how many images the finding counts",
     "reasons": "why they are orphaned or dangling (images.orphans reasons)",
     "reclaimable_bytes": "bytes deleting them frees (shared layers excluded); absent: undetermined",
