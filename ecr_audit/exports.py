@@ -15,6 +15,10 @@ is empty and every finding counts as current.
 - `write_parquet`: the frame as a Hive-partitioned Parquet dataset (`account_id=…/date=…/`), for
   a data lake (docs/exports.md#parquet).
 
+Each finding carries its evidence (`findings(inv, evidence=True)`: the grantee and exposures, the
+digests, the consumers... docs/exports.md#evidence): in OCSF `resources[0].data`, in ASFF
+`Resources[0].Details.Other` as strings, in Parquet as the `evidence` column (JSON text).
+
 Text from AWS goes out as JSON strings (non-ASCII and control characters escaped): it stays text.
 """
 
@@ -33,7 +37,7 @@ from .inventory import Inventory
 OCSF_VERSION = "1.5.0"
 STATES = ("new", "persisting", "reopened", "resolved", "unknown")
 STATE_COLUMNS = ["state", "first_seen", "last_seen", "runs_seen"]
-COLUMNS = findings.COLUMNS + STATE_COLUMNS + ["collected_at"]
+COLUMNS = findings.COLUMNS + [findings.EVIDENCE_COLUMN] + STATE_COLUMNS + ["collected_at"]
 PRODUCT = "ecr-audit"
 
 
@@ -41,8 +45,9 @@ def frame(inv: Inventory, states: pd.DataFrame | None = None) -> pd.DataFrame:
     """The findings of `inv` (COLUMNS); with `states` (finding_states over earlier snapshots and
     `inv`, newest last) every finding of the history, with its state, first and last seen times.
 
-    Remediation comes from this snapshot's finding, else from the check's catalog entry."""
-    current = findings.findings(inv)
+    Remediation and evidence come from this snapshot's finding; else remediation from the check's
+    catalog entry, evidence from `states` if it has an evidence column (else none)."""
+    current = findings.findings(inv, evidence=True)
     collected = pd.Timestamp(inv.meta.get("collected_at")) if inv.meta.get("collected_at") else pd.NaT
     if states is None:
         out = current.assign(state=pd.NA, first_seen=collected, last_seen=collected, runs_seen=1)
@@ -62,6 +67,9 @@ def frame(inv: Inventory, states: pd.DataFrame | None = None) -> pd.DataFrame:
         out["remediation"] = [
             remedy.get(u) or catalog.get(f, "") for u, f in zip(out["finding_uid"], out["finding_id"])
         ]
+        evidence = dict(zip(current["finding_uid"], current[findings.EVIDENCE_COLUMN]))
+        earlier = out.get(findings.EVIDENCE_COLUMN, pd.Series("", index=out.index)).fillna("")
+        out[findings.EVIDENCE_COLUMN] = [evidence.get(u) or e for u, e in zip(out["finding_uid"], earlier)]
         for col in findings.COLUMNS:
             if col not in out:
                 out[col] = ""
@@ -70,7 +78,7 @@ def frame(inv: Inventory, states: pd.DataFrame | None = None) -> pd.DataFrame:
         out[col] = pd.to_datetime(out[col], utc=True)
     out["runs_seen"] = pd.to_numeric(out["runs_seen"]).astype("Int64")
     out["state"] = out["state"].astype("string")
-    for col in findings.COLUMNS:
+    for col in findings.COLUMNS + [findings.EVIDENCE_COLUMN]:
         if col != "severity":
             out[col] = out[col].fillna("").astype(str)
     out["severity"] = ecr.as_severity(out["severity"].astype(str))
@@ -105,14 +113,17 @@ def _iso(ts) -> str:
 
 
 def _evidence(row) -> dict:
-    """What the finding rests on, as data: the check, the repository, the details text; for access
-    findings (`ecr_<scope>_<exposure>_<capability>`, ids that never change meaning) the exposure."""
+    """What the finding rests on, as data: the check, the details text, the repository, then the
+    check's evidence (`findings.EVIDENCE`). An access finding without evidence (resolved: gone from
+    this snapshot) keeps the exposure its id names (`ecr_<scope>_<exposure>_…`: ids never change
+    meaning)."""
     data = {"finding_id": row.finding_id, "details": row.details}
     if row.repository_name:
         data["repository_name"] = row.repository_name
+    data.update(json.loads(row.evidence) if row.evidence else {})
     for exposure in ("public", "external"):
         if f"_{exposure}_" in row.finding_id:
-            data["exposure"] = exposure
+            data.setdefault("exposure", exposure)
     return data
 
 
@@ -225,8 +236,11 @@ ASFF_SEVERITY = {
     "high": "HIGH",
     "critical": "CRITICAL",
 }
-# Field limits of the ASFF reference (AwsSecurityFinding): longer text is cut and marked.
-ASFF_LIMITS = {"Title": 256, "Description": 1024, "Recommendation": 512, "Other": 1024, "ProductField": 4096}
+# Field limits of the ASFF reference (AwsSecurityFinding): longer text is cut and marked. Details.Other
+# is a map of at most 50 string values of fewer than 1024 characters, keys fewer than 128
+# (https://docs.aws.amazon.com/securityhub/latest/userguide/asff-resourcedetails-other.html).
+ASFF_LIMITS = {"Title": 256, "Description": 1024, "Recommendation": 512, "Other": 1023, "ProductField": 4096}
+ASFF_OTHER_KEYS = 50
 TRUNCATED = " …[truncated by ecr-audit]"
 
 
@@ -241,7 +255,7 @@ def asff_finding(row, meta: dict) -> dict:
     region = row.region or regions[0]
     state = None if pd.isna(row.state) else row.state
     _, asff_type = _kind(row.resource_arn)
-    other = {k: _cut(str(v), ASFF_LIMITS["Other"]) for k, v in _evidence(row).items()}
+    other = {k: _cut(_asff_text(v), ASFF_LIMITS["Other"]) for k, v in _evidence(row).items()}
     resource = {"Type": asff_type, "Id": row.resource_arn, "Partition": partition, "Region": region}
     resource["Details"] = {"Other": other}
     finding = {
@@ -274,6 +288,12 @@ def asff_finding(row, meta: dict) -> dict:
             "Recommendation": {"Text": _cut(row.remediation, ASFF_LIMITS["Recommendation"])}
         }
     return _within_size(finding)
+
+
+def _asff_text(value) -> str:
+    """An evidence value as an ASFF string: text as is, anything else as JSON (a list as a JSON
+    array: IAM names may hold commas, so a joined list could not be split back)."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _within_size(finding: dict) -> dict:

@@ -7,6 +7,10 @@ change meaning, so findings can be tracked across snapshots (`finding_uid` hashe
 resource and the check's own stable key — a grantee, a statement, a rule — never the details text,
 whose counts and ages change from day to day). Where the collector could not read something, the check says
 so with an `ecr_audit_unreadable` finding instead of passing silently.
+
+`findings(inv, evidence=True)` adds an `evidence` column: what each finding rests on as compact JSON
+(`EVIDENCE` names its keys; docs/exports.md#evidence), for the OCSF and ASFF exports. Without it the
+frame is exactly `COLUMNS`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import json
 import pandas as pd
 
 from . import ecr, findings_analyses, wildcard
-from .findings_check import Check, check, partition, registry_arns
+from .findings_check import EVIDENCE, Check, check, evidence_json, partition, registry_arns
 from .inventory import Inventory
 
 SEVERITIES = list(ecr.SEVERITIES)
@@ -33,6 +37,7 @@ COLUMNS = [
     "remediation",
     "finding_uid",
 ]
+EVIDENCE_COLUMN = "evidence"
 
 
 def _repos_where(inv: Inventory, mask: pd.Series, details: pd.Series | str) -> pd.DataFrame:
@@ -194,6 +199,9 @@ def _unreadable(inv, memo):
             "region": g["region"],
             "repository_name": g["repository_name"],
             "uid_key": g["error_kind"],
+            "error_kind": g["error_kind"],
+            "operations": g["operations"].str.split(", "),
+            "errors": g["n"],
             "details": g["error_kind"]
             + ": "
             + g["n"].astype(str)
@@ -214,10 +222,14 @@ CHECKS: tuple[Check, ...] = (
 ) + findings_analyses.CHECKS
 
 
-def findings(inv: Inventory, checks: list[str] | None = None, production: str | None = None) -> pd.DataFrame:
+def findings(
+    inv: Inventory, checks: list[str] | None = None, production: str | None = None, evidence: bool = False
+) -> pd.DataFrame:
     """Run the checks (all by default; else those whose ids are in `checks`) and return one row
     per finding, most severe first (`severity` is an ordered categorical: critical first).
-    `production`: which repositories are production (`access.production_repositories`)."""
+    `production`: which repositories are production (`access.production_repositories`).
+    `evidence`: add the `evidence` column (compact JSON text, "" when the check gives none)."""
+    columns = COLUMNS + [EVIDENCE_COLUMN] if evidence else COLUMNS
     memo: dict = {"production": production}
     frames = []
     for c in CHECKS:
@@ -236,11 +248,13 @@ def findings(inv: Inventory, checks: list[str] | None = None, production: str | 
         if "title" not in rows:
             rows["title"] = c.title
         rows["remediation"] = c.remediation
-        frames.append(rows)
+        frames.append(_evidence_folded(rows, fid, evidence))
     if not frames:
-        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS})
+        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
         return empty.astype({"severity": ecr.SEVERITY})
     out = pd.concat(frames, ignore_index=True)
+    if evidence:
+        out[EVIDENCE_COLUMN] = out[EVIDENCE_COLUMN].fillna("")
     for col in COLUMNS[:-1]:
         if col not in out:
             out[col] = ""
@@ -259,7 +273,22 @@ def findings(inv: Inventory, checks: list[str] | None = None, production: str | 
     # Rows the check could not tell apart by key (rare): number them in details order.
     dup = out.groupby("finding_uid").cumcount()
     out["finding_uid"] = out["finding_uid"].where(dup == 0, out["finding_uid"] + "-" + dup.astype(str))
-    return out[COLUMNS].reset_index(drop=True)
+    return out[columns].reset_index(drop=True)
+
+
+def _evidence_folded(rows: pd.DataFrame, finding_id: str, evidence: bool) -> pd.DataFrame:
+    """A check's rows with its evidence columns folded into one `evidence` JSON text column (or
+    dropped without `evidence`); per check, so each row reads only its own check's columns."""
+    undeclared = set(rows.columns) - set(COLUMNS) - set(EVIDENCE) - {"uid_key"}
+    if undeclared:  # a column that would silently vanish: declare it in findings_check.EVIDENCE
+        raise ValueError(
+            f"{finding_id}: columns not declared in findings_check.EVIDENCE: {sorted(undeclared)}"
+        )
+    present = [k for k in EVIDENCE if k in rows]
+    out = rows.drop(columns=present)
+    if evidence:
+        out[EVIDENCE_COLUMN] = [evidence_json(r) for r in rows[present].to_dict("records")]
+    return out
 
 
 def catalog() -> pd.DataFrame:
@@ -280,6 +309,8 @@ def catalog() -> pd.DataFrame:
 __all__ = [
     "CHECKS",
     "COLUMNS",
+    "EVIDENCE",
+    "EVIDENCE_COLUMN",
     "SEVERITIES",
     "Check",
     "catalog",

@@ -8,16 +8,33 @@ a readable list.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from . import access, consumers, cost, ecr, images, lifecycle
-from .findings_check import Check, check, memoized, partition, registry_arns, repository_arns, resource_arns
+from .findings_check import (
+    EVIDENCE_FIRST,
+    Check,
+    check,
+    memoized,
+    partition,
+    registry_arns,
+    repository_arns,
+    resource_arns,
+)
+from .keys import keys
+from .schema import IMAGE_KEY
 
 CAPABILITIES = ["pull", "push", "delete", "manage"]
 
 
 def _grants(inv, memo):
     return memoized(memo, "grants", lambda: access.grants(inv))
+
+
+def _listed(values: pd.Series) -> pd.Series:
+    """Each value as a list of one (evidence lists), an empty list for a null or empty value."""
+    return values.map(lambda v: [v] if isinstance(v, str) and v else [])
 
 
 def _text(values) -> str:
@@ -27,6 +44,26 @@ def _text(values) -> str:
     if isinstance(values, str):
         return values
     return ", ".join(map(str, values))
+
+
+def _grant_evidence(g: pd.DataFrame) -> dict[str, pd.Series]:
+    """The evidence of grant rows (`access.grants` columns): who, by which statements, how far."""
+    can = g[[f"can_{c}" for c in CAPABILITIES]].fillna(False).astype(bool).to_numpy()
+    return {
+        "scope": g["scope"],
+        "grantee": g["grantee"].astype(str),
+        "grantee_kind": g["grantee_kind"],
+        "statement_ids": g["statement_ids"],
+        "actions": g["actions"],
+        "capabilities": pd.Series(
+            [[c for c, y in zip(CAPABILITIES, row) if y] for row in can], index=g.index
+        ),
+        "exposure": g["exposure"],
+        "effective_exposure": g["effective_exposure"],
+        "effective_basis": g["effective_basis"],
+        "restricted_by": g["restricted_by"],
+        "neutralized_by": g["neutralized_by"],
+    }
 
 
 def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity: str) -> pd.DataFrame:
@@ -69,6 +106,8 @@ def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity:
             "details": details,
             "severity": sev,
             "uid_key": g["grantee"].astype(str),
+            "capability": capability,
+            **_grant_evidence(g),
         }
     )
 
@@ -128,7 +167,12 @@ def _grant_checks() -> tuple[Check, ...]:
         )
         def _registry(inv, memo, exposure=exposure):
             rows = [_grant_rows(inv, memo, "registry", exposure, c, "high") for c in CAPABILITIES]
-            return pd.concat(rows).drop_duplicates(["resource_arn", "details"])
+            # one finding per grant, whatever it allows: its evidence names the capabilities
+            return (
+                pd.concat(rows)
+                .drop_duplicates(["resource_arn", "details"])
+                .drop(columns="capability", errors="ignore")
+            )
 
         @check(
             f"ecr_creation_template_{exposure}_access",
@@ -153,6 +197,7 @@ def _grant_checks() -> tuple[Check, ...]:
                     "repository_name": "",
                     "details": "template " + prefix + " grants " + g["grantee"].astype(str),
                     "uid_key": g["grantee"].astype(str),
+                    **_grant_evidence(g),
                 }
             )
 
@@ -160,9 +205,10 @@ def _grant_checks() -> tuple[Check, ...]:
     return tuple(out)
 
 
-def _passthrough(inv, f: pd.DataFrame, key_columns: list[str]) -> pd.DataFrame:
+def _passthrough(inv, f: pd.DataFrame, key_columns: list[str], evidence=lambda f: {}) -> pd.DataFrame:
     """An analysis's own finding rows (finding_id, severity, account/region/repository, message);
-    `key_columns` tell rows of one kind on one resource apart for the stable uid."""
+    `key_columns` tell rows of one kind on one resource apart for the stable uid; `evidence(f)`
+    gives the rows' evidence columns."""
     if f.empty:
         return f
     key = f[key_columns].astype("string").fillna("").agg("|".join, axis=1)
@@ -177,6 +223,7 @@ def _passthrough(inv, f: pd.DataFrame, key_columns: list[str]) -> pd.DataFrame:
             "title": f["finding_id"].str.replace("_", " ").str.removeprefix("ecr "),
             "details": f["message"],
             "uid_key": key,
+            **evidence(f),
         }
     )
 
@@ -184,7 +231,14 @@ def _passthrough(inv, f: pd.DataFrame, key_columns: list[str]) -> pd.DataFrame:
 @check("ecr_policy_*", "medium", "Policy quality", "See the finding's details; fix or remove the statement.")
 def _policy_findings(inv, memo):
     return _passthrough(
-        inv, access.policy_findings(inv), ["scope", "template_prefix", "statement_id", "subject"]
+        inv,
+        access.policy_findings(inv),
+        ["scope", "template_prefix", "statement_id", "subject"],
+        lambda f: {
+            "scope": f["scope"],
+            "subject": f["subject"],
+            "statement_ids": _listed(f["statement_id"]),
+        },
     )
 
 
@@ -210,35 +264,51 @@ def _replication(inv, memo):
             + " in "
             + r["destination_region"].astype(str),
             "uid_key": r["destination_account_id"].astype(str) + "|" + r["destination_region"].astype(str),
+            "destination_account_id": r["destination_account_id"],
+            "destination_region": r["destination_region"],
         }
     )
 
 
 @check("ecr_lifecycle_*", "medium", "Lifecycle policy", "See the finding's details and the lifecycle report.")
 def _lifecycle(inv, memo):
-    return _passthrough(inv, lifecycle.lint(inv), ["rule_priority"])
+    return _passthrough(
+        inv, lifecycle.lint(inv), ["rule_priority"], lambda f: {"rule_priority": f["rule_priority"]}
+    )
 
 
 _REPO = ["account_id", "region", "repository_name"]
 
 
 def _reasons(df: pd.DataFrame) -> pd.Series:
-    """Per repository: its distinct reasons, sorted and comma-joined (grouped on the few distinct
-    repository × reason pairs, not on every image)."""
+    """Per repository: its distinct reasons, sorted (grouped on the few distinct repository ×
+    reason pairs, not on every image)."""
     pairs = df[_REPO + ["reason"]].drop_duplicates().sort_values("reason")
-    return pairs.groupby(_REPO, observed=True, sort=True)["reason"].agg(", ".join)
+    return pairs.groupby(_REPO, observed=True, sort=True)["reason"].agg(list)
 
 
-def _per_repository(inv, df: pd.DataFrame, details) -> pd.DataFrame:
+def _first_digests(df: pd.DataFrame, by: str | None = None) -> pd.Series:
+    """Per repository: the digests of its first EVIDENCE_FIRST images, largest `by` first (nulls
+    last), else in digest order. Sorts on one number column, then takes a few rows per group."""
+    ordered = df.sort_values(by, ascending=False, kind="stable") if by else df.sort_values("image_digest")
+    first = ordered.groupby(_REPO, observed=True, sort=False).head(EVIDENCE_FIRST)
+    return first.groupby(_REPO, observed=True, sort=True)["image_digest"].agg(list)
+
+
+def _per_repository(inv, df: pd.DataFrame, details, by: str | None = None, **evidence) -> pd.DataFrame:
+    """One finding per repository of `df` (image rows): `details(groups)`, the images counted and
+    the first digests (`_first_digests(df, by)`); `evidence`: more per-repository Series."""
     g = df.groupby(_REPO, observed=True, sort=True)
-    out = details(g).reset_index()
+    out = pd.DataFrame(
+        {"details": details(g), "images": g.size(), "image_digests": _first_digests(df, by), **evidence}
+    ).reset_index()
     return pd.DataFrame(
         {
             "resource_arn": repository_arns(inv, out),
             "account_id": out["account_id"],
             "region": out["region"],
             "repository_name": out["repository_name"],
-            "details": out["details"],
+            **{c: out[c] for c in out.columns if c not in _REPO},
         }
     )
 
@@ -259,13 +329,16 @@ def _orphaned(inv, memo):
     if o.empty:
         return pd.DataFrame()
     o = o.assign(_unknown=o["reclaimable_bytes"].isna())
+    by_repo = o.groupby(_REPO, observed=True, sort=True)
+    reclaimable = by_repo["reclaimable_bytes"].sum().astype("Int64").where(~by_repo["_unknown"].any())
+    reasons = _reasons(o)
     return _per_repository(
         inv,
         o,
         lambda g: (
             g.agg(n=("image_digest", "size"), unknown=("_unknown", "any"), b=("reclaimable_bytes", "sum"))
             .assign(
-                r=_reasons(o),
+                r=reasons.map(", ".join),
                 # one unknown figure makes the repository's total unknown: never shown as 0
                 details=lambda d: (
                     d["n"].astype(str)
@@ -286,6 +359,9 @@ def _orphaned(inv, memo):
                 )
             )["details"]
         ),
+        by="reclaimable_bytes",
+        reasons=reasons,
+        reclaimable_bytes=reclaimable,
     )
 
 
@@ -300,14 +376,16 @@ def _dangling(inv, memo):
     o = o[o["reason"].isin(["dangling_signature", "dangling_referrer"])]
     if o.empty:
         return pd.DataFrame()
+    reasons = _reasons(o)
     return _per_repository(
         inv,
         o,
         lambda g: (
             g.agg(n=("image_digest", "size"))
-            .assign(r=_reasons(o))
+            .assign(r=reasons.map(", ".join))
             .assign(details=lambda d: d["n"].astype(str) + " artifact(s): " + d["r"])["details"]
         ),
+        reasons=reasons,
     )
 
 
@@ -322,17 +400,20 @@ def _stale(inv, memo):
     s = s[s["is_stale"].fillna(False).astype(bool)]
     if s.empty:
         return pd.DataFrame()
+    idle = s.groupby(_REPO, observed=True, sort=True)["idle_days"].max().astype("Int64")
     return _per_repository(
         inv,
         s,
-        lambda g: g.agg(n=("image_digest", "size"), d=("idle_days", "max")).assign(
+        lambda g: g.agg(n=("image_digest", "size")).assign(
             details=lambda d: (
                 d["n"].astype(str)
                 + " image(s) idle 90+ days (longest "
-                + d["d"].astype("Int64").astype(str)
+                + idle.astype(str)
                 + " days; ECR records pulls at most daily)"
             )
         )["details"],
+        by="idle_days",
+        idle_days=idle,
     )
 
 
@@ -382,6 +463,8 @@ def _reclaimable(inv, memo):
             + " per month) freed by deleting "
             + s["images_removed"].astype(str)
             + " orphaned image(s); shared layers excluded",
+            "reclaimable_bytes": s["freed_bytes"],
+            "images": s["images_removed"],
         }
     )
 
@@ -450,7 +533,16 @@ def _perimeter_gap(inv, memo):
         + g["gap_reason"]
     )
     severity = g["effective_exposure"].map({"public": "high", "external": "medium"})
-    return _on_repository(inv, g, details, g["grantee"].astype(str), arns=resource_arns, severity=severity)
+    return _on_repository(
+        inv,
+        g,
+        details,
+        g["grantee"].astype(str),
+        arns=resource_arns,
+        severity=severity,
+        gap_reason=g["gap_reason"],
+        **_grant_evidence(g),
+    )
 
 
 @check(
@@ -473,7 +565,17 @@ def _consumer_image_missing(inv, memo):
         + ": "
         + b["resolution_reason"].astype(str)
     )
-    return _on_repository(inv, b, details, _consumer_key(b), severity=b["severity"])
+    return _on_repository(
+        inv,
+        b,
+        details,
+        _consumer_key(b),
+        severity=b["severity"],
+        **_consumer_lists(b.assign(_row=b.index), ["_row"], b.index),
+        reference_role=b["reference_role"],
+        image_uri=b["image_uri"],
+        resolution_reason=b["resolution_reason"],
+    )
 
 
 @check(
@@ -488,18 +590,25 @@ def _consumer_without_grant(inv, memo):
     if w.empty:
         return pd.DataFrame()
     w = w.assign(_label=_consumer_label(w))
-    g = (
-        w.groupby(_REPO + ["consumer_account_id"], sort=True)["_label"]
-        .agg(lambda s: "; ".join(sorted(set(s))[:5]))
-        .reset_index()
-    )
+    by = w.groupby(_REPO + ["consumer_account_id"], sort=True)
+    g = by["_label"].agg(lambda s: "; ".join(sorted(set(s))[:5])).reset_index()
+    digests = by["resolved_digest"].agg(lambda d: sorted(set(d.dropna()))[:EVIDENCE_FIRST])
+    group = _REPO + ["consumer_account_id"]
+    listed = _consumer_lists(w, group, pd.MultiIndex.from_frame(g[group]))
     details = (
         "account "
         + g["consumer_account_id"]
         + " uses images of this repository with no grant to pull them: "
         + g["_label"]
     )
-    return _on_repository(inv, g, details, g["consumer_account_id"])
+    return _on_repository(
+        inv,
+        g,
+        details,
+        g["consumer_account_id"],
+        image_digests=digests.to_numpy(),
+        **{k: v.to_numpy() for k, v in listed.items()},
+    )
 
 
 @check(
@@ -514,7 +623,17 @@ def _grant_unused(inv, memo):
     if u.empty:
         return pd.DataFrame()
     details = "grant to " + u["grantee"].astype(str) + " (" + u["exposure"] + "): " + u["evidence"]
-    return _on_repository(inv, u, details, u["grantee"].astype(str), arns=resource_arns)
+    return _on_repository(
+        inv,
+        u,
+        details,
+        u["grantee"].astype(str),
+        arns=resource_arns,
+        scope=u["scope"],
+        grantee=u["grantee"],
+        exposure=u["exposure"],
+        has_read_cloudtrail=u["has_read_cloudtrail"],
+    )
 
 
 @check(
@@ -539,11 +658,73 @@ def _lifecycle_in_use(inv, memo):
         + ", used by "
         + s["consumers"].astype(str)
     )
-    return _on_repository(inv, s, details, s["image_digest"].astype(str))
+    return _on_repository(
+        inv,
+        s,
+        details,
+        s["image_digest"].astype(str),
+        image_digests=_listed(s["image_digest"]),
+        rule_priority=s["rule_priority"],
+        action=s["action"],
+        **_consumers_of_images(inv, s),
+    )
+
+
+def _consumers_of_images(inv, s: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per image of `s` (IMAGE_KEY rows, in use): the first consumers' ARNs, their kinds and
+    accounts; an image in use through its unit (an index and its children) gets the unit's."""
+    u = consumers.in_use_by_row(inv)
+    rows = keys(inv).rows(s[IMAGE_KEY])
+    via = u["in_use_via_digest"].to_numpy(dtype=object)[np.maximum(rows, 0)]
+    source = np.where(pd.isna(via) | (rows < 0), s["image_digest"].to_numpy(dtype=object), via)
+    wanted = s[_REPO].assign(resolved_digest=source, _row=np.arange(len(s)))
+    refs = consumers.references(inv)[_REPO + ["resolved_digest"] + list(_CONSUMER.values())]
+    hit = wanted.merge(refs, on=_REPO + ["resolved_digest"], how="inner")
+    lists = _consumer_lists(hit, ["_row"], pd.RangeIndex(len(s)))
+    return {k: v.set_axis(s.index) for k, v in lists.items()}
+
+
+# evidence list → consumers.references column; the lists are parallel: consumer i is arns[i] ...
+_CONSUMER = {
+    "consumer_arns": "consumer_arn",
+    "consumer_kinds": "consumer_kind",
+    "consumer_account_ids": "consumer_account_id",
+}
+
+
+def _consumer_lists(refs: pd.DataFrame, by: list[str], index: pd.Index) -> dict[str, pd.Series]:
+    """Per group of consumer references (`by` columns; one entry per value of `index`): the first
+    EVIDENCE_FIRST distinct consumers by ARN, as parallel lists ([] for a group without any), and
+    how many distinct consumers the group has (`consumers`)."""
+    r = refs[by + [c for c in _CONSUMER.values() if c not in by]].astype(
+        {c: object for c in _CONSUMER.values()}
+    )
+    r = r.fillna({c: "" for c in _CONSUMER.values()}).drop_duplicates()
+    first = r.sort_values(by + ["consumer_arn"]).groupby(by, sort=True).head(EVIDENCE_FIRST)
+    key = by if len(by) > 1 else by[0]
+    g = first.groupby(key, sort=True)
+    out = {
+        k: g[col].agg(list).reindex(index).map(lambda v: v if isinstance(v, list) else [])
+        for k, col in _CONSUMER.items()
+    }
+    out["consumers"] = r.groupby(key, sort=True).size().reindex(index).astype("Int64")
+    return out
 
 
 def _principals(inv, memo):
     return memoized(memo, "principals", lambda: access.principals(inv))
+
+
+def _principal_evidence(p: pd.DataFrame) -> dict[str, pd.Series]:
+    """The evidence of `access.principals` rows: who, which capability, allowed and capped by what."""
+    return {
+        "principal_arn": p["principal_arn"],
+        "principal_type": p["principal_type"],
+        "capability": p["capability"],
+        "via": p["via"],
+        "allowed_by": p["allowed_by"],
+        "capped_by": p["capped_by"],
+    }
 
 
 def _principal_rows(p: pd.DataFrame, details: pd.Series, severity="medium") -> pd.DataFrame:
@@ -556,6 +737,7 @@ def _principal_rows(p: pd.DataFrame, details: pd.Series, severity="medium") -> p
             "details": details,
             "severity": severity,
             "uid_key": p["principal_arn"].astype(str),
+            **_principal_evidence(p),
         }
     )
 
@@ -600,6 +782,7 @@ def _push_prod(inv, memo):
                 lambda d: "" if d is True else "; no docker login (GetAuthorizationToken)"
             ),
             "uid_key": p["principal_arn"],
+            **_principal_evidence(p),
         }
     )
     return rows
@@ -655,6 +838,10 @@ def _external_path(inv, memo):
                 "details": details,
                 "severity": "high" if write and who != "undetermined" else "medium",
                 "uid_key": who,
+                "external_principal": who,
+                "principal_arn": role,
+                "capabilities": sorted(set(repo["capability"])),
+                "reaches": what[:EVIDENCE_FIRST],
             }
         )
     return pd.DataFrame(rows)

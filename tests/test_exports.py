@@ -42,7 +42,7 @@ def _inventory(repos=None, meta=META):
     return Inventory.from_frames(meta=dict(meta), repositories=repos)
 
 
-def _errors(event) -> list[str]:
+def ocsf_errors(event) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message[:160]}" for e in VALIDATOR.iter_errors(event)]
 
 
@@ -69,7 +69,7 @@ def test_ocsf_events_validate_against_the_ocsf_1_5_detection_finding_schema():
     events = list(exports.ocsf_events(exports.frame(inv), inv.meta))
     assert len(events) == 4  # three mutable repositories, one without KMS
     for e in events:
-        assert _errors(e) == []
+        assert ocsf_errors(e) == []
         assert (e["class_uid"], e["category_uid"], e["type_uid"], e["activity_name"]) == (
             2004,
             2,
@@ -98,9 +98,9 @@ def test_ocsf_events_validate_against_the_ocsf_1_5_detection_finding_schema():
 def test_the_ocsf_schema_of_the_test_rejects_what_ocsf_forbids(mutate, what):
     inv = _inventory()
     event = next(exports.ocsf_events(exports.frame(inv), inv.meta))
-    assert _errors(event) == []
+    assert ocsf_errors(event) == []
     mutate(event)
-    assert _errors(event), what
+    assert ocsf_errors(event), what
 
 
 def test_ocsf_activity_and_status_follow_the_change_states():
@@ -109,7 +109,7 @@ def test_ocsf_activity_and_status_follow_the_change_states():
     states = _states(df, {"app": "new", "web": "reopened", "data": "unknown"})
     events = list(exports.ocsf_events(exports.frame(inv, states), inv.meta))
     for e in events:
-        assert _errors(e) == []
+        assert ocsf_errors(e) == []
     got = {(e["resources"][0]["name"], e["finding_info"]["types"][0]): e for e in events}
     app = got[("app", "ecr_repository_tags_mutable")]
     assert (app["activity_id"], app["status"]) == (1, "New")
@@ -153,7 +153,7 @@ def test_ocsf_demo_findings_all_validate(demo_inventory):
     assert len(events) == len(df) > 20
     assert {e["finding_info"]["uid"] for e in events} == set(df["finding_uid"])
     for e in events:
-        assert _errors(e) == [], e["finding_info"]["types"]
+        assert ocsf_errors(e) == [], e["finding_info"]["types"]
 
 
 # -- ASFF ------------------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ ASFF_REQUIRED = {
 }
 
 
-def _check_asff(finding: dict) -> None:
+def check_asff(finding: dict) -> None:
     for name, kind in ASFF_REQUIRED.items():
         assert isinstance(finding.get(name), kind) and finding[name], name
     assert finding["SchemaVersion"] == "2018-10-08"
@@ -200,7 +200,7 @@ def test_asff_one_file_per_account_batches_of_at_most_100(tmp_path):
     for path in paths:
         for line in path.read_text().splitlines():
             for f in json.loads(line)["Findings"]:
-                _check_asff(f)
+                check_asff(f)
                 assert f["AwsAccountId"] == path.stem  # BatchImportFindings: caller's account only
     ids = [f["Id"] for b in batches for f in b["Findings"]]
     assert len(ids) == len(set(ids)) == 230
@@ -215,7 +215,7 @@ def test_asff_huge_details_are_truncated_with_a_marker_never_dropped():
     found = [f for bs in batches.values() for b in bs for f in b["Findings"]]
     assert len(found) == len(df)
     for f in found:
-        _check_asff(f)
+        check_asff(f)
     big = next(f for f in found if f["ProductFields"]["ecr-audit/finding_uid"] == df.loc[0, "finding_uid"])
     assert big["Description"].endswith(exports.TRUNCATED)
     assert big["Resources"][0]["Details"]["Other"]["details"].endswith(exports.TRUNCATED)
@@ -227,7 +227,7 @@ def test_asff_size_guard_cuts_details_until_the_finding_fits(monkeypatch):
     df = exports.frame(inv)
     df.loc[0, "details"] = "y" * 1_000_000
     f = exports.asff_finding(next(df.itertuples(index=False)), inv.meta)
-    _check_asff(f)
+    check_asff(f)
     assert f["Resources"][0]["Details"]["Other"]["details"].endswith(exports.TRUNCATED)
 
 
@@ -274,7 +274,7 @@ def test_cli_findings_ocsf_to_stdout_validates(saved, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4
     for line in lines:
-        assert _errors(json.loads(line)) == []
+        assert ocsf_errors(json.loads(line)) == []
 
 
 def test_cli_findings_asff_and_parquet_write_directories(saved, tmp_path, capsys):
@@ -326,7 +326,7 @@ def test_cli_findings_previous_gives_activity_from_the_change_states(tmp_path, c
     assert cli.main(["findings", str(new_path), "--previous", str(old_path), "--format", "ocsf"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     for e in events:
-        assert _errors(e) == []
+        assert ocsf_errors(e) == []
     repos = [e for e in events if e["resources"][0]["type"] == "AWS::ECR::Repository"]
     got = {e["resources"][0]["name"]: (e["activity_name"], e["status"]) for e in repos}
     assert got == {"app": ("Update", "New"), "data": ("Create", "New"), "gone": ("Close", "Resolved")}
