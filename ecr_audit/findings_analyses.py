@@ -66,45 +66,62 @@ def _grant_evidence(g: pd.DataFrame) -> dict[str, pd.Series]:
     }
 
 
+def _grant_texts(inv, memo) -> pd.DataFrame:
+    """Per grant (`access.grants` row, same index): the ARN and details text of its findings,
+    whatever the check; computed once per run, each access check selects its rows."""
+
+    def compute() -> pd.DataFrame:
+        g = _grants(inv, memo)
+        effective = [
+            _effective_text(*values)
+            for values in zip(
+                g["exposure"], g["effective_exposure"], g["effective_basis"], g["neutralized_by"]
+            )
+        ]
+        narrowed = g["restricted_by"].map(_text)
+        details = (
+            "grantee "
+            + g["grantee"].astype(str)
+            + " via statement(s) "
+            + g["statement_ids"].map(_text)
+            + narrowed.map(lambda r: f"; narrowed only by network conditions ({r})" if r else "")
+            + "; "
+            + pd.Series(effective, index=g.index, dtype="str")
+        )
+        return pd.DataFrame({"resource_arn": resource_arns(inv, g), "details": details}, index=g.index)
+
+    return memoized(memo, "grant_texts", compute)
+
+
 def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity: str) -> pd.DataFrame:
     g = _grants(inv, memo)
-    g = g[
+    keep = (
         (g["scope"] == scope)
         & (g["exposure"] == exposure)
         & g[f"can_{capability}"].fillna(False).astype(bool)
-    ]
-    if g.empty:
+    )
+    if not keep.any():
         return pd.DataFrame()
-    narrowed = g["restricted_by"].map(_text)
-    effective = g.apply(_effective_text, axis=1)
-    details = (
-        "grantee "
-        + g["grantee"].astype(str)
-        + " via statement(s) "
-        + g["statement_ids"].map(_text)
-        + narrowed.map(lambda r: f"; narrowed only by network conditions ({r})" if r else "")
-        + "; "
-        + effective
-    )
+    texts = _grant_texts(inv, memo)[keep]
+    g = g[keep]
     # Network conditions (source VPC/IP) do not confine who can call, but they do shrink the reach.
-    sev = (
-        g["is_network_restricted"]
-        .fillna(False)
-        .astype(bool)
-        .map(lambda restricted: ecr.severity_below(severity) if restricted else severity)
-    )
+    restricted = g["is_network_restricted"].fillna(False).astype(bool).to_numpy()
+    sev = np.where(restricted, ecr.severity_below(severity), severity).astype(object)
     # An RCP that provably takes the grant's reach (or this capability) away leaves the policy's
     # finding, at low severity: the policy still says it, the organization does not let it happen.
-    neutralized = g.apply(lambda r: _neutralized(r, exposure, capability), axis=1)
-    sev = sev.where(~neutralized, "low")
+    neutralized = [
+        _neutralized(eff, can, exposure)
+        for eff, can in zip(g["effective_exposure"], g[f"effective_can_{capability}"])
+    ]
+    sev[np.array(neutralized, dtype=bool)] = "low"
     return pd.DataFrame(
         {
-            "resource_arn": resource_arns(inv, g),
+            "resource_arn": texts["resource_arn"],
             "account_id": g["account_id"],
             "region": g["region"],
             "repository_name": g["repository_name"].fillna(""),
-            "details": details,
-            "severity": sev,
+            "details": texts["details"],
+            "severity": pd.Series(sev, index=g.index, dtype=object),
             "uid_key": g["grantee"].astype(str),
             "capability": capability,
             **_grant_evidence(g),
@@ -112,19 +129,20 @@ def _grant_rows(inv, memo, scope: str, exposure: str, capability: str, severity:
     )
 
 
-def _effective_text(r) -> str:
+def _effective_text(exposure, effective, basis, neutralized_by) -> str:
     """The policy's exposure beside the effective one, and why."""
-    text = f"policy exposure {r['exposure']}, effective after RCPs {r['effective_exposure']} ({r['effective_basis']})"
-    by = _text(r["neutralized_by"])
+    text = f"policy exposure {exposure}, effective after RCPs {effective} ({basis})"
+    by = _text(neutralized_by)
     return text + (f"; narrowed by {by}" if by else "")
 
 
-def _neutralized(r, exposure: str, capability: str) -> bool:
-    eff = r["effective_exposure"]
-    if eff == "undetermined":
+def _neutralized(effective, can, exposure: str) -> bool:
+    """Whether the RCPs provably take away the reach `exposure` or the capability (`can`: the
+    grant's effective_can_<capability>)."""
+    if effective == "undetermined":
         return False
-    still = access.EFFECTIVE_ORDER.index(eff) <= access.EFFECTIVE_ORDER.index(exposure)
-    return not still or r[f"effective_can_{capability}"] is False or r[f"effective_can_{capability}"] == False  # noqa: E712
+    still = access.EFFECTIVE_ORDER.index(effective) <= access.EFFECTIVE_ORDER.index(exposure)
+    return not still or (can is not None and not pd.isna(can) and not bool(can))
 
 
 _VERB = {
