@@ -8,7 +8,8 @@ The newer snapshot is the older one changed as a day of a large organization mig
 opened to everyone, 50 lifecycle policies edited, collected a day later. The diff is timed in both
 directions (old → new: deletions; new → old: the same images as pushes), each in a fresh process
 (load of the two snapshots included: the diff reads them lazily), with its peak RSS. The million-
-image snapshot is the one `bench_analysis.py` builds (shared under /tmp/ecr-audit-bench/).
+image snapshot is the one `bench_analysis.py` builds (shared under /tmp/ecr-audit-bench/, or
+`--root DIR`; a cached snapshot this code can no longer load is built again).
 """
 
 from __future__ import annotations
@@ -111,11 +112,27 @@ def _sub(old: Path, new: Path) -> dict:
     return json.loads(out.stdout)
 
 
+def _loads(snapshot: Path) -> bool:
+    """Whether a cached snapshot exists and this code can load it (a cache written by an older
+    schema is built again, with its changed twin)."""
+    from ecr_audit import load
+    from ecr_audit.snapshot import SnapshotError
+
+    if not (snapshot / "manifest.json").is_file():
+        return False
+    try:
+        load(snapshot)
+    except SnapshotError as e:
+        print(f"{snapshot}: cached snapshot not loadable ({e}): building it again")
+        return False
+    return True
+
+
 def pair(label: str, old: Path, root: Path) -> None:
     from ecr_audit import load, save
 
     new = root / f"{old.name}-changed"
-    if not (new / "manifest.json").is_file():
+    if not _loads(new) or (new / "manifest.json").stat().st_mtime < (old / "manifest.json").stat().st_mtime:
         t = time.perf_counter()
         save(changed(load(old)), new)
         print(f"{label}: wrote the changed snapshot in {time.perf_counter() - t:.1f} s")
@@ -134,19 +151,20 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=int, default=1_000_000)
     p.add_argument("--no-demo", action="store_true")
+    p.add_argument("--root", default="/tmp/ecr-audit-bench", help="snapshot cache (default %(default)s)")
     p.add_argument("--step", nargs=2, help=argparse.SUPPRESS)  # internal: one diff, JSON out
     args = p.parse_args(argv)
     if args.step:
         print(json.dumps(step(*args.step)))
         return 0
-    root = Path("/tmp/ecr-audit-bench")
+    root = Path(args.root)
     root.mkdir(parents=True, exist_ok=True)
     if not args.no_demo:
         from ecr_audit.demo import demo_snapshot
 
         pair("demo", demo_snapshot(), root)
     big = root / str(args.images)
-    if not (big / "manifest.json").is_file():
+    if not _loads(big):
         from bench_analysis import build
 
         from ecr_audit import save

@@ -12,16 +12,24 @@ error recorded for the repository) is `unknown`, never resolved, deleted or remo
 deltas are computed only over the account × region units read in both snapshots; the others are
 listed in `Changes.coverage`. Renames are not guessed: a deleted and a created repository are
 two events.
+
+Memory: a snapshot given as a path is reduced to what the comparison needs (`_Side`: findings,
+the per-repository frames, the image and tag key columns) and dropped, analyses' caches included,
+before the next one is read, so two snapshots' frames and analyses are never in memory together
+(`diff` at 1,000,000 images: one snapshot's peak plus its reduced predecessor; benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import difflib
+import gc
 import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import access, cost, ecr, findings, lifecycle
 from .inventory import Inventory
@@ -54,8 +62,9 @@ def _collected_at(inv: Inventory) -> pd.Timestamp:
     return ts if pd.isna(ts) or ts.tzinfo else ts.tz_localize("UTC")
 
 
-def read_units(inv: Inventory) -> set[tuple[str, str]]:
-    """The (account_id, region) units the snapshot read (coverage complete or partial)."""
+def read_units(inv) -> set[tuple[str, str]]:
+    """The (account_id, region) units the snapshot read (coverage complete or partial). `inv`: an
+    Inventory, or anything with its `coverage` frame."""
     c = inv.coverage
     c = c[c["status"].isin(READ)]
     return set(zip(c["account_id"].astype(str), c["region"].astype(str)))
@@ -68,8 +77,9 @@ def _unit_mask(df: pd.DataFrame, units: set) -> np.ndarray:
     return idx.isin(list(units)) if units else np.zeros(len(df), bool)
 
 
-def looked(inv: Inventory, df: pd.DataFrame) -> np.ndarray:
-    """Per row of `df` (account_id, region, repository_name): did snapshot `inv` look there?
+def looked(inv, df: pd.DataFrame) -> np.ndarray:
+    """Per row of `df` (account_id, region, repository_name): did snapshot `inv` (an Inventory, or
+    anything with its `coverage` and `errors` frames) look there?
 
     An account-level row (no region) needs one read unit of its account; an organization-level
     row (no account) a snapshot that read anything. A repository with a failed read recorded in
@@ -101,6 +111,76 @@ def looked(inv: Inventory, df: pd.DataFrame) -> np.ndarray:
     return out
 
 
+# -- one snapshot, reduced to what is compared -------------------------------------------------------
+
+IMAGE_COLUMNS = IMAGE_KEY + ["tags", "pushed_at", "size_bytes"]
+GRANT_COLUMNS = GRANT_KEY + ["grantee_kind", "exposure", "severity"] + list(CAPABILITIES)
+# kind → (frame of policy texts, its key, the frame with its read status, the status column)
+POLICY_FRAMES = {
+    "repository": ("repository_policies", REPO_KEY, "repositories", "policy_status"),
+    "registry": ("registry_policies", ["account_id", "region"], "registries", "registry_policy_status"),
+    "lifecycle": ("lifecycle_policies", REPO_KEY, "repositories", "lifecycle_policy_status"),
+}
+
+
+@dataclass
+class _Side:
+    """What `finding_states` (`full=False`) or `diff` compares of one snapshot, holding no reference
+    to its Inventory: frames, analyses and their caches go with the Inventory."""
+
+    meta: dict
+    collected_at: pd.Timestamp
+    findings: pd.DataFrame
+    coverage: pd.DataFrame  # with `errors`: what the snapshot looked at (`looked`)
+    errors: pd.DataFrame
+    repositories: pd.DataFrame | None = None
+    images: pd.DataFrame | None = None  # IMAGE_COLUMNS of the repositories whose images were read
+    image_tags: pd.DataFrame | None = None
+    storage: pd.DataFrame | None = None  # cost.storage
+    grants: pd.DataFrame | None = None  # access.grants, GRANT_COLUMNS
+    policies: dict | None = None  # POLICY_FRAMES kind → (texts, keys of unreadable policies)
+
+    @classmethod
+    def of(cls, inv: Inventory, full: bool = True) -> _Side:
+        side = cls(
+            meta=dict(inv.meta),
+            collected_at=_collected_at(inv),
+            findings=findings.findings(inv),
+            coverage=inv.coverage[["account_id", "region", "status"]],
+            errors=inv.errors[["account_id", "region", "repository_name", "operation"]],
+        )
+        if not full:
+            return side
+        r = inv.repositories
+        side.repositories = r[REPO_KEY + ["repository_arn", "created_at"]]
+        side.images = inv.images.loc[_images_read(inv), IMAGE_COLUMNS]
+        side.image_tags = inv.image_tags[REPO_KEY + ["tag", "image_digest"]]
+        side.storage = cost.storage(inv)
+        side.grants = access.grants(inv)[GRANT_COLUMNS]
+        side.policies = {}
+        for kind, (frame, key, status_frame, status_col) in POLICY_FRAMES.items():
+            st = inv.frames[status_frame]
+            unreadable = st.loc[st[status_col].isin(["unreadable", "unsupported"]), key]
+            side.policies[kind] = (inv.frames[frame][key + ["policy_text"]], unreadable)
+        return side
+
+
+def _side(snapshot, full: bool = True) -> _Side:
+    """`_Side.of` a snapshot (a path or an Inventory); one loaded here is gone when this returns."""
+    inv = _inventory(snapshot)
+    side = _Side.of(inv, full)
+    if inv is not snapshot:
+        _drop(inv)
+    return side
+
+
+def _drop(inv: Inventory) -> None:
+    """Empty an Inventory loaded here (frames, analyses' caches) before the next snapshot is read.
+    Its caches refer back to it: left to reference counting, it would outlive the next load."""
+    inv.__dict__.clear()
+    gc.collect()
+
+
 # -- findings across runs ------------------------------------------------------------------------
 
 
@@ -112,23 +192,24 @@ def finding_states(snapshots) -> pd.DataFrame:
     it), resolved (absent there, and there it looked), unknown (absent there because it did not
     look: `looked`). first_seen / last_seen: collected_at of the first / last snapshot holding
     it; runs_seen: how many hold it. The descriptive columns come from the latest holding it."""
-    invs = [_inventory(s) for s in snapshots]
-    if not invs:
+    sides = [_side(s, full=False) for s in snapshots]
+    if not sides:
         raise ValueError("finding_states needs at least one snapshot")
-    times = [_collected_at(inv) for inv in invs]
-    per = []
-    for i, inv in enumerate(invs):
-        f = findings.findings(inv)
-        per.append(f.assign(_run=i))
+    return _states(sides)
+
+
+def _states(sides: list[_Side]) -> pd.DataFrame:
+    times = [side.collected_at for side in sides]
+    per = [side.findings.assign(_run=i) for i, side in enumerate(sides)]
     allf = pd.concat(per, ignore_index=True)
     latest = allf.drop_duplicates("finding_uid", keep="last").reset_index(drop=True)
-    n, runs = len(latest), len(invs)
+    n, runs = len(latest), len(sides)
     uid_pos = pd.Index(latest["finding_uid"])
     present = np.zeros((n, runs), bool)
     present[uid_pos.get_indexer(allf["finding_uid"]), allf["_run"].to_numpy()] = True
     seen = present.copy()
-    for i, inv in enumerate(invs):
-        seen[:, i] |= looked(inv, latest)
+    for i, side in enumerate(sides):
+        seen[:, i] |= looked(side, latest)
     last = runs - 1
     before = present[:, :last].any(axis=1)
     last_value = np.zeros(n, bool)  # presence at the last earlier run that looked
@@ -244,33 +325,42 @@ def comparable_problem(old_meta: dict, new_meta: dict) -> str | None:
 def diff(old, new) -> Changes:
     """The deltas from snapshot `old` to snapshot `new` (paths or Inventories). ChangesError when
     they are not of one organization and partition."""
-    o, n = _inventory(old), _inventory(new)
+    o, n = _inventory(old), _inventory(new)  # reads only the manifests
     problem = comparable_problem(o.meta, n.meta)
     if problem:
         raise ChangesError(f"the snapshots cannot be compared: {problem}")
     units = read_units(o) & read_units(n)
-    grants_delta, new_public = _grants(o, n, units)
-    policies = _policies(o, n, units)
+    # One snapshot's frames and analyses in memory at a time (module docstring).
+    before = _Side.of(o)
+    if o is not old:
+        _drop(o)
+    del o
+    after = _Side.of(n)
+    policies = _policies(before, after, units)
+    lifecycle_delta = _lifecycle(n, policies)  # the last use of the newer Inventory
+    if n is not new:
+        _drop(n)
+    del n
+    grants_delta, new_public = _grants(before, after, units)
     return Changes(
-        findings=finding_states([o, n]),
-        repositories=_repositories(o, n, units),
-        images=_images(o, n, units),
-        storage=_storage(o, n, units),
+        findings=_states([before, after]),
+        repositories=_repositories(before, after, units),
+        images=_images(before, after, units),
+        storage=_storage(before, after, units),
         grants=grants_delta,
         policies=policies,
-        lifecycle=_lifecycle(o, n, policies),
-        coverage=_coverage(o, n),
-        old_meta=dict(o.meta),
-        new_meta=dict(n.meta),
+        lifecycle=lifecycle_delta,
+        coverage=_coverage(before, after),
+        old_meta=before.meta,
+        new_meta=after.meta,
         new_public_repositories=new_public,
     )
 
 
 def _repositories(o, n, units) -> pd.DataFrame:
-    cols = REPO_KEY + ["repository_arn", "created_at"]
-    ro, rn = (inv.repositories for inv in (o, n))
-    m = ro.loc[_unit_mask(ro, units), cols].merge(
-        rn.loc[_unit_mask(rn, units), cols], on=REPO_KEY, how="outer", indicator=True, suffixes=("_old", "")
+    ro, rn = o.repositories, n.repositories
+    m = ro.loc[_unit_mask(ro, units)].merge(
+        rn.loc[_unit_mask(rn, units)], on=REPO_KEY, how="outer", indicator=True, suffixes=("_old", "")
     )
     m = m[m["_merge"] != "both"]
     out = pd.DataFrame(
@@ -284,12 +374,12 @@ def _repositories(o, n, units) -> pd.DataFrame:
     return out.sort_values(["change"] + REPO_KEY, ignore_index=True)
 
 
-def _readable_images(inv, units) -> np.ndarray:
-    """Images of the units in `units`, outside repositories whose image list could not be read."""
+def _images_read(inv) -> np.ndarray:
+    """Images outside repositories whose image list could not be read."""
     r = inv.repositories
     bad = r.loc[r["images_status"] == "unreadable", REPO_KEY]
     im = inv.images
-    mask = _unit_mask(im, units)
+    mask = np.ones(len(im), bool)
     if len(bad):
         idx = pd.MultiIndex.from_frame(im[REPO_KEY].astype(str))
         mask &= ~idx.isin(pd.MultiIndex.from_frame(bad.astype(str)))
@@ -305,19 +395,19 @@ def _key(df: pd.DataFrame, cols) -> pd.Series:
 
 
 def _membership(ka: pd.Series, kb: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(is each key of `ka` among `kb`, is each key of `kb` among `ka`). One factorization of
-    both as Python strings: Series.isin on Arrow-backed text took 7 s per million keys, this 1 s."""
-    codes, uniques = pd.factorize(np.concatenate([ka.to_numpy(dtype=object), kb.to_numpy(dtype=object)]))
-    ca, cb = codes[: len(ka)], codes[len(ka) :]
-    in_a, in_b = np.zeros(len(uniques), bool), np.zeros(len(uniques), bool)
-    in_a[ca], in_b[cb] = True, True
-    return in_b[ca], in_a[cb]
+    """(is each key of `ka` among `kb`, is each key of `kb` among `ka`). Arrow's hash lookup on
+    the Arrow text itself: Series.isin took 7 s per million keys, a joint pd.factorize of Python
+    strings 1.5 s and 0.3 GiB more peak memory at 1M, this 1.2 s and no Python string."""
+    a, b = pa.array(ka.array, pa.large_string()), pa.array(kb.array, pa.large_string())
+    return (
+        pc.is_in(a, value_set=b).to_numpy(zero_copy_only=False),
+        pc.is_in(b, value_set=a).to_numpy(zero_copy_only=False),
+    )
 
 
 def _images(o, n, units) -> pd.DataFrame:
-    cols = IMAGE_KEY + ["tags", "pushed_at", "size_bytes"]
-    io = o.images.loc[_readable_images(o, units), cols]
-    in_ = n.images.loc[_readable_images(n, units), cols]
+    io = o.images[_unit_mask(o.images, units)]
+    in_ = n.images[_unit_mask(n.images, units)]
     old_kept, new_known = _membership(_key(io, IMAGE_KEY), _key(in_, IMAGE_KEY))
     pushed = in_[~new_known].assign(change="pushed")
     deleted = io[~old_kept].assign(change="deleted")
@@ -361,7 +451,7 @@ def _tag_moves(o, n, units) -> pd.DataFrame:
 
 def _storage(o, n, units) -> pd.DataFrame:
     cols = ["billable_bytes", "cost_usd_per_month", "basis"]
-    so, sn = (cost.storage(inv) for inv in (o, n))
+    so, sn = o.storage, n.storage
     so, sn = so.loc[_unit_mask(so, units), REPO_KEY + cols], sn.loc[_unit_mask(sn, units), REPO_KEY + cols]
     m = so.merge(sn, on=REPO_KEY, how="outer", suffixes=("_before", "_after"), indicator=True)
     for c in ("billable_bytes", "cost_usd_per_month"):
@@ -388,7 +478,7 @@ def _capabilities(df: pd.DataFrame) -> pd.Series:
 
 
 def _grants(o, n, units) -> tuple[pd.DataFrame, pd.DataFrame]:
-    go, gn = (access.grants(inv) for inv in (o, n))
+    go, gn = o.grants, n.grants
     go, gn = go[_unit_mask(go, units)].copy(), gn[_unit_mask(gn, units)].copy()
     res_key = GRANT_KEY[:-1]
     for g in (go, gn):
@@ -472,24 +562,11 @@ def _normalized(text) -> str:
         return text
 
 
-POLICY_FRAMES = {
-    "repository": ("repository_policies", REPO_KEY, "repositories", "policy_status"),
-    "registry": ("registry_policies", ["account_id", "region"], "registries", "registry_policy_status"),
-    "lifecycle": ("lifecycle_policies", REPO_KEY, "repositories", "lifecycle_policy_status"),
-}
-
-
 def _policies(o, n, units) -> pd.DataFrame:
     parts = []
-    for kind, (frame, key, status_frame, status_col) in POLICY_FRAMES.items():
-        sides = []
-        for inv in (o, n):
-            df = inv.frames[frame]
-            df = df.loc[_unit_mask(df, units), key + ["policy_text"]]
-            st = inv.frames[status_frame]
-            unreadable = st.loc[st[status_col].isin(["unreadable", "unsupported"]), key]
-            sides.append((df, unreadable))
-        (po, bad_o), (pn, bad_n) = sides
+    for kind, (_, key, _, _) in POLICY_FRAMES.items():
+        (po, bad_o), (pn, bad_n) = o.policies[kind], n.policies[kind]
+        po, pn = po[_unit_mask(po, units)], pn[_unit_mask(pn, units)]
         m = po.merge(pn, on=key, how="outer", suffixes=("_before", "_after"))
         bad = pd.concat([bad_o, bad_n]).drop_duplicates()
         if len(bad):
@@ -522,7 +599,7 @@ def _policies(o, n, units) -> pd.DataFrame:
 LIFECYCLE_COLUMNS = ["change"] + IMAGE_KEY + ["tags", "action", "rule_priority", "size_bytes", "pushed_at"]
 
 
-def _lifecycle(o, n, policies) -> pd.DataFrame:
+def _lifecycle(n: Inventory, policies) -> pd.DataFrame:
     """Images of `n` that a changed lifecycle policy now acts on, or no longer acts on: each
     repository's new policy and its old one simulated on the same (newer) images and time."""
     changed = policies[policies["kind"] == "lifecycle"] if len(policies) else policies
@@ -550,8 +627,7 @@ def _lifecycle(o, n, policies) -> pd.DataFrame:
 
 
 def _coverage(o, n) -> pd.DataFrame:
-    co = o.coverage[["account_id", "region", "status"]]
-    cn = n.coverage[["account_id", "region", "status"]]
+    co, cn = o.coverage, n.coverage
     m = co.merge(cn, on=["account_id", "region"], how="outer", suffixes=("_before", "_after"))
     read_b = m["status_before"].isin(READ)
     read_a = m["status_after"].isin(READ)

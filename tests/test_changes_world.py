@@ -203,3 +203,38 @@ def test_run_collects_reports_and_compares_with_the_previous_snapshot(tmp_path, 
     assert (report_dir / "storage_cost.html").exists() and (report_dir / "findings.csv").exists()
     doc = json.loads((report_dir / "changes.json").read_text())
     assert doc["old"]["collected_at"] == load(earlier).meta["collected_at"] and doc["got_worse"] is False
+
+
+def test_the_older_snapshot_is_freed_before_the_newer_is_analysed(world_history, monkeypatch):
+    """diff of two paths holds one snapshot's frames and analyses at a time (issue 17: 4.5 GiB at
+    1M images with both alive): when the newer one's findings run, the older Inventory is gone."""
+    import weakref
+
+    from ecr_audit import findings
+
+    _root, first, second, *_ = world_history
+    loaded, others_alive = [], []
+    real_load, real_findings = changes.load, findings.findings
+
+    def load_spy(path):
+        inv = real_load(path)
+        loaded.append(weakref.ref(inv))
+        return inv
+
+    def findings_spy(inv, *args, **kwargs):
+        others_alive.append([ref() is not None for ref in loaded if ref() is not inv])
+        return real_findings(inv, *args, **kwargs)
+
+    monkeypatch.setattr(changes, "load", load_spy)
+    monkeypatch.setattr(findings, "findings", findings_spy)
+    changes.diff(first, second)
+    assert others_alive == [[True], [False]]
+
+
+def test_inventories_given_are_left_whole_and_give_the_same_changes(world_history, delta):
+    _root, first, second, *_ = world_history
+    old, new = load(first), load(second)
+    given = changes.diff(old, new)
+    assert json.dumps(changes.to_json(given), default=str) == json.dumps(changes.to_json(delta), default=str)
+    for inv in (old, new):  # the caller's Inventories still answer (diff drops only what it loaded)
+        assert len(inv.images) and len(lifecycle.simulate(inv))
