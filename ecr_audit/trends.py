@@ -201,6 +201,8 @@ def _start_method() -> str | None:
     """How worker processes start here, None when they should not (module docstring)."""
     if not sys.platform.startswith("linux"):
         return None  # macOS and Windows: spawn would import the caller's main module again
+    if multiprocessing.current_process().daemon:
+        return None  # a multiprocessing.Pool worker, say: daemonic processes may not have children
     if threading.active_count() == 1:
         return "fork"  # the workers start with everything imported, nothing to redo
     if "ipykernel" in sys.modules:

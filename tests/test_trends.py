@@ -224,3 +224,24 @@ def test_prune_cache_removes_only_entries_unused_for_days(history, tmp_path):
         os.utime(f, (week_ago, week_ago))
     trends.points(history, ["inventory"], cache_dir=cache, workers=1)  # hits for those, a new one
     assert trends.prune_cache(cache) == 0 and len(list(cache.glob("*.json"))) == 3
+
+
+def test_points_in_a_daemonic_process(history, tmp_path):
+    """A daemonic process (a multiprocessing.Pool worker running a user's reports) may not start
+    processes: its points are computed in it."""
+    import json
+    import multiprocessing
+
+    result = tmp_path / "result.json"
+
+    def run():
+        try:
+            pts = trends.points(history, ["inventory"], cache_dir=False, workers=2)
+            result.write_text(json.dumps([int(n) for n in pts["repositories"]]))
+        except BaseException as e:  # noqa: BLE001 - reported to the test
+            result.write_text(json.dumps(repr(e)))
+
+    proc = multiprocessing.get_context("fork").Process(target=run, daemon=True)
+    proc.start()
+    proc.join(120)
+    assert json.loads(result.read_text()) == [2, 3, 4]
