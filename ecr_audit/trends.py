@@ -35,6 +35,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import stat
 import sys
 import threading
 import time
@@ -167,18 +168,38 @@ def _read_cached(path: Path, metric: str) -> dict | None:
     """The cached values of `metric`, or None when there are none or the file is not what this
     code writes (truncated, edited): a cache entry is never trusted beyond its shape."""
     try:
-        values = json.loads(path.read_text())
+        text = _read_entry(path)
+        values = json.loads(text) if text is not None else None
     except (OSError, ValueError):
         return None
     if not isinstance(values, dict) or set(values) != set(METRICS[metric]):
         return None
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
         return None
-    try:
-        os.utime(path)  # in use: `prune_cache` keeps it
-    except OSError:
-        pass
     return values
+
+
+_ENTRY_MAX_BYTES = 64 * 1024  # an entry is a few numbers
+
+
+def _read_entry(path: Path) -> bytes | None:
+    """A cache file's bytes, touched as in use (`prune_cache` keeps it); None unless it is a small
+    regular file. Whoever else writes a shared history may have put a link to elsewhere, a FIFO
+    (reading it would block forever) or a device there."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _ENTRY_MAX_BYTES:
+            return None
+        text = os.read(fd, _ENTRY_MAX_BYTES + 1)
+        try:
+            os.utime(fd if os.utime in os.supports_fd else path)
+        except OSError:
+            pass
+        return text
+    finally:
+        os.close(fd)
 
 
 def _to_compute(path: Path, metrics, stale_days: int, cache: Path | None) -> int | None:

@@ -245,3 +245,50 @@ def test_points_in_a_daemonic_process(history, tmp_path):
     proc.start()
     proc.join(120)
     assert json.loads(result.read_text()) == [2, 3, 4]
+
+
+# -- a shared history directory: what another writer of it may have put there --------------------
+
+
+def _entries(cache):
+    return sorted(cache.glob("*.json"))
+
+
+def test_a_linked_cache_entry_is_not_trusted(history, tmp_path):
+    cache = tmp_path / "cache"
+    first = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    planted = tmp_path / "planted.json"
+    planted.write_text('{"repositories": 99, "images": 99}')  # well-formed, wrong
+    for f in _entries(cache):
+        f.unlink()
+        f.symlink_to(planted)
+    again = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    pd.testing.assert_frame_equal(again, first)
+
+
+def test_a_cache_entry_that_is_a_fifo_does_not_hang_the_point(history, tmp_path):
+    import os
+    import threading
+
+    cache = tmp_path / "cache"
+    first = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    for f in _entries(cache):
+        f.unlink()
+        os.mkfifo(f)
+    out = []
+    worker = threading.Thread(
+        target=lambda: out.append(trends.points(history, ["inventory"], cache_dir=cache, workers=1)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(60)  # a guard against a hang, not a speed assertion: the points take milliseconds
+    hung = worker.is_alive()
+    while worker.is_alive():  # release a reader blocked on a FIFO (the unfixed code)
+        for f in _entries(cache):
+            try:
+                os.close(os.open(f, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+        worker.join(1)
+    assert not hung, "reading a FIFO cache entry blocked"
+    pd.testing.assert_frame_equal(out[0], first)
