@@ -35,6 +35,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import secrets
 import stat
 import sys
 import threading
@@ -255,13 +256,23 @@ def _rows(paths: list[Path], metrics, stale_days: int, cache_dir, workers: int |
 
 def _write_atomically(path: Path, text: str) -> None:
     """Best effort (a cache): a read-only or full cache directory only costs the recomputation."""
+    # An unpredictable name, created exclusively: a link planted at the name in a shared history
+    # is never written through.
+    tmp = path.with_suffix(f".{os.getpid()}.{secrets.token_hex(8)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError:
-        pass
+        return
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:  # full: leave no partial file behind
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
 
 
 def points(

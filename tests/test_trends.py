@@ -292,3 +292,21 @@ def test_a_cache_entry_that_is_a_fifo_does_not_hang_the_point(history, tmp_path)
         worker.join(1)
     assert not hung, "reading a FIFO cache entry blocked"
     pd.testing.assert_frame_equal(out[0], first)
+
+
+def test_a_planted_temporary_file_link_is_not_written_through(history, tmp_path):
+    """The cache file is written under a temporary name first: a link planted at that name (which
+    was predictable) must not make ecr-audit overwrite the link's target."""
+    import os
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file")
+    for p in history:
+        key = trends.cache_key(p, "inventory", 90)
+        (cache / f"{key}.{os.getpid()}.tmp").symlink_to(victim)
+    pts = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    assert list(pts["repositories"]) == [2, 3, 4]
+    assert victim.read_text() == "the user's own file"
+    assert not any(f.is_symlink() for f in _entries(cache))
