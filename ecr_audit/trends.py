@@ -308,7 +308,9 @@ def history_cache_dir(directory) -> Path:
     if os.environ.get(CACHE_ENV):
         return default_cache_dir()
     own = Path(directory) / HISTORY_CACHE
-    if own.is_dir() and not own.is_symlink():
+    if own.is_symlink() or (own.exists() and not own.is_dir()):
+        return default_cache_dir()  # a link is not the history's own: never written or pruned through
+    if own.is_dir():
         return own if os.access(own, os.W_OK | os.X_OK) else default_cache_dir()
     return own if os.access(directory, os.W_OK | os.X_OK) else default_cache_dir()
 
@@ -318,17 +320,24 @@ def prune_cache(cache: Path, keep_days: float = CACHE_KEEP_DAYS) -> int:
     of an older ecr-audit); returns how many. Best effort: what cannot be removed stays."""
     cutoff = time.time() - keep_days * 86400
     removed = 0
-    try:
-        entries = list(os.scandir(cache))
-    except OSError:
+    try:  # the directory itself, never a link swapped in for it since it was chosen
+        fd = os.open(cache, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except (OSError, AttributeError):  # AttributeError: no O_DIRECTORY / O_NOFOLLOW (Windows)
         return 0
-    for e in entries:
-        try:
-            if e.name.endswith(".json") and e.is_file(follow_symlinks=False) and e.stat().st_mtime < cutoff:
-                os.unlink(e.path)
-                removed += 1
-        except OSError:
-            pass
+    try:
+        for e in list(os.scandir(fd)):
+            try:
+                if (
+                    e.name.endswith(".json")
+                    and e.is_file(follow_symlinks=False)
+                    and e.stat(follow_symlinks=False).st_mtime < cutoff
+                ):
+                    os.unlink(e.name, dir_fd=fd)
+                    removed += 1
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
     return removed
 
 

@@ -250,6 +250,30 @@ def test_points_in_a_daemonic_process(history, tmp_path):
 # -- a shared history directory: what another writer of it may have put there --------------------
 
 
+def test_a_symlinked_history_cache_is_neither_written_nor_pruned_through(
+    history, tmp_path_factory, monkeypatch
+):
+    """`DIR/.trends` as a link to elsewhere: the user's cache is used, the link's target untouched
+    (pruning through it would delete the user's own old .json files there)."""
+    import os
+    import time
+
+    monkeypatch.delenv(trends.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg")))
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    precious = elsewhere / "settings.json"
+    precious.write_text("{}")
+    week_ago = time.time() - 8 * 86400
+    os.utime(precious, (week_ago, week_ago))
+    directory = history[0].parent
+    (directory / trends.HISTORY_CACHE).symlink_to(elsewhere, target_is_directory=True)
+    assert trends.history_cache_dir(directory) == trends.default_cache_dir()
+    pts = trends.of_history(directory, ["inventory"], workers=1)
+    assert list(pts["repositories"]) == [2, 3, 4]
+    assert list(elsewhere.iterdir()) == [precious]
+    assert len(list(trends.default_cache_dir().glob("*.json"))) == 3
+
+
 def _entries(cache):
     return sorted(cache.glob("*.json"))
 
