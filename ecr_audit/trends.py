@@ -35,6 +35,8 @@ import hashlib
 import json
 import multiprocessing
 import os
+import secrets
+import stat
 import sys
 import threading
 import time
@@ -167,18 +169,38 @@ def _read_cached(path: Path, metric: str) -> dict | None:
     """The cached values of `metric`, or None when there are none or the file is not what this
     code writes (truncated, edited): a cache entry is never trusted beyond its shape."""
     try:
-        values = json.loads(path.read_text())
+        text = _read_entry(path)
+        values = json.loads(text) if text is not None else None
     except (OSError, ValueError):
         return None
     if not isinstance(values, dict) or set(values) != set(METRICS[metric]):
         return None
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
         return None
-    try:
-        os.utime(path)  # in use: `prune_cache` keeps it
-    except OSError:
-        pass
     return values
+
+
+_ENTRY_MAX_BYTES = 64 * 1024  # an entry is a few numbers
+
+
+def _read_entry(path: Path) -> bytes | None:
+    """A cache file's bytes, touched as in use (`prune_cache` keeps it); None unless it is a small
+    regular file. Whoever else writes a shared history may have put a link to elsewhere, a FIFO
+    (reading it would block forever) or a device there."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _ENTRY_MAX_BYTES:
+            return None
+        text = os.read(fd, _ENTRY_MAX_BYTES + 1)
+        try:
+            os.utime(fd if os.utime in os.supports_fd else path)
+        except OSError:
+            pass
+        return text
+    finally:
+        os.close(fd)
 
 
 def _to_compute(path: Path, metrics, stale_days: int, cache: Path | None) -> int | None:
@@ -201,6 +223,8 @@ def _start_method() -> str | None:
     """How worker processes start here, None when they should not (module docstring)."""
     if not sys.platform.startswith("linux"):
         return None  # macOS and Windows: spawn would import the caller's main module again
+    if multiprocessing.current_process().daemon:
+        return None  # a multiprocessing.Pool worker, say: daemonic processes may not have children
     if threading.active_count() == 1:
         return "fork"  # the workers start with everything imported, nothing to redo
     if "ipykernel" in sys.modules:
@@ -232,13 +256,23 @@ def _rows(paths: list[Path], metrics, stale_days: int, cache_dir, workers: int |
 
 def _write_atomically(path: Path, text: str) -> None:
     """Best effort (a cache): a read-only or full cache directory only costs the recomputation."""
+    # An unpredictable name, created exclusively: a link planted at the name in a shared history
+    # is never written through.
+    tmp = path.with_suffix(f".{os.getpid()}.{secrets.token_hex(8)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError:
-        pass
+        return
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:  # full: leave no partial file behind
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
 
 
 def points(
@@ -274,7 +308,9 @@ def history_cache_dir(directory) -> Path:
     if os.environ.get(CACHE_ENV):
         return default_cache_dir()
     own = Path(directory) / HISTORY_CACHE
-    if own.is_dir() and not own.is_symlink():
+    if own.is_symlink() or (own.exists() and not own.is_dir()):
+        return default_cache_dir()  # a link is not the history's own: never written or pruned through
+    if own.is_dir():
         return own if os.access(own, os.W_OK | os.X_OK) else default_cache_dir()
     return own if os.access(directory, os.W_OK | os.X_OK) else default_cache_dir()
 
@@ -284,17 +320,24 @@ def prune_cache(cache: Path, keep_days: float = CACHE_KEEP_DAYS) -> int:
     of an older ecr-audit); returns how many. Best effort: what cannot be removed stays."""
     cutoff = time.time() - keep_days * 86400
     removed = 0
-    try:
-        entries = list(os.scandir(cache))
-    except OSError:
+    try:  # the directory itself, never a link swapped in for it since it was chosen
+        fd = os.open(cache, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except (OSError, AttributeError):  # AttributeError: no O_DIRECTORY / O_NOFOLLOW (Windows)
         return 0
-    for e in entries:
-        try:
-            if e.name.endswith(".json") and e.is_file(follow_symlinks=False) and e.stat().st_mtime < cutoff:
-                os.unlink(e.path)
-                removed += 1
-        except OSError:
-            pass
+    try:
+        for e in list(os.scandir(fd)):
+            try:
+                if (
+                    e.name.endswith(".json")
+                    and e.is_file(follow_symlinks=False)
+                    and e.stat(follow_symlinks=False).st_mtime < cutoff
+                ):
+                    os.unlink(e.name, dir_fd=fd)
+                    removed += 1
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
     return removed
 
 

@@ -224,3 +224,113 @@ def test_prune_cache_removes_only_entries_unused_for_days(history, tmp_path):
         os.utime(f, (week_ago, week_ago))
     trends.points(history, ["inventory"], cache_dir=cache, workers=1)  # hits for those, a new one
     assert trends.prune_cache(cache) == 0 and len(list(cache.glob("*.json"))) == 3
+
+
+def test_points_in_a_daemonic_process(history, tmp_path):
+    """A daemonic process (a multiprocessing.Pool worker running a user's reports) may not start
+    processes: its points are computed in it."""
+    import json
+    import multiprocessing
+
+    result = tmp_path / "result.json"
+
+    def run():
+        try:
+            pts = trends.points(history, ["inventory"], cache_dir=False, workers=2)
+            result.write_text(json.dumps([int(n) for n in pts["repositories"]]))
+        except BaseException as e:  # noqa: BLE001 - reported to the test
+            result.write_text(json.dumps(repr(e)))
+
+    proc = multiprocessing.get_context("fork").Process(target=run, daemon=True)
+    proc.start()
+    proc.join(120)
+    assert json.loads(result.read_text()) == [2, 3, 4]
+
+
+# -- a shared history directory: what another writer of it may have put there --------------------
+
+
+def test_a_symlinked_history_cache_is_neither_written_nor_pruned_through(
+    history, tmp_path_factory, monkeypatch
+):
+    """`DIR/.trends` as a link to elsewhere: the user's cache is used, the link's target untouched
+    (pruning through it would delete the user's own old .json files there)."""
+    import os
+    import time
+
+    monkeypatch.delenv(trends.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg")))
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    precious = elsewhere / "settings.json"
+    precious.write_text("{}")
+    week_ago = time.time() - 8 * 86400
+    os.utime(precious, (week_ago, week_ago))
+    directory = history[0].parent
+    (directory / trends.HISTORY_CACHE).symlink_to(elsewhere, target_is_directory=True)
+    assert trends.history_cache_dir(directory) == trends.default_cache_dir()
+    pts = trends.of_history(directory, ["inventory"], workers=1)
+    assert list(pts["repositories"]) == [2, 3, 4]
+    assert list(elsewhere.iterdir()) == [precious]
+    assert len(list(trends.default_cache_dir().glob("*.json"))) == 3
+
+
+def _entries(cache):
+    return sorted(cache.glob("*.json"))
+
+
+def test_a_linked_cache_entry_is_not_trusted(history, tmp_path):
+    cache = tmp_path / "cache"
+    first = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    planted = tmp_path / "planted.json"
+    planted.write_text('{"repositories": 99, "images": 99}')  # well-formed, wrong
+    for f in _entries(cache):
+        f.unlink()
+        f.symlink_to(planted)
+    again = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    pd.testing.assert_frame_equal(again, first)
+
+
+def test_a_cache_entry_that_is_a_fifo_does_not_hang_the_point(history, tmp_path):
+    import os
+    import threading
+
+    cache = tmp_path / "cache"
+    first = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    for f in _entries(cache):
+        f.unlink()
+        os.mkfifo(f)
+    out = []
+    worker = threading.Thread(
+        target=lambda: out.append(trends.points(history, ["inventory"], cache_dir=cache, workers=1)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(60)  # a guard against a hang, not a speed assertion: the points take milliseconds
+    hung = worker.is_alive()
+    while worker.is_alive():  # release a reader blocked on a FIFO (the unfixed code)
+        for f in _entries(cache):
+            try:
+                os.close(os.open(f, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+        worker.join(1)
+    assert not hung, "reading a FIFO cache entry blocked"
+    pd.testing.assert_frame_equal(out[0], first)
+
+
+def test_a_planted_temporary_file_link_is_not_written_through(history, tmp_path):
+    """The cache file is written under a temporary name first: a link planted at that name (which
+    was predictable) must not make ecr-audit overwrite the link's target."""
+    import os
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file")
+    for p in history:
+        key = trends.cache_key(p, "inventory", 90)
+        (cache / f"{key}.{os.getpid()}.tmp").symlink_to(victim)
+    pts = trends.points(history, ["inventory"], cache_dir=cache, workers=1)
+    assert list(pts["repositories"]) == [2, 3, 4]
+    assert victim.read_text() == "the user's own file"
+    assert not any(f.is_symlink() for f in _entries(cache))
