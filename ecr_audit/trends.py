@@ -72,11 +72,12 @@ def default_cache_dir() -> Path:
 
 
 @functools.cache
-def _code_fingerprint() -> str:
-    """Changes whenever any module of the package changes (a point computed by other code is stale)."""
+def _code_fingerprint(package: Path = Path(__file__).parent) -> str:
+    """Changes whenever any module or data file of the package changes (the shipped price table
+    prices the cost points): a point computed by other code or data is stale."""
     h = hashlib.sha256()
-    for f in sorted(Path(__file__).parent.rglob("*.py")):
-        h.update(f.read_bytes())
+    for f in sorted([*package.rglob("*.py"), *(p for p in (package / "data").rglob("*") if p.is_file())]):
+        h.update(f.relative_to(package).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -355,7 +356,7 @@ def of_history(
 
     listing = history.snapshots(directory)
     loadable = listing[listing["is_loadable"].astype(bool)]
-    own = cache_dir is None and not os.environ.get(CACHE_ENV)
+    own = cache_dir is None  # the history's cache or $ECR_AUDIT_CACHE_DIR: ours to prune
     if cache_dir is None:
         cache_dir = history_cache_dir(directory)
     out = points(loadable, metrics, stale_days, cache_dir, workers)

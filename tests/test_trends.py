@@ -334,3 +334,15 @@ def test_a_planted_temporary_file_link_is_not_written_through(history, tmp_path)
     assert list(pts["repositories"]) == [2, 3, 4]
     assert victim.read_text() == "the user's own file"
     assert not any(f.is_symlink() for f in _entries(cache))
+
+
+def test_the_cache_key_changes_with_the_shipped_prices_not_only_the_code(tmp_path):
+    """A release that changes only data/prices.json must not reuse cost points priced by the old table."""
+    pkg = tmp_path / "pkg"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "trends.py").write_text("x = 1\n")
+    (pkg / "data" / "prices.json").write_text('{"us-east-1": 0.10}')
+    before = trends._code_fingerprint(pkg)
+    (pkg / "data" / "prices.json").write_text('{"us-east-1": 0.11}')
+    trends._code_fingerprint.cache_clear()
+    assert trends._code_fingerprint(pkg) != before
