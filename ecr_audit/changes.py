@@ -141,11 +141,11 @@ class _Side:
     policies: dict | None = None  # POLICY_FRAMES kind → (texts, keys of unreadable policies)
 
     @classmethod
-    def of(cls, inv: Inventory, full: bool = True) -> _Side:
+    def of(cls, inv: Inventory, full: bool = True, evidence: bool = False) -> _Side:
         side = cls(
             meta=dict(inv.meta),
             collected_at=_collected_at(inv),
-            findings=findings.findings(inv),
+            findings=findings.findings(inv, evidence=evidence),
             coverage=inv.coverage[["account_id", "region", "status"]],
             errors=inv.errors[["account_id", "region", "repository_name", "operation"]],
         )
@@ -165,10 +165,10 @@ class _Side:
         return side
 
 
-def _side(snapshot, full: bool = True) -> _Side:
+def _side(snapshot, full: bool = True, evidence: bool = False) -> _Side:
     """`_Side.of` a snapshot (a path or an Inventory); one loaded here is gone when this returns."""
     inv = _inventory(snapshot)
-    side = _Side.of(inv, full)
+    side = _Side.of(inv, full, evidence)
     if inv is not snapshot:
         _drop(inv)
     return side
@@ -184,15 +184,16 @@ def _drop(inv: Inventory) -> None:
 # -- findings across runs ------------------------------------------------------------------------
 
 
-def finding_states(snapshots) -> pd.DataFrame:
+def finding_states(snapshots, evidence: bool = False) -> pd.DataFrame:
     """One row per finding_uid seen in any of `snapshots` (paths or Inventories, oldest first).
 
     state, relative to the newest snapshot: new (first seen there), persisting (seen there and at
     the last earlier look), reopened (seen there, absent at the last earlier look that could see
     it), resolved (absent there, and there it looked), unknown (absent there because it did not
     look: `looked`). first_seen / last_seen: collected_at of the first / last snapshot holding
-    it; runs_seen: how many hold it. The descriptive columns come from the latest holding it."""
-    sides = [_side(s, full=False) for s in snapshots]
+    it; runs_seen: how many hold it. The descriptive columns come from the latest holding it, and
+    with `evidence` its evidence (a resolved finding's, as last seen: `findings.findings`)."""
+    sides = [_side(s, full=False, evidence=evidence) for s in snapshots]
     if not sides:
         raise ValueError("finding_states needs at least one snapshot")
     return _states(sides)
@@ -231,9 +232,10 @@ def _states(sides: list[_Side]) -> pd.DataFrame:
         runs_seen=present.sum(axis=1),
     )
     out["severity"] = ecr.as_severity(out["severity"])
+    columns = STATE_COLUMNS + [c for c in (findings.EVIDENCE_COLUMN,) if c in out]
     return out.sort_values(
         ["state", "severity", "finding_id", "resource_arn"], kind="stable", ignore_index=True
-    )[STATE_COLUMNS]
+    )[columns]
 
 
 # -- deltas between two snapshots -------------------------------------------------------------------

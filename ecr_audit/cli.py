@@ -419,7 +419,7 @@ def _finding_states(args, inv):
         )
     from .changes import finding_states
 
-    return finding_states([before, inv])
+    return finding_states([before, inv], evidence=True)  # a resolved finding keeps its last evidence
 
 
 def cmd_findings(args) -> int:

@@ -333,3 +333,28 @@ def test_cli_findings_previous_gives_activity_from_the_change_states(tmp_path, c
     # the older snapshot given as the newer one: refused, not silently reversed
     assert cli.main(["findings", str(old_path), "--previous", str(new_path), "--format", "ocsf"]) == 2
     assert "give the older snapshot as --previous" in capsys.readouterr().err
+
+
+def test_a_resolved_finding_keeps_the_evidence_it_was_last_seen_with(tmp_path, capsys):
+    """`findings NEW --previous OLD --format ocsf`: a public grant removed since OLD closes with the
+    grantee and exposure OLD showed, not with an empty evidence object."""
+    from ecr_audit import cli, save
+
+    coverage = [{"account_id": A1, "region": "us-east-1", "status": "complete"}]
+    public = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]})
+    policy = [{"account_id": A1, "region": "us-east-1", "repository_name": "app", "policy_text": public}]
+    old = Inventory.from_frames(
+        meta={**META, "collected_at": "2026-11-01T06:00:00+00:00"},
+        repositories=[_repo(A1, "app", policy_status="present")],
+        repository_policies=policy,
+        coverage=coverage,
+    )
+    new = Inventory.from_frames(meta=dict(META), repositories=[_repo(A1, "app")], coverage=coverage)
+    old_path, new_path = save(old, tmp_path / "old"), save(new, tmp_path / "new")
+    assert cli.main(["findings", str(new_path), "--previous", str(old_path), "--format", "ocsf"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    closed = [e for e in events if e["finding_info"]["title"] and e["activity_name"] == "Close"]
+    pulls = [e for e in closed if e["resources"][0]["data"]["finding_id"] == "ecr_repository_public_pull"]
+    assert len(pulls) == 1 and ocsf_errors(pulls[0]) == []
+    data = pulls[0]["resources"][0]["data"]
+    assert (data["grantee"], data["exposure"], data["capability"]) == ("*", "public", "pull")
