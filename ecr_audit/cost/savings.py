@@ -22,7 +22,7 @@ from ..blobs import freed_coded
 from ..keys import REPOSITORY_ID, Coded, coded
 from ..schema import IMAGE_KEY, REPO_KEY
 from . import prices as _prices
-from .storage import flags_and_basis, image_flags, repository_basis
+from .storage import flags_and_basis
 
 COLUMNS = (
     ["option"]
@@ -62,14 +62,7 @@ def _blocked_rows(inv, enc: Coded, removed_rows: np.ndarray) -> np.ndarray:
     return held[is_removed[held]]
 
 
-def freed(
-    inv,
-    removed: pd.DataFrame,
-    prices=None,
-    flags: pd.DataFrame | None = None,
-    basis: pd.DataFrame | None = None,
-    enc: Coded | None = None,
-) -> pd.DataFrame:
+def freed(inv, removed: pd.DataFrame, prices=None) -> pd.DataFrame:
     """One row per repository with selected images: what deleting `removed` frees.
 
     images_removed excludes images in use (they stay: images_in_use); images_in_use_unknown > 0
@@ -77,11 +70,8 @@ def freed(
     `removed` needs account_id, region, repository_name, image_digest (other columns ignored;
     images not in the inventory are ignored).
     """
-    enc = coded(inv) if enc is None else enc
-    if flags is None and basis is None and enc is coded(inv):
-        flags, basis = flags_and_basis(inv)
-    flags = image_flags(inv, enc) if flags is None else flags
-    basis = repository_basis(inv, flags, enc) if basis is None else basis
+    enc = coded(inv)
+    flags, basis = flags_and_basis(inv)  # once per inventory, however many options are priced
     selected = enc.rows(removed[IMAGE_KEY])
     selected = np.unique(selected[selected >= 0])
     state = consumers.in_use_by_row(inv)["in_use"].to_numpy(dtype=object)[selected]
@@ -208,11 +198,9 @@ def savings(
     """
     if removals is None:
         removals = default_removals(inv, stale_days, lifecycle_policy)
-    enc = coded(inv)
-    flags, basis = flags_and_basis(inv)
     parts = []
     for name, frame in removals.items():
-        part = freed(inv, _as_removals(frame, name), prices, flags, basis, enc)
+        part = freed(inv, _as_removals(frame, name), prices)
         if part.empty:  # the option removes nothing: say so rather than vanish
             part = pd.DataFrame(
                 [
@@ -233,9 +221,7 @@ def savings(
             )
         parts.append(part.assign(option=name))
     if not parts:
-        return freed(inv, inv.images[IMAGE_KEY].iloc[:0], prices, flags, basis, enc).assign(
-            option=pd.Series(dtype=object)
-        )
+        return freed(inv, inv.images[IMAGE_KEY].iloc[:0], prices).assign(option=pd.Series(dtype=object))
     out = pd.concat(parts, ignore_index=True)
     return out.reindex(columns=COLUMNS)
 
