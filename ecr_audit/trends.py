@@ -125,9 +125,17 @@ def _compute(inv, metric: str, stale_days: int) -> dict:
 
 def cache_key(path: Path, metric: str, stale_days: int) -> str:
     """The name of a point's cache file: the snapshot's manifest, the metric and this code."""
-    manifest = (path / "manifest.json").read_bytes()
-    args = f"{metric}|{stale_days if metric == 'stale' else ''}|{_code_fingerprint()}".encode()
-    return hashlib.sha256(manifest + b"\0" + args).hexdigest()
+    return _cache_keys(path, (metric,), stale_days)[metric]
+
+
+def _cache_keys(path: Path, metrics, stale_days: int) -> dict[str, str]:
+    """`cache_key` of each metric, the manifest read once."""
+    manifest = (Path(path) / "manifest.json").read_bytes()
+    keys = {}
+    for metric in metrics:
+        args = f"{metric}|{stale_days if metric == 'stale' else ''}|{_code_fingerprint()}".encode()
+        keys[metric] = hashlib.sha256(manifest + b"\0" + args).hexdigest()
+    return keys
 
 
 def _checked(metrics: Iterable[str]) -> tuple[str, ...]:
@@ -150,9 +158,9 @@ def point(path, metrics: Iterable[str] = tuple(METRICS), stale_days: int = 90, c
         inv = load(path, verify=False)  # a point reads a few frames: those are checked as they load
         row["collected_at"] = pd.Timestamp(inv.meta.get("collected_at"))
         row["completeness"] = inv.meta.get("completeness", "")
+        keys = _cache_keys(path, metrics, stale_days) if cache else {}
         for metric in metrics:
-            key = cache_key(path, metric, stale_days) if cache else ""
-            hit = cache / f"{key}.json" if cache else None
+            hit = cache / f"{keys[metric]}.json" if cache else None
             cached = _read_cached(hit, metric) if hit is not None else None
             if cached is not None:
                 row.update(cached)
@@ -208,7 +216,8 @@ def _to_compute(path: Path, metrics, stale_days: int, cache: Path | None) -> int
     """The snapshot's image count (from its manifest) when some metric of it is not cached; None
     when all are, or when it cannot be read (`point` then says why, quickly)."""
     try:
-        if cache and all((cache / f"{cache_key(path, m, stale_days)}.json").is_file() for m in metrics):
+        keys = _cache_keys(path, metrics, stale_days) if cache else {}
+        if cache and all((cache / f"{key}.json").is_file() for key in keys.values()):
             return None
         images = read_manifest(path)["frames"].get("images")
         return int(images["rows"]) if isinstance(images, dict) else 0
