@@ -654,7 +654,7 @@ def without_grant(inv) -> pd.DataFrame:
     ]
     if r.empty:
         return r.assign(grant_status=pd.Series(dtype="str"))
-    key = ["account_id", "region", "repository_name", "consumer_account_id"]
+    key = REPO_KEY + ["consumer_account_id"]
     r = r.dropna(subset=key)
     # One answer per owner repository × consumer account, against the grants of the same registry
     # (a few per registry: the pairing stays small at a million images).
