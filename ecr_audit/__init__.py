@@ -56,6 +56,7 @@ INTERNAL_MODULES = (
     "jsondoc",
     "kernel_launch",
     "keys",
+    "reuse",
     "snapshot",
     "snapshot_checks",
     "wildcard",

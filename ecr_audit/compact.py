@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import schema
+from . import reuse, schema
 from .schema import IMAGE_KEY, REPO_KEY
 
 # Hints: row ids a decoded frame hands to keys.py (Frames.hints[name]).
@@ -47,6 +47,7 @@ DELTA_CODED = (IMAGE_ROW, BLOB_FIRST, SOURCE_ROW)
 
 def hint(frames, name: str):
     """The row ids a decoded compact frame left under `name` (see the constants), or None."""
+    reuse.frame_read(frames, name.split(".")[0])  # a hint is derived from the frame it is named for
     return getattr(frames, "hints", {}).get(name)
 
 

@@ -20,7 +20,7 @@ import json
 
 import pandas as pd
 
-from . import ecr, findings_analyses, wildcard
+from . import ecr, findings_analyses, reuse, wildcard
 from .findings_check import EVIDENCE, Check, check, evidence_json, partition, registry_arns
 from .inventory import Inventory
 
@@ -236,7 +236,8 @@ def findings(
         fid = c.finding_id
         if checks and fid not in checks:
             continue
-        rows = c.run(inv, memo)
+        # With a reuse store attached (trends), an earlier snapshot's rows when their inputs are the same.
+        rows = reuse.call(inv, f"findings.{fid}|{production!r}", lambda c=c: c.run(inv, memo))
         if rows is None or rows.empty:
             continue
         rows = rows.copy()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import ecr
+from . import ecr, reuse
 
 
 @dataclass(frozen=True)
@@ -134,10 +134,17 @@ def check(finding_id: str, severity: str, title: str, remediation: str):
 
 
 def memoized(memo: dict, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """Compute an analysis once per `findings()` run, however many checks read it."""
+    """Compute an analysis once per `findings()` run, however many checks read it (each check
+    that reads it depends on what it read: `reuse`)."""
+    traces = memo.setdefault(_TRACES, {})
     if key not in memo:
-        memo[key] = compute()
+        memo[key], traces[key] = reuse.within(compute)
+    else:
+        reuse.used(None, traces.get(key))
     return memo[key]
+
+
+_TRACES = "\0traces"  # memo key of the traces of the memo's analyses
 
 
 def partition(inv) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import schema
+from . import reuse, schema
 
 
 class Frames(MutableMapping):
@@ -16,19 +16,38 @@ class Frames(MutableMapping):
     access (a snapshot reads only the frames an analysis touches); `rows` answers without loading.
 
     `version` changes whenever a frame is replaced, which drops what was cached from the old one
-    (`Inventory.cached`), including `hints` a loader left for the key computations."""
+    (`Inventory.cached`), including `hints` a loader left for the key computations.
 
-    def __init__(self, frames=None, loaders=None, rows=None):
+    `content_id(name)`: what frame `name` is, as text that differs whenever its content may (a
+    snapshot gives its file's checksum); None when unknown (built in memory, replaced). Reads are
+    recorded for `reuse`."""
+
+    def __init__(self, frames=None, loaders=None, rows=None, content_ids=None):
         self._frames = dict(frames or {})
         self._loaders = dict(loaders or {})
         self._rows = dict(rows or {})
+        self._content_ids = dict(content_ids or {})
         self.hints: dict[str, Any] = {}
         self.version = 0
 
+    def content_id(self, name: str) -> str | None:
+        return self._content_ids.get(name)
+
     def __getitem__(self, name: str) -> pd.DataFrame:
+        reuse.frame_read(self, name)
         if name not in self._frames:
             loader = self._loaders[name]  # KeyError for an unknown frame, as a dict would
-            self._frames[name] = loader()
+            store, content_id = self.__dict__.get("reuse_store"), self.content_id(name)
+            kept = store.frame(name, content_id) if store is not None and content_id else None
+            if kept is not None:  # the same file content, read for an earlier snapshot
+                df, hints = kept
+                self.hints.update(hints)
+            else:
+                df = loader()
+                if store is not None and content_id:
+                    mine = {k: v for k, v in self.hints.items() if k.split(".")[0] == name}
+                    store.keep_frame(name, content_id, df, mine)
+            self._frames[name] = df
             del self._loaders[name]
         return self._frames[name]
 
@@ -44,6 +63,7 @@ class Frames(MutableMapping):
         self._frames[name] = df
         self._loaders.pop(name, None)
         self.hints.clear()
+        self._content_ids.clear()  # compact frames decode against images: no identity is known now
         self.version += 1
 
     def __delitem__(self, name: str) -> None:
@@ -67,9 +87,70 @@ class Frames(MutableMapping):
 
     def rows(self, name: str) -> int:
         """Row count of frame `name`, without loading it when the count is known."""
+        reuse.frame_read(self, name)
         if name not in self._loaders or name not in self._rows:
             return len(self[name])
         return int(self._rows[name])
+
+
+class Meta(dict):
+    """`Inventory.meta`: a dict whose reads are recorded for `reuse` (a key read: its value; the
+    mapping iterated or compared: every key)."""
+
+    def __getitem__(self, key):
+        reuse.meta_read(self, key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        reuse.meta_read(self, key)
+        return super().get(key, default)
+
+    def __contains__(self, key) -> bool:
+        reuse.meta_read(self, key)
+        return super().__contains__(key)
+
+    def _all(self) -> None:
+        reuse.meta_read(self, reuse.ALL_KEYS)
+        for key in dict.keys(self):
+            reuse.meta_read(self, key)
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+    def keys(self):
+        self._all()
+        return super().keys()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+    def __len__(self) -> int:
+        reuse.meta_read(self, reuse.ALL_KEYS)
+        return super().__len__()
+
+    def __eq__(self, other) -> bool:
+        self._all()
+        return super().__eq__(other)
+
+    def __ne__(self, other) -> bool:
+        self._all()
+        return super().__ne__(other)
+
+    def __or__(self, other):
+        self._all()
+        return super().__or__(other)
+
+    __hash__ = None
+
+    def copy(self) -> dict:
+        self._all()
+        return dict(super().items())
 
 
 @dataclass
@@ -88,6 +169,11 @@ class Inventory:
     frames: dict[str, pd.DataFrame]
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def __setattr__(self, name: str, value) -> None:
+        if name == "meta" and not isinstance(value, Meta):
+            value = Meta(value)  # its reads are recorded (reuse)
+        super().__setattr__(name, value)
+
     def __post_init__(self):
         unknown = set(self.frames) - set(schema.FRAMES)
         if unknown:
@@ -103,7 +189,7 @@ class Inventory:
             raise ValueError(f"missing frames: {sorted(missing)}")
         inv = cls.__new__(cls)
         inv.frames = frames if isinstance(frames, Frames) else Frames(frames)
-        inv.meta = dict(meta)
+        inv.meta = Meta(meta)
         return inv
 
     @classmethod
@@ -112,7 +198,10 @@ class Inventory:
         return cls(frames=frames, meta=dict(meta or {}))
 
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
-        """`compute()` once per Inventory under `name`, then the same object (do not mutate it)."""
+        """`compute()` once per Inventory under `name`, then the same object (do not mutate it).
+        `name` names the computation and every argument it takes besides the inventory: with a
+        `reuse` store attached, an earlier snapshot's result under `name` is used when everything
+        its computation read is the same here."""
         # Replacing a frame (not recommended either) drops everything cached.
         frames = self.frames
         stamp = (
@@ -122,9 +211,12 @@ class Inventory:
         )
         if self.__dict__.get("_cache_stamp") != stamp:
             self.__dict__["_cache"], self.__dict__["_cache_stamp"] = {}, stamp
-        cache = self.__dict__["_cache"]
+            self.__dict__["_cache_traces"] = {}
+        cache, traces = self.__dict__["_cache"], self.__dict__["_cache_traces"]
         if name not in cache:
-            cache[name] = compute()
+            cache[name], traces[name] = reuse.traced(self, name, compute)
+        else:
+            reuse.used(self, traces.get(name))
         return cache[name]
 
     def __getattr__(self, name: str) -> pd.DataFrame:

@@ -367,7 +367,7 @@ def load(path, verify: bool = True) -> Inventory:
         if problem:
             raise SnapshotError(f"{fpath}: {problem}")
         files[name], rows[name] = (fpath, compact_encoded, _identity(os.stat(fpath))), entry["rows"]
-    frames = Frames(rows=rows)
+    frames = Frames(rows=rows, content_ids=_content_ids(entries, files, added, version))
     for name, (fpath, compact_encoded, identity) in files.items():
         frames.lazy(
             name, _loader(name, fpath, frames, compact_encoded, identity, schema.renames(name, version))
@@ -375,6 +375,19 @@ def load(path, verify: bool = True) -> Inventory:
     for name in added:
         frames.lazy(name, functools.partial(schema.empty, name))
     return Inventory.from_conformed(frames, manifest.get("meta") or {})
+
+
+def _content_ids(entries: dict, files: dict, added: list, version) -> dict[str, str]:
+    """Frame name → what its content is (`Frames.content_id`): the schema version (which decides
+    renames and casts) and the manifest's checksum of its file; a compact frame is decoded against
+    the images, so theirs is part of it. Trusted as the manifest is: `load(verify=False)` does not
+    recompute checksums."""
+    ids = {name: f"v{version}:{entries[name].get('sha256', '')}" for name in files}
+    ids.update({name: f"v{version}:empty" for name in added})
+    for name, (_fpath, compact_encoded, _identity) in files.items():
+        if compact_encoded:
+            ids[name] += f"+images:{ids.get('images', '')}"
+    return ids
 
 
 def _str_lists(table: pa.Table, name: str, hints: dict) -> dict[str, list]:

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import reuse
 from .findings import SEVERITIES
 from .snapshot import SnapshotError, load, read_manifest
 
@@ -61,6 +62,9 @@ BASE_COLUMNS = ["name", "path", "collected_at", "completeness", "problem"]
 CACHE_ENV = "ECR_AUDIT_CACHE_DIR"
 # Above this many images a snapshot's analyses take a gigabyte or more (2.3 GiB at 1M images).
 PARALLEL_MAX_IMAGES = 250_000
+# Up to this many images the analyses of one snapshot are kept for the next (`reuse`); above,
+# keeping them would double the memory a point needs.
+REUSE_MAX_IMAGES = PARALLEL_MAX_IMAGES
 
 
 def default_cache_dir() -> Path:
@@ -123,6 +127,20 @@ def _compute(inv, metric: str, stale_days: int) -> dict:
     return _findings(inv)
 
 
+def _reusing(inv, metric: str, stale_days: int) -> dict | None:
+    """`_compute`, reusing what an earlier snapshot computed from the same inputs when a store is
+    attached; None when a reused analysis read another snapshot's data (`reuse.ReuseConflict`):
+    what was computed then cannot be trusted."""
+    store = reuse.store_of(inv)
+    if store is None:
+        return _compute(inv, metric, stale_days)
+    try:
+        values = reuse.call(inv, f"trends.{metric}|{stale_days}", lambda: _compute(inv, metric, stale_days))
+    except reuse.ReuseConflict:
+        return None
+    return None if store.conflict else values
+
+
 def cache_key(path: Path, metric: str, stale_days: int) -> str:
     """The name of a point's cache file: the snapshot's manifest, the metric and this code."""
     return _cache_keys(path, (metric,), stale_days)[metric]
@@ -150,12 +168,25 @@ def _cache(cache_dir) -> Path | None:
     return None if cache_dir is False else Path(cache_dir or default_cache_dir())
 
 
-def point(path, metrics: Iterable[str] = tuple(METRICS), stale_days: int = 90, cache_dir=None) -> dict:
-    """One row of `points` for the snapshot at `path`."""
+def point(
+    path,
+    metrics: Iterable[str] = tuple(METRICS),
+    stale_days: int = 90,
+    cache_dir=None,
+    reuse_store: reuse.Store | None = None,
+) -> dict:
+    """One row of `points` for the snapshot at `path`. `reuse_store`: analyses of earlier
+    snapshots whose inputs are the same in this one are taken from there (`reuse`)."""
     path, metrics, cache = Path(path), _checked(metrics), _cache(cache_dir)
     row: dict = {"name": path.name, "path": str(path), "problem": ""}
     try:
         inv = load(path, verify=False)  # a point reads a few frames: those are checked as they load
+        if (
+            reuse_store is not None
+            and not reuse_store.conflict
+            and inv.frames.rows("images") <= REUSE_MAX_IMAGES
+        ):
+            reuse.attach(inv, reuse_store)
         row["collected_at"] = pd.Timestamp(inv.meta.get("collected_at"))
         row["completeness"] = inv.meta.get("completeness", "")
         keys = _cache_keys(path, metrics, stale_days) if cache else {}
@@ -165,7 +196,9 @@ def point(path, metrics: Iterable[str] = tuple(METRICS), stale_days: int = 90, c
             if cached is not None:
                 row.update(cached)
                 continue
-            values = _compute(inv, metric, stale_days)
+            values = _reusing(inv, metric, stale_days)
+            if values is None:  # a reuse conflict: this snapshot again, reusing nothing
+                return point(path, metrics, stale_days, cache_dir)
             row.update(values)
             if hit is not None:
                 _write_atomically(hit, json.dumps(values))
@@ -250,18 +283,33 @@ def _rows(paths: list[Path], metrics, stale_days: int, cache_dir, workers: int |
     workers = min(_usable_cpus() if workers is None else workers, len(parallel))
     method = _start_method() if workers > 1 else None
     done: dict = {}
+    store = reuse.Store()
     if method:
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["ecr_audit.trends"])
         try:
-            # gc.freeze: what a worker inherits is never its garbage; its collections skip it.
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=gc.freeze) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_start) as pool:
                 args = (parallel, repeat(metrics), repeat(stale_days), repeat(cache_dir))
-                done = dict(zip(parallel, pool.map(point, *args)))
+                # One snapshot at a time: no worker idles at the end while another finishes a
+                # batch. Each worker's reuse store serves every later snapshot it is given.
+                done = dict(zip(parallel, pool.map(_worker_point, *args)))
         except (OSError, BrokenProcessPool):  # no processes to be had: compute them here instead
             done = {}
-    return [done[p] if p in done else point(p, metrics, stale_days, cache_dir) for p in paths]
+    return [done[p] if p in done else point(p, metrics, stale_days, cache_dir, store) for p in paths]
+
+
+_worker_store: reuse.Store | None = None  # a worker process's own (set by _worker_start)
+
+
+def _worker_start() -> None:
+    global _worker_store
+    gc.freeze()  # what a worker inherits is never its garbage: its collections skip it
+    _worker_store = reuse.Store()
+
+
+def _worker_point(path, metrics, stale_days, cache_dir) -> dict:
+    return point(path, metrics, stale_days, cache_dir, _worker_store)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -346,12 +346,27 @@ def _template_findings(inv, rows):
             )
 
 
-def lint(inv) -> pd.DataFrame:
-    """Every lifecycle finding in the inventory (see module docstring)."""
+def _repository_lint(inv) -> tuple[tuple[dict, ...], dict]:
     rows: list[dict] = []
     parsed = _repository_findings(inv, rows)
-    _data_findings(inv, parsed, rows)
+    return tuple(rows), parsed
+
+
+def _template_lint(inv) -> tuple[dict, ...]:
+    rows: list[dict] = []
     _template_findings(inv, rows)
+    return tuple(rows)
+
+
+def lint(inv) -> pd.DataFrame:
+    """Every lifecycle finding in the inventory (see module docstring)."""
+    # What the policies alone decide is cached apart from what the images decide: with `reuse`,
+    # a snapshot whose policies did not change takes those from the one before.
+    repository_rows, parsed = inv.cached("lifecycle.lint.repositories", lambda: _repository_lint(inv))
+    template_rows = inv.cached("lifecycle.lint.templates", lambda: _template_lint(inv))
+    rows = list(repository_rows)
+    _data_findings(inv, parsed, rows)
+    rows += template_rows
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["rule_priority"] = out["rule_priority"].astype("Int64")
     order = {"high": 0, "medium": 1, "low": 2, "info": 3}
