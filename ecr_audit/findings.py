@@ -230,26 +230,7 @@ def findings(
     `production`: which repositories are production (`access.production_repositories`).
     `evidence`: add the `evidence` column (compact JSON text, "" when the check gives none)."""
     columns = COLUMNS + [EVIDENCE_COLUMN] if evidence else COLUMNS
-    memo: dict = {"production": production}
-    frames = []
-    for c in CHECKS:
-        fid = c.finding_id
-        if checks and fid not in checks:
-            continue
-        # With a reuse store attached (trends), an earlier snapshot's rows when their inputs are the same.
-        rows = reuse.call(inv, f"findings.{fid}|{production!r}", lambda c=c: c.run(inv, memo))
-        if rows is None or rows.empty:
-            continue
-        rows = rows.copy()
-        if not c.is_family:
-            rows["finding_id"] = fid
-        if "severity" not in rows:
-            rows["severity"] = c.severity
-        rows["severity"] = rows["severity"].fillna(c.severity)
-        if "title" not in rows:
-            rows["title"] = c.title
-        rows["remediation"] = c.remediation
-        frames.append(_evidence_folded(rows, fid, evidence))
+    frames = list(_each_check(inv, checks, production, evidence))
     if not frames:
         empty = pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
         return empty.astype({"severity": ecr.SEVERITY})
@@ -275,6 +256,48 @@ def findings(
     dup = out.groupby("finding_uid").cumcount()
     out["finding_uid"] = out["finding_uid"].where(dup == 0, out["finding_uid"] + "-" + dup.astype(str))
     return out[columns].reset_index(drop=True)
+
+
+def severity_counts(inv: Inventory, production: str | None = None) -> dict[str, int]:
+    """How many findings `findings(inv, production=production)` gives per severity (every
+    severity, 0 when none), without assembling them (the trend of findings by severity)."""
+    counts = dict.fromkeys(ecr.SEVERITIES, 0)
+    for rows in _each_check(inv, None, production, False):
+        for severity, n in ecr.as_severity(rows["severity"].astype(str)).value_counts().items():
+            counts[str(severity)] += int(n)
+    return counts
+
+
+def _each_check(inv: Inventory, checks, production, evidence: bool):
+    """The rows of each check that finds something, in report order, as `_check_rows` gives them;
+    with a `reuse` store attached, a check whose inputs did not change gives an earlier
+    snapshot's rows."""
+    memo: dict = {"production": production}
+    for c in CHECKS:
+        if checks and c.finding_id not in checks:
+            continue
+        key = f"findings.{c.finding_id}|{production!r}|{evidence}"
+        rows = reuse.call(inv, key, lambda c=c: _check_rows(c, inv, memo, evidence))
+        if rows is not None:
+            yield rows
+
+
+def _check_rows(c: Check, inv: Inventory, memo: dict, evidence: bool) -> pd.DataFrame | None:
+    """Check `c`'s rows with its id, severity, title and remediation filled in and its evidence
+    folded (`_evidence_folded`); None when it finds nothing."""
+    rows = c.run(inv, memo)
+    if rows is None or rows.empty:
+        return None
+    rows = rows.copy()
+    if not c.is_family:
+        rows["finding_id"] = c.finding_id
+    if "severity" not in rows:
+        rows["severity"] = c.severity
+    rows["severity"] = rows["severity"].fillna(c.severity)
+    if "title" not in rows:
+        rows["title"] = c.title
+    rows["remediation"] = c.remediation
+    return _evidence_folded(rows, c.finding_id, evidence)
 
 
 def _evidence_folded(rows: pd.DataFrame, finding_id: str, evidence: bool) -> pd.DataFrame:

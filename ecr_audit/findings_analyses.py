@@ -714,18 +714,25 @@ def _consumer_lists(refs: pd.DataFrame, by: list[str], index: pd.Index) -> dict[
     """Per group of consumer references (`by` columns; one entry per value of `index`): the first
     EVIDENCE_FIRST distinct consumers by ARN, as parallel lists ([] for a group without any), and
     how many distinct consumers the group has (`consumers`)."""
-    r = refs[by + [c for c in _CONSUMER.values() if c not in by]].astype(
-        {c: object for c in _CONSUMER.values()}
-    )
-    r = r.fillna({c: "" for c in _CONSUMER.values()}).drop_duplicates()
-    first = r.sort_values(by + ["consumer_arn"]).groupby(by, sort=True).head(EVIDENCE_FIRST)
-    key = by if len(by) > 1 else by[0]
-    g = first.groupby(key, sort=True)
+    cols = list(_CONSUMER.values())
+    r = refs[by + [c for c in cols if c not in by]].astype({c: object for c in cols})
+    r = r.fillna({c: "" for c in cols}).drop_duplicates().sort_values(by + ["consumer_arn"])
+    # One pass in Python: a groupby of lists per column costs more than the few rows it lists.
+    group = list(zip(*(r[c].tolist() for c in by))) if len(by) > 1 else r[by[0]].tolist()
+    first: dict = {}
+    count: dict = {}
+    for key, *consumer in zip(group, *(r[c].tolist() for c in cols)):
+        count[key] = count.get(key, 0) + 1
+        lists = first.setdefault(key, tuple([] for _ in cols))
+        if len(lists[0]) < EVIDENCE_FIRST:
+            for values, value in zip(lists, consumer):
+                values.append(value)
+    empty = tuple([] for _ in cols)
     out = {
-        k: g[col].agg(list).reindex(index).map(lambda v: v if isinstance(v, list) else [])
-        for k, col in _CONSUMER.items()
+        k: pd.Series([list(first.get(key, empty)[i]) for key in index], index=index, dtype=object)
+        for i, k in enumerate(_CONSUMER)
     }
-    out["consumers"] = r.groupby(key, sort=True).size().reindex(index).astype("Int64")
+    out["consumers"] = pd.Series(pd.array([count.get(key) for key in index], dtype="Int64"), index=index)
     return out
 
 

@@ -9,7 +9,7 @@ problem) with the columns of the metrics asked for (`METRICS`):
   repositories it leaves out (undetermined) or only bounds;
 - `stale`: images not active for `stale_days` days and their bytes (`images.stale`; index
   manifests, whose size is their children's, not counted);
-- `findings`: findings per severity (`findings.findings`: every frame the checks read).
+- `findings`: findings per severity (`findings.severity_counts`: every frame the checks read).
 
 Each metric reads only what it needs (snapshots load lazily). A snapshot never changes once
 written, so a computed point is cached on disk, keyed by the snapshot's manifest (which holds
@@ -19,7 +19,7 @@ values: charts show a gap there, never a zero.
 
 Points not in the cache are computed in worker processes, one snapshot each, on every core this
 process may use (`workers`): a point is most of a second of CPU even for a small organization
-(mostly `findings.findings`), so the first report of a long history, or the first after an
+(mostly the checks of `findings`), so the first report of a long history, or the first after an
 upgrade (which changes the code fingerprint), is bound by CPU. Snapshots of more than
 `PARALLEL_MAX_IMAGES` images are computed one at a time in this process: their analyses need
 gigabytes each. How workers start (`_start_method`): forked from a process with one thread;
@@ -113,8 +113,7 @@ def _stale(inv, days: int) -> dict:
 def _findings(inv) -> dict:
     from . import findings
 
-    counts = findings.findings(inv)["severity"].astype(str).value_counts()
-    return {s: int(counts.get(s, 0)) for s in SEVERITIES}
+    return findings.severity_counts(inv)
 
 
 def _compute(inv, metric: str, stale_days: int) -> dict:
