@@ -360,13 +360,26 @@ def _repository_unknown(inv) -> pd.DataFrame:
         return repos.assign(
             unknown_reason="consumers were not read (--consumers none, or a snapshot without them)"
         )
-    own = {
-        (a, r): reach.account(a, r, own=True)
-        for a, r in repos[["account_id", "region"]].drop_duplicates().itertuples(index=False)
-    }
-    reason = np.array([own[(a, r)] for a, r in zip(repos["account_id"], repos["region"])], dtype=object)
-    gr = _grant_reach(access.grants(inv))
-    if len(gr):
+    acc, reg, name = (repos[c].tolist() for c in REPO_KEY)
+    own = {(a, r): reach.account(a, r, own=True) for a, r in set(zip(acc, reg))}
+    reason = np.array([own[(a, r)] for a, r in zip(acc, reg)], dtype=object)
+    on_repo, on_registry = _grant_unknown(inv)
+    if on_repo or on_registry:
+        extra = [on_repo.get(key) or on_registry.get(key[:2]) or "" for key in zip(acc, reg, name)]
+        reason = np.where(reason == "", np.array(extra, dtype=object), reason)
+    return repos.assign(unknown_reason=pd.Series(reason, dtype="str"))
+
+
+def _grant_unknown(inv) -> tuple[dict, dict]:
+    """Why a grant makes in-use unknowable, by repository (REPO_KEY tuple → reason) and by
+    registry ((account, region) → reason, from registry-policy grants); cached per inventory
+    apart from the images (`reuse`: the policies and consumers of a history rarely change)."""
+
+    def compute():
+        gr = _grant_reach(access.grants(inv))
+        if not len(gr):
+            return {}, {}
+        reach = _reach(inv)
         # one answer per owner × region × grantee, however many repositories carry the grant
         pairs = gr[["account_id", "region", "reach_account_id", "reason"]].drop_duplicates()
         pairs["_why"] = [
@@ -378,15 +391,15 @@ def _repository_unknown(inv) -> pd.DataFrame:
         gr = gr.merge(pairs, on=["account_id", "region", "reach_account_id", "reason"])
         gr = gr.assign(reason=gr["_why"]).drop(columns="_why")
         gr = gr[gr["reason"] != ""].drop_duplicates(REPO_KEY)
-        on_repo = repos.merge(gr, on=REPO_KEY, how="left")["reason"]
-        on_registry = repos[["account_id", "region"]].merge(
-            gr[gr["repository_name"] == ""].drop(columns="repository_name"),
-            on=["account_id", "region"],
-            how="left",
-        )["reason"]
-        extra = on_repo.fillna(on_registry).fillna("").to_numpy(dtype=object)
-        reason = np.where(reason == "", extra, reason)
-    return repos.assign(unknown_reason=pd.Series(reason, dtype="str"))
+        on_repo, on_registry = {}, {}
+        for a, r, n, why in zip(*(gr[c].tolist() for c in [*REPO_KEY, "reason"])):
+            if n == "":
+                on_registry[(a, r)] = why
+            else:
+                on_repo[(a, r, n)] = why
+        return on_repo, on_registry
+
+    return inv.cached("consumers.grant_unknown", compute)
 
 
 # --------------------------------------------------------------------------------------------

@@ -272,7 +272,14 @@ _DEFAULT_TABLES: dict[bytes, pd.DataFrame] = {}
 
 
 def _default_table(inv) -> pd.DataFrame:
-    """`resolve(None, inv)`, built once per distinct Price List (callers must not modify it)."""
+    """`resolve(None, inv)`, built once per distinct Price List and found once per inventory
+    (callers must not modify it)."""
+    if inv is None or not hasattr(inv, "cached"):
+        return _default_table_of(inv)
+    return inv.cached("cost.default_price_table", lambda: _default_table_of(inv))
+
+
+def _default_table_of(inv) -> pd.DataFrame:
     frame = snapshot_prices(inv)
     key = b""
     if frame is not None:
