@@ -669,41 +669,59 @@ def without_grant(inv) -> pd.DataFrame:
         return r.assign(grant_status=pd.Series(dtype="str"))
     key = REPO_KEY + ["consumer_account_id"]
     r = r.dropna(subset=key)
-    # One answer per owner repository × consumer account, against the grants of the same registry
-    # (a few per registry: the pairing stays small at a million images).
-    groups = r[key].drop_duplicates().reset_index(drop=True)
-    groups["_g"] = np.arange(len(groups))
-    allg = access.grants(inv)
-    undetermined = allg[allg["exposure"] == "undetermined"]
-    u = groups.merge(undetermined[["account_id", "region", "repository_name"]], on=["account_id", "region"])
-    # who the policy grants is undetermined (the repository's or the registry's): cannot tell
-    cannot_tell = u.loc[
-        u["repository_name_y"].isin([""]) | (u["repository_name_y"] == u["repository_name_x"]), "_g"
-    ]
-    pulls = _pull_grants(inv)
-    cols = [
-        "account_id",
-        "region",
-        "repository_name",
-        "scope",
-        "grantee_account_id",
-        "grantee_kind",
-        "exposure",
-    ]
-    p = groups.merge(pulls[cols], on=["account_id", "region"], suffixes=("", "_grant"))
-    name = p["repository_name_grant"]
-    applies = (name == p["repository_name"]) | ((p["scope"] == "registry") & (name == ""))
-    org = set(inv.org_account_ids)
-    in_org = p["consumer_account_id"].isin(org)
-    covers = (
-        (p["grantee_account_id"].astype("string").fillna("") == p["consumer_account_id"])
-        | (p["exposure"] == "public")
-        | ((p["grantee_kind"] == "org") & (p["exposure"] == "org") & in_org)
-    )
-    covered = p.loc[(applies & covers).fillna(False).to_numpy(dtype=bool), "_g"]
-    keep = groups.loc[~groups["_g"].isin(cannot_tell) & ~groups["_g"].isin(covered), key]
-    out = r.merge(keep, on=key)  # r's order within each pair, pairs in key order (as before)
+    out = r.merge(_pairs_without_grant(inv), on=key)  # r's order within each pair
     return out.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _pairs_without_grant(inv) -> pd.DataFrame:
+    """Every owner repository × consumer account (of another account) of inv.consumers that no
+    grant lets pull and whose policies could all be read (REPO_KEY + consumer_account_id). Cached
+    apart from the images, which only decide which references count (`reuse`)."""
+
+    def compute():
+        c = inv.consumers
+        key = REPO_KEY + ["consumer_account_id"]
+        c = c[
+            c["consumer_account_id"].map(ecr.is_account_id).astype(bool)
+            & (c["consumer_account_id"] != c["account_id"])
+        ]
+        # One answer per owner repository × consumer account, against the grants of the same
+        # registry (a few per registry: the pairing stays small at a million images).
+        groups = c[key].dropna().drop_duplicates().reset_index(drop=True)
+        groups["_g"] = np.arange(len(groups))
+        allg = access.grants(inv)
+        undetermined = allg[allg["exposure"] == "undetermined"]
+        u = groups.merge(
+            undetermined[["account_id", "region", "repository_name"]], on=["account_id", "region"]
+        )
+        # who the policy grants is undetermined (the repository's or the registry's): cannot tell
+        cannot_tell = u.loc[
+            u["repository_name_y"].isin([""]) | (u["repository_name_y"] == u["repository_name_x"]), "_g"
+        ]
+        pulls = _pull_grants(inv)
+        cols = [
+            "account_id",
+            "region",
+            "repository_name",
+            "scope",
+            "grantee_account_id",
+            "grantee_kind",
+            "exposure",
+        ]
+        p = groups.merge(pulls[cols], on=["account_id", "region"], suffixes=("", "_grant"))
+        name = p["repository_name_grant"]
+        applies = (name == p["repository_name"]) | ((p["scope"] == "registry") & (name == ""))
+        org = set(inv.org_account_ids)
+        in_org = p["consumer_account_id"].isin(org)
+        covers = (
+            (p["grantee_account_id"].astype("string").fillna("") == p["consumer_account_id"])
+            | (p["exposure"] == "public")
+            | ((p["grantee_kind"] == "org") & (p["exposure"] == "org") & in_org)
+        )
+        covered = p.loc[(applies & covers).fillna(False).to_numpy(dtype=bool), "_g"]
+        return groups.loc[~groups["_g"].isin(cannot_tell) & ~groups["_g"].isin(covered), key]
+
+    return inv.cached("consumers.pairs_without_grant", compute)
 
 
 def unused_grants(inv, pull_days: int | None = None) -> pd.DataFrame:

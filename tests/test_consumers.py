@@ -467,7 +467,8 @@ def test_without_grant_answers_each_repository_and_consumer_account_by_the_defin
         )
         monkeypatch.setattr(consumers, "references", lambda inv, refs=refs: refs)
         monkeypatch.setattr(consumers.access, "grants", lambda inv, grants=grants: grants)
-        fake = type("Inv", (), {"org_account_ids": sorted(org)})()
+        attrs = {"org_account_ids": sorted(org), "consumers": refs, "cached": lambda self, name, f: f()}
+        fake = type("Inv", (), attrs)()
         got = consumers.without_grant(fake)
         considered = refs[
             refs["resolution"].isin(["digest", "resolved_by_service", "tag_now", "not_found"])
