@@ -734,7 +734,7 @@ def unused_grants(inv, pull_days: int | None = None) -> pd.DataFrame:
     g = g[g["exposure"].isin(["org", "external", "public"])]
     if g.empty:
         return pd.DataFrame(columns=cols)
-    r = references(inv)
+    r = inv.consumers  # who names an image of each repository: no resolution needed (nor the images)
     r = r[r["is_ecr_private"].fillna(False).astype(bool) & r["account_id"].notna()]
     cc = inv.consumer_coverage
     trail = cc[(cc["consumer_kind"] == "cloudtrail") & (cc["status"] == "complete")]
