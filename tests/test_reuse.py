@@ -200,3 +200,14 @@ def test_points_with_reuse_equal_points_without(history, monkeypatch):
     fresh = trends.points(history, cache_dir=False, workers=1)
     pd.testing.assert_frame_equal(reused, fresh)
     assert reused["high"].nunique() > 1 or reused["critical"].nunique() > 1  # the changes show
+
+
+def test_the_store_keeps_what_recent_snapshots_used_not_an_answer_per_snapshot(history):
+    """A key that names one snapshot's time (`images.stale:<days>:<time>`) is asked by that snapshot
+    only: the store drops what none of its last `keep` snapshots used, or a long history would keep
+    one stale-images frame per snapshot alive until the end."""
+    store = reuse.Store()
+    for path in history:
+        trends.point(path, ["stale"], cache_dir=False, reuse_store=store)
+    per_time = [k for k in store._entries if k.startswith("images.stale:")]
+    assert 0 < len(per_time) <= store.keep + 1 < len(history)
