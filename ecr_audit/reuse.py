@@ -125,6 +125,13 @@ class Store:
         del entries[self.keep :]
         self._used[key] = self._attached
 
+    def clear(self) -> None:
+        """Let go of every answer and frame kept (the store stays usable)."""
+        self._entries.clear()
+        self._used.clear()
+        self._frames.clear()
+        self._frame_ids.clear()
+
     def begin(self) -> None:
         """Another inventory is attached: drop the answers of keys that none of the `keep` before it
         put or reused. A key naming one snapshot's time (`images.stale:<days>:<time>`) is asked by
@@ -178,9 +185,7 @@ def _conflict(trace: Trace, what: str) -> None:
     why = f"a traced analysis read {what} that differs from the analysed snapshot's"
     if store is not None and not store.conflict:
         store.conflict = why  # nothing is reused or stored from now on
-        store._entries.clear()
-        store._used.clear()
-        store._frames.clear()
+        store.clear()
     raise ReuseConflict(why)
 
 
