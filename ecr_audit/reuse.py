@@ -72,11 +72,14 @@ class _Entry:
 
 
 class Store:
-    """Results of traced computations, the `keep` newest per key, for inventories it is attached to."""
+    """Results of traced computations, the `keep` newest per key, for inventories it is attached to;
+    a key none of the last `keep` snapshots attached before the current one put or reused is dropped."""
 
     def __init__(self, keep: int = 2):
         self.keep = keep
         self._entries: dict[str, list[_Entry]] = {}
+        self._attached = 0  # inventories attached so far (`begin`)
+        self._used: dict[str, int] = {}  # key → `_attached` when an answer was last put or reused
         self._frames: dict[tuple, tuple] = {}  # (name, content id) → (DataFrame, hints it left)
         self._frame_ids: dict[str, list[str]] = {}  # frame name → content ids kept, newest first
         self.hits = 0
@@ -108,6 +111,7 @@ class Store:
         for entry in self._entries.get(key, ()):
             if entry.holds(inv):
                 self.hits += 1
+                self._used[key] = self._attached
                 return entry
         self.misses += 1
         return None
@@ -119,12 +123,31 @@ class Store:
         entries = self._entries.setdefault(key, [])
         entries.insert(0, _Entry(dict(trace.frames), meta, value))
         del entries[self.keep :]
+        self._used[key] = self._attached
+
+    def clear(self) -> None:
+        """Let go of every answer and frame kept (the store stays usable)."""
+        self._entries.clear()
+        self._used.clear()
+        self._frames.clear()
+        self._frame_ids.clear()
+
+    def begin(self) -> None:
+        """Another inventory is attached: drop the answers of keys that none of the `keep` before it
+        put or reused. A key naming one snapshot's time (`images.stale:<days>:<time>`) is asked by
+        that snapshot only: kept, its answers would pile up over a history."""
+        self._attached += 1
+        for key in [k for k, n in self._used.items() if n < self._attached - self.keep]:
+            del self._used[key]
+            self._entries.pop(key, None)
 
 
 def attach(inv, store: Store | None) -> None:
     """Analyses of `inv` run through `call` and `Inventory.cached` reuse from, and add to, `store`;
     so do its frames not yet read (a file of the same content is read once)."""
     inv.__dict__[STORE_ATTR] = store
+    if store is not None:
+        store.begin()
     if hasattr(inv.frames, "content_id"):
         inv.frames.reuse_store = store
 
@@ -162,8 +185,7 @@ def _conflict(trace: Trace, what: str) -> None:
     why = f"a traced analysis read {what} that differs from the analysed snapshot's"
     if store is not None and not store.conflict:
         store.conflict = why  # nothing is reused or stored from now on
-        store._entries.clear()
-        store._frames.clear()
+        store.clear()
     raise ReuseConflict(why)
 
 

@@ -63,7 +63,7 @@ CACHE_ENV = "ECR_AUDIT_CACHE_DIR"
 # Above this many images a snapshot's analyses take a gigabyte or more (2.3 GiB at 1M images).
 PARALLEL_MAX_IMAGES = 250_000
 # Up to this many images the analyses of one snapshot are kept for the next (`reuse`); above,
-# keeping them would double the memory a point needs.
+# keeping them would double the memory a point needs, and what earlier ones kept is let go first.
 REUSE_MAX_IMAGES = PARALLEL_MAX_IMAGES
 
 
@@ -180,12 +180,11 @@ def point(
     row: dict = {"name": path.name, "path": str(path), "problem": ""}
     try:
         inv = load(path, verify=False)  # a point reads a few frames: those are checked as they load
-        if (
-            reuse_store is not None
-            and not reuse_store.conflict
-            and inv.frames.rows("images") <= REUSE_MAX_IMAGES
-        ):
-            reuse.attach(inv, reuse_store)
+        if reuse_store is not None and not reuse_store.conflict:
+            if inv.frames.rows("images") <= REUSE_MAX_IMAGES:
+                reuse.attach(inv, reuse_store)
+            else:  # its analyses need the memory that earlier snapshots' frames and answers hold
+                reuse_store.clear()
         row["collected_at"] = pd.Timestamp(inv.meta.get("collected_at"))
         row["completeness"] = inv.meta.get("completeness", "")
         keys = _cache_keys(path, metrics, stale_days) if cache else {}

@@ -203,3 +203,34 @@ def test_points_with_reuse_equal_points_without(history, monkeypatch):
     fresh = trends.points(history, cache_dir=False, workers=1)
     pd.testing.assert_frame_equal(reused, fresh)
     assert reused["high"].nunique() > 1 or reused["critical"].nunique() > 1  # the changes show
+
+
+def test_the_store_keeps_what_recent_snapshots_used_not_an_answer_per_snapshot(history):
+    """A key that names one snapshot's time (`images.stale:<days>:<time>`) is asked by that snapshot
+    only: the store drops what none of its last `keep` snapshots used, or a long history would keep
+    one stale-images frame per snapshot alive until the end."""
+    store = reuse.Store()
+    for path in history:
+        trends.point(path, ["stale"], cache_dir=False, reuse_store=store)
+    per_time = [k for k in store._entries if k.startswith("images.stale:")]
+    assert 0 < len(per_time) <= store.keep + 1 < len(history)
+
+
+def test_a_snapshot_too_big_to_reuse_for_is_analysed_without_what_the_store_kept(history, monkeypatch):
+    """Above REUSE_MAX_IMAGES a point's analyses need the memory (the reason nothing is kept for
+    it): what the store holds of earlier snapshots, their frames and answers, is let go first."""
+    small, big = history[2], history[0]  # day 3 lacks a tenth of day 1's images
+    monkeypatch.setattr(trends, "REUSE_MAX_IMAGES", load(small, verify=False).frames.rows("images"))
+    store = reuse.Store()
+    trends.point(small, ["stale"], cache_dir=False, reuse_store=store)
+    assert store._entries and store._frames
+    held = []
+    real = trends._compute
+
+    def compute(inv, metric, days):
+        held.append(len(store._entries) + len(store._frames))
+        return real(inv, metric, days)
+
+    monkeypatch.setattr(trends, "_compute", compute)
+    row = trends.point(big, ["stale"], cache_dir=False, reuse_store=store)
+    assert held == [0] and row["stale_images"] == trends._stale(load(big, verify=False), 90)["stale_images"]
