@@ -264,11 +264,12 @@ def traced(inv, key: str | None, compute: Callable[[], Any]) -> tuple[Any, Trace
             return entry.value, trace
     trace = Trace(inv)
     stack = _stack()
-    stack.append(trace)
     try:
+        stack.append(trace)  # inside the try: an interrupt cannot leave it on the stack
         value = compute()
     finally:
-        stack.pop()
+        if stack and stack[-1] is trace:
+            stack.pop()
         # The caller depends on these reads even when compute raised: it may recover and go on.
         _merge(trace.frames, trace.meta, trace.verifiable, inv)
     if store is not None and key is not None:
