@@ -90,9 +90,30 @@ def _repositories(inv) -> pd.DataFrame:
 
 
 def _by_repo(enc: Coded, frame: pd.DataFrame, aggs: dict) -> pd.DataFrame:
-    """Group a coded frame by repository, aggregate, decode the keys to strings."""
-    out = frame.groupby(REPOSITORY_ID, observed=True, sort=False).agg(**aggs).reset_index()
-    return enc.decode(out)
+    """Group a coded frame by repository (in order of first appearance), aggregate, decode the
+    keys to strings. Sums of integer or boolean columns and sizes are summed in numpy: a pandas
+    groupby costs milliseconds however few the rows."""
+    ids = frame[REPOSITORY_ID].to_numpy()
+    columns = {name: frame[col].to_numpy() for name, (col, how) in aggs.items() if how == "sum"}
+    if not all(how in ("sum", "size") for _col, how in aggs.values()) or not all(
+        v.dtype.kind in "biu" for v in columns.values()
+    ):
+        out = frame.groupby(REPOSITORY_ID, observed=True, sort=False).agg(**aggs).reset_index()
+        return enc.decode(out)
+    uniq, first, group = np.unique(ids, return_index=True, return_inverse=True)
+    rank = np.empty(len(uniq), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
+    group = rank[group]  # groups numbered in order of first appearance
+    by_group = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[by_group]) != 0]) if len(ids) else np.zeros(0, int)
+    data = {REPOSITORY_ID: uniq[np.argsort(first, kind="stable")].astype(np.int64)}
+    for name, (_col, how) in aggs.items():
+        if how == "size":
+            data[name] = np.bincount(group, minlength=len(uniq)).astype(np.int64)
+        else:
+            values = columns[name].astype(np.int64)[by_group]
+            data[name] = np.add.reduceat(values, starts) if len(values) else np.zeros(0, np.int64)
+    return enc.decode(pd.DataFrame(data))
 
 
 def repository_basis(inv, flags: pd.DataFrame, enc: Coded) -> pd.DataFrame:
