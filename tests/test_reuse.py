@@ -70,12 +70,18 @@ def test_findings_reused_across_a_changing_history_equal_findings_computed_afres
     assert store.hits > 0 and not store.conflict
 
 
-def test_what_a_change_touches_is_computed_again_and_the_rest_reused(history):
-    store = reuse.Store()
-    for path in history[:4]:
+def _analysed(paths, store: reuse.Store):
+    """The findings of each snapshot in turn, reusing through `store`; the last inventory."""
+    for path in paths:
         inv = load(path, verify=False)
         reuse.attach(inv, store)
         findings.findings(inv)
+    return inv
+
+
+def test_what_a_change_touches_is_computed_again_and_the_rest_reused(history):
+    store = reuse.Store()
+    _analysed(history[:4], store)
     public = "findings.ecr_repository_public_pull|None|False"
     stale = "findings.ecr_repository_stale_images|None|False"
     seen = []
@@ -95,10 +101,7 @@ def test_what_a_change_touches_is_computed_again_and_the_rest_reused(history):
 
 def test_a_snapshot_identical_but_for_its_time_reuses_only_what_ignores_the_time(history):
     store = reuse.Store()
-    for path in history[:2]:
-        inv = load(path, verify=False)
-        reuse.attach(inv, store)
-        findings.findings(inv)
+    inv = _analysed(history[:2], store)
     assert store.hits > 0
     frames_read_again = [n for n in inv.frames if inv.frames.is_loaded(n)]
     # Day 2 has day 1's files: what was read is the very frame read for day 1.
