@@ -7,7 +7,8 @@ The history is built from the demo snapshot (the sandbox's organization, collect
 i is collected i days after the first and lacks a different tenth of the images, so every day's
 figures differ. Timed, each in the same process after the history is written:
 - cold: `trends.points` with an empty cache (every metric of every snapshot computed: findings
-  read every frame), then the four charts rendered to PNG;
+  read every frame; each worker reuses, from one snapshot to the next, the analyses whose inputs
+  did not change: `ecr_audit.reuse`), then the four charts rendered to PNG;
 - warm: the same with every point cached (what a report of the history does every day but the first);
 - one new: every point cached but the newest snapshot's (a scheduled run's steady state);
 - with `--report`: `ecr-audit report NEWEST --only changes`, the page a user opens, with the

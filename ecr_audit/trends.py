@@ -281,7 +281,8 @@ def _rows(paths: list[Path], metrics, stale_days: int, cache_dir, workers: int |
     workers = min(_usable_cpus() if workers is None else workers, len(parallel))
     method = _start_method() if workers > 1 else None
     done: dict = {}
-    store = reuse.Store()
+    # Reuse pays only from the second snapshot on: a scheduled run computes one (no traces kept).
+    store = reuse.Store() if sum(n is not None for n in sizes.values()) > 1 else None
     if method:
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
