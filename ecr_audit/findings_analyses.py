@@ -729,6 +729,7 @@ def _consumer_lists(refs: pd.DataFrame, by: list[str], index: pd.Index) -> dict[
     cols = list(_CONSUMER.values())
     r = refs[by + [c for c in cols if c not in by]].astype({c: object for c in cols})
     r = r.fillna({c: "" for c in cols}).drop_duplicates().sort_values(by + ["consumer_arn"])
+    r = r.dropna(subset=by)  # a null key is no group (as in a groupby), not one a null in `index` finds
     # One pass in Python: a groupby of lists per column costs more than the few rows it lists.
     group = list(zip(*(r[c].tolist() for c in by))) if len(by) > 1 else r[by[0]].tolist()
     first: dict = {}

@@ -171,3 +171,109 @@ def test_finding_uids_stay_the_same_when_only_time_passes(demo_inventory):
 def test_orphans_whose_bytes_are_unknown_are_not_reported_as_zero(demo_inventory):
     f = findings.findings(demo_inventory, checks=["ecr_repository_orphaned_images"])
     assert not f["details"].str.contains(r"\b0 reclaimable bytes").any()
+
+
+# --------------------------------------------------------------------------------------------
+# Per-group evidence lists: the one-pass helpers answer as the pandas definitions they replaced
+# --------------------------------------------------------------------------------------------
+
+
+def _consumer_lists_by_definition(refs, by, index):
+    """Distinct consumers (nulls as "") per group of `by` (a group with a null key is no group),
+    the first EVIDENCE_FIRST by ARN as parallel lists, and how many (null: none)."""
+    from ecr_audit import findings_analyses as fa
+
+    cols = list(fa._CONSUMER.values())
+    r = refs[by + [c for c in cols if c not in by]].astype({c: object for c in cols})
+    r = r.fillna({c: "" for c in cols}).drop_duplicates()
+    first = r.sort_values(by + ["consumer_arn"]).groupby(by, sort=True).head(fa.EVIDENCE_FIRST)
+    key = by if len(by) > 1 else by[0]
+    g = first.groupby(key, sort=True)
+    out = {
+        k: g[col].agg(list).reindex(index).map(lambda v: v if isinstance(v, list) else [])
+        for k, col in fa._CONSUMER.items()
+    }
+    out["consumers"] = r.groupby(key, sort=True).size().reindex(index).astype("Int64")
+    return out
+
+
+def _maybe(rnd, values, nulls):
+    return None if nulls and rnd.random() < 0.15 else rnd.choice(values)
+
+
+def test_consumer_lists_answer_each_group_as_the_groupby_definition():
+    """Random references (null keys and consumers, text/object/categorical columns, one key or
+    several): the one-pass lists and counts are those of the groupby they replaced."""
+    import random
+
+    from ecr_audit import findings_analyses as fa
+
+    rnd = random.Random(5)
+    key_cols = ["account_id", "region", "repository_name", "consumer_account_id"]
+    for _ in range(300):
+        nulls = rnd.random() < 0.5
+        pools = {
+            "account_id": ["a", "b"],
+            "region": ["r1", "r2"],
+            "repository_name": ["x", "y"],
+            "consumer_arn": [f"arn{i}" for i in range(15)],
+            "consumer_kind": ["k1", "k2"],
+            "consumer_account_id": ["c1", "c2", "a"],
+        }
+        refs = pd.DataFrame(
+            [
+                {"_row": rnd.randint(0, 5), **{c: _maybe(rnd, v, nulls) for c, v in pools.items()}}
+                for _ in range(rnd.randint(0, 40))
+            ],
+            columns=["_row", *pools],
+        )
+        refs = refs.astype({c: rnd.choice(["str", "object", "category"]) for c in pools})
+        by = rnd.choice([["_row"], ["account_id"], key_cols])
+        if by == ["_row"]:
+            index = pd.RangeIndex(rnd.randint(0, 7))
+        elif len(by) == 1:
+            index = pd.Index(refs[by[0]].drop_duplicates().tolist() + ["not a key"], dtype=object)
+        else:
+            groups = refs[by].drop_duplicates()
+            index = pd.MultiIndex.from_frame(groups) if len(groups) else pd.MultiIndex.from_arrays([[]] * 4)
+        got = fa._consumer_lists(refs, by, index)
+        want = _consumer_lists_by_definition(refs, by, index)
+        assert list(got) == list(want)
+        for k in want:
+            assert got[k].tolist() == want[k].tolist(), (k, by, refs, index)
+
+
+def test_first_digests_per_repository_are_the_groupby_definition():
+    """Random image rows (null keys, digests and `by` values, ties, categorical keys): the images
+    counted and the first digests of each repository are those of the groupby they replaced:
+    largest `by` first (nulls last, ties in row order), else in digest order."""
+    import random
+
+    from ecr_audit import findings_analyses as fa
+
+    repo = ["account_id", "region", "repository_name"]
+    rnd = random.Random(11)
+    for _ in range(200):
+        nulls = rnd.random() < 0.5
+        n = rnd.randint(0, 40)
+        pools = {
+            "account_id": ["a", "b"],
+            "region": ["r1"],
+            "repository_name": ["x", "y"],
+            "image_digest": [f"sha256:{i}" for i in range(30)],
+        }
+        df = pd.DataFrame({c: [_maybe(rnd, v, nulls) for _ in range(n)] for c, v in pools.items()})
+        df = df.astype({c: rnd.choice(["str", "object", "category"]) for c in pools})
+        df["size"] = pd.Series([_maybe(rnd, [1, 2, 2.5, 3], nulls) for _ in range(n)], dtype=float)
+        by = rnd.choice([None, "size"])
+        got = fa._per_repository(Inventory({}), df, lambda g: g["image_digest"].agg("count"), by)
+        ordered = df.sort_values(by, ascending=False, kind="stable") if by else df.sort_values("image_digest")
+        first = ordered.groupby(repo, observed=True, sort=False).head(fa.EVIDENCE_FIRST)
+        want = first.groupby(repo, observed=True, sort=True)["image_digest"].agg(list)
+        sizes = df.groupby(repo, observed=True, sort=True).size()
+        assert got["images"].tolist() == sizes.tolist()
+
+        def texts(lists):
+            return [[None if pd.isna(d) else str(d) for d in digests] for digests in lists]
+
+        assert texts(got["image_digests"]) == texts(want), (df, by)
