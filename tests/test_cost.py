@@ -353,3 +353,46 @@ def test_basis_summary_accounts_for_every_repository_and_says_what_each_basis_me
     assert summary["repositories"].sum() == 5
     assert summary.loc[("estimate", "shipped"), "billable_bytes"] == 1280
     assert "upper bound" in summary.loc[("partial", "shipped"), "meaning"]
+
+
+def test_per_repository_sums_and_sizes_are_the_groupby_definition():
+    """Random coded frames (no rows, one repository many times, repository id -1, bool / int /
+    nullable / float columns, rows in any order): `_by_repo` is the pandas groupby it replaced,
+    groups in order of first appearance, dtypes included."""
+    import random
+
+    import numpy as np
+
+    from ecr_audit.cost.storage import _by_repo
+    from ecr_audit.keys import REPOSITORY_ID
+
+    repos = pd.DataFrame({"account_id": list("abcde"), "region": "r", "repository_name": list("vwxyz")})
+
+    class Enc:  # decodes as keys.Coded does, against `repos`
+        def decode(self, frame):
+            out = frame.drop(columns=REPOSITORY_ID)
+            strings = repos.iloc[frame[REPOSITORY_ID].to_numpy(dtype=np.int64)].set_axis(out.index)
+            return pd.concat([strings, out], axis=1)
+
+    rnd = random.Random(3)
+    for _ in range(300):
+        n = rnd.choice([0, 1, 2, 5, 30])
+        frame = pd.DataFrame(
+            {
+                REPOSITORY_ID: np.array(
+                    [rnd.randint(-1, 4) for _ in range(n)], dtype=rnd.choice(["i8", "i4"])
+                ),
+                "b": np.array([rnd.random() < 0.5 for _ in range(n)], dtype=bool),
+                "i": np.array([rnd.randint(0, 10**12) for _ in range(n)], dtype=np.int64),
+                "i32": np.array([rnd.randint(0, 100) for _ in range(n)], dtype=np.int32),
+                "u8": np.array([rnd.randint(0, 255) for _ in range(n)], dtype=np.uint8),
+                "f": np.array([rnd.random() for _ in range(n)]),
+                "I": pd.array([rnd.choice([1, 2, None]) for _ in range(n)], dtype="Int64"),
+            }
+        )
+        names = rnd.sample(["b", "i", "i32", "u8", "f", "I"], rnd.randint(1, 3))
+        aggs = {f"sum_{c}": (c, "sum") for c in names}
+        if rnd.random() < 0.5:
+            aggs["size"] = (names[0], "size")
+        want = Enc().decode(frame.groupby(REPOSITORY_ID, observed=True, sort=False).agg(**aggs).reset_index())
+        pd.testing.assert_frame_equal(_by_repo(Enc(), frame, aggs), want)
