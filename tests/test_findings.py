@@ -277,3 +277,29 @@ def test_first_digests_per_repository_are_the_groupby_definition():
             return [[None if pd.isna(d) else str(d) for d in digests] for digests in lists]
 
         assert texts(got["image_digests"]) == texts(want), (df, by)
+
+
+def test_severity_counts_are_the_findings_counted_for_every_production_choice(demo_inventory):
+    for production in (None, "prod", "env=prod", "no-such-prefix"):
+        counts = findings.findings(demo_inventory, production=production)["severity"].value_counts()
+        want = {s: int(counts.get(s, 0)) for s in findings.SEVERITIES}
+        assert findings.severity_counts(demo_inventory, production=production) == want
+    assert sum(findings.severity_counts(demo_inventory).values()) > 0
+
+
+@pytest.mark.parametrize("severity", ["severe", "HIGH", ""])
+def test_severity_counts_refuse_a_check_severity_as_findings_does(monkeypatch, severity):
+    """A check giving a severity outside the scale is a bug: both the findings and their counts
+    raise (a count would otherwise drop it, or count it under another name)."""
+    from ecr_audit.findings_check import Check
+
+    def run(inv, memo):
+        return pd.DataFrame({"resource_arn": ["arn"], "details": ["d"], "severity": [severity]})
+
+    bad = Check("ecr_test_bad_severity", "low", "t", "r", run)
+    monkeypatch.setattr(findings, "CHECKS", (*findings.CHECKS, bad))
+    inv = Inventory({}, {"collected_at": "2026-06-01T00:00:00+00:00"})
+    with pytest.raises(ValueError, match="not a severity"):
+        findings.findings(inv)
+    with pytest.raises(ValueError, match="not a severity"):
+        findings.severity_counts(inv)
