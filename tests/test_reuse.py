@@ -237,3 +237,61 @@ def test_a_snapshot_too_big_to_reuse_for_is_analysed_without_what_the_store_kept
     monkeypatch.setattr(trends, "_compute", compute)
     row = trends.point(big, ["stale"], cache_dir=False, reuse_store=store)
     assert held == [0] and row["stale_images"] == trends._stale(load(big, verify=False), 90)["stale_images"]
+
+
+def _changed(base: Inventory, rnd) -> dict:
+    """A random change of what the access, consumer and lifecycle analyses cached apart from the
+    images read (some rows of one or two frames left out, consumers moved to other accounts)."""
+    changes = {}
+    for name in rnd.sample(
+        ["consumers", "consumer_coverage", "repository_policies", "registry_policies"]
+        + ["lifecycle_policies", "images", "accounts", "storage_prices"],
+        rnd.randint(1, 2),
+    ):
+        df = base.frames[name]
+        changes[name] = df.sample(frac=rnd.uniform(0.5, 1), random_state=rnd.randrange(10**6))
+        changes[name] = changes[name].sort_index().reset_index(drop=True)
+    if "consumers" in changes and rnd.random() < 0.5:
+        c = changes["consumers"].copy()
+        others = sorted(set(base.accounts["account_id"])) + ["999999999999"]
+        c["consumer_account_id"] = [
+            rnd.choice(others) if rnd.random() < 0.3 else a for a in c["consumer_account_id"]
+        ]
+        changes["consumers"] = c
+    return changes
+
+
+@pytest.mark.slow  # eight snapshots saved and analysed twice: about 20 s
+def test_analyses_reused_across_random_changes_equal_them_computed_afresh(demo_snapshot, tmp_path):
+    """Random histories (each day changes one or two frames, or goes back to the first day's):
+    the findings with evidence, their counts, the consumer analyses, storage and lifecycle lint,
+    reused where a store allows, are the answers computed afresh."""
+    import random
+
+    from ecr_audit import consumers, cost, lifecycle
+
+    def answers(inv):
+        return {
+            "findings": findings.findings(inv, evidence=True),
+            "counts": findings.severity_counts(inv),
+            "without_grant": consumers.without_grant(inv),
+            "unused_grants": consumers.unused_grants(inv),
+            "in_use": consumers.in_use(inv),
+            "storage": cost.storage(inv),
+            "lint": lifecycle.lint(inv),
+        }
+
+    base = load(demo_snapshot)
+    rnd = random.Random(23)
+    store = reuse.Store()
+    for day in range(1, 9):
+        path = _day(base, tmp_path / f"h{day}", day, **({} if day in (1, 5) else _changed(base, rnd)))
+        inv = load(path, verify=False)
+        reuse.attach(inv, store)
+        got = answers(inv)
+        for name, fresh in answers(load(path, verify=False)).items():
+            if isinstance(fresh, pd.DataFrame):
+                pd.testing.assert_frame_equal(got[name], fresh, obj=f"day {day} {name}")
+            else:
+                assert got[name] == fresh, (day, name)
+    assert store.hits > 0 and not store.conflict
