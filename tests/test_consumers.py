@@ -481,3 +481,83 @@ def test_without_grant_answers_each_repository_and_consumer_account_by_the_defin
         )
         # every reference of a kept pair is listed, in the pair order
         assert len(got) == considered.apply(lambda r: tuple(r[:4]) in want, axis=1).sum()
+
+
+def _repository_unknown_by_merges(repos, gr, reach):
+    """Why each repository's in-use is unknowable: its own registry's unread consumers, else the
+    first unreadable grant of the repository, else of its registry ("" when none)."""
+    import numpy as np
+
+    key = consumers.REPO_KEY
+    reason = np.array([reach.account(a, r, own=True) for a, r in zip(repos["account_id"], repos["region"])])
+    reason = reason.astype(object)
+    if not len(gr):
+        return reason
+    gr = gr.assign(
+        reason=[
+            w or reach.grantee(a, r, g)
+            for a, r, g, w in gr[key[:2] + ["reach_account_id", "reason"]].itertuples(index=False)
+        ]
+    )
+    gr = gr[gr["reason"] != ""].drop_duplicates(key)
+    on_repo = repos.merge(gr, on=key, how="left")["reason"]
+    registry = gr[gr["repository_name"] == ""].drop(columns="repository_name")
+    on_registry = repos[key[:2]].merge(registry, on=key[:2], how="left")["reason"]
+    return np.where(reason == "", on_repo.fillna(on_registry).fillna("").to_numpy(dtype=object), reason)
+
+
+def test_repository_unknown_reasons_are_the_merge_definition(monkeypatch):
+    """Random registries, grants and reads: the reasons looked up by repository, else registry,
+    are those the merges gave (a repository's grant before its registry's, its own reads first)."""
+    import random
+
+    rnd = random.Random(29)
+    accounts = [f"{i:012d}" for i in range(1, 7)]
+
+    class Reach:
+        any_read = True
+
+        def __init__(self):
+            self.unread = {a for a in accounts if rnd.random() < 0.3}
+
+        def account(self, account, region, own):
+            return f"{account} {region} not read" if account in self.unread and region == "eu-west-1" else ""
+
+        def grantee(self, owner, region, grantee):
+            return "" if grantee in (owner, consumers.ORGANIZATION) else self.account(grantee, region, False)
+
+    for _ in range(150):
+        repos = pd.DataFrame(
+            [
+                (a, r, n)
+                for a in accounts[:3]
+                for r in ["us-east-1", "eu-west-1"]
+                for n in "abc"
+                if rnd.random() < 0.6
+            ],
+            columns=consumers.REPO_KEY,
+        )
+        grants = pd.DataFrame(
+            [
+                {
+                    "account_id": rnd.choice(accounts[:3]),
+                    "region": rnd.choice(["us-east-1", "eu-west-1"]),
+                    "scope": (scope := rnd.choice(["repository", "repository", "registry"])),
+                    "repository_name": rnd.choice("abc") if scope == "repository" else "",
+                    **rnd.choice(GRANTEES)(rnd.choice(accounts)),
+                    "grantee": "*",
+                    "can_pull": rnd.random() < 0.8,
+                }
+                for _ in range(rnd.randint(0, 8))
+            ],
+            columns=["account_id", "region", "scope", "repository_name", "grantee_account_id"]
+            + ["grantee_kind", "exposure", "grantee", "can_pull"],
+        )
+        reach = Reach()
+        monkeypatch.setattr(consumers, "keys", lambda inv, repos=repos: type("K", (), {"repos": repos})())
+        monkeypatch.setattr(consumers, "_reach", lambda inv, reach=reach: reach)
+        monkeypatch.setattr(consumers.access, "grants", lambda inv, grants=grants: grants)
+        fake = type("Inv", (), {"cached": lambda self, name, f: f()})()
+        got = consumers._repository_unknown(fake)
+        want = _repository_unknown_by_merges(repos, consumers._grant_reach(grants), reach)
+        assert got["unknown_reason"].tolist() == list(want), (repos, grants)
