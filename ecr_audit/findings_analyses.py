@@ -321,7 +321,7 @@ def _first_digests(df: pd.DataFrame, index: pd.Index, by: str | None = None) -> 
 
 def _per_repository(inv, df: pd.DataFrame, details, by: str | None = None, **evidence) -> pd.DataFrame:
     """One finding per repository of `df` (image rows): `details(groups)`, the images counted and
-    the first digests (`_first_digests(df, by)`); `evidence`: more per-repository Series."""
+    the first digests (`_first_digests`); `evidence`: more per-repository Series."""
     g = df.groupby(_REPO, observed=True, sort=True)
     size = g.size()
     out = pd.DataFrame(
