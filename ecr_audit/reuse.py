@@ -27,6 +27,7 @@ for every snapshot a process analyses: a store lives in one process and is never
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -170,10 +171,16 @@ def recording() -> bool:
 
 def canonical(meta, key: str) -> str:
     """The meta value under `key` as comparable text (JSON, keys sorted; ALL_KEYS: the key set)."""
-    value = sorted(dict.keys(meta)) if key == ALL_KEYS else dict.get(meta, key, _MISSING)
-    if value is _MISSING:
-        return "\0missing"
-    return json.dumps(value, sort_keys=True, default=str)
+    try:
+        value = sorted(dict.keys(meta)) if key == ALL_KEYS else dict.get(meta, key, _MISSING)
+        if value is _MISSING:
+            return "\0missing"
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):  # keys that cannot be sorted (meta built in memory, not loaded)
+        return f"\0not comparable #{next(_UNIQUE)}"  # equal to nothing: never reused
+
+
+_UNIQUE = itertools.count()
 
 
 def _raw(meta, key: str):

@@ -295,3 +295,15 @@ def test_analyses_reused_across_random_changes_equal_them_computed_afresh(demo_s
             else:
                 assert got[name] == fresh, (day, name)
     assert store.hits > 0 and not store.conflict
+
+
+def test_meta_that_cannot_be_compared_is_never_reused_and_breaks_nothing():
+    """Meta built in memory may hold what JSON cannot sort (mixed key types): such a read is
+    equal to nothing, so the answer is computed for each inventory."""
+    store = reuse.Store()
+    seen = []
+    for n in (1, 2):
+        inv = Inventory.from_frames(meta={"odd": {1: "a", "b": n}})
+        reuse.attach(inv, store)
+        seen.append(reuse.call(inv, "odd", lambda inv=inv: inv.meta["odd"]["b"]))
+    assert seen == [1, 2] and store.hits == 0
