@@ -64,10 +64,7 @@ class _Entry:
         self.frames, self.meta, self.value = frames, meta, value
 
     def holds(self, inv) -> bool:
-        identity = getattr(inv.frames, "content_id", None)
-        if identity is None:
-            return False
-        return all(identity(n) == i for n, i in self.frames.items()) and all(
+        return all(_content_id(inv.frames, n) == i for n, i in self.frames.items()) and all(
             canonical(inv.meta, k) == v for k, v in self.meta.items()
         )
 
@@ -172,7 +169,7 @@ def recording() -> bool:
 def canonical(meta, key: str) -> str:
     """The meta value under `key` as comparable text (JSON, keys sorted; ALL_KEYS: the key set)."""
     try:
-        value = sorted(dict.keys(meta)) if key == ALL_KEYS else dict.get(meta, key, _MISSING)
+        value = _raw(meta, key)
         if value is _MISSING:
             return "\0missing"
         return json.dumps(value, sort_keys=True, default=str)
@@ -185,6 +182,11 @@ _UNIQUE = itertools.count()
 
 def _raw(meta, key: str):
     return sorted(dict.keys(meta)) if key == ALL_KEYS else dict.get(meta, key, _MISSING)
+
+
+def _content_id(frames, name: str) -> str | None:
+    """`Frames.content_id`; None for frames that have none (a plain dict)."""
+    return frames.content_id(name) if hasattr(frames, "content_id") else None
 
 
 def _conflict(trace: Trace, what: str) -> None:
@@ -202,9 +204,8 @@ def frame_read(frames, name: str) -> None:
     if not stack:
         return
     trace = stack[-1]
-    identity = frames.content_id(name) if hasattr(frames, "content_id") else None
-    own = trace.inv.frames
-    if frames is not own and getattr(own, "content_id", lambda _: None)(name) != identity:
+    identity = _content_id(frames, name)
+    if frames is not trace.inv.frames and _content_id(trace.inv.frames, name) != identity:
         _conflict(trace, f"frame {name!r} of another inventory")
     if identity is None:
         trace.verifiable = False
@@ -231,9 +232,8 @@ def _merge(frames: dict[str, str], meta: Iterable[str], verifiable: bool, source
         return
     trace = stack[-1]
     if source is not trace.inv:  # reads of another inventory count only where they agree
-        identity = getattr(trace.inv.frames, "content_id", lambda _: None)
         for name, ident in frames.items():
-            if identity(name) != ident:
+            if _content_id(trace.inv.frames, name) != ident:
                 _conflict(trace, f"frame {name!r} of another inventory")
         for key in meta:
             if _raw(source.meta, key) != _raw(trace.inv.meta, key):
