@@ -101,13 +101,10 @@ def _by_repo(enc: Coded, frame: pd.DataFrame, aggs: dict) -> pd.DataFrame:
     ):
         out = frame.groupby(REPOSITORY_ID, observed=True, sort=False).agg(**aggs).reset_index()
         return enc.decode(out)
-    uniq, first, group = np.unique(ids, return_index=True, return_inverse=True)
-    rank = np.empty(len(uniq), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
-    group = rank[group]  # groups numbered in order of first appearance
+    group, uniq = pd.factorize(ids)  # groups numbered in order of first appearance
     by_group = np.argsort(group, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(group[by_group]) != 0]) if len(ids) else np.zeros(0, int)
-    data = {REPOSITORY_ID: uniq[np.argsort(first, kind="stable")].astype(np.int64)}
+    data = {REPOSITORY_ID: np.asarray(uniq, dtype=np.int64)}
     for name, (_col, how) in aggs.items():
         if how == "size":
             data[name] = np.bincount(group, minlength=len(uniq)).astype(np.int64)
